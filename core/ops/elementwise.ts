@@ -1,0 +1,136 @@
+/**
+ * Elementwise ops: each forward is one kernel call; each VJP sits right below it.
+ * Binary ops broadcast as NumPy does, and their VJPs sum the gradient back over
+ * the broadcast axes (sumToShape).
+ */
+import { record } from '../autograd.ts';
+import { assertFloat, type DType } from '../dtype.ts';
+import { broadcastShapes } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { COMPARISONS, UNARY, type BinaryOp, type UnaryOp } from '../../kernels/scalar.ts';
+import { assertTensor, broadcastView, compute, operands, scalarLike, sumToShape, viewOf, type Operand } from './util.ts';
+
+// ---- unary ---------------------------------------------------------------------------
+
+/** y = f(x); VJP: g·f'(x), one fused kernel pass (the derivative is in kernels/scalar.ts). */
+function unary(op: UnaryOp, x: Tensor, p = 0, q = 0): Tensor {
+  assertTensor(op, 'input', x);
+  if (UNARY[op].floatOnly) assertFloat(op, 'input', x.dtype);
+  const y = compute(x.dtype, x.shape, (out, be) => be.unary(op, viewOf(x), out, p, q));
+  return record(`${op[0]!.toUpperCase()}${op.slice(1)}Backward`, y, [x], (g) => [
+    compute(x.dtype, x.shape, (out, be) => be.unaryBackward(op, viewOf(x), viewOf(g), out, p, q)),
+  ], [x]);
+}
+
+export const neg = (x: Tensor) => unary('neg', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const sign = (x: Tensor) => unary('sign', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+export const sin = (x: Tensor) => unary('sin', x);
+export const cos = (x: Tensor) => unary('cos', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const silu = (x: Tensor) => unary('silu', x);
+export const erf = (x: Tensor) => unary('erf', x);
+/** GELU: 'none' is the exact x·Φ(x) (BERT, HF "gelu"); 'tanh' the GPT-2 approximation. */
+export const gelu = (x: Tensor, approximate: 'none' | 'tanh' = 'none') => unary(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+/** clamp(x, min, max); the gradient passes where min ≤ x ≤ max. */
+export const clamp = (x: Tensor, min = -Infinity, max = Infinity) => unary('clamp', x, min, max);
+
+// ---- binary --------------------------------------------------------------------------
+
+/** Broadcast both operands and run one binary kernel; returns the tensors it used too. */
+function binaryForward(op: BinaryOp, a: Operand, b: Operand, outDType?: DType): [Tensor, Tensor, Tensor] {
+  const [ta, tb] = operands(op, a, b);
+  const shape = broadcastShapes(ta.shape, tb.shape);
+  const dtype = outDType ?? (COMPARISONS.has(op) ? 'bool' : ta.dtype);
+  return [compute(dtype, shape, (out, be) => be.binary(op, broadcastView(ta, shape), broadcastView(tb, shape), out)), ta, tb];
+}
+
+function arithmetic(op: BinaryOp, a: Operand, b: Operand): [Tensor, Tensor, Tensor] {
+  const [y, ta, tb] = binaryForward(op, a, b);
+  if (ta.dtype === 'bool') throw new TypeError(`${op}(): arithmetic on bool tensors is not supported; convert with .to('int32') or .to('float32')`);
+  return [y, ta, tb];
+}
+
+export function add(a: Operand, b: Operand): Tensor {
+  const [y, ta, tb] = arithmetic('add', a, b);
+  return record('AddBackward', y, [ta, tb], (g) => [sumToShape(g, ta.shape), sumToShape(g, tb.shape)]);
+}
+
+export function sub(a: Operand, b: Operand): Tensor {
+  const [y, ta, tb] = arithmetic('sub', a, b);
+  return record('SubBackward', y, [ta, tb], (g) => [sumToShape(g, ta.shape), sumToShape(g.neg(), tb.shape)]);
+}
+
+export function mul(a: Operand, b: Operand): Tensor {
+  const [y, ta, tb] = arithmetic('mul', a, b);
+  return record('MulBackward', y, [ta, tb], (g) => [
+    ta.requiresGrad ? sumToShape(g.mul(tb), ta.shape) : null,
+    tb.requiresGrad ? sumToShape(g.mul(ta), tb.shape) : null,
+  ], [ta, tb]);
+}
+
+export function div(a: Operand, b: Operand): Tensor {
+  const [ta0] = operands('div', a, b);
+  assertFloat('div', 'input', ta0.dtype);
+  const [y, ta, tb] = arithmetic('div', a, b);
+  // d(a/b)/da = 1/b, d(a/b)/db = −a/b²
+  return record('DivBackward', y, [ta, tb], (g) => [
+    ta.requiresGrad ? sumToShape(g.div(tb), ta.shape) : null,
+    tb.requiresGrad ? sumToShape(g.mul(ta).div(tb.mul(tb)).neg(), tb.shape) : null,
+  ], [ta, tb]);
+}
+
+/** a^b. A scalar exponent is a unary op; a tensor exponent also gets d/db = a^b·ln a. */
+export function pow(a: Operand, b: Operand): Tensor {
+  if (typeof a !== 'number' && typeof b === 'number') return unary('powScalar', a, b);
+  const [ta0] = operands('pow', a, b);
+  assertFloat('pow', 'input', ta0.dtype);
+  const [y, ta, tb] = arithmetic('pow', a, b);
+  return record('PowBackward', y, [ta, tb], (g) => [
+    ta.requiresGrad ? sumToShape(g.mul(tb).mul(ta.pow(tb.sub(1))), ta.shape) : null,
+    // torch's convention: where a = 0 the exponent's gradient is 0 (not 0·ln 0 = NaN).
+    tb.requiresGrad ? sumToShape(where(ta.eq(0), 0, g.mul(y).mul(ta.log())), tb.shape) : null,
+  ], [ta, tb, y]);
+}
+
+/** maximum/minimum: the gradient goes to the winner; ties split it evenly (as torch does). */
+function extremum(op: 'maximum' | 'minimum', a: Operand, b: Operand): Tensor {
+  const [y, ta, tb] = arithmetic(op, a, b);
+  return record(`${op}Backward`, y, [ta, tb], (g) => {
+    const wins = op === 'maximum' ? ta.gt(tb) : ta.lt(tb);
+    const shareA = wins.to(g.dtype).add(ta.eq(tb).to(g.dtype).mul(0.5));
+    return [sumToShape(g.mul(shareA), ta.shape), sumToShape(g.mul(shareA.neg().add(1)), tb.shape)];
+  }, [ta, tb]);
+}
+export const maximum = (a: Operand, b: Operand) => extremum('maximum', a, b);
+export const minimum = (a: Operand, b: Operand) => extremum('minimum', a, b);
+
+/** eq, ne, lt, le, gt, ge, logicalAnd, logicalOr: bool results, no gradient. */
+export function compare(op: BinaryOp, a: Operand, b: Operand): Tensor {
+  return binaryForward(op, a, b)[0];
+}
+
+/** cond ? a : b, broadcasting all three; each branch's gradient is g where it was chosen. */
+export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  assertTensor('where', 'condition', cond);
+  if (cond.dtype !== 'bool') throw new TypeError(`where(): expected condition to be a bool tensor, but got ${cond.dtype}`);
+  const [ta, tb] = operands('where', a, b);
+  const shape = broadcastShapes(cond.shape, broadcastShapes(ta.shape, tb.shape));
+  const y = compute(ta.dtype, shape, (out, be) => be.where(broadcastView(cond, shape), broadcastView(ta, shape), broadcastView(tb, shape), out));
+  return record('WhereBackward', y, [ta, tb], (g) => {
+    const zero = scalarLike('where', 0, g);
+    return [sumToShape(where(cond, g, zero), ta.shape), sumToShape(where(cond, zero, g), tb.shape)];
+  }, [cond]);
+}
+
+/** A tensor of `like`'s shape and dtype filled with `value` (no gradient). */
+export function full_(value: number, like: Tensor): Tensor {
+  const s = scalarLike('full', value, like);
+  return s.expand(like.shape).contiguous();
+}

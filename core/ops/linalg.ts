@@ -1,0 +1,49 @@
+/**
+ * Matrix multiplication with NumPy/torch semantics: 1-D operands are promoted to
+ * matrices and the extra axis removed afterwards; leading (batch) axes broadcast.
+ * The VJPs are matmuls against transposed *views* — A·Bᵀ and Aᵀ·B never materialise
+ * a transpose, the GEMM reads the strides.
+ */
+import { record } from '../autograd.ts';
+import { assertFloat, assertSameDType, type FloatStorage } from '../dtype.ts';
+import { ShapeError } from '../errors.ts';
+import { broadcastShapes } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { assertTensor, broadcastView, compute, sumToShape } from './util.ts';
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  assertTensor('matmul', 'a', a);
+  assertTensor('matmul', 'b', b);
+  assertFloat('matmul', 'a', a.dtype);
+  assertSameDType('matmul', a.dtype, b.dtype);
+  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul(): both arguments need at least 1 dimension, but got ${a.rank}D and ${b.rank}D tensors`);
+  // Promote vectors: a (k) → (1, k); b (k) → (k, 1). The added axis is squeezed at the end.
+  const a2 = a.rank === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.rank === 1 ? b.unsqueeze(1) : b;
+  const y = matmul2(a2, b2);
+  if (a.rank === 1 && b.rank === 1) return y.reshape([]);
+  if (a.rank === 1) return y.squeeze(-2);
+  if (b.rank === 1) return y.squeeze(-1);
+  return y;
+}
+
+function matmul2(a: Tensor, b: Tensor): Tensor {
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const [k2, n] = b.shape.slice(-2) as [number, number];
+  if (k !== k2) {
+    throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n})${a.rank > 2 || b.rank > 2 ? ` (full shapes [${a.shape}] and [${b.shape}])` : ''}`);
+  }
+  let batch: number[];
+  try {
+    batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw new ShapeError(`matmul(): batch dimensions [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] cannot be broadcast`);
+  }
+  const y = compute(a.dtype, [...batch, m, n], (out, be) =>
+    be.matmul(broadcastView(a, [...batch, m, k]) as never, broadcastView(b, [...batch, k, n]) as never, out as FloatStorage),
+  );
+  return record('MatmulBackward', y, [a, b], (g) => [
+    a.requiresGrad ? sumToShape(matmul2(g, b.transpose(-2, -1)), a.shape) : null,
+    b.requiresGrad ? sumToShape(matmul2(a.transpose(-2, -1), g), b.shape) : null,
+  ], [a, b]);
+}

@@ -1,0 +1,122 @@
+/**
+ * Neural-network ops: softmax family (one fused kernel each way), normalisations,
+ * dropout, embedding lookup and the losses. Where an op is a composition of
+ * differentiable ops (layerNorm, rmsNorm, losses), autograd derives its VJP.
+ */
+import { record } from '../autograd.ts';
+import { assertFloat, type FloatStorage } from '../dtype.ts';
+import { IndexError, ShapeError, ValueError } from '../errors.ts';
+import { defaultGenerator, type Generator } from '../random.ts';
+import { formatShape, normalizeAxis, sameShape } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { rand } from '../creation.ts';
+import { assertTensor, compute, viewOf } from './util.ts';
+import { where } from './elementwise.ts';
+
+/** Softmax along `axis`: the kernel works on the last axis, so other axes are moved there (a view). */
+function softmaxFamily(x: Tensor, axis: number, log: boolean): Tensor {
+  assertTensor(log ? 'logSoftmax' : 'softmax', 'input', x);
+  assertFloat(log ? 'logSoftmax' : 'softmax', 'input', x.dtype);
+  if (x.rank === 0) return softmaxFamily(x.reshape([1]), 0, log).reshape([]);
+  const a = normalizeAxis(axis, x.rank, 'softmax');
+  const moved = x.transpose(a, -1);
+  const y = compute(x.dtype, moved.shape, (out, be) => be.softmax(viewOf(moved) as never, out as FloatStorage, log)).transpose(a, -1);
+  return record(log ? 'LogSoftmaxBackward' : 'SoftmaxBackward', y, [x], (g) =>
+    // softmax: y ⊙ (g − Σ g⊙y);  log-softmax: g − softmax ⊙ Σ g
+    log ? [g.sub(y.exp().mul(g.sum(a, true)))] : [y.mul(g.sub(g.mul(y).sum(a, true)))],
+  );
+}
+export const softmax = (x: Tensor, axis = -1) => softmaxFamily(x, axis, false);
+export const logSoftmax = (x: Tensor, axis = -1) => softmaxFamily(x, axis, true);
+
+/** The trailing axes a normalisation covers, checked against x's shape. */
+function normAxes(op: string, x: Tensor, normalizedShape: readonly number[]): number[] {
+  const k = normalizedShape.length;
+  if (k === 0 || k > x.rank || !sameShape(x.shape.slice(x.rank - k), normalizedShape)) {
+    throw new ShapeError(`${op}: Given normalized_shape=${formatShape(normalizedShape)}, expected input with shape [*, ${normalizedShape.join(', ')}], but got input of size ${formatShape(x.shape)}`);
+  }
+  return normalizedShape.map((_, i) => x.rank - k + i);
+}
+
+/** LayerNorm: (x − mean) / √(var + eps) · weight + bias over the trailing `normalizedShape` axes (biased variance). */
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  assertFloat('layerNorm', 'input', x.dtype);
+  const axes = normAxes('layerNorm', x, normalizedShape);
+  const centered = x.sub(x.mean(axes, true));
+  let y = centered.mul(centered.mul(centered).mean(axes, true).add(eps).rsqrt());
+  if (weight) y = y.mul(weight);
+  if (bias) y = y.add(bias);
+  return y;
+}
+
+/** RMSNorm (LLaMa): x / √(mean(x²) + eps) · weight over the last axis. */
+export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
+  assertFloat('rmsNorm', 'input', x.dtype);
+  if (x.rank === 0) throw new ShapeError('rmsNorm: input must have at least 1 dimension');
+  const y = x.mul(x.mul(x).mean(-1, true).add(eps).rsqrt());
+  return weight ? y.mul(weight) : y;
+}
+
+/**
+ * Dropout: in training, zero each element with probability p (drawn from a seeded
+ * generator) and scale the rest by 1/(1 − p), so the expectation is unchanged.
+ */
+export function dropout(x: Tensor, p = 0.5, options: { training?: boolean; generator?: Generator } = {}): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  if (!(options.training ?? true) || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  const keep = rand(x.shape, { dtype: x.dtype as 'float32' | 'float64', generator: options.generator ?? defaultGenerator }).ge(p);
+  return where(keep, x.mul(1 / (1 - p)), 0);
+}
+
+/** Rows of `weight` picked by integer ids of any shape: output [...ids.shape, dim]. */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  assertTensor('embedding', 'ids', ids);
+  if (ids.dtype !== 'int32') throw new TypeError(`embedding(): Expected ids of dtype int32, got ${ids.dtype}`);
+  const vocab = weight.shape[0]!;
+  for (const id of ids.toTypedArray()) {
+    if (id < 0 || id >= vocab) throw new IndexError(`embedding(): index out of range in self (id ${id}, vocabulary size ${vocab})`);
+  }
+  return weight.indexSelect(0, ids.reshape([-1])).reshape([...ids.shape, ...weight.shape.slice(1)]);
+}
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/**
+ * Cross-entropy of logits [N, C] against class ids [N] (int32). Targets equal to
+ * `ignoreIndex` contribute nothing; 'mean' divides by the number of the others
+ * (NaN when every target is ignored, as torch).
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+  assertTensor('crossEntropy', 'input', logits);
+  assertTensor('crossEntropy', 'target', target);
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  if (logits.rank !== 2) throw new ShapeError(`crossEntropy(): expected logits of shape [N, C], got ${formatShape(logits.shape)}`);
+  if (target.dtype !== 'int32') throw new TypeError(`crossEntropy(): expected target of dtype int32, got ${target.dtype}`);
+  if (!sameShape(target.shape, [logits.shape[0]!])) throw new ShapeError(`crossEntropy(): Expected target of shape [${logits.shape[0]}], got ${formatShape(target.shape)}`);
+  const classes = logits.shape[1]!;
+  for (const t of target.toTypedArray()) {
+    if (t !== ignoreIndex && (t < 0 || t >= classes)) throw new IndexError(`Target ${t} is out of bounds.`);
+  }
+  const valid = target.ne(ignoreIndex);
+  const safeTarget = where(valid, target, 0);
+  const picked = logSoftmax(logits, 1).gather(1, safeTarget.unsqueeze(1)).squeeze(1);
+  const losses = where(valid, picked.neg(), 0);
+  return reduce(losses, options.reduction ?? 'mean', valid.to(logits.dtype).sum());
+}
+
+/** Mean squared error between two tensors of the same shape. */
+export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  assertTensor('mseLoss', 'input', input);
+  assertTensor('mseLoss', 'target', target);
+  if (!sameShape(input.shape, target.shape)) throw new ShapeError(`mseLoss(): input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
+  const d = input.sub(target);
+  return reduce(d.mul(d), options.reduction ?? 'mean', input.numel);
+}
+
+function reduce(losses: Tensor, reduction: Reduction, count: Tensor | number): Tensor {
+  if (reduction === 'none') return losses;
+  if (reduction === 'sum') return losses.sum();
+  if (reduction === 'mean') return losses.sum().div(count);
+  throw new ValueError(`${String(reduction)} is not a valid value for reduction`);
+}

@@ -1,0 +1,118 @@
+/**
+ * Sparse gradient values in COO form: a shape, strictly increasing flat indices and
+ * the values at them. A gradient hook may return one instead of a dense tensor (that
+ * is how SparseGrad hands SparseAdam only the entries it selected).
+ *
+ * Accumulation rules (used by the autograd engine and `.grad`):
+ * - sparse + sparse: concatenate, then coalesce (duplicates summed; entries that sum
+ *   to 0 stay present, as in torch).
+ * - sparse + dense, dense + sparse: the dense result (scatter-add of the values).
+ * - dense + dense: elementwise sum.
+ */
+import { allocate, type FloatStorage, isFloat, type DType } from './dtype.ts';
+import { DTypeError, ShapeError, ValueError } from './errors.ts';
+import { formatShape, numel, sameShape, type Shape } from './shape.ts';
+import { Tensor } from './tensor.ts';
+
+export type Grad = Tensor | SparseCoo;
+
+export class SparseCoo {
+  readonly shape: readonly number[];
+  readonly indices: Int32Array;
+  readonly values: FloatStorage;
+
+  /** Validates the invariants: flat indices in range and strictly increasing, one value each. */
+  constructor(shape: Shape, indices: Int32Array, values: FloatStorage) {
+    if (indices.length !== values.length) {
+      throw new ShapeError(`SparseCoo: ${indices.length} indices but ${values.length} values`);
+    }
+    const size = numel(shape);
+    for (let i = 0; i < indices.length; i++) {
+      const ix = indices[i]!;
+      if (ix < 0 || ix >= size) throw new ValueError(`SparseCoo: index ${ix} out of range for shape ${formatShape(shape)}`);
+      if (i > 0 && ix <= indices[i - 1]!) throw new ValueError(`SparseCoo: indices must be strictly increasing (index ${i}: ${indices[i - 1]} then ${ix}); use SparseCoo.coalesce for unsorted input`);
+    }
+    this.shape = [...shape];
+    this.indices = indices;
+    this.values = values;
+  }
+
+  get nnz(): number {
+    return this.indices.length;
+  }
+
+  get dtype(): DType {
+    return this.values instanceof Float64Array ? 'float64' : 'float32';
+  }
+
+  /** Dense tensor with the values at their indices and zeros elsewhere. */
+  toDense(): Tensor {
+    const data = allocate(this.dtype, numel(this.shape)) as FloatStorage;
+    for (let i = 0; i < this.nnz; i++) data[this.indices[i]!] = this.values[i]!;
+    return Tensor.fromStorage(data, this.shape);
+  }
+
+  /** The entries of a dense tensor with |value| > threshold (threshold 0 keeps every non-zero). */
+  static fromDense(t: Tensor, threshold = 0): SparseCoo {
+    if (!isFloat(t.dtype)) throw new DTypeError(`SparseCoo.fromDense(): expected a floating tensor, got ${t.dtype}`);
+    const data = t.contiguous().data as FloatStorage;
+    const kept: number[] = [];
+    for (let i = 0; i < data.length; i++) if (Math.abs(data[i]!) > threshold) kept.push(i);
+    return SparseCoo.gather(t.shape, data, Int32Array.from(kept));
+  }
+
+  /** The entries of dense `data` at the given (strictly increasing) flat indices. */
+  static gather(shape: Shape, data: FloatStorage, indices: Int32Array): SparseCoo {
+    const values = allocate(data instanceof Float64Array ? 'float64' : 'float32', indices.length) as FloatStorage;
+    for (let i = 0; i < indices.length; i++) values[i] = data[indices[i]!]!;
+    return new SparseCoo(shape, indices, values);
+  }
+
+  /** Sort unsorted indices and sum duplicates. */
+  static coalesce(shape: Shape, indices: ArrayLike<number>, values: FloatStorage): SparseCoo {
+    const order = Array.from({ length: indices.length }, (_, i) => i).sort((a, b) => indices[a]! - indices[b]! || a - b);
+    const outIdx: number[] = [];
+    const outVal: number[] = [];
+    for (const i of order) {
+      const ix = indices[i]!;
+      if (outIdx.length > 0 && outIdx[outIdx.length - 1] === ix) outVal[outVal.length - 1]! += values[i]!;
+      else {
+        outIdx.push(ix);
+        outVal.push(values[i]!);
+      }
+    }
+    const typed = allocate(values instanceof Float64Array ? 'float64' : 'float32', outVal.length) as FloatStorage;
+    typed.set(outVal);
+    return new SparseCoo(shape, Int32Array.from(outIdx), typed);
+  }
+
+  toString(): string {
+    return `SparseCoo(shape=${formatShape(this.shape)}, nnz=${this.nnz}, dtype=${this.dtype})`;
+  }
+}
+
+/** Sum two gradients of the same shape following the rules above. Never mutates its inputs. */
+export function addGrads(a: Grad, b: Grad): Grad {
+  if (!sameShape(a.shape, b.shape)) {
+    throw new ShapeError(`cannot accumulate gradients of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+  if (a instanceof SparseCoo && b instanceof SparseCoo) {
+    const indices = new Int32Array(a.nnz + b.nnz);
+    indices.set(a.indices);
+    indices.set(b.indices, a.nnz);
+    const values = allocate(a.dtype, a.nnz + b.nnz) as FloatStorage;
+    values.set(a.values);
+    values.set(b.values, a.nnz);
+    return SparseCoo.coalesce(a.shape, indices, values);
+  }
+  if (a instanceof SparseCoo) return addSparseToDense(b as Tensor, a);
+  if (b instanceof SparseCoo) return addSparseToDense(a, b);
+  return a.add(b);
+}
+
+function addSparseToDense(dense: Tensor, sparse: SparseCoo): Tensor {
+  const out = dense.contiguous().clone();
+  const data = out.data as FloatStorage;
+  for (let i = 0; i < sparse.nnz; i++) data[sparse.indices[i]!]! += sparse.values[i]!;
+  return out;
+}

@@ -1,0 +1,71 @@
+/**
+ * The kernel interface: the few primitives every op is built from, and which backend
+ * runs them. Outputs are preallocated, contiguous storages; inputs are strided views,
+ * so transposes, slices and broadcasts reach a kernel without a copy.
+ */
+import type { FloatStorage, Storage } from '../core/dtype.ts';
+import type { Shape } from '../core/shape.ts';
+import { ValueError } from '../core/errors.ts';
+import type { BinaryOp, ReduceOp, UnaryOp } from './scalar.ts';
+import type { View } from './view.ts';
+
+export interface Backend {
+  readonly name: string;
+  /** out = f(x) elementwise; p, q are the op's scalar parameters. */
+  unary(op: UnaryOp, x: View, out: Storage, p: number, q: number): void;
+  /** out = g · f'(x): the VJP of a unary op, fused so backward makes one pass. */
+  unaryBackward(op: UnaryOp, x: View, g: View, out: Storage, p: number, q: number): void;
+  /** out = a ∘ b; both views already broadcast to out's shape (stride 0 on broadcast axes). */
+  binary(op: BinaryOp, a: View, b: View, out: Storage): void;
+  /** out = cond ? a : b, all three broadcast to out's shape. */
+  where(cond: View, a: View, b: View, out: Storage): void;
+  /** Reduce over `axes` (sorted); out is contiguous in the shape of x without those axes. */
+  reduce(op: ReduceOp, x: View, axes: readonly number[], out: Storage): void;
+  /** Value and first index of the max/min along one axis (NaN counts as the extreme). */
+  argReduce(op: 'max' | 'min', x: View, axis: number, values: Storage, indices: Int32Array): void;
+  /** Batched matrix product: a [..., m, k] · b [..., k, n] → out [..., m, n]; batch axes already broadcast. */
+  matmul(a: View<FloatStorage>, b: View<FloatStorage>, out: FloatStorage): void;
+  /** Strided → contiguous copy (also converts dtype when out's differs). */
+  copy(x: View, out: Storage): void;
+  /** out[…, i, …] = x[…, index[…, i, …], …] along `axis`; out has index's shape. */
+  gather(x: View, axis: number, index: View<Int32Array>, out: Storage): void;
+  /** target[…, index[…, i, …], …] += src[…, i, …] along `axis`; target is contiguous of targetShape. */
+  scatterAdd(target: Storage, targetShape: Shape, axis: number, index: View<Int32Array>, src: View): void;
+  /** Softmax (or log-softmax) along the last axis of x, written contiguously to out. */
+  softmax(x: View<FloatStorage>, out: FloatStorage, log: boolean): void;
+}
+
+const registry = new Map<string, Backend>();
+let current: Backend | null = null;
+
+/** Backends register themselves explicitly from index.ts, never by import side effect. */
+export function registerBackend(backend: Backend): void {
+  registry.set(backend.name, backend);
+  current ??= backend;
+}
+
+export function backendNames(): string[] {
+  return [...registry.keys()];
+}
+
+export function getBackend(): Backend {
+  if (current === null) throw new ValueError('no backend registered');
+  return current;
+}
+
+export function setBackend(name: string): void {
+  const b = registry.get(name);
+  if (!b) throw new ValueError(`setBackend(): unknown backend '${name}'; available: ${backendNames().join(', ')}`);
+  current = b;
+}
+
+/** Run `fn` with another backend, then restore the previous one (for tests that compare backends). */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const previous = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    current = previous;
+  }
+}

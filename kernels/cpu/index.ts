@@ -1,0 +1,28 @@
+/**
+ * The fast CPU backend. It overrides the reference kernels where speed matters
+ * (GEMM through WebAssembly SIMD, elementwise maps and reductions as tight loops over
+ * collapsed contiguous runs, a fused softmax) and keeps the reference for the rest.
+ * Every kernel here is property-tested against kernels/reference.
+ */
+import type { Backend } from '../backend.ts';
+import { batchedMatmul } from '../matmul-plan.ts';
+import { referenceBackend } from '../reference/index.ts';
+import { gemm } from './gemm.ts';
+import { binary, copy, unary, unaryBackward, where } from './elementwise.ts';
+import { reduce } from './reduce.ts';
+import { softmax } from './softmax.ts';
+
+export const cpuBackend: Backend = {
+  ...referenceBackend,
+  name: 'cpu',
+  unary,
+  unaryBackward,
+  binary,
+  where,
+  copy,
+  reduce,
+  softmax,
+  matmul(a, b, out) {
+    batchedMatmul(gemm, copy, a, b, out);
+  },
+};

@@ -1,0 +1,65 @@
+/**
+ * How a batched matmul reaches a GEMM: for each batch position, find where each
+ * matrix starts and whether its last two strides read it row-major (trans = false)
+ * or column-major (trans = true). A transposed view — A·Bᵀ in a backward pass — is
+ * thus multiplied in place, never copied. Shared by every CPU backend.
+ */
+import type { FloatStorage } from '../core/dtype.ts';
+import { contiguousStrides } from '../core/shape.ts';
+import type { View } from './view.ts';
+import { forEachOffset } from './view.ts';
+
+export type Gemm = (
+  transA: boolean, transB: boolean, m: number, n: number, k: number,
+  a: FloatStorage, aOff: number, lda: number,
+  b: FloatStorage, bOff: number, ldb: number,
+  c: FloatStorage, cOff: number, ldc: number,
+) => void;
+
+interface Layout {
+  trans: boolean;
+  ld: number;
+}
+
+/** Row-major if the last axis has unit stride (or size 1), column-major if the one before has; else null. */
+function layoutOf(v: View): Layout | null {
+  const r = v.shape.length;
+  const [rows, cols] = [v.shape[r - 2]!, v.shape[r - 1]!];
+  const [rowStride, colStride] = [v.strides[r - 2]!, v.strides[r - 1]!];
+  if (cols <= 1 || colStride === 1) return { trans: false, ld: rowStride };
+  if (rows <= 1 || rowStride === 1) return { trans: true, ld: colStride };
+  return null;
+}
+
+/** A view whose matrices are neither row- nor column-major gets packed contiguously first. */
+function withLayout(v: View<FloatStorage>, copy: (x: View, out: FloatStorage) => void): [View<FloatStorage>, Layout] {
+  const layout = layoutOf(v);
+  if (layout) return [v, layout];
+  const data = new (v.data.constructor as Float32ArrayConstructor)(v.shape.reduce((p, d) => p * d, 1));
+  copy(v, data);
+  const packed = { data, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
+  return [packed, layoutOf(packed)!];
+}
+
+export function batchedMatmul(
+  gemm: Gemm,
+  copy: (x: View, out: FloatStorage) => void,
+  aView: View<FloatStorage>,
+  bView: View<FloatStorage>,
+  out: FloatStorage,
+): void {
+  const [a, la] = withLayout(aView, copy);
+  const [b, lb] = withLayout(bView, copy);
+  const r = a.shape.length;
+  const [m, k, n] = [a.shape[r - 2]!, a.shape[r - 1]!, b.shape[r - 1]!];
+  const batchShape = a.shape.slice(0, r - 2);
+  const outStrides = contiguousStrides([...batchShape, m, n]);
+  const views = [
+    { ...a, strides: a.strides.slice(0, r - 2) },
+    { ...b, strides: b.strides.slice(0, r - 2) },
+    { data: out, shape: batchShape, strides: outStrides.slice(0, r - 2), offset: 0 },
+  ];
+  forEachOffset(batchShape, views, ([aOff, bOff, cOff]) =>
+    gemm(la.trans, lb.trans, m, n, k, a.data, aOff!, la.ld, b.data, bOff!, lb.ld, out, cOff!, n),
+  );
+}
