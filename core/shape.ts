@@ -24,6 +24,7 @@ export function contiguousStrides(shape: Shape): number[] {
 }
 
 export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
+  if (shape.includes(0)) return true; // nothing to walk: any strides will do
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
     // Size-1 axes may carry any stride: they are never stepped along.

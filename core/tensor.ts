@@ -103,7 +103,7 @@ export class Tensor {
   }
   /** Values in row-major order as a fresh typed array. */
   toTypedArray(): Storage {
-    return this.contiguous().data.slice(this.isContiguous() ? this.offset : 0, (this.isContiguous() ? this.offset : 0) + this.numel) as Storage;
+    return this.contiguous().data.slice() as Storage;
   }
   /** Nested JS arrays (booleans for bool tensors), like torch's tolist(). */
   toArray(): unknown {
