@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark in this folder, one after the other.
+export {};
 // Each file runs its own comparison (reference vs fast, side by side) and prints ratios.
 const files = ['gemm.bench.ts', 'elementwise.bench.ts', 'mlp.bench.ts'];
 for (const file of files) {

@@ -1,0 +1,144 @@
+// A tiny WebAssembly binary emitter: just enough to write numeric kernels by
+// hand, with no toolchain. It knows a handful of opcodes and nothing else.
+//
+// The binary format in brief:
+// - A module is the magic "\0asm", version 1, then numbered sections, each
+//   written as: id byte, byte length, contents.
+// - Integers are LEB128: 7 bits per byte, low bits first, the high bit set on
+//   every byte but the last. Signed constants use the two's-complement variant.
+// - A "vec" is a count followed by that many items.
+// - Function code is a stack machine: `local.get x; local.get y; i32.add`
+//   pushes x and y and leaves x + y. Control flow is structured: `loop`
+//   opens a label closed by `end`, and `br_if d` pops a value and, if it is
+//   non-zero, jumps to the d-th enclosing label (for a loop, its start).
+// - SIMD instructions share the 0xfd prefix, followed by a LEB128 sub-opcode.
+
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    // Done once the rest is pure sign extension of the byte's top bit.
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const simd = (op: number): number[] => [0xfd, ...uleb(op)];
+
+/** Instructions without immediates. */
+const OPS = {
+  'i32.add': [0x6a], 'i32.sub': [0x6b], 'i32.mul': [0x6c], 'i32.ne': [0x47],
+  'f32x4.add': simd(0xe4), 'f32x4.mul': simd(0xe6),
+  'f64x2.add': simd(0xf0), 'f64x2.mul': simd(0xf2),
+} satisfies Record<string, number[]>;
+
+/** Memory instructions, with log2 of their natural alignment. */
+const MEM_OPS = {
+  'f32.load': { code: [0x2a], align: 2 }, 'f32.store': { code: [0x38], align: 2 },
+  'f64.load': { code: [0x2b], align: 3 }, 'f64.store': { code: [0x39], align: 3 },
+  'v128.load': { code: simd(0x00), align: 4 }, 'v128.store': { code: simd(0x0b), align: 4 },
+  // Load one scalar and broadcast it to every lane.
+  'v128.load32_splat': { code: simd(0x09), align: 2 },
+  'v128.load64_splat': { code: simd(0x0a), align: 3 },
+} satisfies Record<string, { code: number[]; align: number }>;
+
+export type Op = keyof typeof OPS;
+export type MemOp = keyof typeof MEM_OPS;
+
+/** One function's body, built by appending instructions. */
+export class Func {
+  private readonly code: number[] = [];
+  private readonly locals: ValType[] = [];
+
+  constructor(readonly params: ValType[]) {}
+
+  /** Declares a local and returns its index (parameters come first). */
+  local(type: ValType): number {
+    this.locals.push(type);
+    return this.params.length + this.locals.length - 1;
+  }
+
+  get(index: number): this { return this.emit(0x20, ...uleb(index)); }
+  set(index: number): this { return this.emit(0x21, ...uleb(index)); }
+  /** Like set, but leaves the value on the stack. */
+  tee(index: number): this { return this.emit(0x22, ...uleb(index)); }
+  i32(value: number): this { return this.emit(0x41, ...sleb(value)); }
+  op(name: Op): this { return this.emit(...OPS[name]); }
+  call(func: number): this { return this.emit(0x10, ...uleb(func)); }
+
+  /** Loads/stores take the address from the stack plus a constant byte offset. */
+  mem(name: MemOp, offset = 0): this {
+    const { code, align } = MEM_OPS[name];
+    return this.emit(...code, align, ...uleb(offset));
+  }
+
+  /** `loop ... end`: `br_if 0` inside it jumps back to the top. */
+  loop(body: () => void): this {
+    this.emit(0x03, 0x40); // 0x40: the loop yields no value
+    body();
+    return this.emit(0x0b);
+  }
+
+  brIf(depth: number): this { return this.emit(0x0d, ...uleb(depth)); }
+
+  /** The body as the code section stores it: locals, instructions, `end`. */
+  encode(): number[] {
+    const decls = this.locals.flatMap((t) => [1, VALTYPE[t]]); // runs of 1
+    const body = [...uleb(this.locals.length), ...decls, ...this.code, 0x0b];
+    return [...uleb(body.length), ...body];
+  }
+
+  private emit(...bytes: number[]): this {
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+}
+
+/** A module with one exported memory and a list of functions (no results). */
+export class Module {
+  private readonly funcs: { func: Func; name?: string }[] = [];
+
+  /** Adds a function, exported if named, and returns its index for `call`. */
+  add(func: Func, name?: string): number {
+    return this.funcs.push({ func, name }) - 1;
+  }
+
+  encode(): Uint8Array<ArrayBuffer> {
+    const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+    const section = (id: number, contents: number[]) => [id, ...uleb(contents.length), ...contents];
+    const str = (s: string) => [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
+
+    // One type per function keeps things simple; duplicates are legal.
+    const types = this.funcs.map(({ func }) =>
+      [0x60, ...vec(func.params.map((t) => [VALTYPE[t]])), 0]);
+    const exports = [[...str('memory'), 0x02, 0]]; // memory 0
+    this.funcs.forEach(({ name }, i) => { if (name) exports.push([...str(name), 0x00, ...uleb(i)]); });
+
+    return new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // "\0asm", version 1
+      ...section(1, vec(types)),
+      ...section(3, vec(this.funcs.map((_, i) => uleb(i)))), // function i has type i
+      ...section(5, vec([[0x00, 1]])), // one memory: no maximum, 1 page initially
+      ...section(7, vec(exports)),
+      ...section(10, vec(this.funcs.map(({ func }) => func.encode()))),
+    ]);
+  }
+}
