@@ -57,6 +57,9 @@ export function enableGrad<T>(fn: () => T): T {
  */
 export function record(name: string, output: Tensor, inputs: readonly Tensor[], vjp: Vjp, saved: readonly Tensor[] = []): Tensor {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
+  // An op that returns one of its inputs (a custom identity, say) gets a fresh view as
+  // its output: attaching the node to the input itself would make the input its own child.
+  if (inputs.includes(output)) output = output.detach();
   output.requiresGrad = true;
   output.gradFn = { name, inputs, vjp, saved: saved.map((tensor) => ({ tensor, version: tensor.version })) };
   return output;
@@ -169,7 +172,12 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
       let g = pending.get(t);
       if (g === undefined || !needed.has(t)) continue;
       pending.delete(t);
-      for (const hook of [...t.hooks]) g = hook(g) ?? g;
+      for (const hook of [...t.hooks]) {
+        g = hook(g) ?? g;
+        if (!sameShape(g.shape, t.shape)) {
+          throw new AutogradError(`hook has changed the size of value: expected ${formatShape(t.shape)}, got ${formatShape(g.shape)}`);
+        }
+      }
       if (targets?.has(t)) results.set(t, g);
       if (options.accumulate && (t.isLeaf || t.retainsGrad)) t.accumulateGrad(g);
       const node = t.gradFn;

@@ -64,6 +64,9 @@ export function tensor(value: Nested | Storage, options: CreateOptions & { shape
   const shape = nestedShape(value as Nested);
   const flat: (number | boolean)[] = [];
   flatten(value as Nested, shape, 0, flat);
+  const kinds = new Set(flat.map((v) => typeof v));
+  if (kinds.size > 1) throw new DTypeError('tensor(): cannot mix booleans and numbers in one tensor');
+  if (kinds.has('string') || kinds.has('object') || kinds.has('undefined')) throw new TypeError(`tensor(): expected numbers or booleans, got ${[...kinds].join(', ')}`);
   const dtype = options.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : 'float32');
   const data = allocate(dtype, flat.length);
   flat.forEach((v, i) => (data[i] = Number(v)));
@@ -74,18 +77,18 @@ export function tensor(value: Nested | Storage, options: CreateOptions & { shape
 
 function checkShape(op: string, shape: Shape): void {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError(`${op}(): shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new ValueError(`${op}(): shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
   }
 }
 
-export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
-  checkShape('full', shape);
+export function full(shape: Shape, value: number, options: CreateOptions = {}, op = 'full'): Tensor {
+  checkShape(op, shape);
   const data = allocate(options.dtype ?? 'float32', numel(shape));
   data.fill(value);
   return finish(data, shape, options);
 }
-export const zeros = (shape: Shape, options: CreateOptions = {}) => full(shape, 0, options);
-export const ones = (shape: Shape, options: CreateOptions = {}) => full(shape, 1, options);
+export const zeros = (shape: Shape, options: CreateOptions = {}) => full(shape, 0, options, 'zeros');
+export const ones = (shape: Shape, options: CreateOptions = {}) => full(shape, 1, options, 'ones');
 
 /**
  * arange(end), arange(start, end, step). Integer arguments give int32 (torch gives
@@ -106,8 +109,10 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace(): number of steps must be non-negative, got ${steps}`);
   const data = allocate(options.dtype ?? 'float32', steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
-  // Fill from both ends so that the last value is exactly `end` (as torch does).
+  // Fill from both ends, as torch does, so rounding errors do not pile up towards `end`;
+  // the two ends are exactly `start` and `end`.
   for (let i = 0; i < steps; i++) data[i] = i < steps / 2 ? start + i * delta : end - (steps - 1 - i) * delta;
+  if (steps > 0) [data[0], data[steps - 1]] = [start, steps > 1 ? end : start];
   return finish(data, [steps], options);
 }
 

@@ -26,7 +26,9 @@ export function dtypeOf(data: Storage): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
-  return 'bool';
+  if (data instanceof Uint8Array) return 'bool';
+  const name = (data as object).constructor?.name ?? typeof data;
+  throw new DTypeError(`unsupported storage ${name}: use Float32Array, Float64Array, Int32Array or Uint8Array (bool), or pass { dtype } to tensor() to convert`);
 }
 
 export function isFloat(dtype: DType): dtype is FloatDType {

@@ -20,7 +20,8 @@ export class Generator {
   /** Re-seed; seeds are expanded with splitmix32 so that 0, 1, 2 give unrelated streams. */
   manualSeed(seed: number): this {
     if (!Number.isInteger(seed)) throw new ValueError(`manualSeed(): seed must be an integer, got ${seed}`);
-    let x = (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
+    // Low and high 32-bit words both count, so −1 and 0 (or 2³² and 0) give different streams.
+    let x = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) | 0, 0x9e3779b9);
     for (let i = 0; i < 4; i++) {
       x = (x + 0x9e3779b9) | 0;
       let z = x;

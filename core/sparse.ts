@@ -52,12 +52,13 @@ export class SparseCoo {
     return Tensor.fromStorage(data, this.shape);
   }
 
-  /** The entries of a dense tensor with |value| > threshold (threshold 0 keeps every non-zero). */
+  /** The entries of a dense tensor with |value| > threshold (threshold 0 keeps every non-zero); NaN is always kept. */
   static fromDense(t: Tensor, threshold = 0): SparseCoo {
     if (!isFloat(t.dtype)) throw new DTypeError(`SparseCoo.fromDense(): expected a floating tensor, got ${t.dtype}`);
     const data = t.contiguous().data as FloatStorage;
     const kept: number[] = [];
-    for (let i = 0; i < data.length; i++) if (Math.abs(data[i]!) > threshold) kept.push(i);
+    // `!(|v| ≤ threshold)` rather than `|v| > threshold`, so that NaN is kept, not silently dropped.
+    for (let i = 0; i < data.length; i++) if (!(Math.abs(data[i]!) <= threshold)) kept.push(i);
     return SparseCoo.gather(t.shape, data, Int32Array.from(kept));
   }
 

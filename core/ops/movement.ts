@@ -71,6 +71,9 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   const lead = shape.length - x.rank;
   if (lead < 0) throw new ShapeError(`expand: the number of sizes provided (${shape.length}) must be greater or equal to the number of dimensions in the tensor (${x.rank})`);
   const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+  if (target.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`expand: invalid size in ${formatShape(shape)} for a tensor of shape ${formatShape(x.shape)} (-1 may only keep an existing dimension)`);
+  }
   return asView('ExpandBackward', x, target, broadcastStrides(x.shape, x.strides, target), x.offset, (g) => sumToShape(g, x.shape));
 }
 
