@@ -29,6 +29,7 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], keepdim: bo
 
 export function sum(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   assertTensor('sum', 'input', x);
+  if (x.dtype === 'bool') return sum(x.to('int32'), axes, keepdim); // counting trues, as torch does
   const ax = normalizeAxes(axes, x.rank, 'sum');
   return record('SumBackward', reduceRaw('sum', x, ax, keepdim), [x], (g) => [spread(g, x, ax)]);
 }

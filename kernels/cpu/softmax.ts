@@ -1,32 +1,42 @@
 /**
  * Fused softmax / log-softmax over the last axis: three passes over each row (max,
- * sum of exponentials, normalise), each exponential computed once.
+ * exponentials and their sum, normalise), each exponential computed once and kept
+ * in a float64 scratch row, so a float32 row is rounded once, on the final store.
+ *
+ * NaN needs no test of its own: the max pass skips it, but exp(NaN − max) is NaN, so
+ * the total and then every output of that row are NaN, as in the reference. A row
+ * that is all −Infinity (fully masked) gives exp(−∞ − (−∞)) = NaN the same way: the
+ * documented result, torch's.
  */
+import type { FloatStorage } from '../../core/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { forEachOffset } from '../view.ts';
+
+/** The exponentials of one row, kept between calls so softmax does not allocate. */
+let scratch = new Float64Array(0);
+
+/** One row: src[p + j·step] for j < len → out[o + j]. */
+function softmaxRow(src: FloatStorage, p: number, step: number, len: number, out: FloatStorage, o: number, log: boolean, e: Float64Array): void {
+  let max = -Infinity;
+  for (let j = 0, q = p; j < len; j++, q += step) if (src[q]! > max) max = src[q]!;
+  let total = 0;
+  for (let j = 0, q = p; j < len; j++, q += step) total += e[j] = Math.exp(src[q]! - max);
+  if (log) {
+    const logTotal = Math.log(total);
+    for (let j = 0, q = p; j < len; j++, q += step) out[o + j] = src[q]! - max - logTotal;
+  } else {
+    for (let j = 0; j < len; j++) out[o + j] = e[j]! / total;
+  }
+}
 
 export const softmax: Backend['softmax'] = (x, out, log) => {
   const r = x.shape.length;
   const len = x.shape[r - 1]!;
-  const step = x.strides[r - 1]!;
-  const src = x.data;
-  const rows = { data: src, shape: x.shape.slice(0, r - 1), strides: x.strides.slice(0, r - 1), offset: x.offset };
+  if (scratch.length < len) scratch = new Float64Array(len);
+  const rows = { data: x.data, shape: x.shape.slice(0, r - 1), strides: x.strides.slice(0, r - 1), offset: x.offset };
   let o = 0;
   forEachOffset(rows.shape, [rows], ([start]) => {
-    let max = -Infinity;
-    for (let j = 0, p = start!; j < len; j++, p += step) if (src[p]! > max || src[p] !== src[p]) max = src[p]!;
-    let total = 0;
-    for (let j = 0, p = start!; j < len; j++, p += step) {
-      const e = Math.exp(src[p]! - max);
-      out[o + j] = e;
-      total += e;
-    }
-    if (log) {
-      const shift = max + Math.log(total);
-      for (let j = 0, p = start!; j < len; j++, p += step) out[o + j] = src[p]! - shift;
-    } else {
-      for (let j = 0; j < len; j++) out[o + j]! /= total;
-    }
+    softmaxRow(x.data, start!, x.strides[r - 1]!, len, out, o, log, scratch);
     o += len;
   });
 };
