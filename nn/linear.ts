@@ -1,0 +1,46 @@
+/**
+ * Linear: y = x·Wᵀ + b, with W stored [out, in] as PyTorch and Hugging Face store it,
+ * so checkpoints load by name without transposing. x·Wᵀ multiplies against a
+ * transposed view: the GEMM reads W's strides, nothing is copied.
+ */
+import { uniform } from '../core/creation.ts';
+import type { FloatDType } from '../core/dtype.ts';
+import { ShapeError } from '../core/errors.ts';
+import { defaultGenerator, type Generator } from '../core/random.ts';
+import type { Tensor } from '../core/tensor.ts';
+import { Module, Parameter } from './module.ts';
+
+export interface LinearOptions {
+  bias?: boolean;
+  dtype?: FloatDType;
+  generator?: Generator;
+}
+
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+
+  /**
+   * torch's default init: W and b ~ U(−1/√in, 1/√in) (Kaiming-uniform with a = √5),
+   * which keeps activations of a freshly built network in a sane range.
+   */
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+    super();
+    const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+    const draw = { dtype: options.dtype ?? 'float32', generator: options.generator ?? defaultGenerator } as const;
+    this.weight = new Parameter(uniform([outFeatures, inFeatures], -bound, bound, draw));
+    this.bias = options.bias === false ? null : new Parameter(uniform([outFeatures], -bound, bound, draw));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new ShapeError(`Linear: expected input with last dimension ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
+    }
+    const y = x.matmul(this.weight.transpose());
+    return this.bias ? y.add(this.bias) : y;
+  }
+
+  protected override describe(): string {
+    return `Linear(in=${this.inFeatures}, out=${this.outFeatures}, bias=${this.bias !== null})`;
+  }
+}
