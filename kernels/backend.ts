@@ -33,6 +33,13 @@ export interface Backend {
   scatterAdd(target: Storage, targetShape: Shape, axis: number, index: View<Int32Array>, src: View): void;
   /** Softmax (or log-softmax) along the last axis of x, written contiguously to out. */
   softmax(x: View<FloatStorage>, out: FloatStorage, log: boolean): void;
+  /**
+   * Normalise each row (last axis) of x: x̂ = (x − μ)·r with r = 1/√(mean((x − μ)²) + eps),
+   * μ = the row mean when `centered` (LayerNorm) or 0 (RMSNorm). Writes x̂ and r (one per row).
+   */
+  normalize(x: View<FloatStorage>, eps: number, centered: boolean, out: FloatStorage, rstd: FloatStorage): void;
+  /** Its VJP per row: dx = r·(g − mean(g) − x̂·mean(g·x̂)), without the mean(g) term when not centered. */
+  normalizeBackward(xhat: FloatStorage, rstd: FloatStorage, g: View<FloatStorage>, centered: boolean, out: FloatStorage): void;
 }
 
 const registry = new Map<string, Backend>();

@@ -494,3 +494,53 @@ describe('regressions', () => {
     againstOracle([a, b], allocate(dtype, 130 * 130), (be, [p, q], o) => be.matmul(p as View<FloatStorage>, q as View<FloatStorage>, o as FloatStorage), 'matmul [130, 8]·[8, 130]');
   });
 });
+
+// ---- fused row normalisation (LayerNorm / RMSNorm): within tolerance -----------------
+
+describe('normalize: cpu equals reference (T32 / F64)', () => {
+  const arbRows = fc.record({ shape: arbShape({ minRank: 1 }), dtype: arbFloat, centered: fc.boolean(), eps: fc.constantFrom(1e-12, 1e-6, 1e-5) })
+    .chain(({ shape, dtype, centered, eps }) => fc.record({ x: arbView(shape, dtype, finiteOracleValue(dtype)), g: arbView(shape, dtype, finiteOracleValue(dtype)) }).map((v) => ({ ...v, centered, eps })));
+
+  it('forward: x̂ and 1/σ per row, over every layout', () => {
+    fc.assert(fc.property(arbRows, ({ x, centered, eps }) => {
+      const rows = numel(x.shape) / Math.max(1, x.shape[x.shape.length - 1]!);
+      const [mine, theirs] = [cpu, ref].map((be) => {
+        const single = be === cpu || !(x.data instanceof Float32Array);
+        const out = allocate(single ? dtypeOf(x.data) : 'float64', numel(x.shape)) as FloatStorage;
+        const rstd = allocate(single ? dtypeOf(x.data) : 'float64', rows) as FloatStorage;
+        be.normalize((single ? x : widened(x)) as View<FloatStorage>, eps, centered, out, rstd);
+        return [out, rstd] as const;
+      });
+      // x − mean cancels to ~0 on constant rows and is then scaled by 1/σ (up to 1/√eps):
+      // bound x̂'s error by the size of the terms, max|x|·max(1/σ), not by the result.
+      let maxX = 0;
+      forEachOffset(x.shape, [x], ([o]) => (maxX = Math.max(maxX, Math.abs(x.data[o!]!))));
+      const single = mine![0] instanceof Float32Array;
+      const atol = (single ? 1e-5 : 1e-12) * maxX * Math.max(0, ...theirs![1]);
+      assertSame(mine![0], theirs![0], { atol, rtol: single ? 1e-4 : 1e-12 }, `normalize x̂ of ${describeView(x)}`);
+      assertSame(mine![1], theirs![1], toleranceFor(mine![1]), `normalize 1/σ of ${describeView(x)}`);
+    }), { numRuns: RUNS * 2 });
+  }, TIMEOUT);
+
+  it('backward: r·(g − mean g − x̂·mean(g·x̂)) per row, with strided gradients', () => {
+    fc.assert(fc.property(arbRows, ({ x, g, centered, eps }) => {
+      const n = numel(x.shape);
+      const rows = n / Math.max(1, x.shape[x.shape.length - 1]!);
+      const xhat = new Float64Array(n);
+      const rstd = new Float64Array(rows);
+      ref.normalize(widened(x), eps, centered, xhat, rstd);
+      const out = allocate(dtypeOf(g.data), n) as FloatStorage;
+      const typed = (a: Float64Array) => (out instanceof Float32Array ? Float32Array.from(a) : a);
+      cpu.normalizeBackward(typed(xhat), typed(rstd), g as View<FloatStorage>, centered, out);
+      const expected = new Float64Array(n);
+      ref.normalizeBackward(typed(xhat), typed(rstd), widened(g), centered, expected);
+      // The exact result is often 0 by cancellation (g constant on a row): bound the error by
+      // the size of the terms, max|r·g|, rather than by the result.
+      let maxG = 0;
+      forEachOffset(g.shape, [g], ([o]) => (maxG = Math.max(maxG, Math.abs(g.data[o!]!))));
+      const scale = Math.max(0, ...rstd) * maxG;
+      const atol = (out instanceof Float32Array ? 1e-5 : 1e-12) * scale;
+      assertSame(out, expected, { atol, rtol: out instanceof Float32Array ? 1e-4 : 1e-12 }, `normalizeBackward of ${describeView(g)}`);
+    }), { numRuns: RUNS * 2 });
+  }, TIMEOUT);
+});

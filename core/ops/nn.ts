@@ -4,11 +4,11 @@
  * differentiable ops (layerNorm, rmsNorm, losses), autograd derives its VJP.
  */
 import { record } from '../autograd.ts';
-import { assertFloat, type FloatStorage } from '../dtype.ts';
+import { allocate, assertFloat, type FloatStorage } from '../dtype.ts';
 import { IndexError, ShapeError, ValueError } from '../errors.ts';
 import { defaultGenerator, type Generator } from '../random.ts';
-import { formatShape, normalizeAxis, sameShape } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
+import { formatShape, normalizeAxis, numel, sameShape } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
 import { rand } from '../creation.ts';
 import { assertTensor, compute, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
@@ -38,12 +38,26 @@ function normAxes(op: string, x: Tensor, normalizedShape: readonly number[]): nu
   return normalizedShape.map((_, i) => x.rank - k + i);
 }
 
+/**
+ * The normalisation shared by LayerNorm and RMSNorm, fused: one kernel pass forward,
+ * one backward, over rows of the trailing `width` elements. x̂ = (x − μ)·r with
+ * r = 1/√(mean((x − μ)²) + eps); μ is the row mean when `centered`, else 0.
+ */
+function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean): Tensor {
+  const rows = x.reshape([-1, width]);
+  const rstd = Tensor.fromStorage(allocate(x.dtype, rows.shape[0]!), [rows.shape[0]!]);
+  const xhat = compute(x.dtype, rows.shape, (out, be) => be.normalize(viewOf(rows) as never, eps, centered, out as FloatStorage, rstd.data as FloatStorage));
+  const y = record(centered ? 'LayerNormBackward' : 'RmsNormBackward', xhat, [rows], (g) => [
+    compute(x.dtype, rows.shape, (out, be) => be.normalizeBackward(xhat.data as FloatStorage, rstd.data as FloatStorage, viewOf(g) as never, centered, out as FloatStorage)),
+  ]);
+  return y.reshape(x.shape);
+}
+
 /** LayerNorm: (x − mean) / √(var + eps) · weight + bias over the trailing `normalizedShape` axes (biased variance). */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   assertFloat('layerNorm', 'input', x.dtype);
-  const axes = normAxes('layerNorm', x, normalizedShape);
-  const centered = x.sub(x.mean(axes, true));
-  let y = centered.mul(centered.mul(centered).mean(axes, true).add(eps).rsqrt());
+  normAxes('layerNorm', x, normalizedShape);
+  let y = normalizeRows(x, numel(normalizedShape), eps, true);
   if (weight) y = y.mul(weight);
   if (bias) y = y.add(bias);
   return y;
@@ -53,7 +67,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
 export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
   assertFloat('rmsNorm', 'input', x.dtype);
   if (x.rank === 0) throw new ShapeError('rmsNorm: input must have at least 1 dimension');
-  const y = x.mul(x.mul(x).mean(-1, true).add(eps).rsqrt());
+  const y = normalizeRows(x, x.shape[x.rank - 1]!, eps, false);
   return weight ? y.mul(weight) : y;
 }
 

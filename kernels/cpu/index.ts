@@ -11,6 +11,7 @@ import { gemm } from './gemm.ts';
 import { binary, copy, unary, unaryBackward, where } from './elementwise.ts';
 import { reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
+import { normalize, normalizeBackward } from './normalize.ts';
 
 export const cpuBackend: Backend = {
   ...referenceBackend,
@@ -22,6 +23,8 @@ export const cpuBackend: Backend = {
   copy,
   reduce,
   softmax,
+  normalize,
+  normalizeBackward,
   matmul(a, b, out) {
     batchedMatmul(gemm, copy, a, b, out);
   },

@@ -103,6 +103,39 @@ export const referenceBackend: Backend = {
     });
   },
 
+  normalize(x, eps, centered, out, rstd) {
+    const axis = x.shape.length - 1;
+    const len = x.shape[axis]!;
+    let row = 0;
+    forEachOffset(without(x, axis).shape, [without(x, axis)], ([start]) => {
+      const at = (j: number) => x.data[start! + j * x.strides[axis]!]!;
+      let mean = 0;
+      if (centered) for (let j = 0; j < len; j++) mean += at(j) / len;
+      let meanSquare = 0;
+      for (let j = 0; j < len; j++) meanSquare += (at(j) - mean) ** 2 / len;
+      const r = 1 / Math.sqrt(meanSquare + eps);
+      for (let j = 0; j < len; j++) out[row * len + j] = (at(j) - mean) * r;
+      rstd[row++] = r;
+    });
+  },
+
+  normalizeBackward(xhat, rstd, g, centered, out) {
+    const axis = g.shape.length - 1;
+    const len = g.shape[axis]!;
+    let row = 0;
+    forEachOffset(without(g, axis).shape, [without(g, axis)], ([start]) => {
+      const gradAt = (j: number) => g.data[start! + j * g.strides[axis]!]!;
+      let meanG = 0;
+      let meanGX = 0;
+      for (let j = 0; j < len; j++) {
+        if (centered) meanG += gradAt(j) / len;
+        meanGX += (gradAt(j) * xhat[row * len + j]!) / len;
+      }
+      for (let j = 0; j < len; j++) out[row * len + j] = rstd[row]! * (gradAt(j) - meanG - xhat[row * len + j]! * meanGX);
+      row++;
+    });
+  },
+
   softmax(x, out, log) {
     const axis = x.shape.length - 1;
     const len = x.shape[axis]!;
