@@ -1,14 +1,8 @@
 /**
- * sparsegrad — the public entry point. Everything a user needs is re-exported here;
- * backends are registered explicitly below (no registration by import side effect).
+ * sparsegrad — the public entry point: everything a user needs is re-exported here.
+ * The fast CPU backend is the default; the reference backend (the oracle) is one
+ * `setBackend('reference')` away (kernels/backend.ts).
  */
-import { registerBackend } from './kernels/backend.ts';
-import { referenceBackend } from './kernels/reference/index.ts';
-import { cpuBackend } from './kernels/cpu/index.ts';
-
-// The fast CPU backend is the default; the reference backend stays available as the oracle.
-registerBackend(cpuBackend);
-registerBackend(referenceBackend);
 
 export { Tensor, type GradHook, type HookHandle } from './core/tensor.ts';
 export { tensor, zeros, ones, full, arange, linspace, eye, rand, randn, randint, uniform, type CreateOptions, type RandomOptions } from './core/creation.ts';

@@ -8,6 +8,8 @@ import type { Shape } from '../core/shape.ts';
 import { ValueError } from '../core/errors.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from './scalar.ts';
 import type { View } from './view.ts';
+import { cpuBackend } from './cpu/index.ts';
+import { referenceBackend } from './reference/index.ts';
 
 export interface Backend {
   readonly name: string;
@@ -42,13 +44,14 @@ export interface Backend {
   normalizeBackward(xhat: FloatStorage, rstd: FloatStorage, g: View<FloatStorage>, centered: boolean, out: FloatStorage): void;
 }
 
-const registry = new Map<string, Backend>();
-let current: Backend | null = null;
+// The built-in CPU backends are listed here explicitly (not registered by import side
+// effects), so any entry point — 'sparsegrad', 'sparsegrad/nn', … — finds them.
+const registry = new Map<string, Backend>([cpuBackend, referenceBackend].map((b) => [b.name, b]));
+let current: Backend = cpuBackend;
 
-/** Backends register themselves explicitly from index.ts, never by import side effect. */
+/** Add a backend (gpu.js, or a user's own) under its name. */
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
-  current ??= backend;
 }
 
 export function backendNames(): string[] {
@@ -56,7 +59,6 @@ export function backendNames(): string[] {
 }
 
 export function getBackend(): Backend {
-  if (current === null) throw new ValueError('no backend registered');
   return current;
 }
 

@@ -149,9 +149,16 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** Call fn on every module, children before parents (as torch's apply). */
+  /** Call fn on every module once, in torch's order: each child's subtree, in field order, then the parent. */
   apply(fn: (m: Module) => void): this {
-    for (const [, m] of this.namedModules().reverse()) fn(m);
+    const seen = new Set<Module>();
+    const visit = (m: Module): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      for (const [, child] of m.namedChildren()) visit(child);
+      fn(m);
+    };
+    visit(this);
     return this;
   }
 
@@ -180,8 +187,8 @@ export abstract class Module {
       .map((k) => `size mismatch for ${k}: copying a param with shape ${formatShape(state[k]!.shape)} from checkpoint, the shape in current model is ${formatShape(own[k]!.shape)}.`);
     const strict = options.strict ?? true;
     const problems = [
-      ...(strict && unexpectedKeys.length ? [`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`] : []),
       ...(strict && missingKeys.length ? [`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`] : []),
+      ...(strict && unexpectedKeys.length ? [`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`] : []),
       ...mismatches,
     ];
     if (problems.length > 0) {
