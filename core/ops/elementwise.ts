@@ -125,7 +125,10 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const y = compute(ta.dtype, shape, (out, be) => be.where(broadcastView(cond, shape), broadcastView(ta, shape), broadcastView(tb, shape), out));
   return record('WhereBackward', y, [ta, tb], (g) => {
     const zero = scalarLike('where', 0, g);
-    return [sumToShape(where(cond, g, zero), ta.shape), sumToShape(where(cond, zero, g), tb.shape)];
+    return [
+      ta.requiresGrad ? sumToShape(where(cond, g, zero), ta.shape) : null,
+      tb.requiresGrad ? sumToShape(where(cond, zero, g), tb.shape) : null,
+    ];
   }, [cond]);
 }
 

@@ -1,0 +1,153 @@
+/**
+ * Streamed Gram matrices of the preliminary phase (SPARSEGRAD.md §3): for every gradient
+ * slice M (out×in) accumulate, in float64, C_out += M·Mᵀ and C_in += Mᵀ·M. Their
+ * eigenvectors are the left singular vectors of the stacked unfoldings [M_1 … M_N] and
+ * [M_1ᵀ … M_Nᵀ], so the stack itself (≈2.5 GB at BERT-base) is never stored.
+ *
+ * Also the dense helpers the eigensolver shares: products accumulated through the GEMM,
+ * symmetric halves and transposes, all over row-major Float64Arrays.
+ */
+import { ShapeError, ValueError } from '../../core/errors.ts';
+import { gemm } from '../../kernels/cpu/gemm.ts';
+import type { FloatArray } from '../../kernels/reference/gemm.ts';
+
+/**
+ * Row chunk of `addProduct`: the GEMM overwrites its output, so each chunk lands in a
+ * scratch first. 256 rows ran fastest for the Gram shapes; half of that re-packs the
+ * shared operand twice as often.
+ */
+const CHUNK = 256;
+let scratch = new Float64Array(0);
+
+/**
+ * C += alpha·op(A)·op(B) on the m×n block of C, with `gemm`'s argument layout (C is
+ * float64). The float64 GEMM does the work; the chunked add keeps the scratch in cache.
+ */
+export function addProduct(
+  alpha: number, transA: boolean, transB: boolean, m: number, n: number, k: number,
+  a: FloatArray, aOff: number, lda: number,
+  b: FloatArray, bOff: number, ldb: number,
+  c: Float64Array, cOff: number, ldc: number,
+): void {
+  if (k === 0) return;
+  if (scratch.length < Math.min(m, CHUNK) * n) scratch = new Float64Array(Math.min(m, CHUNK) * n);
+  const t = scratch;
+  for (let i0 = 0; i0 < m; i0 += CHUNK) {
+    const rows = Math.min(CHUNK, m - i0);
+    gemm(transA, transB, rows, n, k, a, aOff + i0 * (transA ? 1 : lda), lda, b, bOff, ldb, t, 0, n);
+    for (let i = 0; i < rows; i++) {
+      const ci = cOff + (i0 + i) * ldc, ti = i * n;
+      for (let j = 0; j < n; j++) c[ci + j] += alpha * t[ti + j]!;
+    }
+  }
+}
+
+/**
+ * C += X·Xᵀ on the upper triangle of the rows×rows matrix C (X is rows×cols): a
+ * staircase of row panels, each multiplied only by the rows at and after it, which
+ * costs (1 + CHUNK/rows)/2 of the full product. Diagonal blocks are written whole; the
+ * strictly lower triangle is left to `mirrorUpper`.
+ */
+export function addGramUpper(x: Float64Array, rows: number, cols: number, c: Float64Array): void {
+  for (let i0 = 0; i0 < rows; i0 += CHUNK) {
+    addProduct(1, false, true, Math.min(CHUNK, rows - i0), rows - i0, cols, x, i0 * cols, cols, x, i0 * cols, cols, c, i0 * rows + i0, rows);
+  }
+}
+
+/** Tile of the transposing loops: a TILE×TILE block of source and destination stays in L1. */
+const TILE = 32;
+
+/** Copies the upper triangle of the n×n matrix c onto its lower triangle. */
+export function mirrorUpper(c: Float64Array, n: number): void {
+  for (let i0 = 0; i0 < n; i0 += TILE) {
+    for (let j0 = 0; j0 <= i0; j0 += TILE) {
+      for (let i = i0; i < Math.min(i0 + TILE, n); i++) {
+        for (let j = j0; j < Math.min(j0 + TILE, i); j++) c[i * n + j] = c[j * n + i]!;
+      }
+    }
+  }
+}
+
+/** dst (cols×rows) = srcᵀ (src rows×cols), converting to float64 on the way. */
+export function transpose(src: FloatArray, rows: number, cols: number, dst: Float64Array): Float64Array {
+  for (let i0 = 0; i0 < rows; i0 += TILE) {
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      for (let i = i0; i < Math.min(i0 + TILE, rows); i++) {
+        for (let j = j0; j < Math.min(j0 + TILE, cols); j++) dst[j * rows + i] = src[i * cols + j]!;
+      }
+    }
+  }
+  return dst;
+}
+
+/** max|X·Xᵀ − I| for X rows×cols: how far its rows are from orthonormal. */
+export function rowOrthogonalityError(x: Float64Array, rows: number, cols: number): number {
+  const g = new Float64Array(rows * rows);
+  addGramUpper(x, rows, cols, g);
+  let err = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = i; j < rows; j++) err = Math.max(err, Math.abs(g[i * rows + j]! - (i === j ? 1 : 0)));
+  }
+  return err;
+}
+
+/** What `GramAccumulator.finish()` returns: both Gram matrices, full and symmetric. */
+export interface GramResult {
+  /** Σ M·Mᵀ, out×out row-major. */
+  cOut: Float64Array;
+  /** Σ Mᵀ·M, in×in row-major. */
+  cIn: Float64Array;
+  /** How many slices were added. */
+  slices: number;
+}
+
+/**
+ * Streams gradient slices of one layer type and accumulates their Gram matrices in
+ * float64. Only upper triangles are accumulated (symmetry halves the ≈9 GMAC of a
+ * 768×3072 slice); `finish()` mirrors them once.
+ */
+export class GramAccumulator {
+  private readonly cOut: Float64Array;
+  private readonly cIn: Float64Array;
+  private readonly m64: Float64Array;
+  private readonly mT: Float64Array;
+  private slices = 0;
+  private finished = false;
+
+  constructor(readonly outFeatures: number, readonly inFeatures: number) {
+    if (!(Number.isInteger(outFeatures) && Number.isInteger(inFeatures) && outFeatures >= 0 && inFeatures >= 0)) {
+      throw new ValueError(`GramAccumulator: sizes must be non-negative integers, got out ${outFeatures}, in ${inFeatures}`);
+    }
+    this.cOut = new Float64Array(outFeatures * outFeatures);
+    this.cIn = new Float64Array(inFeatures * inFeatures);
+    this.m64 = new Float64Array(outFeatures * inFeatures);
+    this.mT = new Float64Array(outFeatures * inFeatures);
+  }
+
+  /** Adds one slice M (out×in, row-major, the layout of a weight's `.grad`). */
+  add(m: FloatArray): void {
+    const { outFeatures: out, inFeatures: inn } = this;
+    if (this.finished) throw new ValueError('GramAccumulator.add(): finish() was already called');
+    if (m.length !== out * inn) {
+      throw new ShapeError(`GramAccumulator.add(): expected a slice of ${out}x${inn} = ${out * inn} values, got ${m.length}`);
+    }
+    for (let i = 0; i < m.length; i++) {
+      if (!Number.isFinite(m[i]!)) throw new ValueError(`GramAccumulator.add(): slice ${this.slices} has a non-finite value ${m[i]} at index ${i}`);
+    }
+    // float32 slices are widened first (exactly), so both dtypes give the same sums.
+    const m64 = m instanceof Float64Array ? m : (this.m64.set(m), this.m64);
+    addGramUpper(m64, out, inn, this.cOut);
+    // Mᵀ with contiguous rows lets each GEMM copy only the rows it reads.
+    addGramUpper(transpose(m64, out, inn, this.mT), inn, out, this.cIn);
+    this.slices++;
+  }
+
+  /** The accumulated matrices (not copies); the accumulator is closed afterwards. */
+  finish(): GramResult {
+    if (this.finished) throw new ValueError('GramAccumulator.finish(): already called');
+    this.finished = true;
+    mirrorUpper(this.cOut, this.outFeatures);
+    mirrorUpper(this.cIn, this.inFeatures);
+    return { cOut: this.cOut, cIn: this.cIn, slices: this.slices };
+  }
+}
