@@ -253,7 +253,12 @@ def bert_layer(ops, p, pre, x, mask_add, cfg, dbg=None):
 
 
 def bert_embeddings(ops, p, ids, token_type_ids, position_ids, cfg):
-    e = (p['bert.embeddings.word_embeddings.weight'][ids.long()]
+    # HF builds word_embeddings with padding_idx=pad_token_id: torch's embedding then gives the
+    # pad row no gradient, so the explicit formula takes that row through .detach().
+    word = p['bert.embeddings.word_embeddings.weight']
+    pad = cfg['pad_token_id']
+    word = torch.cat([word[:pad], word[pad:pad + 1].detach(), word[pad + 1:]])
+    e = (word[ids.long()]
          + p['bert.embeddings.token_type_embeddings.weight'][token_type_ids.long()]
          + p['bert.embeddings.position_embeddings.weight'][position_ids.long()])
     return ops.layer_norm(e, p['bert.embeddings.LayerNorm.weight'], p['bert.embeddings.LayerNorm.bias'], cfg['layer_norm_eps'])
@@ -453,6 +458,7 @@ def bert_cls_back(p, inp, cfg, gs):
     for k, v in ids.items():
         key = f'bert.embeddings.{k}_embeddings.weight'
         grads[key] = torch.zeros_like(p[key]).index_add_(0, v.long().flatten(), de.reshape(-1, de.shape[-1]))
+    grads['bert.embeddings.word_embeddings.weight'][cfg['pad_token_id']] = 0  # padding_idx: the pad row gets no gradient
     return grads
 
 
