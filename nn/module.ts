@@ -139,6 +139,11 @@ export abstract class Module {
     return value;
   }
 
+  /** Reset every parameter's gradient (torch's module.zero_grad): to null by default. */
+  zeroGrad(setToNone = true): void {
+    for (const p of this.parameters()) p.zeroGrad(setToNone);
+  }
+
   /** Training mode (dropout active) for this module and all descendants. */
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;

@@ -21,9 +21,9 @@ test('the package has no runtime dependencies', () => {
   expect(Object.keys(pkg.dependencies ?? {})).toEqual([]);
 });
 
-test('core/, kernels/ and index.ts import no Node built-in and nothing outside the repo', () => {
+test('core/, kernels/, nn/, models/, optim/ and index.ts import no Node built-in and nothing outside the repo', () => {
   const offenders: string[] = [];
-  for (const file of ['index.ts', ...sources('core'), ...sources('kernels')]) {
+  for (const file of ['index.ts', ...sources('core'), ...sources('kernels'), ...sources('nn'), ...sources('models'), ...sources('optim')]) {
     for (const [, spec] of readFileSync(join(root, file), 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
       if (!spec!.startsWith('.')) offenders.push(`${file}: ${spec}`);
     }
