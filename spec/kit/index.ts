@@ -14,3 +14,7 @@ export type { MatmulShapeOptions, ShapeOptions, TensorOptions } from './arbitrar
 // ---- gradient checks --------------------------------------------------------------
 export { gradcheck } from './gradcheck.ts';
 export type { DirectionalReport, GradcheckFn, GradcheckOptions, JacobianReport } from './gradcheck.ts';
+
+// ---- optimizer laws -----------------------------------------------------------------
+export { optimizerLaws } from './optimizer-laws.ts';
+export type { OptimizerLawOptions } from './optimizer-laws.ts';
