@@ -21,24 +21,26 @@ export function topK(dense: Tensor, k: number, mode: TopKMode = 'threshold'): Sp
   if (!isFloat(dense.dtype)) throw new DTypeError(`topK(): expected a floating tensor, got ${dense.dtype}`);
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`topK(): k must be a positive integer, got ${k}`);
   const data = dense.contiguous().data as FloatStorage;
-  const magnitudes = new Float64Array(data.length);
+  // One scratch array of magnitudes in the gradient's own dtype (|x| is exact), which
+  // quickselect reorders; the selection pass below recomputes |x| from the data.
+  const scratch = data instanceof Float64Array ? new Float64Array(data.length) : new Float32Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (!Number.isFinite(v)) throw new ValueError(`topK(): gradient entry ${i} is ${v}; a non-finite gradient cannot be sparsified`);
-    magnitudes[i] = Math.abs(v);
+    scratch[i] = Math.abs(v);
   }
   if (k >= data.length) return SparseCoo.fromDense(dense);
-  const threshold = kthLargest(magnitudes.slice(), k);
+  const threshold = kthLargest(scratch, k);
   const kept: number[] = [];
   if (mode === 'threshold') {
-    for (let i = 0; i < data.length; i++) if (magnitudes[i]! >= threshold && data[i] !== 0) kept.push(i);
+    for (let i = 0; i < data.length; i++) if (Math.abs(data[i]!) >= threshold && data[i] !== 0) kept.push(i);
   } else {
     // Everything strictly above the threshold, then ties in index order until k are kept.
     let above = 0;
-    for (let i = 0; i < data.length; i++) if (magnitudes[i]! > threshold) above++;
+    for (let i = 0; i < data.length; i++) if (Math.abs(data[i]!) > threshold) above++;
     let tiesLeft = k - above;
     for (let i = 0; i < data.length; i++) {
-      const m = magnitudes[i]!;
+      const m = Math.abs(data[i]!);
       if (m === 0) continue;
       if (m > threshold || (m === threshold && tiesLeft-- > 0)) kept.push(i);
     }
@@ -50,7 +52,7 @@ export function topK(dense: Tensor, k: number, mode: TopKMode = 'threshold'): Sp
  * The k-th largest value (1-based) of `values`, which is reordered in place.
  * Iterative quickselect with a median-of-three pivot and a three-way partition.
  */
-export function kthLargest(values: Float64Array, k: number): number {
+export function kthLargest(values: Float32Array | Float64Array, k: number): number {
   let lo = 0;
   let hi = values.length - 1;
   const target = k - 1; // position in descending order
@@ -77,7 +79,7 @@ function medianOfThree(a: number, b: number, c: number): number {
   return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
 }
 
-function swap(values: Float64Array, i: number, j: number): void {
+function swap(values: Float32Array | Float64Array, i: number, j: number): void {
   const t = values[i]!;
   values[i] = values[j]!;
   values[j] = t;

@@ -12,9 +12,10 @@ import { gemm } from '../../kernels/cpu/gemm.ts';
 import type { FloatArray } from '../../kernels/reference/gemm.ts';
 
 /**
- * Row chunk of `addProduct`: the GEMM overwrites its output, so each chunk lands in a
- * scratch first. 256 rows ran fastest for the Gram shapes; half of that re-packs the
- * shared operand twice as often.
+ * Row chunk of `addProduct` (and panel of the staircases): the GEMM overwrites its
+ * output, so each chunk lands in a scratch first. 128 to 256 rows timed alike on the
+ * Gram shapes; fewer re-pack the shared operand more often, more waste more of the
+ * staircase.
  */
 const CHUNK = 256;
 let scratch = new Float64Array(0);
@@ -43,22 +44,34 @@ export function addProduct(
 }
 
 /**
- * C += X·Xᵀ on the upper triangle of the rows×rows matrix C (X is rows×cols): a
- * staircase of row panels, each multiplied only by the rows at and after it, which
- * costs (1 + CHUNK/rows)/2 of the full product. Diagonal blocks are written whole; the
- * strictly lower triangle is left to `mirrorUpper`.
+ * C += alpha·X·Yᵀ on the upper triangle of the n×n block of C, for X and Y n×k; with
+ * `transposed` they are stored k×n (X(i, p) = x[xOff + p·ldx + i]), else n×k. A
+ * staircase of row panels, each multiplied only by the rows at and after it, costs
+ * (1 + CHUNK/n)/2 of the full product. Diagonal blocks are written whole; the rest of
+ * the lower triangle is left alone.
  */
-export function addGramUpper(x: Float64Array, rows: number, cols: number, c: Float64Array): void {
-  for (let i0 = 0; i0 < rows; i0 += CHUNK) {
-    addProduct(1, false, true, Math.min(CHUNK, rows - i0), rows - i0, cols, x, i0 * cols, cols, x, i0 * cols, cols, c, i0 * rows + i0, rows);
+export function addUpperProduct(
+  alpha: number, transposed: boolean, n: number, k: number,
+  x: Float64Array, xOff: number, ldx: number,
+  y: Float64Array, yOff: number, ldy: number,
+  c: Float64Array, cOff: number, ldc: number,
+): void {
+  for (let i0 = 0; i0 < n; i0 += CHUNK) {
+    const xAt = xOff + i0 * (transposed ? 1 : ldx), yAt = yOff + i0 * (transposed ? 1 : ldy);
+    addProduct(alpha, transposed, !transposed, Math.min(CHUNK, n - i0), n - i0, k, x, xAt, ldx, y, yAt, ldy, c, cOff + i0 * ldc + i0, ldc);
   }
+}
+
+/** C += X·Xᵀ on the upper triangle of the rows×rows matrix C, for X rows×cols. */
+export function addGramUpper(x: Float64Array, rows: number, cols: number, c: Float64Array): void {
+  addUpperProduct(1, false, rows, cols, x, 0, cols, x, 0, cols, c, 0, rows);
 }
 
 /** Tile of the transposing loops: a TILE×TILE block of source and destination stays in L1. */
 const TILE = 32;
 
 /** Copies the upper triangle of the n×n matrix c onto its lower triangle. */
-export function mirrorUpper(c: Float64Array, n: number): void {
+function mirrorUpper(c: Float64Array, n: number): void {
   for (let i0 = 0; i0 < n; i0 += TILE) {
     for (let j0 = 0; j0 <= i0; j0 += TILE) {
       for (let i = i0; i < Math.min(i0 + TILE, n); i++) {
@@ -109,8 +122,9 @@ export interface GramResult {
 export class GramAccumulator {
   private readonly cOut: Float64Array;
   private readonly cIn: Float64Array;
-  private readonly m64: Float64Array;
   private readonly mT: Float64Array;
+  /** The widened float32 slice, allocated on the first one. */
+  private m64: Float64Array | undefined;
   private slices = 0;
   private finished = false;
 
@@ -120,7 +134,6 @@ export class GramAccumulator {
     }
     this.cOut = new Float64Array(outFeatures * outFeatures);
     this.cIn = new Float64Array(inFeatures * inFeatures);
-    this.m64 = new Float64Array(outFeatures * inFeatures);
     this.mT = new Float64Array(outFeatures * inFeatures);
   }
 
@@ -134,12 +147,18 @@ export class GramAccumulator {
     for (let i = 0; i < m.length; i++) {
       if (!Number.isFinite(m[i]!)) throw new ValueError(`GramAccumulator.add(): slice ${this.slices} has a non-finite value ${m[i]} at index ${i}`);
     }
-    // float32 slices are widened first (exactly), so both dtypes give the same sums.
-    const m64 = m instanceof Float64Array ? m : (this.m64.set(m), this.m64);
+    const m64 = m instanceof Float64Array ? m : this.widen(m);
     addGramUpper(m64, out, inn, this.cOut);
     // Mᵀ with contiguous rows lets each GEMM copy only the rows it reads.
     addGramUpper(transpose(m64, out, inn, this.mT), inn, out, this.cIn);
     this.slices++;
+  }
+
+  /** float32 slices are widened first (exactly), so both dtypes give the same sums. */
+  private widen(m: Float32Array): Float64Array {
+    this.m64 ??= new Float64Array(m.length);
+    this.m64.set(m);
+    return this.m64;
   }
 
   /** The accumulated matrices (not copies); the accumulator is closed afterwards. */

@@ -26,6 +26,7 @@ import { arange } from '../../core/creation.ts';
 import { ShapeError, ValueError } from '../../core/errors.ts';
 import { topK, type TopKMode } from '../../core/topk.ts';
 import { Tensor } from '../../core/tensor.ts';
+import { Generator } from '../../core/random.ts';
 import { Linear } from '../linear.ts';
 import { Module, Parameter } from '../module.ts';
 
@@ -39,6 +40,11 @@ export interface SparseGradLayerOptions {
   referenceBiasGrad?: boolean;
   rowCompaction?: boolean;
   materialized?: boolean;
+  /**
+   * Keep the original Linear (and so its W, out×in) alive for unload(). Default true; the
+   * reference discards W after conversion, so memory comparisons with it turn this off.
+   */
+  keepOriginal?: boolean;
 }
 
 export class SparseGradLinear extends Module {
@@ -50,7 +56,7 @@ export class SparseGradLinear extends Module {
   readonly options: Required<SparseGradLayerOptions>;
   // ES private fields are not enumerable: the original Linear must not count as a child
   // (its W would otherwise be listed, and trained, as a parameter of this layer).
-  readonly #original: Linear;
+  readonly #original: Linear | null;
   #materialized: { version: number; weight: Tensor } | null = null;
 
   /** Convert `linear` with bases U (in×in) and V (out×out); the original is kept for unload(). */
@@ -62,8 +68,8 @@ export class SparseGradLinear extends Module {
     if (!Number.isInteger(options.k) || options.k < 1) throw new ValueError(`SparseGradLinear: k must be a positive integer, got ${options.k}`);
     this.inFeatures = inF;
     this.outFeatures = out;
-    this.options = { selection: 'threshold', inputBasis: 'consistent', referenceBiasGrad: false, rowCompaction: false, materialized: false, ...options };
-    this.#original = linear;
+    this.options = { selection: 'threshold', inputBasis: 'consistent', referenceBiasGrad: false, rowCompaction: false, materialized: false, keepOriginal: true, ...options };
+    this.#original = this.options.keepOriginal ? linear : null;
     this.registerBuffer('U', U.to(linear.weight.dtype));
     this.registerBuffer('V', V.to(linear.weight.dtype));
     this.weight_tilde = new Parameter(noGrad(() => this.V.transpose().matmul(linear.weight).matmul(this.A)), linear.weight.requiresGrad);
@@ -144,14 +150,16 @@ export class SparseGradLinear extends Module {
 
   /** A plain Linear with W = V W̃ Aᵀ and the same bias (so a fine-tuned model exports with HF names). */
   merge(): Linear {
-    const merged = new Linear(this.inFeatures, this.outFeatures, { bias: false, dtype: this.weight_tilde.dtype as 'float32' | 'float64' });
-    merged.weight = new Parameter(noGrad(() => this.V.matmul(this.weight_tilde).matmul(this.A.transpose())), this.#original.weight.requiresGrad);
+    // A fixed generator: building the shell must not advance the user's random stream.
+    const merged = new Linear(this.inFeatures, this.outFeatures, { bias: false, dtype: this.weight_tilde.dtype as 'float32' | 'float64', generator: new Generator(0) });
+    merged.weight = new Parameter(noGrad(() => this.V.matmul(this.weight_tilde).matmul(this.A.transpose())), this.weight_tilde.requiresGrad);
     merged.bias = this.bias;
     return merged;
   }
 
   /** The Linear this layer was converted from, untouched by training (W̃'s updates are dropped). */
   unload(): Linear {
+    if (!this.#original) throw new ValueError('SparseGradLinear.unload(): the original layer was not kept (keepOriginal: false); use merge() instead');
     return this.#original;
   }
 

@@ -1,0 +1,161 @@
+/**
+ * Applying SparseGrad to a whole model, as peft applies adapters — no model code changes:
+ *
+ * 1. Preliminary phase (`collectGradients`): hooks on the target linears' weights stream
+ *    every accumulated weight gradient M (out×in) into one float64 Gram accumulator per
+ *    layer *type* (C_out += M Mᵀ, C_in += Mᵀ M; the stack of slices is never stored).
+ *    The caller runs ordinary training steps meanwhile — the reference runs 11 AdamW
+ *    steps on all parameters — or steps without updating (the paper's wording).
+ * 2. Bases (`finish`): V = eigenvectors of C_out, U = eigenvectors of C_in (descending,
+ *    deterministic signs, orthonormal to 1e-12), one shared pair per layer type.
+ * 3. Conversion (`applySparseGrad`): each target becomes a SparseGradLinear with W̃ = Vᵀ W A.
+ *
+ * Training then uses one optimizer with two groups: SparseAdam for the W̃'s and AdamW for
+ * everything else that trains, MLP biases included (`sparseGradGroups`).
+ */
+import { ValueError } from '../../core/errors.ts';
+import { Tensor } from '../../core/tensor.ts';
+import type { HookHandle } from '../../core/tensor.ts';
+import type { TopKMode } from '../../core/topk.ts';
+import { Linear } from '../linear.ts';
+import type { Module, Parameter } from '../module.ts';
+import { findTargets, layerType, type TargetOptions } from '../targets.ts';
+import { basesFromGram } from './bases.ts';
+import { GramAccumulator } from './gram.ts';
+import { SparseGradLinear, type InputBasis } from './layer.ts';
+
+export interface SparseGradConfig extends TargetOptions {
+  /** Entries kept per layer and step. Default rank·(in + out): the budget of a LoRA of that rank. */
+  k?: number;
+  /** Instead of k: a fraction of in·out in (0, 1], rounded to the nearest integer (at least 1). */
+  density?: number;
+  /** The LoRA rank the default budget matches. Default 7 (BERT-base: 26,880 ≈ the reference's 28,000). */
+  rank?: number;
+  selection?: TopKMode;
+  inputBasis?: InputBasis;
+  referenceBiasGrad?: boolean;
+  rowCompaction?: boolean;
+  materialized?: boolean;
+  /** Keep the original linears for unload() (default true; costs one W per layer). */
+  keepOriginal?: boolean;
+}
+
+/** One shared pair of bases for every layer of a type, as tensors. */
+export interface LayerTypeBases {
+  U: Tensor;
+  V: Tensor;
+  /** Eigenvalues of C_in and C_out, descending. */
+  inValues: Float64Array;
+  outValues: Float64Array;
+  /** Gradient slices that went into the Gram matrices. */
+  slices: number;
+}
+
+/** The per-layer budget k of a config, validated. */
+export function budget(config: SparseGradConfig, inF: number, outF: number): number {
+  if (config.k !== undefined && config.density !== undefined) throw new ValueError('SparseGrad: give k or density, not both');
+  if (config.density !== undefined) {
+    if (!(config.density > 0 && config.density <= 1)) throw new ValueError(`SparseGrad: density must be in (0, 1], got ${config.density}`);
+    return Math.max(1, Math.round(config.density * inF * outF));
+  }
+  const k = config.k ?? (config.rank ?? 7) * (inF + outF);
+  if (!Number.isInteger(k) || k < 1) throw new ValueError(`SparseGrad: k must be a positive integer, got ${k}`);
+  return Math.min(k, inF * outF);
+}
+
+export class GradientCollector {
+  readonly types = new Map<string, { gram: GramAccumulator; layers: string[] }>();
+  private readonly handles: HookHandle[] = [];
+
+  /** Start streaming the targets' weight gradients (dense) into per-type Gram matrices. */
+  constructor(model: Module, config: TargetOptions = {}) {
+    for (const [name, linear] of findTargets(model, config)) {
+      const type = layerType(name);
+      const [out, inF] = linear.weight.shape as [number, number];
+      const entry = this.types.get(type) ?? { gram: new GramAccumulator(out, inF), layers: [] };
+      if (entry.gram.outFeatures !== out || entry.gram.inFeatures !== inF) {
+        throw new ValueError(`SparseGrad: layers of type ${type} differ in shape (${name} is ${out}×${inF}, others ${entry.gram.outFeatures}×${entry.gram.inFeatures})`);
+      }
+      entry.layers.push(name);
+      this.types.set(type, entry);
+      if (!linear.weight.requiresGrad) throw new ValueError(`SparseGrad: ${name}.weight does not require grad, so no gradient can be collected`);
+      this.handles.push(linear.weight.registerPostAccumulateGradHook((w) => {
+        const g = w.grad;
+        if (!(g instanceof Tensor)) throw new ValueError(`SparseGrad: expected a dense gradient on ${name}.weight during collection`);
+        entry.gram.add(g.contiguous().data as Float32Array | Float64Array);
+      }));
+    }
+  }
+
+  /** Stop collecting and compute one pair of bases per layer type. */
+  finish(): Map<string, LayerTypeBases> {
+    for (const h of this.handles) h.remove();
+    const bases = new Map<string, LayerTypeBases>();
+    for (const [type, { gram }] of this.types) {
+      const gramResult = gram.finish();
+      if (gramResult.slices === 0) throw new ValueError(`SparseGrad: no gradient was collected for ${type}; run at least one backward pass between collectGradients() and finish()`);
+      const { U, V, eigenvalues } = basesFromGram(gramResult);
+      bases.set(type, {
+        V: Tensor.fromStorage(V, [gram.outFeatures, gram.outFeatures]),
+        U: Tensor.fromStorage(U, [gram.inFeatures, gram.inFeatures]),
+        outValues: eigenvalues.v,
+        inValues: eigenvalues.u,
+        slices: gramResult.slices,
+      });
+    }
+    return bases;
+  }
+}
+
+export const collectGradients = (model: Module, config: TargetOptions = {}) => new GradientCollector(model, config);
+
+export interface SparseGradHandle {
+  layers: [string, SparseGradLinear][];
+  /** The W̃'s: the SparseAdam group. */
+  sparseParameters(): Parameter[];
+  /** Replace each SparseGradLinear by its merged plain Linear (W = V W̃ Aᵀ): HF names again. */
+  merge(): void;
+  /** Put the original linears back (fine-tuned W̃'s are dropped). */
+  unload(): void;
+}
+
+/** Convert the target linears with the collected bases (one pair per layer type). */
+export function applySparseGrad(model: Module, bases: Map<string, LayerTypeBases>, config: SparseGradConfig = {}): SparseGradHandle {
+  const layers: [string, SparseGradLinear][] = findTargets(model, config).map(([name, linear]) => {
+    const pair = bases.get(layerType(name));
+    if (!pair) throw new ValueError(`SparseGrad: no bases for ${name} (type ${layerType(name)}); collected types: ${[...bases.keys()].join(', ')}`);
+    const [out, inF] = linear.weight.shape as [number, number];
+    const layer = new SparseGradLinear(linear, pair.U, pair.V, {
+      k: budget(config, inF, out),
+      selection: config.selection ?? 'threshold',
+      inputBasis: config.inputBasis ?? 'consistent',
+      referenceBiasGrad: config.referenceBiasGrad ?? false,
+      rowCompaction: config.rowCompaction ?? false,
+      materialized: config.materialized ?? false,
+      keepOriginal: config.keepOriginal ?? true,
+    });
+    model.replaceModule(name, layer);
+    return [name, layer];
+  });
+  const swap = (make: (l: SparseGradLinear) => Linear) => layers.forEach(([name, l]) => model.replaceModule(name, make(l)));
+  return {
+    layers,
+    sparseParameters: () => layers.map(([, l]) => l.weight_tilde),
+    merge: () => swap((l) => l.merge()),
+    unload: () => swap((l) => l.unload()),
+  };
+}
+
+/**
+ * Parameter groups for one optimizer, as the reference trains: the W̃'s in a SparseAdam
+ * group, every other trainable parameter (MLP biases included) in the dense group.
+ * The rules are passed in so this file does not depend on optim/.
+ */
+export function sparseGradGroups<R>(model: Module, handle: SparseGradHandle, rules: { sparse: R; dense: R }, hyper: Record<string, unknown> = {}) {
+  const sparse = new Set<Tensor>(handle.sparseParameters());
+  const dense = model.parameters().filter((p) => p.requiresGrad && !sparse.has(p));
+  return [
+    { params: [...sparse], rule: rules.sparse, ...hyper },
+    ...(dense.length > 0 ? [{ params: dense, rule: rules.dense, ...hyper }] : []),
+  ];
+}

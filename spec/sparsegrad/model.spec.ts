@@ -1,0 +1,127 @@
+/**
+ * SparseGrad on whole models: default targets per architecture, the preliminary phase
+ * (gradients streamed into per-type Gram matrices through hooks), bases that are
+ * orthonormal eigenvectors, conversion that leaves the model's outputs unchanged,
+ * merge back to HF names, unload, and the optimizer groups of the reference.
+ */
+import { describe, expect, test } from 'vitest';
+import { crossEntropy, Generator, noGrad, tensor, Tensor } from '../../index.ts';
+import { BertForSequenceClassification } from '../../models/bert.ts';
+import { bertConfig, llamaConfig } from '../../models/config.ts';
+import { LlamaForCausalLM } from '../../models/llama.ts';
+import { exportWeights } from '../../models/weights.ts';
+import { Linear } from '../../nn/linear.ts';
+import { applySparseGrad, budget, collectGradients, sparseGradGroups } from '../../nn/sparsegrad/apply.ts';
+import { SparseGradLinear } from '../../nn/sparsegrad/layer.ts';
+import { findTargets } from '../../nn/targets.ts';
+import { assertClose, T32, T64 } from '../kit/index.ts';
+
+const BERT = { vocab_size: 30, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 8, num_labels: 2, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
+const LLAMA = { vocab_size: 30, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 4, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 16 };
+
+const bert = (dtype: 'float32' | 'float64' = 'float64', seed = 1) => new BertForSequenceClassification(bertConfig(BERT), { dtype, generator: new Generator(seed) });
+const batch = () => ({
+  inputIds: tensor(Int32Array.from([5, 6, 7, 8, 9, 10, 11, 0]), { shape: [2, 4] }),
+  attentionMask: tensor(Int32Array.from([1, 1, 1, 1, 1, 1, 1, 0]), { shape: [2, 4] }),
+  labels: tensor(Int32Array.from([0, 1])),
+});
+
+/** A few backward passes (no update) so the Gram matrices have enough slices; returns the bases. */
+function collect(model: BertForSequenceClassification, steps = 6) {
+  const collector = collectGradients(model);
+  for (let s = 0; s < steps; s++) {
+    model.zeroGrad();
+    const b = batch();
+    const ids = b.inputIds.add(s).clamp(0, 29);
+    model.forward({ ...b, inputIds: ids }).loss!.backward();
+  }
+  return collector.finish();
+}
+
+describe('targets', () => {
+  test('BERT: intermediate.dense and output.dense of every block, never attention.output.dense', () => {
+    const names = findTargets(bert()).map(([n]) => n);
+    expect(names).toEqual([
+      'bert.encoder.layer.0.intermediate.dense', 'bert.encoder.layer.0.output.dense',
+      'bert.encoder.layer.1.intermediate.dense', 'bert.encoder.layer.1.output.dense',
+    ]);
+  });
+
+  test('LLaMa: up_proj and down_proj, every n-th block', () => {
+    const model = new LlamaForCausalLM(llamaConfig(LLAMA), { generator: new Generator(1) });
+    expect(findTargets(model, { everyNthBlock: 3 }).map(([n]) => n)).toEqual([
+      'model.layers.0.mlp.up_proj', 'model.layers.0.mlp.down_proj', 'model.layers.3.mlp.up_proj', 'model.layers.3.mlp.down_proj',
+    ]);
+  });
+
+  test('budget: k = rank·(in + out) by default, density rounds, k is capped at in·out', () => {
+    expect(budget({}, 768, 3072)).toBe(7 * (768 + 3072));
+    expect(budget({ rank: 10 }, 1024, 4096)).toBe(51200);
+    expect(budget({ density: 0.01 }, 768, 3072)).toBe(23593);
+    expect(budget({ k: 1e9 }, 3, 2)).toBe(6);
+    expect(() => budget({ density: 0 }, 3, 2)).toThrow(/density must be in \(0, 1\]/);
+  });
+});
+
+describe('preliminary phase and conversion', () => {
+  test('one pair of orthonormal bases per layer type, eigenvalues descending', () => {
+    const bases = collect(bert());
+    expect([...bases.keys()]).toEqual(['bert.encoder.layer.*.intermediate.dense', 'bert.encoder.layer.*.output.dense']);
+    for (const b of bases.values()) {
+      expect(b.slices).toBe(6 * 2); // steps × blocks
+      for (const Q of [b.U, b.V]) {
+        const n = Q.shape[0]!;
+        assertClose(Q.transpose().matmul(Q), Tensor.fromStorage(eyeData(n), [n, n]), { atol: 1e-12, rtol: 0 }, 'QᵀQ = I');
+      }
+      for (const values of [b.inValues, b.outValues]) for (let i = 1; i < values.length; i++) expect(values[i]!).toBeLessThanOrEqual(values[i - 1]!);
+    }
+  });
+
+  test.each(['consistent', 'reference'] as const)('conversion leaves the model outputs unchanged (%s basis), merge restores HF names', (inputBasis) => {
+    for (const dtype of ['float64', 'float32'] as const) {
+      const model = bert(dtype);
+      const before = noGrad(() => model.forward(batch()).logits);
+      const names = Object.keys(exportWeights(model));
+      const handle = applySparseGrad(model, collect(model), { inputBasis });
+      expect(handle.layers.every(([, l]) => l instanceof SparseGradLinear)).toBe(true);
+      assertClose(noGrad(() => model.forward(batch()).logits), before, dtype === 'float64' ? T64 : T32, `converted ${dtype}`);
+      handle.merge();
+      expect(Object.keys(exportWeights(model))).toEqual(names);
+      assertClose(noGrad(() => model.forward(batch()).logits), before, dtype === 'float64' ? T64 : T32, `merged ${dtype}`);
+    }
+  });
+
+  test('unload puts the original linears back', () => {
+    const model = bert();
+    const originals = findTargets(model).map(([, l]) => l);
+    const handle = applySparseGrad(model, collect(model));
+    handle.unload();
+    expect(findTargets(model).map(([, l]) => l)).toEqual(originals);
+  });
+
+  test('optimizer groups: the sparse group is exactly the W̃s; biases and attention.output.dense are dense', () => {
+    const model = bert();
+    const handle = applySparseGrad(model, collect(model));
+    const [sparse, dense] = sparseGradGroups(model, handle, { sparse: 'S', dense: 'D' });
+    expect(sparse!.params).toEqual(handle.layers.map(([, l]) => l.weight_tilde));
+    const denseSet = new Set(dense!.params);
+    for (const [, l] of handle.layers) expect(denseSet.has(l.bias!)).toBe(true);
+    const attnOut = model.getSubmodule('bert.encoder.layer.0.attention.output.dense') as Linear;
+    expect(denseSet.has(attnOut.weight)).toBe(true);
+    expect(denseSet.size + sparse!.params.length).toBe(model.parameters().filter((p) => p.requiresGrad).length);
+  });
+
+  test('training steps produce sparse gradients with at most k entries per layer (exact mode)', () => {
+    const model = bert();
+    const handle = applySparseGrad(model, collect(model), { k: 10, selection: 'exact' });
+    const loss = crossEntropy(model.forward(batch()).logits, batch().labels);
+    loss.backward();
+    for (const [, l] of handle.layers) expect((l.weight_tilde.grad as { nnz: number }).nnz).toBe(10);
+  });
+});
+
+function eyeData(n: number): Float64Array {
+  const d = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) d[i * n + i] = 1;
+  return d;
+}
