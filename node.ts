@@ -25,6 +25,7 @@ import { type Checkpoint, committedFiles, decodeCheckpoint, encodeCheckpoint, MO
 import { parseSafetensors, type SafetensorsFile, serializeSafetensors, type SerializeOptions } from './models/safetensors.ts';
 
 export type { Checkpoint, OptimizerStateDict } from './models/checkpoint.ts';
+export { loadPretrained, savePretrained, readFolderWeights, readFolderTokenizer, type Pretrained } from './node/pretrained.ts';
 export type { SafetensorsDType, SafetensorsFile, SerializeOptions } from './models/safetensors.ts';
 
 /** Read and parse a .safetensors file (FormatError if malformed). */
@@ -34,7 +35,12 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
 
 /** Write tensors as a .safetensors file, atomically. */
 export async function writeSafetensors(path: string, tensors: Record<string, Tensor>, options?: SerializeOptions): Promise<void> {
-  const temp = await writeTemp(path, serializeSafetensors(tensors, options));
+  await writeFileAtomic(path, serializeSafetensors(tensors, options));
+}
+
+/** Replace a file atomically: temp file, fsync, rename, fsync the folder. */
+export async function writeFileAtomic(path: string, content: Uint8Array | string): Promise<void> {
+  const temp = await writeTemp(path, typeof content === 'string' ? new TextEncoder().encode(content) : content);
   await rename(temp, path).catch((error) => discard([temp], error));
   await syncFolder(dirname(path));
 }
