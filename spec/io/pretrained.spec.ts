@@ -13,6 +13,7 @@ import { BertForSequenceClassification } from '../../models/bert.ts';
 import { serializeSafetensors } from '../../models/safetensors.ts';
 import { exportWeights, configJson } from '../../models/weights.ts';
 import { loadPretrained, savePretrained } from '../../node.ts';
+import type { BertTokenizer } from '../../models/tokenizers/index.ts';
 import { assertClose } from '../kit/index.ts';
 
 const CONFIG = { vocab_size: 12, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8, num_labels: 2 };
@@ -27,7 +28,7 @@ describe('HF folders', () => {
     await savePretrained(dir, model, { tokenizerFiles: { 'vocab.txt': VOCAB.join('\n') + '\n' } });
     const loaded = await loadPretrained(dir);
     for (const [name, t] of Object.entries(model.stateDict())) assertClose(loaded.model.stateDict()[name]!, t, 'bitwise', name);
-    expect(loaded.tokenizer!.encode('the cats sat').inputIds).toEqual([2, 5, 6, 10, 7, 3]);
+    expect((loaded.tokenizer as BertTokenizer).encode('the cats sat').inputIds).toEqual([2, 5, 6, 10, 7, 3]);
   });
 
   test('a sharded index loads like a single file', async () => {
