@@ -36,8 +36,11 @@ export class Linear extends Module {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new ShapeError(`Linear: expected input with last dimension ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
     }
-    const y = x.matmul(this.weight.transpose());
-    return this.bias ? y.add(this.bias) : y;
+    // Leading axes are flattened into rows, as torch's F.linear does: one GEMM over all
+    // tokens, and dW = Gᵀ X summed in one pass rather than per batch element.
+    const rows = x.reshape([-1, this.inFeatures]);
+    const y = rows.matmul(this.weight.transpose());
+    return (this.bias ? y.add(this.bias) : y).reshape([...x.shape.slice(0, -1), this.outFeatures]);
   }
 
   protected override describe(): string {

@@ -125,3 +125,67 @@ function eyeData(n: number): Float64Array {
   for (let i = 0; i < n; i++) d[i * n + i] = 1;
   return d;
 }
+
+describe('training', () => {
+  test('identity bases and full density: SparseGrad + SparseAdam is bitwise plain training + its dense twin (adamw_hf, wd 0)', async () => {
+    const { Optimizer, sparseAdam, adamWHf } = await import('../../optim/index.ts');
+    const { eye } = await import('../../index.ts');
+    const plain = bert('float64', 7);
+    const converted = bert('float64', 7);
+    const identity = new Map([...collect(bert('float64', 7), 1).entries()].map(([type, b]) => [type, {
+      ...b, U: eye(b.U.shape[0]!, b.U.shape[0]!, { dtype: 'float64' }), V: eye(b.V.shape[0]!, b.V.shape[0]!, { dtype: 'float64' }),
+    }]));
+    const handle = applySparseGrad(converted, identity, { density: 1 });
+    const optPlain = new Optimizer(plain.parameters(), { rule: adamWHf, lr: 1e-2, weightDecay: 0, eps: 1e-8 });
+    const optSg = new Optimizer(sparseGradGroups(converted, handle, { sparse: sparseAdam, dense: adamWHf }), { rule: adamWHf, lr: 1e-2, weightDecay: 0, eps: 1e-8 });
+    for (let step = 0; step < 3; step++) {
+      for (const [model, opt] of [[plain, optPlain], [converted, optSg]] as const) {
+        opt.zeroGrad();
+        model.forward(batch()).loss!.backward();
+        opt.step();
+      }
+    }
+    handle.merge();
+    for (const [name, t] of Object.entries(plain.stateDict())) assertClose(converted.stateDict()[name]!, t, 'bitwise', name);
+  });
+
+  test('sign invariance (consistent basis): flipping eigenvector signs leaves the merged weights of a training run unchanged', async () => {
+    const { Optimizer, sparseAdam, adamWHf } = await import('../../optim/index.ts');
+    const run = (flip: boolean) => {
+      const model = bert('float64', 8);
+      const bases = collect(bert('float64', 8));
+      const flipped = new Map([...bases.entries()].map(([type, b]) => {
+        const signs = (n: number) => Tensor.fromStorage(Float64Array.from({ length: n }, (_, i) => (flip && i % 2 === 0 ? -1 : 1)), [n]);
+        return [type, { ...b, U: b.U.mul(signs(b.U.shape[1]!)), V: b.V.mul(signs(b.V.shape[1]!)) }];
+      }));
+      const handle = applySparseGrad(model, flipped, { k: 40, selection: 'exact' });
+      const opt = new Optimizer(sparseGradGroups(model, handle, { sparse: sparseAdam, dense: adamWHf }), { rule: adamWHf, lr: 1e-2, weightDecay: 0, eps: 1e-8 });
+      for (let s = 0; s < 3; s++) {
+        opt.zeroGrad();
+        model.forward(batch()).loss!.backward();
+        opt.step();
+      }
+      handle.merge();
+      return model.stateDict();
+    };
+    const a = run(false);
+    const b = run(true);
+    for (const [name, t] of Object.entries(a)) assertClose(b[name]!, t, T64, name);
+  });
+
+  test('a checkpoint holds W̃, U and V; reloading then merging reproduces the model', async () => {
+    const { decodeCheckpoint, encodeCheckpoint } = await import('../../models/checkpoint.ts');
+    const model = bert('float64', 9);
+    const bases = collect(model);
+    const handle = applySparseGrad(model, bases);
+    noGrad(() => handle.layers.forEach(([, l]) => l.weight_tilde.add_(0.01)));
+    const saved = decodeCheckpoint(encodeCheckpoint({ model: model.stateDict(), step: 0 }));
+    expect(Object.keys(saved.model).filter((n) => /weight_tilde|\.U$|\.V$/.test(n))).toHaveLength(handle.layers.length * 3);
+    const restored = bert('float64', 10);
+    const restoredHandle = applySparseGrad(restored, collect(restored));
+    restored.loadStateDict(saved.model);
+    handle.merge();
+    restoredHandle.merge();
+    for (const [name, t] of Object.entries(model.stateDict())) assertClose(restored.stateDict()[name]!, t, 'bitwise', name);
+  });
+});
