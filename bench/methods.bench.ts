@@ -59,7 +59,7 @@ const adamW = (block: GeluMlp): Setup => ({ block, optimizer: new Optimizer(bloc
 const sparseGrad = (config: SparseGradConfig) => (): Setup => {
   const block = newBlock();
   const handle = applySparseGrad(block, bases, { k: K, ...config });
-  return { block, optimizer: new Optimizer(sparseGradGroups<AnyRule>(block, handle, { sparse: sparseAdam, dense: adamWHf }, HYPER), { rule: adamWHf }) };
+  return { block, optimizer: new Optimizer(sparseGradGroups<AnyRule, AnyRule>(block, handle, { sparse: sparseAdam, dense: adamWHf }, HYPER), { rule: adamWHf }) };
 };
 
 const methods: [string, () => Setup][] = [

@@ -151,7 +151,7 @@ export function applySparseGrad(model: Module, bases: Map<string, LayerTypeBases
  * group, every other trainable parameter (MLP biases included) in the dense group.
  * The rules are passed in so this file does not depend on optim/.
  */
-export function sparseGradGroups<R>(model: Module, handle: SparseGradHandle, rules: { sparse: R; dense: R }, hyper: Record<string, unknown> = {}) {
+export function sparseGradGroups<S, D>(model: Module, handle: SparseGradHandle, rules: { sparse: S; dense: D }, hyper: Record<string, unknown> = {}) {
   const sparse = new Set<Tensor>(handle.sparseParameters());
   const dense = model.parameters().filter((p) => p.requiresGrad && !sparse.has(p));
   return [
