@@ -26,9 +26,24 @@ import * as nn from './ops/nn.ts';
 
 /** The buffer behind a tensor and all of its views. */
 export interface TensorStorage {
+  /** The values. On device storage (below) a getter: the first read after a device write downloads. */
   readonly data: Storage;
   /** Bumped by every in-place write. */
   version: number;
+  /**
+   * Only on storage made by a device backend (Backend.allocate, e.g. gpu.js textures): what
+   * the core needs to know without reading `data`, so views, reshapes and dtype checks never
+   * force a download. Absent on ordinary storage.
+   */
+  readonly device?: DeviceResidency;
+}
+
+/** Facts about device storage, readable without a transfer. */
+export interface DeviceResidency {
+  readonly dtype: DType;
+  readonly length: number;
+  /** True while the values live on the device only: reading `data` would download them. */
+  readonly resident: boolean;
 }
 
 export type GradHook = (grad: Grad) => Grad | void;
@@ -58,7 +73,7 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze([...strides]);
     this.offset = offset;
-    this.dtype = dtypeOf(storage.data);
+    this.dtype = storage.device?.dtype ?? dtypeOf(storage.data);
   }
 
   /** Wrap contiguous storage (no copy). */
@@ -208,7 +223,7 @@ export class Tensor {
     return mv.clone(this);
   }
   contiguous(): Tensor {
-    return this.isContiguous() && this.offset === 0 && this.data.length === this.numel ? this : mv.clone(this);
+    return this.isContiguous() && this.offset === 0 && (this.storage.device?.length ?? this.data.length) === this.numel ? this : mv.clone(this);
   }
   /** Convert dtype (recorded between float dtypes). */
   to(dtype: DType): Tensor {

@@ -3,8 +3,9 @@
  * runs them. Outputs are preallocated, contiguous storages; inputs are strided views,
  * so transposes, slices and broadcasts reach a kernel without a copy.
  */
-import type { FloatStorage, Storage } from '../core/dtype.ts';
+import type { DType, FloatStorage, Storage } from '../core/dtype.ts';
 import type { Shape } from '../core/shape.ts';
+import type { TensorStorage } from '../core/tensor.ts';
 import { ValueError } from '../core/errors.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from './scalar.ts';
 import type { View } from './view.ts';
@@ -42,6 +43,25 @@ export interface Backend {
   normalize(x: View<FloatStorage>, eps: number, centered: boolean, out: FloatStorage, rstd: FloatStorage): void;
   /** Its VJP per row: dx = r·(g − mean(g) − x̂·mean(g·x̂)), without the mean(g) term when not centered. */
   normalizeBackward(xhat: FloatStorage, rstd: FloatStorage, g: View<FloatStorage>, centered: boolean, out: FloatStorage): void;
+  /**
+   * Optional, for backends whose memory is not the JS heap (gpu.js on WebGL). compute() then
+   * asks it for every kernel output instead of allocating a typed array: the storage's `data`
+   * is the host array the kernel receives as `out` (free to read while the storage is fresh),
+   * and its `device` field gives the core the dtype and length. A kernel may leave its result
+   * on the device; reading `data` afterwards downloads it (see TensorStorage.device). The CPU
+   * backends do not have it, so their path is unchanged: plain typed arrays, no getters.
+   */
+  allocate?(dtype: DType, length: number): TensorStorage;
+  /**
+   * Optional: the variant of this backend that `options` asks for (gpu.js's mode), used by
+   * setBackend(name, options). Throws a clear error when that variant is unavailable.
+   */
+  select?(options: BackendOptions): Backend;
+}
+
+/** Options for setBackend()/withBackend(): which variant of a backend (gpu.js: `{ mode: 'headlessgl' }`). */
+export interface BackendOptions {
+  readonly mode?: string;
 }
 
 // The built-in CPU backends are listed here explicitly (not registered by import side
@@ -62,16 +82,19 @@ export function getBackend(): Backend {
   return current;
 }
 
-export function setBackend(name: string): void {
+/** Select a registered backend; `options` pick a variant of one that has them (gpu.js's mode). */
+export function setBackend(name: string, options?: BackendOptions): void {
   const b = registry.get(name);
   if (!b) throw new ValueError(`setBackend(): unknown backend '${name}'; available: ${backendNames().join(', ')}`);
-  current = b;
+  if (options === undefined) current = b;
+  else if (b.select) current = b.select(options);
+  else throw new ValueError(`setBackend(): backend '${name}' takes no options`);
 }
 
 /** Run `fn` with another backend, then restore the previous one (for tests that compare backends). */
-export function withBackend<T>(name: string, fn: () => T): T {
+export function withBackend<T>(name: string, fn: () => T, options?: BackendOptions): T {
   const previous = getBackend();
-  setBackend(name);
+  setBackend(name, options);
   try {
     return fn();
   } finally {

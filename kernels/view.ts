@@ -5,12 +5,19 @@
  */
 import type { Storage } from '../core/dtype.ts';
 import type { Shape } from '../core/shape.ts';
+import type { TensorStorage } from '../core/tensor.ts';
 
 export interface View<S extends Storage = Storage> {
   readonly data: S;
   readonly shape: Shape;
   readonly strides: readonly number[];
   readonly offset: number;
+  /**
+   * The tensor storage behind `data`, when the view came from a tensor (viewOf). A device
+   * backend uses it to find values that live on the device without reading `data`, which
+   * for such storage is a getter that downloads (see Backend.allocate). CPU kernels ignore it.
+   */
+  readonly storage?: TensorStorage;
 }
 
 /**

@@ -5,8 +5,8 @@
  */
 import { allocate, assertSameDType, torchName, type DType, type Storage } from '../dtype.ts';
 import { DTypeError } from '../errors.ts';
-import { broadcastStrides, sameShape, type Shape } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { broadcastStrides, contiguousStrides, numel, sameShape, type Shape } from '../shape.ts';
+import { Tensor, type TensorStorage } from '../tensor.ts';
 import type { View } from '../../kernels/view.ts';
 import { getBackend, type Backend } from '../../kernels/backend.ts';
 
@@ -21,18 +21,43 @@ export function assertTensor(op: string, arg: string, x: unknown): asserts x is 
 }
 
 export function viewOf<S extends Storage = Storage>(t: Tensor): View<S> {
-  return { data: t.data as S, shape: t.shape, strides: t.strides, offset: t.offset };
+  return makeView(t, t.shape, t.strides) as View<S>;
 }
 
 /** The view of `t` read as `shape` (stride 0 along broadcast axes). */
 export function broadcastView(t: Tensor, shape: Shape): View {
-  return { data: t.data, shape, strides: broadcastStrides(t.shape, t.strides, shape), offset: t.offset };
+  return makeView(t, shape, broadcastStrides(t.shape, t.strides, shape));
 }
 
-/** Run a kernel that fills a fresh contiguous output, and wrap the output. */
+/**
+ * Ordinary storage: `data` is the typed array itself, read once here (the CPU path).
+ * Storage whose values live on a device, handed to a device backend: `data` becomes a
+ * getter, so the backend finds the values through `storage` and nothing is downloaded
+ * unless it reads `data`. Any other backend gets the downloaded array (see TensorStorage.device).
+ */
+function makeView(t: Tensor, shape: Shape, strides: readonly number[]): View {
+  const storage = t.storage;
+  if (storage.device?.resident && getBackend().allocate) return deviceView(storage, shape, strides, t.offset);
+  return { data: storage.data, shape, strides, offset: t.offset, storage };
+}
+
+function deviceView(storage: TensorStorage, shape: Shape, strides: readonly number[], offset: number): View {
+  return { get data() { return storage.data; }, shape, strides, offset, storage };
+}
+
+/**
+ * Run a kernel that fills a fresh contiguous output, and wrap the output. A device backend
+ * (Backend.allocate) supplies the output storage, so the result may stay on the device.
+ */
 export function compute(dtype: DType, shape: Shape, kernel: (out: Storage, backend: Backend) => void): Tensor {
+  const backend = getBackend();
+  if (backend.allocate) {
+    const storage = backend.allocate(dtype, numel(shape));
+    kernel(storage.data, backend); // fresh storage: `data` is the host handle, no transfer
+    return new Tensor(storage, shape, contiguousStrides(shape), 0);
+  }
   const out = allocate(dtype, shape.reduce((p, d) => p * d, 1));
-  kernel(out, getBackend());
+  kernel(out, backend);
   return Tensor.fromStorage(out, shape);
 }
 
