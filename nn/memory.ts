@@ -102,6 +102,7 @@ export function memoryReport(model: Module, optimizer?: OptimizerLike, options: 
   // What a wrapper keeps for unload() beyond the parameters it shares: SparseGrad's W.
   let originals = 0;
   for (const [, m] of model.namedModules()) {
+    if (m instanceof SparseGradLinear && !m.options.keepOriginal) continue; // nothing kept: unload() would throw
     if (m instanceof SparseGradLinear || m instanceof LoraLinear || m instanceof MePropLinear) {
       for (const p of m.unload().parameters()) originals += once(p.data);
     }

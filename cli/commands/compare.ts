@@ -1,0 +1,389 @@
+/**
+ * `sparsegrad compare` (the default command): fine-tune a BERT classifier on a real task
+ * with full fine-tuning, LoRA, MeProp and SparseGrad at the same per-layer budget
+ * (k = r·(in + out), r = 7), over several seeds; print the table; write a self-contained
+ * HTML report.
+ *
+ * Each (method, seed) runs in its own process (cli/worker.ts) so that its peak RSS is its
+ * own; `--jobs` of them run at once (default: one per core, at most 2: the engine is
+ * single-threaded). The task is loaded and tokenized once, here, and handed to the
+ * workers as token ids. Finished runs leave `result.json`; `--resume` skips them and
+ * continues an interrupted one from its checkpoint.
+ */
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stratifiedSplit } from '../../data/split.ts';
+import { CLASSIFICATION_TASKS, loadClassificationTask, type ClassificationTask } from '../../data/tasks.ts';
+import { writeFileAtomic } from '../../node.ts';
+import { readFolderTokenizer } from '../../node/pretrained.ts';
+import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
+import { METHOD_LABELS, METHODS, type MethodName } from '../methods.ts';
+import { formatBytes, formatCount, formatPercent, majorityBaseline, meanStd, type MeanStd } from '../metrics.ts';
+import { startProgress } from '../progress.ts';
+import { renderReport, type ReportData, type MethodRow } from '../report/html.ts';
+import { encodeClassification, type EncodedClassification, type RunConfig, type RunResult } from '../train.ts';
+import type { Job } from '../worker.ts';
+
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_BERT = join(PACKAGE_ROOT, 'pretrained/bert-mini');
+
+/**
+ * Learning rates per method (constant), each method's best of {3e-4, 1e-3, 3e-3} on a
+ * validation split (400 training examples held out, seed 42, the default setting): see
+ * README, "The comparison". At 3e-3 full FT, MeProp and SparseGrad collapse to the majority class.
+ */
+export const LR: Record<MethodName, number> = { full: 1e-3, lora: 3e-4, meprop: 1e-3, sparsegrad: 3e-4 };
+
+/** The three settings: sizes measured to fit their time budgets on a 2-core machine (README, "The comparison"). */
+export const PROFILES = {
+  quick: { task: 'spam', maxTrain: 600, maxTest: 300, maxChars: 1500, steps: 40, batchSize: 16, maxLength: 64, lr: LR, seeds: [42] },
+  default: { task: 'spam', maxTrain: 2000, maxTest: 500, maxChars: 2000, steps: 120, batchSize: 16, maxLength: 64, lr: LR, seeds: [42, 3705, 2023] },
+  full: { task: 'imdb', maxTrain: 4000, maxTest: 1000, maxChars: 3000, steps: 500, batchSize: 16, maxLength: 128, lr: LR, seeds: [42, 3705, 2023] },
+} as const;
+
+export const compareFlags = {
+  quick: { type: 'boolean', help: `the small setting (≤ 2 minutes on 2 cores): ${describeProfile('quick')}` },
+  full: { type: 'boolean', help: `the long setting: ${describeProfile('full')}` },
+  task: { type: 'choice', choices: CLASSIFICATION_TASKS, help: 'classification task (default: the setting\'s)' },
+  model: { type: 'string', placeholder: 'DIR', help: 'a BERT folder (BertForMaskedLM or BertForSequenceClassification)', default: 'pretrained/bert-mini' },
+  methods: { type: 'list', choices: METHODS, help: 'methods to compare', default: METHODS },
+  seeds: { type: 'ints', min: 0, help: 'training seeds (default: the setting\'s; 42,3705,2023 as the paper)' },
+  steps: { type: 'int', min: 1, help: 'optimizer steps per run, the same for every method (default: the setting\'s)' },
+  batchSize: { type: 'int', min: 1, help: 'examples per step' },
+  lr: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate (constant) for every method; --lr-<method> overrides one' },
+  lrFull: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of full fine-tuning' },
+  lrLora: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of LoRA' },
+  lrMeprop: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of MeProp' },
+  lrSparsegrad: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of SparseGrad' },
+  validation: { type: 'int', min: 1, help: 'hold out N training examples (stratified) and evaluate on them instead of the test split: for tuning' },
+  maxLength: { type: 'int', min: 8, help: 'tokens per text ([CLS] and [SEP] included)' },
+  maxTrain: { type: 'int', min: 1, help: 'training examples (a stratified subset)' },
+  maxTest: { type: 'int', min: 1, help: 'test examples (a stratified subset)' },
+  maxChars: { type: 'int', min: 1, help: 'cut each text to this many characters before tokenizing' },
+  dataSeed: { type: 'int', min: 0, default: 0, help: 'seed of the train/test split' },
+  rank: { type: 'int', min: 1, default: 7, help: 'LoRA rank r; MeProp and SparseGrad keep k = r·(in + out) entries per MLP layer' },
+  prelimSteps: { type: 'int', min: 1, default: 11, help: 'SparseGrad preliminary AdamW steps (counted in --steps)' },
+  inputBasis: { type: 'choice', choices: ['consistent', 'reference'], default: 'consistent', help: 'SparseGrad input rotation: U (consistent) or Uᵀ (the reference code)' },
+  materialized: { type: 'choice', choices: ['auto', 'on', 'off'], default: 'auto', help: 'SparseGrad materialized-weight mode (same numbers, faster for long batches)' },
+  concentrationBatches: { type: 'int', min: 0, default: 4, help: 'batches of held-out gradients for the concentration plot' },
+  evalBatchSize: { type: 'int', min: 1, default: 64, help: 'examples per evaluation batch' },
+  jobs: { type: 'int', min: 1, help: 'runs at once (default: min(2, cores))' },
+  out: { type: 'string', placeholder: 'DIR', help: 'output folder for runs, results.json and report.html (default: runs/compare-<task>)' },
+  resume: { type: 'boolean', help: 'skip finished runs and continue an interrupted one from its checkpoint' },
+  keepCheckpoints: { type: 'boolean', help: 'keep each run\'s final checkpoint (they are deleted once its result is written)' },
+  rerender: { type: 'boolean', help: 'only rewrite report.html from the results.json in --out (no training)' },
+  stopAfter: { type: 'int', min: 1, hidden: true, help: 'test hook: interrupt each run after N steps' },
+} as const satisfies FlagSpecs;
+
+function describeProfile(name: keyof typeof PROFILES): string {
+  const p = PROFILES[name];
+  return `${p.task}, ${p.maxTrain} train / ${p.maxTest} test, ${p.steps} steps of ${p.batchSize}×${p.maxLength} tokens, ${formatLrs({ lr: p.lr, methods: [...METHODS] })}, ${p.seeds.length} seed${p.seeds.length > 1 ? 's' : ''}`;
+}
+
+export const compareHelp = () => formatHelp('compare', [
+  'Fine-tune a BERT classifier with full fine-tuning, LoRA (r=7), MeProp and SparseGrad at the same',
+  'trainable budget, over several seeds; print the table and write an HTML report.',
+  `Settings: default: ${describeProfile('default')}.`,
+].join('\n'), compareFlags);
+
+interface Settings {
+  task: string;
+  model: string;
+  methods: MethodName[];
+  seeds: number[];
+  steps: number;
+  batchSize: number;
+  lr: Record<MethodName, number>;
+  validation: number | undefined;
+  maxLength: number;
+  maxTrain: number;
+  maxTest: number;
+  maxChars: number;
+  dataSeed: number;
+  rank: number;
+  prelimSteps: number;
+  inputBasis: 'consistent' | 'reference';
+  materialized: 'auto' | 'on' | 'off';
+  concentrationBatches: number;
+  evalBatchSize: number;
+  jobs: number;
+  out: string;
+  profile: keyof typeof PROFILES;
+}
+
+export async function compareCommand(argv: readonly string[]): Promise<number> {
+  const { flags, help } = parseFlags(argv, compareFlags, 'compare');
+  if (help) {
+    console.log(compareHelp());
+    return 0;
+  }
+  if (flags.quick && flags.full) throw new CliError('--quick and --full exclude each other');
+  const profile = flags.quick ? 'quick' : flags.full ? 'full' : 'default';
+  const p = PROFILES[profile];
+  const task = flags.task ?? p.task;
+  const s: Settings = {
+    task,
+    model: flags.model === compareFlags.model.default ? DEFAULT_BERT : resolve(flags.model),
+    methods: flags.methods as MethodName[],
+    seeds: flags.seeds ?? [...p.seeds],
+    steps: flags.steps ?? p.steps,
+    batchSize: flags.batchSize ?? p.batchSize,
+    lr: {
+      full: flags.lrFull ?? flags.lr ?? p.lr.full,
+      lora: flags.lrLora ?? flags.lr ?? p.lr.lora,
+      meprop: flags.lrMeprop ?? flags.lr ?? p.lr.meprop,
+      sparsegrad: flags.lrSparsegrad ?? flags.lr ?? p.lr.sparsegrad,
+    },
+    validation: flags.validation,
+    maxLength: flags.maxLength ?? p.maxLength,
+    maxTrain: flags.maxTrain ?? p.maxTrain,
+    maxTest: flags.maxTest ?? p.maxTest,
+    maxChars: flags.maxChars ?? p.maxChars,
+    dataSeed: flags.dataSeed,
+    rank: flags.rank,
+    prelimSteps: flags.prelimSteps,
+    inputBasis: flags.inputBasis as Settings['inputBasis'],
+    materialized: flags.materialized as Settings['materialized'],
+    concentrationBatches: flags.concentrationBatches,
+    evalBatchSize: flags.evalBatchSize,
+    jobs: flags.jobs ?? Math.max(1, Math.min(2, availableParallelism())),
+    out: resolve(flags.out ?? join('runs', `compare-${task}${profile === 'default' ? '' : `-${profile}`}`)),
+    profile,
+  };
+  if (flags.rerender) {
+    const resultsPath = join(s.out, 'results.json');
+    if (!existsSync(resultsPath)) throw new CliError(`--rerender: no results.json in ${s.out} (pass the --out of a finished comparison)`);
+    await writeFileAtomic(join(s.out, 'report.html'), renderReport(JSON.parse(readFileSync(resultsPath, 'utf8')) as ReportData));
+    console.log(`report: ${join(s.out, 'report.html')}`);
+    return 0;
+  }
+  if (s.methods.includes('sparsegrad') && s.steps <= s.prelimSteps) throw new CliError(`--steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}): SparseGrad's preliminary steps count towards the run's steps`);
+  if (new Set(s.seeds).size !== s.seeds.length) throw new CliError(`--seeds lists a seed twice: ${s.seeds.join(',')}`);
+  if (!existsSync(join(s.model, 'config.json'))) {
+    throw new CliError(`model folder not found: ${s.model} (expected config.json, model.safetensors and vocab.txt)${flags.model === compareFlags.model.default ? "; build it with 'sparsegrad pretrain' or pass --model DIR" : ''}`);
+  }
+  const started = Date.now();
+  const command = `sparsegrad compare${argv.length ? ` ${argv.join(' ')}` : ''}`;
+  console.log(`compare (${profile} setting): ${s.methods.map((m) => METHOD_LABELS[m]).join(', ')} on ${s.task}, seeds ${s.seeds.join(', ')}; ${s.steps} steps of ${s.batchSize} × ≤${s.maxLength} tokens at ${formatLrs(s)}; ${s.jobs} job${s.jobs > 1 ? 's' : ''} at once`);
+  console.log(`model ${s.model}\noutput ${s.out}`);
+  mkdirSync(s.out, { recursive: true });
+
+  // The task, loaded and tokenized once.
+  const tokenizer = await readFolderTokenizer(s.model);
+  if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${s.model} has no BERT tokenizer (vocab.txt)`);
+  let raw: ClassificationTask;
+  try {
+    raw = loadClassificationTask(s.task, { seed: s.dataSeed, maxTrain: s.maxTrain, maxTest: s.maxTest, maxChars: s.maxChars });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (s.validation !== undefined) {
+    // Tuning: the test split is set aside; a stratified part of the training split stands in for it.
+    if (s.validation >= raw.train.length) throw new CliError(`--validation ${s.validation} must be smaller than the ${raw.train.length} training examples`);
+    const held = stratifiedSplit(raw.train, (e) => e.label, { seed: s.dataSeed + 1, testFraction: s.validation / raw.train.length });
+    raw = { ...raw, train: held.train, test: held.test, split: `${raw.split}; VALIDATION RUN: ${held.test.length} of the ${raw.train.length} training examples held out and evaluated instead of the test split` };
+  }
+  console.log(raw.split);
+  const encoded = encodeClassification(raw, tokenizer, s.maxLength);
+  const taskPath = join(s.out, 'task.json');
+  await writeFileAtomic(taskPath, JSON.stringify(encoded));
+  const baseline = majorityBaseline(encoded.train.map((e) => e.label), encoded.test.map((e) => e.label), encoded.labels.length);
+  console.log(`majority-class baseline ('${encoded.labels[baseline.label]}'): accuracy ${(baseline.accuracy * 100).toFixed(1)}%, macro-F1 ${(baseline.f1 * 100).toFixed(1)}%`);
+
+  // The runs, seed-major so that partial results compare all methods.
+  const jobs = s.seeds.flatMap((seed) => s.methods.map((method) => ({ method, seed, dir: join(s.out, 'runs', `${method}-seed${seed}`) })));
+  const results = new Map<string, RunResult>();
+  const pending: typeof jobs = [];
+  for (const j of jobs) {
+    const resultPath = join(j.dir, 'result.json');
+    if (flags.resume && existsSync(resultPath)) results.set(j.dir, JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult);
+    else {
+      if (!flags.resume) rmSync(j.dir, { recursive: true, force: true });
+      pending.push(j);
+    }
+  }
+  if (results.size > 0) console.log(`resuming: ${results.size} of ${jobs.length} runs already finished`);
+  const bar = startProgress('compare', jobs.length, { mode: process.env.SPARSEGRAD_PROGRESS === 'off' ? 'off' : 'plain', plainIntervalMs: 0, unit: 'runs' });
+  if (results.size > 0) bar.tick(results.size, 'already finished');
+
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true; // the workers got the same Ctrl-C: they checkpoint and exit 130
+  };
+  process.on('SIGINT', onSigint);
+  const failures: string[] = [];
+  const concentrationSeed = s.seeds[0];
+  const runOne = async (j: (typeof jobs)[number]): Promise<void> => {
+    mkdirSync(j.dir, { recursive: true });
+    const config: RunConfig = {
+      model: s.model, method: j.method, seed: j.seed, lr: s.lr[j.method], batchSize: s.batchSize, steps: s.steps, maxLength: s.maxLength,
+      evalBatchSize: s.evalBatchSize, evalEvery: 0, checkpointDir: join(j.dir, 'checkpoint'), checkpointEvery: 0, resume: true,
+      rank: s.rank, loraAlpha: 1, prelimSteps: s.prelimSteps, prelimUpdate: true, inputBasis: s.inputBasis, materialized: s.materialized,
+      concentrationBatches: j.method === 'sparsegrad' && j.seed === concentrationSeed ? s.concentrationBatches : 0,
+      captureUpdate: j.method === 'sparsegrad' && j.seed === concentrationSeed,
+      label: `${j.method} seed ${j.seed}`,
+      ...(flags.stopAfter !== undefined ? { stopAfter: flags.stopAfter } : {}),
+    };
+    const jobPath = join(j.dir, 'job.json');
+    await writeFileAtomic(jobPath, JSON.stringify({ config, taskPath } satisfies Job));
+    const code = await runWorker(jobPath, s.jobs > 1);
+    if (code === 0) {
+      const r = JSON.parse(readFileSync(join(j.dir, 'result.json'), 'utf8')) as RunResult;
+      results.set(j.dir, r);
+      if (!flags.keepCheckpoints) rmSync(join(j.dir, 'checkpoint'), { recursive: true, force: true });
+      bar.tick(1, `${METHOD_LABELS[j.method]} seed ${j.seed}: accuracy ${(r.eval.accuracy! * 100).toFixed(1)}%, F1 ${(r.eval.f1! * 100).toFixed(1)}%, ${r.msPerStep.toFixed(0)} ms/step`);
+    } else if (code === 130 || interrupted) {
+      interrupted = true;
+    } else {
+      failures.push(`${j.method} seed ${j.seed} (exit ${code})`);
+    }
+  };
+  const queue = [...pending];
+  await Promise.all(Array.from({ length: Math.min(s.jobs, queue.length) }, async () => {
+    while (queue.length > 0 && !interrupted) await runOne(queue.shift()!);
+  }));
+  process.off('SIGINT', onSigint);
+  if (interrupted) {
+    console.error(`\ninterrupted: finished runs and checkpoints are in ${s.out}; continue with: ${command.includes('--resume') ? command : `${command} --resume`}`);
+    return 130;
+  }
+  if (failures.length > 0) throw new CliError(`${failures.length} run(s) failed: ${failures.join(', ')} (see the messages above)`, 1);
+  bar.done();
+
+  const runs = jobs.map((j) => results.get(j.dir)!);
+  const rows = summarize(s.methods, runs);
+  const wallSeconds = (Date.now() - started) / 1000;
+  const table = formatTable(rows, baseline);
+  console.log(`\n${raw.split}\n\n${table}\n`);
+  const data: ReportData = {
+    title: `SparseGrad vs LoRA vs MeProp vs full fine-tuning on ${s.task}`,
+    command,
+    generated: new Date().toISOString(),
+    wallSeconds,
+    machine: machineInfo(),
+    setting: profile,
+    settings: {
+      model: s.model, task: s.task, 'train / test examples': `${encoded.train.length} / ${encoded.test.length}`, steps: s.steps, 'batch size': s.batchSize,
+      'max length': s.maxLength, 'learning rate': formatLrs(s), ...(s.validation ? { evaluation: `validation: ${s.validation} held-out training examples (not the test split)` } : {}), seeds: s.seeds.join(', '), rank: s.rank, 'SparseGrad preliminary steps': s.prelimSteps,
+      'SparseGrad input basis': s.inputBasis, 'parallel jobs': s.jobs,
+    },
+    split: raw.split,
+    labels: encoded.labels,
+    baseline,
+    rows,
+    runs: runs.map((r) => ({ ...r, eval: { ...r.eval, predictions: undefined } })),
+    concentration: runs.find((r) => r.concentration)?.concentration ?? null,
+    update: runs.find((r) => r.update)?.update ?? null,
+    table,
+  };
+  const reportPath = join(s.out, 'report.html');
+  await writeFileAtomic(join(s.out, 'results.json'), `${JSON.stringify({ ...data, runs }, null, 1)}\n`);
+  await writeFileAtomic(join(s.out, 'table.md'), `${markdownTable(rows, baseline)}\n`);
+  await writeFileAtomic(reportPath, renderReport(data));
+  rmSync(taskPath, { force: true });
+  console.log(`wall time ${formatSeconds(wallSeconds)} on ${data.machine.cpus}× ${data.machine.cpuModel}`);
+  console.log(`report: ${reportPath}`);
+  return 0;
+}
+
+function formatLrs(s: Pick<Settings, 'lr' | 'methods'>): string {
+  const values = s.methods.map((m) => s.lr[m]);
+  return values.every((v) => v === values[0]) ? `lr ${values[0]}` : s.methods.map((m) => `${METHOD_LABELS[m]} lr ${s.lr[m]}`).join(', ');
+}
+
+/** Run a worker process; resolves with its exit status. */
+function runWorker(jobPath: string, parallel: boolean): Promise<number> {
+  const worker = join(PACKAGE_ROOT, 'cli/worker.ts');
+  const env = { ...process.env };
+  if (parallel && env.SPARSEGRAD_PROGRESS !== 'off') {
+    // Two workers share the terminal: plain lines, not bars redrawn in place.
+    env.SPARSEGRAD_PROGRESS = 'plain';
+    env.SPARSEGRAD_PROGRESS_INTERVAL_MS ??= '15000';
+  }
+  // A larger young generation: the engine allocates many short-lived arrays (≈15 % faster steps, measured).
+  const child = fork(worker, [jobPath], { execArgv: ['--max-semi-space-size=32', '--import', import.meta.resolve('tsx')], stdio: 'inherit', env });
+  return new Promise((done) => {
+    child.on('exit', (code, signal) => done(code ?? (signal === 'SIGINT' ? 130 : 1)));
+    child.on('error', () => done(1));
+  });
+}
+
+export function machineInfo(): ReportData['machine'] {
+  const list = cpus();
+  return {
+    cpus: availableParallelism(), cpuModel: list[0]?.model.trim() ?? 'unknown CPU', memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version, platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+export function formatSeconds(s: number): string {
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m} min ${Math.round(s - 60 * m)} s` : `${s.toFixed(1)} s`;
+}
+
+/** One row per method: means over seeds (memory and parameters are the same for every seed). */
+export function summarize(methods: readonly MethodName[], runs: readonly RunResult[]): MethodRow[] {
+  return methods.map((method) => {
+    const mine = runs.filter((r) => r.method === method);
+    const first = mine[0]!;
+    const ms = meanStd(mine.map((r) => r.msPerStep));
+    return {
+      method, label: METHOD_LABELS[method], seeds: mine.map((r) => r.seed),
+      trainable: first.memory?.trainableEntries ?? NaN,
+      totalParameters: first.memory?.totalEntries ?? NaN,
+      budget: first.budget,
+      gradOptBytes: first.memory?.gradOptBytes ?? NaN,
+      gradientBytes: (first.memory?.gradientDenseBytes ?? NaN) + (first.memory?.gradientSparseBytes ?? 0),
+      optimizerStateBytes: first.memory?.optimizerStateBytes ?? NaN,
+      peakRssBytes: Math.max(...mine.map((r) => r.peakRssBytes)),
+      msPerStep: ms.mean,
+      prepSeconds: meanStd(mine.map((r) => r.prepSeconds.collect + r.prepSeconds.eigen)).mean,
+      accuracy: meanStd(mine.map((r) => r.eval.accuracy!)),
+      f1: meanStd(mine.map((r) => r.eval.f1!)),
+      finalLoss: meanStd(mine.map((r) => meanOfTail(r.losses, 10))),
+    };
+  });
+}
+
+const meanOfTail = (xs: readonly number[], n: number) => meanStd(xs.slice(-n)).mean;
+
+const HEADERS = ['method', 'trainable params', 'MLP k/layer', 'grad + opt state', 'peak RSS', 'ms/step', 'accuracy %', 'macro-F1 %'];
+
+function cells(r: MethodRow): string[] {
+  return [
+    r.label, formatCount(r.trainable), r.budget === null ? 'all' : formatCount(r.budget), formatBytes(r.gradOptBytes), formatBytes(r.peakRssBytes),
+    r.msPerStep.toFixed(0), formatPercent(r.accuracy), formatPercent(r.f1),
+  ];
+}
+
+/** The console table (fixed width), with the baseline and the exact byte counts below. */
+export function formatTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number }): string {
+  const body = rows.map(cells);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const seeds = rows[0]?.seeds.length ?? 0;
+  return [
+    line(HEADERS),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map(line),
+    '',
+    `majority-class baseline: accuracy ${(baseline.accuracy * 100).toFixed(1)} %, macro-F1 ${(baseline.f1 * 100).toFixed(1)} %`,
+    `accuracy and F1: mean ± sample std over ${seeds} seed${seeds === 1 ? '' : 's'}; ms/step: mean over seeds of each run's median step (forward + backward + update)`,
+    `grad + opt state (exact bytes, memoryReport at the last step): ${rows.map((r) => `${r.label} ${formatCount(r.gradOptBytes)}`).join(', ')}`,
+  ].join('\n');
+}
+
+export function markdownTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number }): string {
+  const body = rows.map(cells);
+  return [
+    `| ${HEADERS.join(' | ')} |`,
+    `|${HEADERS.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...body.map((c) => `| ${c.join(' | ')} |`),
+    `| majority class | | | | | | ${(baseline.accuracy * 100).toFixed(1)} | ${(baseline.f1 * 100).toFixed(1)} |`,
+  ].join('\n');
+}
+
+export type { MeanStd, EncodedClassification };

@@ -1,0 +1,312 @@
+/**
+ * Preparing a model for one fine-tuning method, and its optimizer (SPARSEGRAD.md §6, §8):
+ *
+ * - full:       every parameter trains with AdamW (HF `adamw_hf`, wd 0, ε 1e-8).
+ * - lora:       the MLP linears get LoRA (r, α = 1, the authors' variant), their W frozen;
+ *               everything else trains densely with AdamW, as in the paper's GLUE runs.
+ * - meprop:     the paper's MeProp: dense forward, each MLP weight gradient masked to its
+ *               top-k |entries| (k = r·(in + out)), the masked dense gradient to AdamW.
+ * - sparsegrad: the preliminary phase (the reference's 11 AdamW steps on all parameters,
+ *               with the MLP weight gradients streamed into per-type float64 Gram
+ *               matrices), bases by eigen-decomposition, conversion W̃ = Vᵀ W U, then
+ *               SparseAdam on the W̃'s and AdamW (wd 0) on everything else.
+ *
+ * All at constant lr, no clipping, betas (0.9, 0.999), ε 1e-8 (§9). Also here: loading a
+ * BERT folder (a BertForMaskedLM pretraining checkpoint or a classifier) as a
+ * BertForSequenceClassification with a fresh head.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { noGrad } from '../core/autograd.ts';
+import { ValueError } from '../core/errors.ts';
+import type { Generator } from '../core/random.ts';
+import { Tensor } from '../core/tensor.ts';
+import { BertForSequenceClassification } from '../models/bert.ts';
+import { bertConfig } from '../models/config.ts';
+import { LlamaForCausalLM } from '../models/llama.ts';
+import { loadWeights, modelFromConfig } from '../models/weights.ts';
+import type { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
+import { applyLora, type LoraHandle } from '../nn/lora.ts';
+import { applyMeProp, type MePropHandle } from '../nn/meprop.ts';
+import type { Module } from '../nn/module.ts';
+import { applySparseGrad, budget, sparseGradGroups, type LayerTypeBases, type SparseGradHandle } from '../nn/sparsegrad/apply.ts';
+import { basesFromGram } from '../nn/sparsegrad/bases.ts';
+import { GramAccumulator } from '../nn/sparsegrad/gram.ts';
+import type { InputBasis } from '../nn/sparsegrad/layer.ts';
+import { findTargets, layerType, type TargetOptions } from '../nn/targets.ts';
+import { readFolderTokenizer, readFolderWeights } from '../node/pretrained.ts';
+import { adamWHf, Optimizer, sparseAdam } from '../optim/index.ts';
+import { CliError } from './args.ts';
+import { startProgress } from './progress.ts';
+
+export const METHODS = ['full', 'lora', 'meprop', 'sparsegrad'] as const;
+export type MethodName = (typeof METHODS)[number];
+export const METHOD_LABELS: Record<MethodName, string> = { full: 'Full FT', lora: 'LoRA', meprop: 'MeProp', sparsegrad: 'SparseGrad' };
+
+export interface MethodOptions {
+  method: MethodName;
+  lr: number;
+  /** LoRA rank, and the rank whose budget r·(in + out) MeProp and SparseGrad match. */
+  rank: number;
+  /** An explicit per-layer budget for SparseGrad and MeProp instead of r·(in + out). */
+  k?: number;
+  loraAlpha: number;
+  /** SparseGrad: steps of the preliminary phase (the reference: 11). */
+  prelimSteps: number;
+  /** SparseGrad: preliminary steps update the model (reference) or only collect (the paper's wording). */
+  prelimUpdate: boolean;
+  inputBasis: InputBasis;
+  /** SparseGrad's materialized-weight mode; 'auto' turns it on when it is the cheaper path (§4). */
+  materialized: 'auto' | 'on' | 'off';
+  /** Tokens through each target linear per step (for 'auto'). */
+  tokensPerStep: number;
+  /** LLaMa: adapt only blocks whose index is a multiple of n. */
+  everyNthBlock?: number;
+}
+
+/** HF `adamw_hf` as the reference runs it: ε 1e-8, betas (0.9, 0.999), no weight decay. */
+const ADAMW = { rule: adamWHf, eps: 1e-8, betas: [0.9, 0.999] as [number, number], weightDecay: 0 };
+
+export function denseOptimizer(params: Tensor[], lr: number): Optimizer {
+  return new Optimizer(params, { ...ADAMW, lr });
+}
+
+export const targetOptions = (o: { everyNthBlock?: number }): TargetOptions => (o.everyNthBlock === undefined ? {} : { everyNthBlock: o.everyNthBlock });
+
+// ---- loading ---------------------------------------------------------------------
+
+async function readConfig(dir: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'config.json'), 'utf8');
+  } catch {
+    throw new CliError(`model folder not found or incomplete: ${dir} (expected config.json and model.safetensors; run 'sparsegrad pretrain' to build the default models, or pass --model DIR)`);
+  }
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export type AnyTokenizer = BertTokenizer | LlamaTokenizer;
+
+/**
+ * A BERT classifier from any BERT folder: the same config with `numLabels`, the `bert.*`
+ * weights loaded non-strictly (a BertForMaskedLM's MLM head is unused; the pooler and
+ * classifier missing from an MLM checkpoint keep their fresh init from `generator`).
+ * A folder that already holds a classifier with the same label count loads strictly.
+ */
+export async function loadBertClassifier(dir: string, numLabels: number, generator: Generator): Promise<{ model: BertForSequenceClassification; tokenizer: BertTokenizer; missing: string[] }> {
+  const raw = await readConfig(dir);
+  const arch = Array.isArray(raw.architectures) ? String(raw.architectures[0]) : String(raw.model_type ?? '');
+  if (!/^Bert/.test(arch) && raw.model_type !== 'bert') throw new CliError(`${dir} holds a ${arch || 'model of unknown type'}, not a BERT model: classification tasks need a BERT folder (e.g. pretrained/bert-mini)`);
+  const { id2label: _i, label2id: _l, num_labels: _n, architectures: _a, ...rest } = raw;
+  const config = bertConfig({ ...rest, num_labels: numLabels });
+  const model = new BertForSequenceClassification(config, { generator });
+  const weights = await readFolderWeights(dir);
+  const sameHead = arch === 'BertForSequenceClassification' && weights['classifier.weight']?.shape[0] === numLabels;
+  const wanted = sameHead ? weights : Object.fromEntries(Object.entries(weights).filter(([n]) => !n.startsWith('cls.') && !n.startsWith('classifier.')));
+  const { missing, unexpected } = loadWeights(model, wanted, { strict: false });
+  if (unexpected.length > 0) throw new CliError(`${dir}: weights that fit no parameter of a BERT classifier: ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}`);
+  const allowed = /^(bert\.pooler\.|classifier\.)/;
+  const bad = missing.filter((n) => !allowed.test(n));
+  if (bad.length > 0) throw new CliError(`${dir}: the checkpoint lacks ${bad.length} encoder weight(s), e.g. ${bad.slice(0, 3).join(', ')}`);
+  const tokenizer = await readFolderTokenizer(dir);
+  if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${dir} has no BERT tokenizer (vocab.txt or a WordPiece tokenizer.json)`);
+  return { model, tokenizer, missing };
+}
+
+/** A LLaMa causal LM from a folder (strict), with its tokenizer. */
+export async function loadLlama(dir: string, generator: Generator): Promise<{ model: LlamaForCausalLM; tokenizer: LlamaTokenizer }> {
+  const raw = await readConfig(dir);
+  let model: Module;
+  try {
+    model = modelFromConfig(raw, { generator });
+  } catch (e) {
+    throw new CliError(`${dir}: ${(e as Error).message}`);
+  }
+  if (!(model instanceof LlamaForCausalLM)) throw new CliError(`${dir} holds a ${model.constructor.name}, not a LLaMa model: language-model tasks need a LLaMa folder (e.g. pretrained/llama-mini)`);
+  loadWeights(model, await readFolderWeights(dir));
+  const tokenizer = await readFolderTokenizer(dir);
+  if (!tokenizer || 'clsId' in tokenizer) throw new CliError(`${dir} has no LLaMa tokenizer (tokenizer.json with a BPE model)`);
+  return { model, tokenizer };
+}
+
+/** The tokenizer files of a folder, to copy next to a fine-tuned model. */
+export async function tokenizerFiles(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json']) {
+    try {
+      out[name] = await readFile(join(dir, name), 'utf8');
+    } catch {
+      // absent: fine
+    }
+  }
+  return out;
+}
+
+// ---- method preparation ----------------------------------------------------------------
+
+export interface Prepared {
+  optimizer: Optimizer;
+  /** Put the model back into plain HF layers (merge adapters / W̃) before exporting. */
+  merge(): void;
+  sparse: SparseGradHandle | null;
+  /** Entries updated per MLP layer per step (k), when the method has such a budget. */
+  budget: number | null;
+  /** What was done, for logs. */
+  summary: string;
+}
+
+/** Every method's per-layer budget k = r·(in + out) (or the explicit k), for the first target. */
+export function layerBudget(model: Module, o: Pick<MethodOptions, 'k' | 'rank' | 'everyNthBlock'>): number {
+  const [, first] = findTargets(model, targetOptions(o))[0]!;
+  const [out, inF] = first.weight.shape as [number, number];
+  return budget({ k: o.k, rank: o.rank }, inF, out);
+}
+
+function useMaterialized(model: Module, o: MethodOptions): boolean {
+  if (o.materialized !== 'auto') return o.materialized === 'on';
+  const [, first] = findTargets(model, targetOptions(o))[0]!;
+  const [out, inF] = first.weight.shape as [number, number];
+  // Factored: 2T(in² + out²) extra MACs per step; materialized: two triple products (§4).
+  return o.tokensPerStep * (inF * inF + out * out) > inF * out * (inF + out);
+}
+
+/** The SparseGrad conversion with given bases (fresh from the preliminary phase, or read back from a checkpoint). */
+export function convertSparseGrad(model: Module, bases: Map<string, LayerTypeBases>, o: MethodOptions): Prepared {
+  const k = layerBudget(model, o);
+  const sparse = applySparseGrad(model, bases, {
+    ...targetOptions(o), k: o.k, rank: o.rank, inputBasis: o.inputBasis,
+    materialized: useMaterialized(model, o), keepOriginal: false,
+  });
+  const groups = sparseGradGroups(model, sparse, { sparse: sparseAdam, dense: adamWHf }, { lr: o.lr, eps: 1e-8, betas: [0.9, 0.999] });
+  const optimizer = new Optimizer(groups.map((g) => (g.rule === adamWHf ? { ...g, weightDecay: 0 } : g)), { rule: adamWHf, lr: o.lr });
+  return {
+    optimizer, sparse, budget: k,
+    merge: () => sparse.merge(),
+    summary: `SparseGrad: ${sparse.layers.length} MLP linears converted (${bases.size} layer types, input basis ${o.inputBasis}${sparse.layers[0]![1].options.materialized ? ', materialized' : ''}), k = ${k} per layer, SparseAdam on W̃ + AdamW on the rest`,
+  };
+}
+
+/** Bases as stored in a checkpoint's model state (each SparseGradLinear's U and V buffers). */
+export function basesFromState(model: Module, state: Record<string, Tensor>, o: { everyNthBlock?: number }): Map<string, LayerTypeBases> {
+  const bases = new Map<string, LayerTypeBases>();
+  for (const [name] of findTargets(model, targetOptions(o))) {
+    const type = layerType(name);
+    if (bases.has(type)) continue;
+    const U = state[`${name}.U`];
+    const V = state[`${name}.V`];
+    if (!U || !V) throw new ValueError(`checkpoint has no SparseGrad bases for ${name} (expected ${name}.U and ${name}.V)`);
+    bases.set(type, { U: U.to('float64'), V: V.to('float64'), inValues: new Float64Array(0), outValues: new Float64Array(0), slices: 0 });
+  }
+  return bases;
+}
+
+/** Methods other than SparseGrad are one call; SparseGrad's preliminary phase is `runPreliminary`. */
+export function prepareSimple(model: Module, o: MethodOptions, generator: Generator): Prepared {
+  const trainable = () => model.parameters().filter((p) => p.requiresGrad);
+  switch (o.method) {
+    case 'full':
+      return { optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: null, merge: () => {}, summary: 'full fine-tuning: every parameter, AdamW' };
+    case 'lora': {
+      const handle: LoraHandle = applyLora(model, { ...targetOptions(o), r: o.rank, alpha: o.loraAlpha, generator });
+      return {
+        optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: o.rank * (handle.layers[0]![1].inFeatures + handle.layers[0]![1].outFeatures),
+        merge: () => handle.merge(),
+        summary: `LoRA r=${o.rank} α=${o.loraAlpha} on ${handle.layers.length} MLP linears (W frozen), everything else AdamW`,
+      };
+    }
+    case 'meprop': {
+      const k = layerBudget(model, o);
+      const handle: MePropHandle = applyMeProp(model, { ...targetOptions(o), k: o.k, rank: o.rank });
+      return {
+        optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: k,
+        merge: () => handle.unload(),
+        summary: `MeProp (paper variant) on ${handle.layers.length} MLP linears, top-${k} of each dW, AdamW on everything`,
+      };
+    }
+    case 'sparsegrad':
+      throw new ValueError('prepareSimple: SparseGrad needs its preliminary phase (runPreliminary)');
+  }
+}
+
+// ---- SparseGrad's preliminary phase ---------------------------------------------------------
+
+/** One training step of the preliminary phase: forward + backward (the caller's loss). */
+export type StepFn = (step: number) => number;
+
+export interface Preliminary {
+  bases: Map<string, LayerTypeBases>;
+  /** Training losses of the preliminary steps (they count towards the run's steps). */
+  losses: number[];
+  collectSeconds: number;
+  eigenSeconds: number;
+}
+
+/**
+ * Stream the MLP weight gradients of `steps` training steps into per-type Gram matrices
+ * (post-accumulate hooks), stepping AdamW on all parameters meanwhile (the reference),
+ * then eigen-decompose them with a progress bar per layer type.
+ */
+export function runPreliminary(model: Module, o: MethodOptions, backward: (step: number) => number): Preliminary {
+  const types = new Map<string, GramAccumulator>();
+  const hooks: { remove(): void }[] = [];
+  for (const [name, linear] of findTargets(model, targetOptions(o))) {
+    const type = layerType(name);
+    const [out, inF] = linear.weight.shape as [number, number];
+    let gram = types.get(type);
+    if (!gram) types.set(type, (gram = new GramAccumulator(out, inF)));
+    const g = gram;
+    hooks.push(linear.weight.registerPostAccumulateGradHook((w) => {
+      if (!(w.grad instanceof Tensor)) throw new ValueError(`SparseGrad: expected a dense gradient on ${name}.weight during collection`);
+      g.add(w.grad.contiguous().data as Float32Array | Float64Array);
+    }));
+  }
+  const optimizer = denseOptimizer(model.parameters().filter((p) => p.requiresGrad), o.lr);
+  const losses: number[] = [];
+  const t0 = performance.now();
+  const bar = startProgress('sparsegrad: collect gradients', o.prelimSteps);
+  try {
+    for (let step = 0; step < o.prelimSteps; step++) {
+      const loss = backward(step);
+      if (o.prelimUpdate) optimizer.step();
+      optimizer.zeroGrad();
+      losses.push(loss);
+      bar.tick(1, `loss ${loss.toFixed(4)}`);
+    }
+  } finally {
+    for (const h of hooks) h.remove();
+  }
+  bar.done(`${[...types.values()].reduce((s, g) => s + g.outFeatures * g.inFeatures, 0).toLocaleString('en-US')} entries per slice set`);
+  const collectSeconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const eig = startProgress('sparsegrad: eigen-decomposition', types.size, { unit: 'types' });
+  const bases = new Map<string, LayerTypeBases>();
+  for (const [type, gram] of types) {
+    const result = gram.finish();
+    if (result.slices === 0) throw new ValueError(`SparseGrad: no gradient was collected for ${type}`);
+    const { U, V, eigenvalues } = basesFromGram(result);
+    bases.set(type, {
+      U: Tensor.fromStorage(U, [gram.inFeatures, gram.inFeatures]),
+      V: Tensor.fromStorage(V, [gram.outFeatures, gram.outFeatures]),
+      inValues: eigenvalues.u, outValues: eigenvalues.v, slices: result.slices,
+    });
+    eig.tick(1, `${type} (${gram.outFeatures}×${gram.inFeatures}, ${result.slices} slices)`);
+  }
+  eig.done();
+  return { bases, losses, collectSeconds, eigenSeconds: (performance.now() - t1) / 1000 };
+}
+
+/** The dense weight gradients of the target linears after one backward (copies, float64), by layer type. */
+export function targetGradients(model: Module, o: { everyNthBlock?: number }): Map<string, { shape: [number, number]; slices: Float64Array[] }> {
+  const out = new Map<string, { shape: [number, number]; slices: Float64Array[] }>();
+  noGrad(() => {
+    for (const [name, linear] of findTargets(model, targetOptions(o))) {
+      const g = linear.weight.grad;
+      if (!(g instanceof Tensor)) continue;
+      const type = layerType(name);
+      const entry = out.get(type) ?? { shape: linear.weight.shape as [number, number], slices: [] };
+      entry.slices.push(Float64Array.from(g.contiguous().data as Float32Array));
+      out.set(type, entry);
+    }
+  });
+  return out;
+}

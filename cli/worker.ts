@@ -1,0 +1,41 @@
+/**
+ * One fine-tuning run in its own process, started by `compare` (cli/commands/compare.ts):
+ * its own process so that each method's peak RSS is its own, and so that two runs use
+ * two cores. Reads `job.json` (the run configuration and the encoded task's path),
+ * writes `result.json` next to it, and exits 0; 130 after Ctrl-C (checkpoint saved);
+ * 1 on an error (printed).
+ *
+ *   node --import tsx cli/worker.ts <job.json>
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../node.ts';
+import { CliError } from './args.ts';
+import { Interrupted, runTraining, type EncodedTask, type RunConfig } from './train.ts';
+
+export interface Job {
+  config: RunConfig;
+  taskPath: string;
+}
+
+async function main(): Promise<number> {
+  const jobPath = process.argv[2];
+  if (!jobPath) throw new CliError('usage: worker.ts <job.json>');
+  const job = JSON.parse(readFileSync(jobPath, 'utf8')) as Job;
+  const task = JSON.parse(readFileSync(job.taskPath, 'utf8')) as EncodedTask;
+  const { result } = await runTraining(job.config, task);
+  await writeFileAtomic(join(dirname(jobPath), 'result.json'), `${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof Interrupted) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`error: ${error instanceof CliError ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+    process.exit(error instanceof CliError ? 2 : 1);
+  },
+);

@@ -1,0 +1,101 @@
+/**
+ * The main job end to end: `sparsegrad compare --quick` on a tiny BERT (built here) and a
+ * small slice of the real spam task, through the real executable and worker processes.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { BertConfig } from '../../models/config.ts';
+import type { ReportData } from '../../cli/report/html.ts';
+import { cli, makeTinyBert } from './helpers.ts';
+import { parseXml } from './xml.ts';
+
+let model: { dir: string; config: BertConfig };
+let out: string;
+let run: { status: number | null; stdout: string; stderr: string; seconds: number };
+
+const RANK = 7;
+
+beforeAll(async () => {
+  model = await makeTinyBert();
+  out = mkdtempSync(join(tmpdir(), 'sparsegrad-compare-'));
+  run = await cli([
+    'compare', '--quick', '--model', model.dir, '--out', out, '--seeds', '1', '--steps', '80', '--batch-size', '16',
+    '--max-train', '400', '--max-test', '200', '--max-length', '32', '--lr', '3e-3', '--concentration-batches', '2', '--jobs', '2',
+  ]);
+}, 180_000);
+
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+  rmSync(model.dir, { recursive: true, force: true });
+});
+
+const results = () => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReportData;
+
+test('compare --quick completes within a minute and says where the report is', () => {
+  expect(run.status, run.stderr).toBe(0);
+  expect(run.stdout).toContain(`report: ${join(out, 'report.html')}`);
+  expect(run.seconds).toBeLessThan(60);
+});
+
+test('every method ran and beats the majority-class baseline', () => {
+  const r = results();
+  expect(r.rows.map((row) => row.method)).toEqual(['full', 'lora', 'meprop', 'sparsegrad']);
+  expect(r.runs.map((x) => `${x.method}:${x.seed}`)).toEqual(['full:1', 'lora:1', 'meprop:1', 'sparsegrad:1']);
+  for (const x of r.runs) {
+    expect(x.losses).toHaveLength(80);
+    expect(x.eval.examples).toBe(200);
+    expect(x.eval.accuracy, `${x.method}`).toBeGreaterThan(r.baseline.accuracy);
+  }
+  // The table is printed.
+  for (const label of ['Full FT', 'LoRA', 'MeProp', 'SparseGrad']) expect(run.stdout).toMatch(new RegExp(`^${label} .*%?`, 'm'));
+});
+
+test('the memory column is exact: gradient + optimizer-state bytes computed by hand', () => {
+  const c = model.config;
+  const [H, I, L, V] = [c.hidden_size, c.intermediate_size, c.num_hidden_layers, c.vocab_size];
+  const embeddings = V * H + c.max_position_embeddings * H + c.type_vocab_size * H + 2 * H;
+  const layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H;
+  const head = H * H + H + H * 2 + 2; // pooler + classifier (2 labels)
+  const N = embeddings + L * layer + head;
+  const mlpW = 2 * L * H * I; // the MLP weights: intermediate.dense and output.dense of each block
+  const k = Math.min(RANK * (H + I), H * I); // the budget per MLP layer
+  const f32 = 4;
+  const expected = {
+    // float32 gradient + AdamW's two moments for every parameter.
+    full: 3 * f32 * N,
+    // W frozen; A [in, r] and B [out, r] added to both MLP linears of each block.
+    lora: 3 * f32 * (N - mlpW + 2 * L * RANK * (H + I)),
+    // dense (masked) gradients: as full fine-tuning.
+    meprop: 3 * f32 * N,
+    // dense grads off the W̃s; each W̃ has a COO gradient of k int32 indices + k float32 values;
+    // SparseAdam's moments are dense, so the optimizer state is that of full fine-tuning.
+    sparsegrad: f32 * (N - mlpW) + 2 * L * k * (4 + f32) + 2 * f32 * N,
+  };
+  const r = results();
+  for (const row of r.rows) expect(row.gradOptBytes, row.method).toBe(expected[row.method]);
+  expect(r.rows.find((x) => x.method === 'full')!.trainable).toBe(N);
+  expect(r.rows.find((x) => x.method === 'sparsegrad')!.budget).toBe(k);
+});
+
+test('the HTML report parses, is self-contained and holds every plot', () => {
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  const elements = parseXml(html);
+  const plots = elements.filter((e) => e.name === 'svg').map((e) => e.attributes['data-plot']);
+  expect(plots.sort()).toEqual(['accuracy', 'concentration', 'concentration', 'f1', 'heatmap', 'loss']);
+  // Loss curves: one line per method; accuracy bars with error bars and the baseline.
+  expect(elements.filter((e) => e.name === 'polyline' && e.attributes['data-series']).map((e) => e.attributes['data-series'])).toEqual(expect.arrayContaining(['Full FT', 'LoRA', 'MeProp', 'SparseGrad']));
+  expect(elements.filter((e) => e.attributes['data-bar']).length).toBe(8);
+  expect(elements.filter((e) => e.attributes['data-baseline']).length).toBe(2);
+  // Concentration: both basis conventions against the untransformed gradient, for both MLP layer types.
+  expect(html).toContain('VᵀMU (consistent)');
+  expect(html).toContain('VᵀMUᵀ (reference)');
+  expect(html).toContain('M (untransformed)');
+  // Self-contained: no scripts, no external resources.
+  expect(elements.some((e) => e.name === 'script' || e.name === 'link' || e.name === 'img')).toBe(false);
+  expect(elements.some((e) => Object.keys(e.attributes).some((a) => a === 'src' || a === 'href'))).toBe(false);
+  const r = results();
+  expect(r.concentration).toHaveLength(2);
+  expect(r.update!.indices.length).toBeGreaterThan(0);
+});

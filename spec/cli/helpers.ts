@@ -1,0 +1,53 @@
+/**
+ * Test fixture: a tiny randomly initialised BERT folder (BertForMaskedLM, as the
+ * pretraining command writes them) with a word-level vocabulary built from the spam
+ * task's training texts, so that the end-to-end tests run in seconds; and `cli()`, which
+ * runs the real executable as a user would.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadClassificationTask } from '../../data/tasks.ts';
+import { Generator } from '../../core/random.ts';
+import { BertForMaskedLM } from '../../models/bert.ts';
+import { bertConfig, type BertConfig } from '../../models/config.ts';
+import { savePretrained } from '../../node.ts';
+
+export const TINY = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 } as const;
+
+/** Specials, ASCII punctuation, then the most frequent words (any other word becomes one [UNK]). */
+export function buildVocab(texts: readonly string[], words: number): string[] {
+  const counts = new Map<string, number>();
+  for (const t of texts) for (const w of t.toLowerCase().match(/[a-z]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const top = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w).slice(0, words);
+  const punctuation = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
+  return ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...punctuation, ...top];
+}
+
+export async function makeTinyBert(options: { words?: number; seed?: number } = {}): Promise<{ dir: string; config: BertConfig }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-tiny-bert-'));
+  const task = loadClassificationTask('spam', { seed: 0, maxTrain: 1000, maxTest: 10, maxChars: 1500 });
+  const vocab = buildVocab(task.train.map((e) => e.text), options.words ?? 3000);
+  const config = bertConfig({ architectures: ['BertForMaskedLM'], vocab_size: vocab.length, ...TINY });
+  await savePretrained(dir, new BertForMaskedLM(config, { generator: new Generator(options.seed ?? 1) }), { tokenizerFiles: { 'vocab.txt': `${vocab.join('\n')}\n` } });
+  return { dir, config };
+}
+
+const root = join(import.meta.dirname, '../..');
+
+/** Run the CLI as a user would, collecting its output. */
+export function cli(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<{ status: number | null; stdout: string; stderr: string; seconds: number }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(root, 'cli/bin.mjs'), ...args], { cwd: root, env: { ...process.env, SPARSEGRAD_PROGRESS: 'plain', ...options.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  return new Promise((resolve) => child.on('close', (status) => {
+    clearTimeout(timer);
+    resolve({ status, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
+  }));
+}
+
