@@ -7,10 +7,10 @@
  *   sparsegrad generate [flags]      LLaMa text from a prompt
  *   sparsegrad pretrain [flags]      build the small pretrained models
  *
- * Run through tsx (`npm start`, `npx sparsegrad`, or `npx tsx cli/main.ts`). Usage errors
+ * The executable is bin.ts (bundled into dist/sparsegrad.js; cli/bin.mjs runs the sources
+ * through tsx). Usage errors
  * print `error: …` and exit 2; Ctrl-C during training saves a checkpoint and exits 130.
  */
-import { pathToFileURL } from 'node:url';
 import { SparsegradError } from '../core/errors.ts';
 import { CliError, checkChoice } from './args.ts';
 import { Interrupted } from './train.ts';
@@ -64,14 +64,4 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw error;
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
 }

@@ -242,7 +242,7 @@ describe.each([
   { name: 'bert-mini', kind: 'bert' as const, arch: BertForMaskedLM, text: 'the state of the union is strong, and the congress will act.' },
   { name: 'llama-mini', kind: 'llama' as const, arch: LlamaForCausalLM, text: 'The State of the Union is strong — and Congress will act in 2025.' },
 ])('committed pretrained/$name', ({ name, kind, arch, text }) => {
-  const dir = join(ROOT, 'pretrained', name);
+  const dir = join(ROOT, 'cli/pretrained', name);
 
   test('loads with loadPretrained; its tokenizer round-trips a sentence', async () => {
     const { model, tokenizer } = await loadPretrained(dir);

@@ -12,7 +12,7 @@ import { loadBertClassifier, loadLlama } from '../methods.ts';
 import { majorityBaseline } from '../metrics.ts';
 import { evaluate } from '../train.ts';
 import { LM_TASK_HINT, loadEncodedTask, modelFolder, taskKind } from './finetune.ts';
-import { CLASSIFICATION_TASKS } from '../../data/tasks.ts';
+import { CLASSIFICATION_TASKS } from '../data/tasks.ts';
 
 export const evalFlags = {
   model: { type: 'string', placeholder: 'DIR', help: 'the model folder (default: pretrained/bert-mini or pretrained/llama-mini by task)' },

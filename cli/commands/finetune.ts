@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CLASSIFICATION_TASKS, loadClassificationTask, loadLmTask } from '../../data/tasks.ts';
+import { CLASSIFICATION_TASKS, loadClassificationTask, loadLmTask } from '../data/tasks.ts';
 import { ValueError } from '../../core/errors.ts';
 import { configJson } from '../../models/weights.ts';
 import { savePretrained, writeFileAtomic } from '../../node.ts';
@@ -15,9 +15,8 @@ import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { METHOD_LABELS, METHODS, tokenizerFiles, type MethodName } from '../methods.ts';
 import { formatBytes, formatCount, majorityBaseline } from '../metrics.ts';
 import { encodeClassification, encodeLm, runTraining, type EncodedTask } from '../train.ts';
-import { DEFAULT_BERT, PACKAGE_ROOT } from './compare.ts';
+import { DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
 
-export const DEFAULT_LLAMA = join(PACKAGE_ROOT, 'pretrained/llama-mini');
 export const LM_TASK_HINT = 'moby-dick, brown:<genre>';
 
 export const isClassificationTask = (task: string) => CLASSIFICATION_TASKS.includes(task);

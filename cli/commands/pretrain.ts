@@ -4,7 +4,7 @@
  * vocabularies, and writes a Hugging Face folder (config.json, model.safetensors in F16,
  * tokenizer files) plus `pretraining.json` (the options, corpus sizes, loss curve,
  * held-out metrics and baselines). The defaults are exactly the runs that built
- * `pretrained/bert-mini` and `pretrained/llama-mini` (see pretrained/README.md).
+ * `pretrained/bert-mini` and `pretrained/llama-mini` (see cli/pretrained/README.md).
  *
  * Callable two ways: `pretrainCommand({ model: 'bert', out: 'DIR', steps, seed, … })`
  * resolves with the run's summary; `pretrainCommand(argv)` (the CLI: `--model bert
@@ -25,6 +25,7 @@ import { LlamaForCausalLM } from '../../models/llama.ts';
 import { BertTokenizer, LlamaTokenizer } from '../../models/tokenizers/index.ts';
 import { exportWeights, loadWeights } from '../../models/weights.ts';
 import { writeFileAtomic } from '../../node.ts';
+import { BUNDLED, DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
 import { savePretrained } from '../../node/pretrained.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../pretrain/clm.ts';
@@ -382,7 +383,8 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
   const model = flags.model as PretrainModel;
   await pretrain({
     model,
-    out: flags.out ?? join('pretrained', model === 'bert' ? 'bert-mini' : 'llama-mini'),
+    // From the sources it rebuilds the shipped models; an installed CLI writes under the working folder.
+    out: flags.out ?? (BUNDLED ? join('pretrained', model === 'bert' ? 'bert-mini' : 'llama-mini') : model === 'bert' ? DEFAULT_BERT : DEFAULT_LLAMA),
     steps: flags.steps,
     seed: flags.seed,
     batchSize: flags.batchSize,

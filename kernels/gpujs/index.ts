@@ -170,7 +170,7 @@ async function loadGpujsModule(): Promise<GpuModule> {
     // The one place gpu.js is reached: an on-demand import of an optional dependency.
     return (await import(/* optional dependency, loaded on demand */ 'gpu.js')) as unknown as GpuModule;
   } catch (e) {
-    throw new GpujsUnavailableError('gpu', null, `gpujs: cannot load gpu.js (${(e as Error).message}). It is an optional dependency: \`npm install -E gpu.js@2.24.1\` (an install with --omit=optional leaves it out).`);
+    throw new GpujsUnavailableError('gpu', null, `gpujs: cannot load gpu.js (${(e as Error).message}). gpu.js is an optional peer dependency of sparsegrad, not installed with it: \`npm install gpu.js@2.24.1\` (its optional native \`gl\` builds from source for headless GL in Node; browsers need only gpu.js).`);
   }
 }
 

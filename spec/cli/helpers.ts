@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadClassificationTask } from '../../data/tasks.ts';
+import { loadClassificationTask } from '../../cli/data/tasks.ts';
 import { Generator } from '../../core/random.ts';
 import { BertForMaskedLM } from '../../models/bert.ts';
 import { bertConfig, type BertConfig } from '../../models/config.ts';

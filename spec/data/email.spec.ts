@@ -4,8 +4,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { describe, expect, test } from 'vitest';
-import { spamAssassin } from '../../data/corpora.ts';
-import { decodeEntities, decodeQuotedPrintable, formatEmail, htmlToText, parseEmail } from '../../data/email.ts';
+import { spamAssassin } from '../../cli/data/corpora.ts';
+import { decodeEntities, decodeQuotedPrintable, formatEmail, htmlToText, parseEmail } from '../../cli/data/email.ts';
 
 const crlf = (s: string) => s.replace(/\n/g, '\r\n');
 const body = (raw: string | Uint8Array) => parseEmail(raw).body;

@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { ValueError } from '../../core/errors.ts';
 import { Generator } from '../../core/random.ts';
-import { describeSplit, formatCount, shuffle, stratifiedSplit } from '../../data/split.ts';
+import { describeSplit, formatCount, shuffle, stratifiedSplit } from '../../cli/data/split.ts';
 
 /** 300 items labelled 0 (200) and 1 (100), with unique ids. */
 const items = Array.from({ length: 300 }, (_, id) => ({ id, label: id % 3 === 0 ? 1 : 0 }));

@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ValueError } from '../../core/errors.ts';
-import { brownDocuments, chunkSentences, mobyDick, spamAssassin } from '../../data/corpora.ts';
-import { formatEmail } from '../../data/email.ts';
-import { BROWN_CLASSIFICATION_GENRES, BROWN_GENRES, CLASSIFICATION_TASKS, type Example, loadClassificationTask, loadLmTask } from '../../data/tasks.ts';
+import { brownDocuments, chunkSentences, mobyDick, spamAssassin } from '../../cli/data/corpora.ts';
+import { formatEmail } from '../../cli/data/email.ts';
+import { BROWN_CLASSIFICATION_GENRES, BROWN_GENRES, CLASSIFICATION_TASKS, type Example, loadClassificationTask, loadLmTask } from '../../cli/data/tasks.ts';
 
 const labelCounts = (side: Example[], nLabels: number) => Array.from({ length: nLabels }, (_, l) => side.filter((e) => e.label === l).length);
 /** Texts with multiplicity, so that duplicate emails or reviews are counted right. */

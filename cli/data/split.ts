@@ -3,8 +3,8 @@
  * core/random.ts's Generator (not Math.random), so a seed names the same split on
  * every machine and the run report can state it in one line.
  */
-import { ValueError } from '../core/errors.ts';
-import { Generator } from '../core/random.ts';
+import { ValueError } from '../../core/errors.ts';
+import { Generator } from '../../core/random.ts';
 
 /** Fisher–Yates on a copy. */
 export function shuffle<T>(items: readonly T[], rng: Generator): T[] {

@@ -1,0 +1,25 @@
+// Builds the installable CLI: one ES-module bundle per entry (dist/sparsegrad.js, the
+// "bin", and dist/worker.js, the process each fine-tuning run gets), with the engine
+// inlined and shared chunks split out. The datasets and vocabularies stay external:
+// they are this package's dependencies, loaded from node_modules at run time.
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+rmSync(join(here, 'dist'), { recursive: true, force: true });
+await build({
+  entryPoints: { sparsegrad: join(here, 'bin.ts'), worker: join(here, 'worker.ts') },
+  outdir: join(here, 'dist'),
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});

@@ -1,0 +1,25 @@
+/**
+ * Where the CLI's own files are. The CLI runs from its TypeScript sources in the
+ * repository (cli/*.ts through tsx) and from its bundle once installed
+ * (node_modules/sparsegrad-cli/dist/*.js), at different depths: both find the package
+ * folder by walking up to the package.json named `sparsegrad-cli`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findCliRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'sparsegrad-cli') return dir;
+    if (dirname(dir) === dir) throw new Error(`sparsegrad-cli: no package.json named sparsegrad-cli above ${from}`);
+  }
+}
+
+/** The sparsegrad-cli package folder (holds pretrained/). */
+export const CLI_ROOT = findCliRoot(dirname(fileURLToPath(import.meta.url)));
+/** The shipped models. */
+export const DEFAULT_BERT = join(CLI_ROOT, 'pretrained/bert-mini');
+export const DEFAULT_LLAMA = join(CLI_ROOT, 'pretrained/llama-mini');
+/** True when running the bundle (dist/*.js), false when running the TypeScript sources. */
+export const BUNDLED = import.meta.url.endsWith('.js');
