@@ -10,9 +10,9 @@ export { grad, noGrad, enableGrad, isGradEnabled, customVjp, record, type Vjp, t
 export { SparseCoo, addGrads, type Grad } from './core/sparse.ts';
 export { topK, type TopKMode } from './core/topk.ts';
 export { Generator, manualSeed, defaultGenerator } from './core/random.ts';
-export { ShapeError, DTypeError, IndexError, ValueError, AutogradError, FormatError, SparsegradError } from './core/errors.ts';
-export { type DType, type FloatDType, type Storage } from './core/dtype.ts';
-export { broadcastShapes } from './core/shape.ts';
+export { ShapeError, DTypeError, IndexError, ValueError, AutogradError, FormatError, SparsegradError } from './base/errors.ts';
+export { type DType, type FloatDType, type Storage } from './base/dtype.ts';
+export { broadcastShapes } from './base/shape.ts';
 export { setBackend, getBackend, withBackend, backendNames, registerBackend, type Backend } from './kernels/backend.ts';
 export { add, sub, mul, div, pow, maximum, minimum, where, neg, abs, sign, exp, log, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, gelu, silu, erf, clamp } from './core/ops/elementwise.ts';
 export { sum, mean, variance as var_, logsumexp, argmax, argmin } from './core/ops/reduce.ts';

@@ -10,8 +10,8 @@
  * let V8 inline it and report a speed no model gets.
  */
 import { bench, do_not_optimize, run, summary } from 'mitata';
-import type { Storage } from '../core/dtype.ts';
-import { contiguousStrides } from '../core/shape.ts';
+import type { Storage } from '../base/dtype.ts';
+import { contiguousStrides } from '../base/shape.ts';
 import type { Backend } from '../kernels/backend.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
 import { referenceBackend } from '../kernels/reference/index.ts';

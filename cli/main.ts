@@ -11,7 +11,7 @@
  * through tsx). Usage errors
  * print `error: …` and exit 2; Ctrl-C during training saves a checkpoint and exits 130.
  */
-import { SparsegradError } from '../core/errors.ts';
+import { SparsegradError } from '../base/errors.ts';
 import { CliError, checkChoice } from './args.ts';
 import { Interrupted } from './train.ts';
 

@@ -18,7 +18,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { noGrad } from '../core/autograd.ts';
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import type { Generator } from '../core/random.ts';
 import { Tensor } from '../core/tensor.ts';
 import { BertForSequenceClassification } from '../models/bert.ts';

@@ -8,8 +8,8 @@
  * hooks once its gradient is complete, and calls each VJP. `backward()` is the same
  * walk, accumulating the results into the leaves' `.grad`.
  */
-import { AutogradError } from './errors.ts';
-import { formatShape, sameShape } from './shape.ts';
+import { AutogradError } from '../base/errors.ts';
+import { formatShape, sameShape } from '../base/shape.ts';
 import { addGrads, type Grad, SparseCoo } from './sparse.ts';
 import type { Tensor } from './tensor.ts';
 

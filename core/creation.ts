@@ -3,10 +3,10 @@
  * seeded random draws (every random function takes an explicit Generator, defaulting
  * to the global one, so runs replay exactly).
  */
-import { allocate, dtypeOf, isFloat, type DType, type Storage } from './dtype.ts';
-import { DTypeError, ShapeError, ValueError } from './errors.ts';
+import { allocate, dtypeOf, isFloat, type DType, type Storage } from '../base/dtype.ts';
+import { DTypeError, ShapeError, ValueError } from '../base/errors.ts';
 import { defaultGenerator, type Generator } from './random.ts';
-import { formatShape, numel, type Shape } from './shape.ts';
+import { formatShape, numel, type Shape } from '../base/shape.ts';
 import { Tensor } from './tensor.ts';
 
 export interface CreateOptions {

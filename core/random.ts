@@ -6,7 +6,7 @@
  * the Marsaglia polar method and a logarithm built only from + − × ÷ (IEEE 754
  * rounds those identically everywhere).
  */
-import { ValueError } from './errors.ts';
+import { ValueError } from '../base/errors.ts';
 
 /** xoshiro128** (Blackman & Vigna): four 32-bit words of state, integer ops only. */
 export class Generator {

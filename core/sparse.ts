@@ -9,9 +9,9 @@
  * - sparse + dense, dense + sparse: the dense result (scatter-add of the values).
  * - dense + dense: elementwise sum.
  */
-import { allocate, type FloatStorage, isFloat, type DType } from './dtype.ts';
-import { DTypeError, ShapeError, ValueError } from './errors.ts';
-import { formatShape, numel, sameShape, type Shape } from './shape.ts';
+import { allocate, type FloatStorage, isFloat, type DType } from '../base/dtype.ts';
+import { DTypeError, ShapeError, ValueError } from '../base/errors.ts';
+import { formatShape, numel, sameShape, type Shape } from '../base/shape.ts';
 import { Tensor } from './tensor.ts';
 
 export type Grad = Tensor | SparseCoo;

@@ -10,10 +10,10 @@
  * forward and VJP live side by side.
  */
 import { backward as runBackward, isGradEnabled, type Node } from './autograd.ts';
-import { allocate, dtypeOf, isFloat, torchName, type DType, type Storage } from './dtype.ts';
-import { AutogradError, DTypeError, ValueError } from './errors.ts';
+import { allocate, dtypeOf, isFloat, torchName, type DType, type Storage } from '../base/dtype.ts';
+import { AutogradError, DTypeError, ValueError } from '../base/errors.ts';
 import { formatTensor } from './format.ts';
-import { contiguousStrides, isContiguous, numel, type Shape } from './shape.ts';
+import { contiguousStrides, isContiguous, numel, type Shape } from '../base/shape.ts';
 import { addGrads, type Grad, SparseCoo } from './sparse.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { forEachOffset } from '../kernels/view.ts';

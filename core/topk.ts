@@ -10,8 +10,8 @@
  *   fewer than k non-zeros all of them are kept.
  * - 'exact': keep exactly min(k, nnz) non-zero entries; among ties the lower flat index wins.
  */
-import { isFloat, type FloatStorage } from './dtype.ts';
-import { DTypeError, ValueError } from './errors.ts';
+import { isFloat, type FloatStorage } from '../base/dtype.ts';
+import { DTypeError, ValueError } from '../base/errors.ts';
 import { SparseCoo } from './sparse.ts';
 import type { Tensor } from './tensor.ts';
 

@@ -3,10 +3,10 @@
  * runs them. Outputs are preallocated, contiguous storages; inputs are strided views,
  * so transposes, slices and broadcasts reach a kernel without a copy.
  */
-import type { DType, FloatStorage, Storage } from '../core/dtype.ts';
-import type { Shape } from '../core/shape.ts';
+import type { DType, FloatStorage, Storage } from '../base/dtype.ts';
+import type { Shape } from '../base/shape.ts';
 import type { TensorStorage } from '../core/tensor.ts';
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from './scalar.ts';
 import type { View } from './view.ts';
 import { cpuBackend } from './cpu/index.ts';

@@ -4,8 +4,8 @@
  * or column-major (trans = true). A transposed view — A·Bᵀ in a backward pass — is
  * thus multiplied in place, never copied. Shared by every CPU backend.
  */
-import type { FloatStorage } from '../core/dtype.ts';
-import { contiguousStrides } from '../core/shape.ts';
+import type { FloatStorage } from '../base/dtype.ts';
+import { contiguousStrides } from '../base/shape.ts';
 import type { View } from './view.ts';
 import { forEachOffset } from './view.ts';
 

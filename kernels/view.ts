@@ -3,8 +3,8 @@
  * index (i, j, …) to a storage position: offset + i·strides[0] + j·strides[1] + ….
  * Kernels take views, never Tensors, so backends stay independent of autograd.
  */
-import type { Storage } from '../core/dtype.ts';
-import type { Shape } from '../core/shape.ts';
+import type { Storage } from '../base/dtype.ts';
+import type { Shape } from '../base/shape.ts';
 import type { TensorStorage } from '../core/tensor.ts';
 
 export interface View<S extends Storage = Storage> {

@@ -11,8 +11,8 @@
  * training mode and seeded through the generator passed at construction.
  */
 import { arange, zeros } from '../core/creation.ts';
-import { ShapeError } from '../core/errors.ts';
-import type { FloatDType } from '../core/dtype.ts';
+import { ShapeError } from '../base/errors.ts';
+import type { FloatDType } from '../base/dtype.ts';
 import { defaultGenerator, type Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { MultiHeadAttention, BERT_NAMES } from '../nn/attention.ts';

@@ -17,7 +17,7 @@
  * `{"$float": "NaN" | "Infinity" | "-Infinity" | "-0"}`, so every number round-trips
  * bitwise. A plain object `{"$float": …}` is therefore reserved.
  */
-import { FormatError, ValueError } from '../core/errors.ts';
+import { FormatError, ValueError } from '../base/errors.ts';
 import { Tensor } from '../core/tensor.ts';
 import type { OptimizerStateDict } from '../optim/optimizer.ts';
 import { isNat, isRecord, parseSafetensors, serializeSafetensors } from './safetensors.ts';

@@ -3,7 +3,7 @@
  * names (snake_case), so a downloaded folder's config loads as is. Validation names the
  * field and the bad value: a wrong config is the commonest way to load a model wrongly.
  */
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 
 export interface BertConfig {
   model_type: 'bert';

@@ -6,7 +6,7 @@
  */
 import { noGrad } from '../core/autograd.ts';
 import { tensor } from '../core/creation.ts';
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import { defaultGenerator, type Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { LlamaForCausalLM } from './llama.ts';

@@ -9,7 +9,7 @@
  * Generation lives in models/generate.ts and uses the attention KV cache.
  */
 import { crossEntropy } from '../core/ops/nn.ts';
-import { ShapeError } from '../core/errors.ts';
+import { ShapeError } from '../base/errors.ts';
 import { defaultGenerator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { KVCache, LLAMA_NAMES, MultiHeadAttention } from '../nn/attention.ts';

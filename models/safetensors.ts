@@ -21,10 +21,10 @@
  * `__metadata__` first with sorted keys, compact JSON. So the same tensors always give the
  * same bytes, and save → load → save is byte-identical.
  */
-import type { DType, Storage } from '../core/dtype.ts';
-import { allocate } from '../core/dtype.ts';
-import { FormatError, ValueError } from '../core/errors.ts';
-import { formatShape } from '../core/shape.ts';
+import type { DType, Storage } from '../base/dtype.ts';
+import { allocate } from '../base/dtype.ts';
+import { FormatError, ValueError } from '../base/errors.ts';
+import { formatShape } from '../base/shape.ts';
 import { Tensor } from '../core/tensor.ts';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'BOOL';

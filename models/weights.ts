@@ -11,7 +11,7 @@
  *
  * Missing or mis-shaped tensors are reported all at once, each with its name and both shapes.
  */
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { Module } from '../nn/module.ts';
 import { BertForMaskedLM, BertForSequenceClassification, BertModel } from './bert.ts';

@@ -26,13 +26,13 @@
  * backward sums the group's gradients back onto the shared head.
  */
 import { arange } from '../core/creation.ts';
-import type { FloatDType } from '../core/dtype.ts';
-import { ShapeError, ValueError } from '../core/errors.ts';
+import type { FloatDType } from '../base/dtype.ts';
+import { ShapeError, ValueError } from '../base/errors.ts';
 import { compare, where } from '../core/ops/elementwise.ts';
 import { cat } from '../core/ops/movement.ts';
 import { dropout } from '../core/ops/nn.ts';
 import { defaultGenerator, type Generator } from '../core/random.ts';
-import { formatShape, sameShape } from '../core/shape.ts';
+import { formatShape, sameShape } from '../base/shape.ts';
 import { Tensor } from '../core/tensor.ts';
 import { Linear } from './linear.ts';
 import { Module } from './module.ts';

@@ -3,7 +3,7 @@
  * dropout in a network off), drawing its masks from its own generator when given one,
  * so that a run replays exactly whatever else consumes random numbers.
  */
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import { dropout } from '../core/ops/nn.ts';
 import type { Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';

@@ -10,8 +10,8 @@
  * whose order this layer does not own.
  */
 import { randn } from '../core/creation.ts';
-import type { FloatDType } from '../core/dtype.ts';
-import { ValueError } from '../core/errors.ts';
+import type { FloatDType } from '../base/dtype.ts';
+import { ValueError } from '../base/errors.ts';
 import { where } from '../core/ops/elementwise.ts';
 import { embedding } from '../core/ops/nn.ts';
 import { defaultGenerator, type Generator } from '../core/random.ts';

@@ -4,8 +4,8 @@
  * transposed view: the GEMM reads W's strides, nothing is copied.
  */
 import { uniform } from '../core/creation.ts';
-import type { FloatDType } from '../core/dtype.ts';
-import { ShapeError } from '../core/errors.ts';
+import type { FloatDType } from '../base/dtype.ts';
+import { ShapeError } from '../base/errors.ts';
 import { defaultGenerator, type Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { Module, Parameter } from './module.ts';

@@ -17,8 +17,8 @@
  */
 import { noGrad } from '../core/autograd.ts';
 import { uniform, zeros } from '../core/creation.ts';
-import type { FloatDType } from '../core/dtype.ts';
-import { ShapeError, ValueError } from '../core/errors.ts';
+import type { FloatDType } from '../base/dtype.ts';
+import { ShapeError, ValueError } from '../base/errors.ts';
 import { defaultGenerator, Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { Linear } from './linear.ts';

@@ -6,9 +6,9 @@
  * flattens them to [N, C] and [N], as Hugging Face's models do before calling torch.
  * (torch's own K-dimensional form puts classes on axis 1 instead.)
  */
-import { ShapeError } from '../core/errors.ts';
+import { ShapeError } from '../base/errors.ts';
 import { crossEntropy, mseLoss, type Reduction } from '../core/ops/nn.ts';
-import { formatShape, sameShape } from '../core/shape.ts';
+import { formatShape, sameShape } from '../base/shape.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { Module } from './module.ts';
 

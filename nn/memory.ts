@@ -31,7 +31,7 @@
  * then too. The analytic figures are the methods' own, comparable across methods and
  * with torch, not this engine's peak.
  */
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import { SparseCoo } from '../core/sparse.ts';
 import { Tensor } from '../core/tensor.ts';
 import { Linear } from './linear.ts';

@@ -17,8 +17,8 @@
  * least the number of entries the gradients are the dense ones bitwise, except that a −0
  * entry comes back as +0.
  */
-import { allocate, type FloatStorage } from '../core/dtype.ts';
-import { ShapeError, ValueError } from '../core/errors.ts';
+import { allocate, type FloatStorage } from '../base/dtype.ts';
+import { ShapeError, ValueError } from '../base/errors.ts';
 import { Tensor, type HookHandle } from '../core/tensor.ts';
 import { topK, type TopKMode } from '../core/topk.ts';
 import { Linear } from './linear.ts';

@@ -9,7 +9,7 @@
  *   DenseBlock subclass with `LayerNorm` and `dropout` fields in `output`.
  * - SwiGLU (LLaMa): down_proj(silu(gate_proj(x)) ⊙ up_proj(x)), no biases.
  */
-import type { FloatDType } from '../core/dtype.ts';
+import type { FloatDType } from '../base/dtype.ts';
 import type { Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { Linear } from './linear.ts';

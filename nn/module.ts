@@ -10,8 +10,8 @@
  * trained, such as SparseGrad's bases) are registered explicitly.
  */
 import { noGrad } from '../core/autograd.ts';
-import { ValueError } from '../core/errors.ts';
-import { formatShape, sameShape } from '../core/shape.ts';
+import { ValueError } from '../base/errors.ts';
+import { formatShape, sameShape } from '../base/shape.ts';
 import { Tensor } from '../core/tensor.ts';
 
 /** A trainable tensor: a leaf that requires grad (set requiresGrad false to freeze it). */

@@ -5,7 +5,7 @@
  * torch's LayerNorm default 1e-5, HF BERT 1e-12; HF LLaMa's RMSNorm 1e-6, llama2.c 1e-5.
  */
 import { ones, zeros } from '../core/creation.ts';
-import type { FloatDType } from '../core/dtype.ts';
+import type { FloatDType } from '../base/dtype.ts';
 import { layerNorm, rmsNorm } from '../core/ops/nn.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { Module, Parameter } from './module.ts';

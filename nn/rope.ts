@@ -12,10 +12,10 @@
  * attention output, is unchanged by permuting q and k alike).
  */
 import { tensor } from '../core/creation.ts';
-import { allocate, type FloatDType } from '../core/dtype.ts';
-import { ShapeError, ValueError } from '../core/errors.ts';
+import { allocate, type FloatDType } from '../base/dtype.ts';
+import { ShapeError, ValueError } from '../base/errors.ts';
 import { cat } from '../core/ops/movement.ts';
-import { formatShape } from '../core/shape.ts';
+import { formatShape } from '../base/shape.ts';
 import { Tensor } from '../core/tensor.ts';
 
 export interface RopeTables {

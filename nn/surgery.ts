@@ -10,7 +10,7 @@
  * The root itself is never a match: it has no parent to be replaced in. A module
  * shared by two parents is seen once, under its first name (as namedModules lists it).
  */
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import type { Module } from './module.ts';
 
 export type ModulePattern = string | RegExp | ((name: string, module: Module) => boolean);

@@ -11,7 +11,7 @@
  * (`bert.encoder.layer.3.intermediate.dense` → `bert.encoder.layer.*.intermediate.dense`),
  * because SparseGrad shares one pair of bases across all blocks of a type.
  */
-import { ValueError } from '../core/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import { Linear } from './linear.ts';
 import type { Module } from './module.ts';
 import { findModules, type ModulePattern } from './surgery.ts';

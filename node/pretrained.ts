@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FormatError, ValueError } from '../core/errors.ts';
+import { FormatError, ValueError } from '../base/errors.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { BuildOptions } from '../models/bert.ts';
 import { parseSafetensors, serializeSafetensors, type SafetensorsDType } from '../models/safetensors.ts';

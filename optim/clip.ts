@@ -4,8 +4,8 @@
  * p-norms; every gradient is scaled by min(1, maxNorm / (total + 1e-6)). A sparse
  * gradient counts its stored values (absent entries are zeros).
  */
-import type { FloatStorage } from '../core/dtype.ts';
-import { ValueError } from '../core/errors.ts';
+import type { FloatStorage } from '../base/dtype.ts';
+import { ValueError } from '../base/errors.ts';
 import { SparseCoo } from '../core/sparse.ts';
 import { Tensor } from '../core/tensor.ts';
 import { check, pyFloat } from './optimizer.ts';

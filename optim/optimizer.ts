@@ -9,9 +9,9 @@
  * optimizer can hold a SparseAdam group and an AdamW group side by side.
  */
 import { noGrad } from '../core/autograd.ts';
-import { allocate, isFloat, torchName, type FloatDType, type FloatStorage } from '../core/dtype.ts';
-import { DTypeError, ShapeError, ValueError } from '../core/errors.ts';
-import { formatShape, sameShape } from '../core/shape.ts';
+import { allocate, isFloat, torchName, type FloatDType, type FloatStorage } from '../base/dtype.ts';
+import { DTypeError, ShapeError, ValueError } from '../base/errors.ts';
+import { formatShape, sameShape } from '../base/shape.ts';
 import { SparseCoo } from '../core/sparse.ts';
 import { Tensor } from '../core/tensor.ts';
 

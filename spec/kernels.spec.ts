@@ -17,8 +17,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allocate, dtypeOf, type DType, type FloatStorage, type Storage } from '../core/dtype.ts';
-import { broadcastShapes, broadcastStrides, contiguousStrides, numel, type Shape } from '../core/shape.ts';
+import { allocate, dtypeOf, type DType, type FloatStorage, type Storage } from '../base/dtype.ts';
+import { broadcastShapes, broadcastStrides, contiguousStrides, numel, type Shape } from '../base/shape.ts';
 import type { Backend } from '../kernels/backend.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
 import { referenceBackend } from '../kernels/reference/index.ts';

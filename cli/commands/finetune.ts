@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CLASSIFICATION_TASKS, loadClassificationTask, loadLmTask } from '../data/tasks.ts';
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { configJson } from '../../models/weights.ts';
 import { savePretrained, writeFileAtomic } from '../../node.ts';
 import { readFolderTokenizer } from '../../node/pretrained.ts';

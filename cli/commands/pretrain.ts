@@ -17,7 +17,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { noGrad } from '../../core/autograd.ts';
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { Generator } from '../../core/random.ts';
 import { BertForMaskedLM } from '../../models/bert.ts';
 import { bertConfig, llamaConfig } from '../../models/config.ts';

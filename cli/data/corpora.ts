@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { SparsegradError } from '../../core/errors.ts';
+import { SparsegradError } from '../../base/errors.ts';
 import { type Email, parseEmail } from './email.ts';
 
 const PACKAGES = {

@@ -3,7 +3,7 @@
  * core/random.ts's Generator (not Math.random), so a seed names the same split on
  * every machine and the run report can state it in one line.
  */
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { Generator } from '../../core/random.ts';
 
 /** Fisher–Yates on a copy. */

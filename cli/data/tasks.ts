@@ -3,7 +3,7 @@
  * corpora in corpora.ts. Every split is a pure function of the seed and the
  * options, and comes with a one-line description for the run report.
  */
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { brownDocuments, chunkSentences, imdbReviews, mobyDick, spamAssassin } from './corpora.ts';
 import { formatEmail } from './email.ts';
 import { describeSplit, formatCount, type Split, stratifiedSplit } from './split.ts';

@@ -16,7 +16,7 @@
 import { createRequire } from 'node:module';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import type { TokenizerJson } from '../../models/tokenizers/index.ts';
 
 const require = createRequire(import.meta.url);

@@ -9,7 +9,7 @@
  * same options continues from its checkpoint and ends with the same weights.
  */
 import { customVjp, noGrad } from '../../core/autograd.ts';
-import { ShapeError, ValueError } from '../../core/errors.ts';
+import { ShapeError, ValueError } from '../../base/errors.ts';
 import type { Generator } from '../../core/random.ts';
 import { Tensor } from '../../core/tensor.ts';
 import type { Module } from '../../nn/module.ts';

@@ -4,8 +4,8 @@
  * the broadcast axes (sumToShape).
  */
 import { record } from '../autograd.ts';
-import { assertFloat, type DType } from '../dtype.ts';
-import { broadcastShapes } from '../shape.ts';
+import { assertFloat, type DType } from '../../base/dtype.ts';
+import { broadcastShapes } from '../../base/shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { COMPARISONS, UNARY, type BinaryOp, type UnaryOp } from '../../kernels/scalar.ts';
 import { assertTensor, broadcastView, compute, operands, scalarLike, sumToShape, viewOf, type Operand } from './util.ts';

@@ -3,8 +3,8 @@
  * (a gather with a broadcast index), masks, triangles and one-hot encodings.
  */
 import { record } from '../autograd.ts';
-import { IndexError, ShapeError } from '../errors.ts';
-import { formatShape, normalizeAxis, sameShape } from '../shape.ts';
+import { IndexError, ShapeError } from '../../base/errors.ts';
+import { formatShape, normalizeAxis, sameShape } from '../../base/shape.ts';
 import { getBackend } from '../../kernels/backend.ts';
 import type { Tensor } from '../tensor.ts';
 import { arange } from '../creation.ts';

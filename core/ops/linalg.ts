@@ -5,9 +5,9 @@
  * a transpose, the GEMM reads the strides.
  */
 import { record } from '../autograd.ts';
-import { assertFloat, assertSameDType, type FloatStorage } from '../dtype.ts';
-import { ShapeError } from '../errors.ts';
-import { broadcastShapes } from '../shape.ts';
+import { assertFloat, assertSameDType, type FloatStorage } from '../../base/dtype.ts';
+import { ShapeError } from '../../base/errors.ts';
+import { broadcastShapes } from '../../base/shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { assertTensor, broadcastView, compute, sumToShape } from './util.ts';
 

@@ -4,9 +4,9 @@
  * the gradient back the opposite way. cat/stack/clone/cast copy.
  */
 import { record } from '../autograd.ts';
-import { allocate, isFloat, type DType } from '../dtype.ts';
-import { IndexError, ShapeError, ValueError } from '../errors.ts';
-import { broadcastStrides, contiguousStrides, formatShape, normalizeAxis, resolveShape, sameShape, type Shape } from '../shape.ts';
+import { allocate, isFloat, type DType } from '../../base/dtype.ts';
+import { IndexError, ShapeError, ValueError } from '../../base/errors.ts';
+import { broadcastStrides, contiguousStrides, formatShape, normalizeAxis, resolveShape, sameShape, type Shape } from '../../base/shape.ts';
 import { Tensor } from '../tensor.ts';
 import { assertTensor, compute, sumToShape, viewOf } from './util.ts';
 

@@ -4,10 +4,10 @@
  * differentiable ops (layerNorm, rmsNorm, losses), autograd derives its VJP.
  */
 import { record } from '../autograd.ts';
-import { allocate, assertFloat, type FloatStorage } from '../dtype.ts';
-import { IndexError, ShapeError, ValueError } from '../errors.ts';
+import { allocate, assertFloat, type FloatStorage } from '../../base/dtype.ts';
+import { IndexError, ShapeError, ValueError } from '../../base/errors.ts';
 import { defaultGenerator, type Generator } from '../random.ts';
-import { formatShape, normalizeAxis, numel, sameShape } from '../shape.ts';
+import { formatShape, normalizeAxis, numel, sameShape } from '../../base/shape.ts';
 import { Tensor } from '../tensor.ts';
 import { rand } from '../creation.ts';
 import { assertTensor, compute, viewOf } from './util.ts';

@@ -3,9 +3,9 @@
  * gradient back over the reduced axes; max/min route it to the winners.
  */
 import { noGrad, record } from '../autograd.ts';
-import { assertFloat } from '../dtype.ts';
-import { IndexError, ValueError } from '../errors.ts';
-import { normalizeAxes, normalizeAxis } from '../shape.ts';
+import { assertFloat } from '../../base/dtype.ts';
+import { IndexError, ValueError } from '../../base/errors.ts';
+import { normalizeAxes, normalizeAxis } from '../../base/shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { ReduceOp } from '../../kernels/scalar.ts';
 import { assertTensor, compute, viewOf } from './util.ts';

@@ -3,9 +3,9 @@
  * results, lifting JS numbers to tensors, and reducing a broadcast gradient back to
  * its input's shape (the most common autograd bug is forgetting that step).
  */
-import { allocate, assertSameDType, torchName, type DType, type Storage } from '../dtype.ts';
-import { DTypeError } from '../errors.ts';
-import { broadcastStrides, contiguousStrides, numel, sameShape, type Shape } from '../shape.ts';
+import { allocate, assertSameDType, torchName, type DType, type Storage } from '../../base/dtype.ts';
+import { DTypeError } from '../../base/errors.ts';
+import { broadcastStrides, contiguousStrides, numel, sameShape, type Shape } from '../../base/shape.ts';
 import { Tensor, type TensorStorage } from '../tensor.ts';
 import type { View } from '../../kernels/view.ts';
 import { getBackend, type Backend } from '../../kernels/backend.ts';

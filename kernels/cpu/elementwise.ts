@@ -10,7 +10,7 @@
  * about 5× faster (bench/elementwise.bench.ts). A separate loop for all-contiguous
  * runs measured no faster than the strided one, so there is none.
  */
-import type { Storage } from '../../core/dtype.ts';
+import type { Storage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { BINARY, UNARY, type BinaryOp } from '../scalar.ts';
 import { forEachRow } from '../view.ts';

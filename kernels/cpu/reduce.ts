@@ -10,8 +10,8 @@
  * so results match the reference exactly (the tests only rely on a tolerance).
  * Sums accumulate in float64 (a scratch row when `out` is not float64).
  */
-import type { Storage } from '../../core/dtype.ts';
-import { contiguousStrides } from '../../core/shape.ts';
+import type { Storage } from '../../base/dtype.ts';
+import { contiguousStrides } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
 import { REDUCE, type ReduceOp } from '../scalar.ts';
 import { forEachRow } from '../view.ts';

@@ -8,7 +8,7 @@
  * that is all −Infinity (fully masked) gives exp(−∞ − (−∞)) = NaN the same way: the
  * documented result, torch's.
  */
-import type { FloatStorage } from '../../core/dtype.ts';
+import type { FloatStorage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { forEachOffset } from '../view.ts';
 

@@ -27,9 +27,9 @@
  * and silently computing a float64 tensor in float32 would be a lie); casts to and from
  * float64 (copy) are exact and run on the host.
  */
-import { allocate as allocateHost, dtypeOf, type DType, type FloatStorage, type Storage } from '../../core/dtype.ts';
-import { DTypeError, ValueError } from '../../core/errors.ts';
-import { contiguousStrides, numel, type Shape } from '../../core/shape.ts';
+import { allocate as allocateHost, dtypeOf, type DType, type FloatStorage, type Storage } from '../../base/dtype.ts';
+import { DTypeError, ValueError } from '../../base/errors.ts';
+import { contiguousStrides, numel, type Shape } from '../../base/shape.ts';
 import type { DeviceResidency, TensorStorage } from '../../core/tensor.ts';
 import type { Backend, BackendOptions } from '../backend.ts';
 import { cpuBackend } from '../cpu/index.ts';

@@ -15,7 +15,7 @@
  * Sums accumulate in float32 in blocks (partial sums of ≤ 64 terms, then the total), which
  * keeps the error near √n·ε instead of n·ε for long reductions and matmuls.
  */
-import { contiguousStrides, type Shape } from '../../core/shape.ts';
+import { contiguousStrides, type Shape } from '../../base/shape.ts';
 import { collapseAxes } from '../view.ts';
 
 /** Largest tensor the float32 index arithmetic addresses exactly. */

@@ -13,7 +13,7 @@
  * webasm); we check the mode it really got and throw GpujsUnavailableError, naming what
  * to install, instead.
  */
-import { SparsegradError } from '../../core/errors.ts';
+import { SparsegradError } from '../../base/errors.ts';
 import type { Tensor } from '../../core/tensor.ts';
 import { backendNames, getBackend, registerBackend, setBackend, withBackend, type Backend, type BackendOptions } from '../backend.ts';
 import { GpujsBackend } from './backend.ts';

@@ -3,8 +3,8 @@
  * purpose — it is the oracle that the fast backends are property-tested against, so it
  * must be obviously right rather than quick.
  */
-import type { FloatStorage, Storage } from '../../core/dtype.ts';
-import { contiguousStrides, type Shape } from '../../core/shape.ts';
+import type { FloatStorage, Storage } from '../../base/dtype.ts';
+import { contiguousStrides, type Shape } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
 import { batchedMatmul } from '../matmul-plan.ts';
 import { BINARY, REDUCE, UNARY } from '../scalar.ts';

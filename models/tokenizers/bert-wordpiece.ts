@@ -3,7 +3,7 @@
  * tokenizer (bert-basic.ts), then greedy longest-match-first WordPiece with `##`
  * continuations, then `[CLS] a [SEP] b [SEP]` with segment ids, truncation and padding.
  */
-import { FormatError, ValueError } from '../../core/errors.ts';
+import { FormatError, ValueError } from '../../base/errors.ts';
 import { basicTokenize, type BasicTokenizerOptions } from './bert-basic.ts';
 import { pad, truncate, type EncodeOptions, type Encoding } from './encoding.ts';
 import { specialTokenSplitter } from './special-tokens.ts';

@@ -4,7 +4,7 @@
  * leftmost one among equals, using a heap of candidate pairs that are re-checked when
  * popped because earlier merges may have consumed them. O(n log n) in the symbols.
  */
-import { FormatError } from '../../core/errors.ts';
+import { FormatError } from '../../base/errors.ts';
 
 /** Heap keys pack (rank, position) in one double: rank · 2³² + position stays exact below 2⁵³. */
 const POS = 2 ** 32;

@@ -2,7 +2,7 @@
  * Model inputs for encoder models (ids, segment ids, attention mask) and the
  * truncation and padding rules of HF `tokenizers`, kept apart from any one vocabulary.
  */
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 
 export interface Encoding {
   inputIds: number[];

@@ -2,7 +2,7 @@
  * Tokenizers for the models we load: BERT WordPiece and LLaMA SentencePiece-BPE, read
  * from Hugging Face files (`vocab.txt`, `tokenizer.json`) and giving HF's ids.
  */
-import { FormatError } from '../../core/errors.ts';
+import { FormatError } from '../../base/errors.ts';
 import { BertTokenizer } from './bert-wordpiece.ts';
 import { LlamaTokenizer } from './llama-spm.ts';
 import type { TokenizerJson } from './tokenizer-json.ts';

@@ -7,7 +7,7 @@
  * Prepend + Replace, a `▁` before every stretch of text between special tokens) and
  * the newer Metaspace pre-tokenizer (`prepend_scheme: "first"`: only at the very start).
  */
-import { FormatError } from '../../core/errors.ts';
+import { FormatError } from '../../base/errors.ts';
 import { BpeMerges } from './bpe.ts';
 import { specialTokenSplitter } from './special-tokens.ts';
 import { flattenComponents, type TokenizerJson } from './tokenizer-json.ts';

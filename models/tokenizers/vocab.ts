@@ -1,5 +1,5 @@
 /** A token ↔ id table, with the errors both tokenizers raise for names and ids it lacks. */
-import { FormatError, IndexError } from '../../core/errors.ts';
+import { FormatError, IndexError } from '../../base/errors.ts';
 
 export class Vocabulary {
   /** Token of each id. */

@@ -13,7 +13,7 @@
  * Training then uses one optimizer with two groups: SparseAdam for the W̃'s and AdamW for
  * everything else that trains, MLP biases included (`sparseGradGroups`).
  */
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { Tensor } from '../../core/tensor.ts';
 import type { HookHandle } from '../../core/tensor.ts';
 import type { TopKMode } from '../../core/topk.ts';

@@ -5,7 +5,7 @@
  * [M_1 … M_N] and [M_1ᵀ … M_Nᵀ], i.e. the reference's HOSVD factors: its `_VT` is V
  * (HOSVD u2, despite the name) and its `_U` is U (u3).
  */
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { symmetricEigen } from './eigen.ts';
 import { rowOrthogonalityError, transpose } from './gram.ts';
 

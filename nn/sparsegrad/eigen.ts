@@ -14,7 +14,7 @@
  * Eigenvectors are kept as rows of Zᵀ throughout: every rotation and every Gram–Schmidt
  * projection then runs along contiguous memory of the row-major arrays.
  */
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { Func, Module } from '../../kernels/cpu/wasm-assembler.ts';
 import { addProduct, addUpperProduct, rowOrthogonalityError, transpose } from './gram.ts';
 

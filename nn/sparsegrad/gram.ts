@@ -7,7 +7,7 @@
  * Also the dense helpers the eigensolver shares: products accumulated through the GEMM,
  * symmetric halves and transposes, all over row-major Float64Arrays.
  */
-import { ShapeError, ValueError } from '../../core/errors.ts';
+import { ShapeError, ValueError } from '../../base/errors.ts';
 import { gemm } from '../../kernels/cpu/gemm.ts';
 import type { FloatArray } from '../../kernels/reference/gemm.ts';
 

@@ -23,7 +23,7 @@
 import { customVjp } from '../../core/autograd.ts';
 import { noGrad } from '../../core/autograd.ts';
 import { arange } from '../../core/creation.ts';
-import { ShapeError, ValueError } from '../../core/errors.ts';
+import { ShapeError, ValueError } from '../../base/errors.ts';
 import { topK, type TopKMode } from '../../core/topk.ts';
 import { Tensor } from '../../core/tensor.ts';
 import { Generator } from '../../core/random.ts';

@@ -20,8 +20,8 @@
  * k = 1 − lr·wd for torch's AdamW, else 1. Dividing by s = 1 and multiplying by k = 1
  * are exact, which is what lets all forms share one loop.
  */
-import type { FloatStorage } from '../../core/dtype.ts';
-import { allocate } from '../../core/dtype.ts';
+import type { FloatStorage } from '../../base/dtype.ts';
+import { allocate } from '../../base/dtype.ts';
 import { check, pyFloat, type Hyper, type Rule, type RuleState } from '../optimizer.ts';
 
 export interface AdamHyper extends Hyper {

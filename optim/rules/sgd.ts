@@ -10,8 +10,8 @@
  * fixed when a group starts. A sparse gradient is read as dense with zeros elsewhere
  * (so momentum and decay still move every entry), as torch's SGD reads it.
  */
-import { allocate, type FloatStorage } from '../../core/dtype.ts';
-import { ValueError } from '../../core/errors.ts';
+import { allocate, type FloatStorage } from '../../base/dtype.ts';
+import { ValueError } from '../../base/errors.ts';
 import { check, pyFloat, type Hyper, type Rule, type RuleState } from '../optimizer.ts';
 
 export interface SgdHyper extends Hyper {

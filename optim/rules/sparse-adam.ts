@@ -17,7 +17,7 @@
  * ever been chosen; the arithmetic per entry is the same `adamEntry`, so the parameter
  * trajectory is bitwise the dense-moment one.
  */
-import { allocate, type FloatStorage } from '../../core/dtype.ts';
+import { allocate, type FloatStorage } from '../../base/dtype.ts';
 import type { Hyper, Rule, RuleState } from '../optimizer.ts';
 import { adamAt, adamEntry, adamScalars, validateAdam } from './adam.ts';
 

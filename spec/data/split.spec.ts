@@ -1,6 +1,6 @@
 /** Seeded shuffles and stratified splits: determinism, proportions, disjointness, caps. */
 import { describe, expect, test } from 'vitest';
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { Generator } from '../../core/random.ts';
 import { describeSplit, formatCount, shuffle, stratifiedSplit } from '../../cli/data/split.ts';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { brownDocuments, chunkSentences, mobyDick, spamAssassin } from '../../cli/data/corpora.ts';
 import { formatEmail } from '../../cli/data/email.ts';
 import { BROWN_CLASSIFICATION_GENRES, BROWN_GENRES, CLASSIFICATION_TASKS, type Example, loadClassificationTask, loadLmTask } from '../../cli/data/tasks.ts';

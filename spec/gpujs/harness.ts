@@ -7,8 +7,8 @@
  * one line, unless REQUIRE_GL=1, which turns the skip into a failure (CI sets it, so a
  * silently dropped `gl` build cannot pass as a skip).
  */
-import { allocate, type DType, type Storage } from '../../core/dtype.ts';
-import { contiguousStrides, numel, type Shape } from '../../core/shape.ts';
+import { allocate, type DType, type Storage } from '../../base/dtype.ts';
+import { contiguousStrides, numel, type Shape } from '../../base/shape.ts';
 import { registerBackend } from '../../kernels/backend.ts';
 import { createGpujsBackend, type GpujsBackend, type GpujsMode } from '../../kernels/gpujs/index.ts';
 import type { View } from '../../kernels/view.ts';

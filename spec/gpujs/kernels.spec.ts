@@ -15,8 +15,8 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { allocate, type DType, type Storage } from '../../core/dtype.ts';
-import { broadcastShapes, broadcastStrides, contiguousStrides, numel, type Shape } from '../../core/shape.ts';
+import { allocate, type DType, type Storage } from '../../base/dtype.ts';
+import { broadcastShapes, broadcastStrides, contiguousStrides, numel, type Shape } from '../../base/shape.ts';
 import type { Backend } from '../../kernels/backend.ts';
 import type { GpujsBackend } from '../../kernels/gpujs/index.ts';
 import { referenceBackend } from '../../kernels/reference/index.ts';

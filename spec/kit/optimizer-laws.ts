@@ -16,7 +16,7 @@
  * "bitwise" claims can be tested as such.
  */
 import fc from 'fast-check';
-import { allocate, type FloatDType, type FloatStorage } from '../../core/dtype.ts';
+import { allocate, type FloatDType, type FloatStorage } from '../../base/dtype.ts';
 import { Generator, SparseCoo, Tensor } from '../../index.ts';
 import { Optimizer, type AnyRule, type Hyper, type Rule, type RuleState } from '../../optim/index.ts';
 import { assertClose, T64, type Tolerance } from './close.ts';

@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { allocate, type FloatDType, type FloatStorage } from '../../core/dtype.ts';
+import { allocate, type FloatDType, type FloatStorage } from '../../base/dtype.ts';
 import { adam, adamW, adamWHf, sgd, type AdamHyper, type Rule, type RuleState, type SgdHyper } from '../../optim/index.ts';
 import { assertClose, T32, type Bound } from '../kit/index.ts';
 

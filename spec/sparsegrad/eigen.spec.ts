@@ -5,7 +5,7 @@
 // arbitrary within the eigenspace, so only basis-independent identities are checked.
 import fc from 'fast-check';
 import { describe, expect, test, vi } from 'vitest';
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { Generator } from '../../core/random.ts';
 import { orthogonalityError } from '../../nn/sparsegrad/bases.ts';
 import { symmetricEigen, type SymmetricEigen } from '../../nn/sparsegrad/eigen.ts';

@@ -4,7 +4,7 @@
 // [M_1 … M_N] and [M_1ᵀ … M_Nᵀ] (up to sign, for distinct eigenvalues).
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { ShapeError, ValueError } from '../../core/errors.ts';
+import { ShapeError, ValueError } from '../../base/errors.ts';
 import { Generator } from '../../core/random.ts';
 import { basesFromGram, orthogonalityError } from '../../nn/sparsegrad/bases.ts';
 import { symmetricEigen } from '../../nn/sparsegrad/eigen.ts';

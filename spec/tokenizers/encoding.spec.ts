@@ -3,7 +3,7 @@
  * the truncation strategies with `tokenizers`' exact lengths, padding and masks.
  */
 import { describe, expect, test } from 'vitest';
-import { ValueError } from '../../core/errors.ts';
+import { ValueError } from '../../base/errors.ts';
 import { BertTokenizer, type EncodeOptions } from '../../models/tokenizers/index.ts';
 
 // ids:                  0        1        2        3        4       5    6    7    8    9   10   11   12

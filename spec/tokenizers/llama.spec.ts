@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { FormatError } from '../../core/errors.ts';
+import { FormatError } from '../../base/errors.ts';
 import { fromTokenizerJson, LlamaTokenizer, type TokenizerJson } from '../../models/tokenizers/index.ts';
 import { disagreements, emailBodies, imdbReviews } from './corpus.ts';
 import { llamaReference, llamaTokenizerJson } from './vocab-fixtures.ts';
