@@ -8,10 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
-rmSync(join(here, 'dist'), { recursive: true, force: true });
+// `node build.mjs [OUTDIR]`: dist/ by default; the packaging tests build into a staging folder.
+const outdir = process.argv[2] ?? join(here, 'dist');
+rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { sparsegrad: join(here, 'bin.ts'), worker: join(here, 'worker.ts') },
-  outdir: join(here, 'dist'),
+  outdir,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,

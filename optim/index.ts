@@ -16,8 +16,11 @@ export { sgd, type SgdHyper, type SgdState } from './rules/sgd.ts';
 export { constant, cosine, linear, LRScheduler, stepDecay, type DecayOptions, type Schedule, type WarmupOptions } from './schedule.ts';
 export { clipGradNorm, type ClipOptions } from './clip.ts';
 
+/** The constructor of an `Optimizer` bound to one rule (what `new AdamW(params, { lr })` calls). */
+export type OptimizerClass<H extends Hyper> = new (params: readonly Tensor[] | readonly GroupSpec[], hyper?: Partial<H>) => Optimizer;
+
 /** An `Optimizer` class bound to one rule; hyper-parameters default to the rule's. */
-function withRule<H extends Hyper, S extends RuleState>(rule: Rule<H, S>) {
+function withRule<H extends Hyper, S extends RuleState>(rule: Rule<H, S>): OptimizerClass<H> {
   return class extends Optimizer {
     constructor(params: readonly Tensor[] | readonly GroupSpec[], hyper: Partial<H> = {}) {
       super(params, { ...hyper, rule });

@@ -6,7 +6,8 @@
  * combinators with `map`, never `filter`, so that a failing case shrinks to a small
  * one: fewer axes, smaller dims, no broadcasting, values near 0.
  */
-import fc from 'fast-check';
+import type FC from 'fast-check';
+import { fc } from './fast-check.ts';
 import { Tensor, type FloatDType } from '../../index.ts';
 
 /** Bounds for generated shapes; defaults rank 0–4, dims 0–5. */
@@ -18,7 +19,7 @@ export interface ShapeOptions {
 }
 
 /** A shape: `minRank..maxRank` dims, each in `minDim..maxDim`. */
-export function arbShape({ minRank = 0, maxRank = 4, minDim = 0, maxDim = 5 }: ShapeOptions = {}): fc.Arbitrary<number[]> {
+export function arbShape({ minRank = 0, maxRank = 4, minDim = 0, maxDim = 5 }: ShapeOptions = {}): FC.Arbitrary<number[]> {
   return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
 }
 
@@ -30,7 +31,7 @@ export function arbShape({ minRank = 0, maxRank = 4, minDim = 0, maxDim = 5 }: S
  * many leading axes each side drops. Each part shrinks on its own: towards equal
  * ranks, no 1s, small dims. A broadcast axis is 1 even when `minDim` > 1.
  */
-export function arbBroadcastPair({ minRank = 0, maxRank = 4, minDim = 0, maxDim = 5 }: ShapeOptions = {}): fc.Arbitrary<[number[], number[]]> {
+export function arbBroadcastPair({ minRank = 0, maxRank = 4, minDim = 0, maxDim = 5 }: ShapeOptions = {}): FC.Arbitrary<[number[], number[]]> {
   const axis = fc.record({ size: fc.integer({ min: minDim, max: maxDim }), oneInA: fc.boolean(), oneInB: fc.boolean() });
   return fc
     .record({
@@ -46,13 +47,13 @@ export function arbBroadcastPair({ minRank = 0, maxRank = 4, minDim = 0, maxDim 
 }
 
 /** A floating dtype; shrinks to float64, the reference dtype. */
-export function arbDType(): fc.Arbitrary<FloatDType> {
+export function arbDType(): FC.Arbitrary<FloatDType> {
   return fc.constantFrom<FloatDType>('float64', 'float32');
 }
 
 /** Options of `arbTensor`: a fixed shape or a shape arbitrary (default `arbShape()`), dtype and value range. */
 export interface TensorOptions {
-  shape?: readonly number[] | fc.Arbitrary<readonly number[]>;
+  shape?: readonly number[] | FC.Arbitrary<readonly number[]>;
   dtype?: FloatDType;
   /** Inclusive value bounds; default [−2, 2]. NaN is never generated. */
   min?: number;
@@ -66,7 +67,7 @@ export interface TensorOptions {
  * float32 values from `fc.float` with float32 bounds (`Math.fround`), so each value is
  * stored exactly.
  */
-export function arbTensor({ shape = arbShape(), dtype = 'float64', min = -2, max = 2, requiresGrad = false }: TensorOptions = {}): fc.Arbitrary<Tensor> {
+export function arbTensor({ shape = arbShape(), dtype = 'float64', min = -2, max = 2, requiresGrad = false }: TensorOptions = {}): FC.Arbitrary<Tensor> {
   const value =
     dtype === 'float64' ? fc.double({ min, max, noNaN: true }) : fc.float({ min: Math.fround(min), max: Math.fround(max), noNaN: true });
   const ofShape = (s: readonly number[]) => {
@@ -80,7 +81,7 @@ export function arbTensor({ shape = arbShape(), dtype = 'float64', min = -2, max
 }
 
 /** A tensor with values in [0.1, 2]: inside the domain of log, sqrt and pow. */
-export function arbPositiveTensor(options: Omit<TensorOptions, 'min' | 'max'> = {}): fc.Arbitrary<Tensor> {
+export function arbPositiveTensor(options: Omit<TensorOptions, 'min' | 'max'> = {}): FC.Arbitrary<Tensor> {
   return arbTensor({ ...options, min: 0.1, max: 2 });
 }
 
@@ -88,7 +89,7 @@ export function arbPositiveTensor(options: Omit<TensorOptions, 'min' | 'max'> = 
  * An unsigned 32-bit seed for `new Generator(seed)`. Properties draw their randomness
  * from it (never from Math.random), so a failure replays from fast-check's seed.
  */
-export function arbSeed(): fc.Arbitrary<number> {
+export function arbSeed(): FC.Arbitrary<number> {
   return fc.integer({ min: 0, max: 0xffffffff });
 }
 
@@ -104,7 +105,7 @@ export interface MatmulShapeOptions {
  * [..., k, n]` with batch dims that broadcast (ranks may differ), and either side may
  * instead be a 1-D `[k]` (a vector: `[k] @ [k]` is a dot product).
  */
-export function arbMatmulShapes({ maxBatchRank = 2, minDim = 0, maxDim = 4 }: MatmulShapeOptions = {}): fc.Arbitrary<[number[], number[]]> {
+export function arbMatmulShapes({ maxBatchRank = 2, minDim = 0, maxDim = 4 }: MatmulShapeOptions = {}): FC.Arbitrary<[number[], number[]]> {
   const size = fc.integer({ min: minDim, max: maxDim });
   return fc
     .record({
@@ -125,7 +126,7 @@ export function arbMatmulShapes({ maxBatchRank = 2, minDim = 0, maxDim = 4 }: Ma
  * A valid axis for a tensor of rank `rank`, in [−rank, rank − 1] (negative counts from
  * the end). A scalar accepts −1 and 0, as in torch.
  */
-export function arbAxis(rank: number): fc.Arbitrary<number> {
+export function arbAxis(rank: number): FC.Arbitrary<number> {
   const r = Math.max(rank, 1);
   return fc.integer({ min: -r, max: r - 1 });
 }

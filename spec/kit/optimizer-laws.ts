@@ -15,7 +15,8 @@
  * exact in float32, far from subnormals, so scaling by a power of two is exact too and
  * "bitwise" claims can be tested as such.
  */
-import fc from 'fast-check';
+import type FC from 'fast-check';
+import { fc } from './fast-check.ts';
 import { allocate, type FloatDType, type FloatStorage } from '../../base/dtype.ts';
 import { Generator, SparseCoo, Tensor } from '../../index.ts';
 import { Optimizer, type AnyRule, type Hyper, type Rule, type RuleState } from '../../optim/index.ts';
@@ -23,7 +24,7 @@ import { assertClose, T64, type Tolerance } from './close.ts';
 
 export interface OptimizerLawOptions<H extends Hyper> {
   /** Hyper-parameters to test under; default the rule's defaults. Keep lr > 0 and small (≲ 0.05) for the descent law. */
-  hyper?: fc.Arbitrary<H>;
+  hyper?: FC.Arbitrary<H>;
   /** Storage dtype of the parameter and state; default float64. */
   dtype?: FloatDType;
   /** The same hyper-parameters without weight decay, for "zero gradient ⇒ no change" and descent; default unchanged. */
@@ -53,7 +54,7 @@ interface Problem {
 }
 
 const arbValue = fc.integer({ min: -8192, max: 8192 }).map((k) => k / 4096);
-const arbProblem: fc.Arbitrary<Problem> = fc.integer({ min: 1, max: 8 }).chain((n) =>
+const arbProblem: FC.Arbitrary<Problem> = fc.integer({ min: 1, max: 8 }).chain((n) =>
   fc.record({
     param: fc.array(arbValue, { minLength: n, maxLength: n }),
     steps: fc.array(fc.record({ values: fc.array(arbValue, { minLength: n, maxLength: n }), mask: fc.array(fc.boolean(), { minLength: n, maxLength: n }) }), { minLength: 1, maxLength: 6 }),
@@ -61,11 +62,11 @@ const arbProblem: fc.Arbitrary<Problem> = fc.integer({ min: 1, max: 8 }).chain((
 );
 
 /** The laws that apply to `rule`, by name. Pass each to `fc.assert`. */
-export function optimizerLaws<H extends Hyper, S extends RuleState>(rule: Rule<H, S>, options: OptimizerLawOptions<H> = {}): Record<string, fc.IProperty<unknown>> {
+export function optimizerLaws<H extends Hyper, S extends RuleState>(rule: Rule<H, S>, options: OptimizerLawOptions<H> = {}): Record<string, FC.IProperty<unknown>> {
   const { hyper = fc.constant(rule.defaults as H), dtype = 'float64', withoutDecay = (h: H) => h } = options;
   const runner = new Runner(rule as unknown as Rule<Hyper, RuleState>, dtype);
-  const laws: Record<string, fc.IProperty<unknown>> = {};
-  const law = <T>(name: string, arb: fc.Arbitrary<T>, body: (t: T) => void) => (laws[name] = fc.property(arb, body) as fc.IProperty<unknown>);
+  const laws: Record<string, FC.IProperty<unknown>> = {};
+  const law = <T>(name: string, arb: FC.Arbitrary<T>, body: (t: T) => void) => (laws[name] = fc.property(arb, body) as FC.IProperty<unknown>);
 
   law('a zero gradient leaves the parameter unchanged (without decay)', fc.tuple(arbProblem, hyper), ([{ param, steps }, h]) => {
     const zeros = steps.map(({ mask }) => ({ values: mask.map(() => 0), mask: mask.map(() => true) }));
@@ -191,7 +192,7 @@ class Runner {
 /** f(x) = ½Σ aᵢ(xᵢ − cᵢ)² + ½ρ(u·(x − c))², aᵢ ∈ [½, 2], ρ ∈ [0, 1]; the start is ½ to 1½ from c in every coordinate. */
 function quadratic() {
   return fc.integer({ min: 1, max: 6 }).chain((n) => {
-    const vec = <T>(arb: fc.Arbitrary<T>) => fc.array(arb, { minLength: n, maxLength: n });
+    const vec = <T>(arb: FC.Arbitrary<T>) => fc.array(arb, { minLength: n, maxLength: n });
     return fc
       .record({ a: vec(fc.double({ min: 0.5, max: 2, noNaN: true })), c: vec(arbValue), u: vec(arbValue), rho: fc.double({ min: 0, max: 1, noNaN: true }), offset: vec(fc.integer({ min: 2048, max: 6144 })), sign: vec(fc.boolean()) })
       .map(({ a, c, u, rho, offset, sign }) => {
