@@ -9,11 +9,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DTypeError, Generator, randn, setBackend, tensor, ValueError, withBackend } from '../../index.ts';
 import { getBackend } from '../../kernels/backend.ts';
 import { createGpujsBackend, GpujsUnavailableError, isOnDevice, toDevice, toHost, type GpujsBackend, type GpuModule } from '../../kernels/gpujs/index.ts';
-import { glAvailableTest, loadGl, loadMode } from './harness.ts';
+import { glAvailableTest, loadGl, loadMode, skipWithoutGpujs } from './harness.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
-describe('choosing a gpu.js mode', () => {
+describe.skipIf(skipWithoutGpujs('gpu.js modes'))('choosing a gpu.js mode', () => {
   beforeAll(async () => {
     expect((await loadMode('cpu')).backend).not.toBeNull(); // registers 'gpujs'
   });
@@ -128,7 +128,8 @@ describe('packaging: gpu.js is reached only on demand, from kernels/gpujs', () =
       if (/['"]gpu\.js['"]/.test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''))) importers.push(file);
       expect(text, file).not.toMatch(/^\s*import[^(]*from\s*['"]gpu\.js['"]/m);
     }
-    expect(importers).toEqual([join('kernels', 'gpujs', 'index.ts')]);
+    // The other file is the shorthand `declare module 'gpu.js'` that types the optional peer.
+    expect(importers).toEqual([join('kernels', 'gpujs', 'gpu.js.d.ts'), join('kernels', 'gpujs', 'index.ts')]);
     expect(readFileSync(join(root, 'kernels/gpujs/index.ts'), 'utf8')).toMatch(/await import\(\/\*[^*]*\*\/ 'gpu\.js'\)/);
   });
 
@@ -140,7 +141,10 @@ describe('packaging: gpu.js is reached only on demand, from kernels/gpujs', () =
     }
     expect(offenders).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    expect(pkg.optionalDependencies).toEqual({ 'gpu.js': '2.24.1' });
+    // An optional peer: never installed with the library, only next to it by a user who wants it.
+    expect(pkg.optionalDependencies).toBeUndefined();
+    expect(pkg.peerDependencies['gpu.js']).toBe('^2.24.1');
+    expect(pkg.peerDependenciesMeta['gpu.js']).toEqual({ optional: true });
     expect(pkg.dependencies ?? {}).toEqual({});
   });
 });

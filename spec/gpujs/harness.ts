@@ -6,7 +6,12 @@
  * native `gl` package and an X display (`xvfb-run -a`); without them the GL tests skip with
  * one line, unless REQUIRE_GL=1, which turns the skip into a failure (CI sets it, so a
  * silently dropped `gl` build cannot pass as a skip).
+ *
+ * gpu.js itself is an optional peer dependency, not in the repository's default install
+ * (`.ci/run` and `npm run install-gpu` add it): without it every gpu.js suite skips with one
+ * line, again unless REQUIRE_GL=1.
  */
+import { createRequire } from 'node:module';
 import { allocate, type DType, type Storage } from '../../base/dtype.ts';
 import { contiguousStrides, numel, type Shape } from '../../base/shape.ts';
 import { registerBackend } from '../../kernels/backend.ts';
@@ -14,6 +19,23 @@ import { createGpujsBackend, type GpujsBackend, type GpujsMode } from '../../ker
 import type { View } from '../../kernels/view.ts';
 
 export const REQUIRE_GL = process.env.REQUIRE_GL === '1';
+
+/** Whether gpu.js is installed next to the project. */
+export const GPUJS_INSTALLED = (() => {
+  try {
+    createRequire(import.meta.url).resolve('gpu.js');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Whether a gpu.js suite should skip (saying so once): gpu.js missing and REQUIRE_GL unset. */
+export function skipWithoutGpujs(suite: string): boolean {
+  if (GPUJS_INSTALLED || REQUIRE_GL) return false;
+  console.warn(`[${suite}] skipped: gpu.js is not installed (an optional peer: \`npm run install-gpu\`; REQUIRE_GL=1 makes this a failure)`);
+  return true;
+}
 
 export interface ModeStatus {
   mode: GpujsMode;
@@ -63,12 +85,8 @@ export async function glAvailableTest(gpu: GpujsBackend | null, skip: () => void
 
 /** A fresh output array for `backend`: a device storage's host handle in GL modes. */
 export function outputFor(backend: GpujsBackend, dtype: DType, length: number): { out: Storage; read: () => Storage } {
-  if (backend.allocate) {
-    const storage = backend.allocate(dtype, length);
-    return { out: storage.data, read: () => storage.data };
-  }
-  const out = allocate(dtype, length);
-  return { out, read: () => out };
+  const storage = backend.allocate(dtype, length);
+  return { out: storage.data, read: () => storage.data };
 }
 
 /**
@@ -78,11 +96,11 @@ export function outputFor(backend: GpujsBackend, dtype: DType, length: number): 
  */
 export function resident<V extends View>(backend: GpujsBackend, v: V): V {
   const n = v.data.length;
-  if (!backend.allocate || n === 0) return v;
+  if (!backend.onDevice || n === 0) return v;
   const dtype = v.data instanceof Float32Array ? 'float32' : v.data instanceof Int32Array ? 'int32' : v.data instanceof Uint8Array ? 'bool' : 'float64';
   const storage = backend.allocate(dtype, n);
   backend.copy({ data: v.data, shape: [n], strides: [1], offset: 0 }, storage.data);
-  if (!storage.device?.resident) throw new Error('resident(): the copy did not stay on the device');
+  if (!backend.isResident(storage)) throw new Error('resident(): the copy did not stay on the device');
   return { get data() { return storage.data; }, storage, shape: v.shape, strides: v.strides, offset: v.offset } as unknown as V;
 }
 

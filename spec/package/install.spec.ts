@@ -7,7 +7,7 @@
  * and the installed `sparsegrad` command.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,12 +66,16 @@ describe('the library package', () => {
   });
 
   it('installs with zero dependencies and runs no install script', () => {
-    const tree = JSON.parse(run('npm', ['ls', '--all', '--omit=dev', '--json'], app)) as { dependencies: Record<string, { dependencies?: object }> };
+    // npm lists the optional peers (gpu.js, fast-check) as absent entries: nothing is installed but the package.
+    const tree = JSON.parse(run('npm', ['ls', '--all', '--omit=dev', '--json'], app)) as { dependencies: Record<string, { version?: string; dependencies?: Record<string, { version?: string }> }> };
     expect(Object.keys(tree.dependencies)).toEqual(['sparsegrad']);
-    expect(tree.dependencies.sparsegrad!.dependencies ?? {}).toEqual({});
-    const manifest = JSON.parse(readFileSync(join(app, 'node_modules/sparsegrad/package.json'), 'utf8')) as { scripts?: Record<string, string>; dependencies?: object };
+    const installed = Object.entries(tree.dependencies.sparsegrad!.dependencies ?? {}).filter(([, d]) => d.version !== undefined);
+    expect(installed).toEqual([]);
+    expect(readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['sparsegrad']);
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules/sparsegrad/package.json'), 'utf8')) as { scripts?: Record<string, string>; dependencies?: object; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
     for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) expect(manifest.scripts?.[hook]).toBeUndefined();
     expect(manifest.dependencies).toBeUndefined();
+    expect(manifest.peerDependenciesMeta).toEqual({ 'gpu.js': { optional: true }, 'fast-check': { optional: true } });
   });
 
   it('every subpath imports from plain JavaScript; a missing optional peer is named, with the command to install it', () => {
