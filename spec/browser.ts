@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const REQUIRE_BROWSER = process.env.REQUIRE_BROWSER === '1';
@@ -37,8 +38,11 @@ const TYPES: Record<string, string> = { html: 'text/html', js: 'text/javascript'
  * Serve `files` (path → content; `index.html` is the page), open the page, and resolve with
  * what `window.sparsegradResult` resolves to. A result with an `error` field, a page error
  * or a time-out rejects, with the page's console in the message.
+ *
+ * With `drive`, the page is a ready interactive one: once its result has resolved, `drive`
+ * gets the playwright page (to type, click and read the DOM) and its value is returned.
  */
-export async function runPage<T>(files: Record<string, string | Uint8Array>, timeoutMs = 120_000): Promise<T> {
+export async function runPage<T>(files: Record<string, string | Uint8Array>, timeoutMs = 120_000, drive?: (page: Page) => Promise<T>): Promise<T> {
   if (!BROWSER_AVAILABLE) throw new Error(`REQUIRE_BROWSER=1 but Chromium is missing at ${CHROMIUM} (apt-get install chromium)`);
   const server = createServer((req, res) => {
     const name = req.url === '/' ? 'index.html' : decodeURIComponent((req.url ?? '').slice(1));
@@ -60,7 +64,7 @@ export async function runPage<T>(files: Record<string, string | Uint8Array>, tim
     await page.waitForFunction(() => (window as unknown as { sparsegradResult?: unknown }).sparsegradResult !== undefined, undefined, { timeout: timeoutMs });
     const result = await page.evaluate(() => (window as unknown as { sparsegradResult: Promise<unknown> }).sparsegradResult);
     if (result && typeof result === 'object' && 'error' in result) throw new Error(`in the page: ${String(result.error)}`);
-    return result as T;
+    return drive ? await drive(page) : (result as T);
   } catch (error) {
     throw new Error(`${(error as Error).message}\npage console:\n${logs.join('\n')}`);
   } finally {
