@@ -21,11 +21,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Tensor } from './core/tensor.ts';
-import { type Checkpoint, committedFiles, decodeCheckpoint, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE_FILE } from './models/checkpoint.ts';
+import { type Checkpoint, committedFiles, decodeCheckpoint, type DecodeOptions, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE_FILE } from './models/checkpoint.ts';
 import { parseSafetensors, type SafetensorsFile, serializeSafetensors, type SerializeOptions } from './models/safetensors.ts';
 
-export type { Checkpoint, OptimizerStateDict } from './models/checkpoint.ts';
-export { loadPretrained, savePretrained, readFolderWeights, readFolderTokenizer, type Pretrained } from './node/pretrained.ts';
+export type { Checkpoint, DecodeOptions, OptimizerStateDict } from './models/checkpoint.ts';
+export { loadPretrained, savePretrained, readFolderConfig, readFolderWeights, readFolderTokenizer, type Pretrained } from './node/pretrained.ts';
 export type { SafetensorsDType, SafetensorsFile, SerializeOptions } from './models/safetensors.ts';
 
 /** Read and parse a .safetensors file (FormatError if malformed). */
@@ -67,8 +67,11 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   await syncFolder(dir);
 }
 
-/** Load the checkpoint in `dir`, including one whose save was interrupted after its commit. */
-export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+/**
+ * Load the checkpoint in `dir`, including one whose save was interrupted after its commit;
+ * `options.require` names parts the caller needs (see decodeCheckpoint).
+ */
+export async function loadCheckpoint(dir: string, options: DecodeOptions = {}): Promise<Checkpoint> {
   const trainerState = await readFile(join(dir, TRAINER_STATE_FILE));
   const files = new Map<string, Uint8Array>([[TRAINER_STATE_FILE, trainerState]]);
   for (const { name, matches } of committedFiles(trainerState)) {
@@ -85,7 +88,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     }
     if (bytes) files.set(name, bytes); // decodeCheckpoint reports a missing or mismatched file
   }
-  return decodeCheckpoint(files);
+  return decodeCheckpoint(files, options);
 }
 
 async function readIfExists(path: string): Promise<Uint8Array | null> {

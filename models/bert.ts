@@ -50,7 +50,7 @@ export class BertEmbeddings extends Module {
   constructor(c: BertConfig, o: BuildOptions) {
     super();
     const opts = { dtype: o.dtype, generator: o.generator };
-    this.word_embeddings = new Embedding(c.vocab_size, c.hidden_size, { ...opts, paddingIdx: c.pad_token_id });
+    this.word_embeddings = new Embedding(c.vocab_size, c.hidden_size, { ...opts, paddingIdx: c.pad_token_id ?? undefined });
     this.position_embeddings = new Embedding(c.max_position_embeddings, c.hidden_size, opts);
     this.token_type_embeddings = new Embedding(c.type_vocab_size, c.hidden_size, opts);
     this.LayerNorm = new LayerNorm(c.hidden_size, { eps: c.layer_norm_eps, dtype: o.dtype });

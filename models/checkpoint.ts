@@ -9,7 +9,10 @@
  * - `trainer_state.json` — format version, step, the optimizer's numbers and param
  *   groups, generator states, data cursor, user config, and the length and CRC-32 of
  *   each other file. It is the commit record: a folder whose tensor files do not match
- *   it holds parts of two checkpoints (or a damaged file) and is refused.
+ *   it holds parts of two checkpoints (or a damaged file) and is refused. It carries a
+ *   CRC-32 of its own canonical content (`checksum`), so a flipped bit in a learning
+ *   rate, a step count or an RNG state is refused too, and its keys are checked: an
+ *   unknown or missing key is a FormatError naming it.
  *
  * Encoding is canonical (sorted tensor names and JSON keys), so save → load → save gives
  * the same bytes. JSON has no NaN, ±Infinity or −0, but generator states hold NaN (no
@@ -20,7 +23,8 @@
 import { FormatError, ValueError } from '../base/errors.ts';
 import { Tensor } from '../core/tensor.ts';
 import type { OptimizerStateDict } from '../optim/optimizer.ts';
-import { isNat, isRecord, parseSafetensors, serializeSafetensors } from './safetensors.ts';
+import { isNat, isRecord, parseJson, show } from './json.ts';
+import { parseSafetensors, serializeSafetensors } from './safetensors.ts';
 
 export const MODEL_FILE = 'model.safetensors';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -29,7 +33,8 @@ export const TRAINER_STATE_FILE = 'trainer_state.json';
 export type { OptimizerStateDict };
 
 const FORMAT = 'sparsegrad-checkpoint';
-const VERSION = 1;
+/** 2 added `checksum`; version 1 files (no checksum) are refused with a message that says so. */
+const VERSION = 2;
 
 /** Everything a run needs to resume; each part is what the object's own stateDict/getState returns. */
 export interface Checkpoint {
@@ -60,15 +65,50 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Map<string, Uint8Array
   }
   const manifest = Object.fromEntries([...files].map(([name, bytes]) => [name, { bytes: bytes.length, crc32: hex(crc32(bytes)) }]));
   const trainerState = { format: FORMAT, version: VERSION, step, files: manifest, optimizer: optimizerNumbers, rng, data, config };
-  files.set(TRAINER_STATE_FILE, new TextEncoder().encode(`${JSON.stringify(trainerState, canonical, 2)}\n`));
+  files.set(TRAINER_STATE_FILE, seal(trainerState));
   return files;
 }
 
+/**
+ * Re-seal an edited `trainer_state.json`: its parsed JSON (special numbers still written
+ * as `{"$float": …}`) → the file's bytes with a fresh checksum. For a deliberate edit by
+ * a tool or a test; loading still checks every key and value.
+ */
+export function sealTrainerState(json: Record<string, unknown>): Uint8Array {
+  return seal(decodeSpecialNumbers(json) as Record<string, unknown>);
+}
+
+/**
+ * The bytes of `trainer_state.json` for a state object (any `checksum` in it replaced):
+ * canonical JSON with the CRC-32 of the canonical JSON of everything else under `checksum`.
+ */
+function seal(state: Record<string, unknown>): Uint8Array {
+  const { checksum: _old, ...content } = state;
+  return ENCODER.encode(`${JSON.stringify({ ...content, checksum: contentChecksum(content) }, canonical, 2)}\n`);
+}
+
+/** `crc32:` + 8 hex digits over the canonical JSON of the state without its checksum. */
+function contentChecksum(content: Record<string, unknown>): string {
+  return `crc32:${hex(crc32(ENCODER.encode(JSON.stringify(content, canonical, 2))))}`;
+}
+
+const ENCODER = new TextEncoder();
+
+export interface DecodeOptions {
+  /**
+   * Optional parts the caller needs (a resumed run needs its optimizer state): a checkpoint
+   * without one is a FormatError naming it, rather than an `undefined` met later.
+   */
+  require?: readonly ('optimizer' | 'rng' | 'data' | 'config')[];
+}
+
 /** Decode a checkpoint, checking every file against `trainer_state.json`; problems are FormatErrors. */
-export function decodeCheckpoint(files: ReadonlyMap<string, Uint8Array>): Checkpoint {
+export function decodeCheckpoint(files: ReadonlyMap<string, Uint8Array>, options: DecodeOptions = {}): Checkpoint {
   const raw = files.get(TRAINER_STATE_FILE);
   if (!raw) throw new FormatError(`not a sparsegrad checkpoint: ${TRAINER_STATE_FILE} is missing`);
   const state = readTrainerState(raw);
+  const absent = (options.require ?? []).filter((part) => !Object.hasOwn(state, part));
+  if (absent.length > 0) throw new FormatError(`${TRAINER_STATE_FILE} has no ${absent.map((p) => `'${p}'`).join(', ')}, which this run needs to resume`);
   for (const { name, matches } of manifest(state)) {
     const bytes = files.get(name);
     if (!bytes) throw new FormatError(`${name} is missing, but ${TRAINER_STATE_FILE} lists it`);
@@ -149,38 +189,91 @@ function canonical(key: string, value: unknown): unknown {
   return Object.fromEntries(keys.map((k) => [k, (value as Record<string, unknown>)[k]]));
 }
 
-/** Parse and check `trainer_state.json` (FormatError on anything a writer would not produce). */
+/** Keys of `trainer_state.json`, and of its nested records, that a writer produces. */
+const REQUIRED_KEYS = ['checksum', 'files', 'format', 'step', 'version'];
+const OPTIONAL_KEYS = ['config', 'data', 'optimizer', 'rng'];
+const KNOWN_FILES = [MODEL_FILE, OPTIMIZER_FILE];
+
+/**
+ * Parse and check `trainer_state.json`; a FormatError names anything a writer would not
+ * produce. Order: JSON (nesting bounded, so nothing below recurses past the stack), format
+ * and version, the key set (an unknown or missing key is named, so a renamed `optimizer`
+ * is reported as such), the checksum, then the type of every value.
+ */
 function readTrainerState(raw: Uint8Array): Record<string, unknown> {
-  let state: unknown;
-  try {
-    state = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw), (_key, value: unknown) => {
-      if (!isRecord(value) || Object.keys(value).join() !== '$float') return value;
-      const tag = value.$float;
-      if (typeof tag !== 'string' || !Object.hasOwn(SPECIAL_NUMBERS, tag)) throw new FormatError(`unknown special number ${JSON.stringify(tag)}`);
-      return SPECIAL_NUMBERS[tag];
-    });
-  } catch (e) {
-    throw new FormatError(`${TRAINER_STATE_FILE} is not valid JSON: ${(e as Error).message}`);
-  }
   const bad = (what: string): never => {
     throw new FormatError(`${TRAINER_STATE_FILE}: ${what}`);
   };
-  if (!isRecord(state) || state.format !== FORMAT) return bad(`not a ${FORMAT} file`);
-  if (state.version !== VERSION) return bad(`format version ${JSON.stringify(state.version)} is not supported (this sparsegrad reads version ${VERSION})`);
-  if (!isNat(state.step)) bad('step must be a non-negative integer');
-  const files = state.files;
-  if (!isRecord(files) || !Object.values(files).every((f) => isRecord(f) && isNat(f.bytes) && typeof f.crc32 === 'string')) bad('files must map names to {bytes, crc32}');
-  if (!Object.hasOwn(files as object, MODEL_FILE)) bad(`files must list ${MODEL_FILE}`);
-  if (state.optimizer !== undefined) {
-    const { state: perParam, paramGroups } = isRecord(state.optimizer) ? state.optimizer : bad('optimizer must be an object');
-    if (!isRecord(perParam) || !Object.values(perParam).every(isRecord) || !Array.isArray(paramGroups)) bad('optimizer must hold a state object of objects and a paramGroups array');
-    if (!Object.hasOwn(files as object, OPTIMIZER_FILE)) bad(`files must list ${OPTIMIZER_FILE} when optimizer state is present`);
+  const parsed = parseJson(raw, TRAINER_STATE_FILE);
+  let state: unknown;
+  try {
+    state = decodeSpecialNumbers(parsed);
+  } catch (e) {
+    return bad((e as Error).message);
   }
-  if (state.rng !== undefined && !(isRecord(state.rng) && Object.values(state.rng).every((s) => Array.isArray(s) && s.every((x) => typeof x === 'number')))) {
+  if (!isRecord(state) || state.format !== FORMAT) return bad(`not a ${FORMAT} file`);
+  if (state.version !== VERSION) {
+    return bad(`format version ${show(state.version)} is not supported (this sparsegrad reads version ${VERSION}${state.version === 1 ? '; version 1 files have no checksum: save the checkpoint again with a current sparsegrad' : ''})`);
+  }
+  const unknown = Object.keys(state).filter((k) => !REQUIRED_KEYS.includes(k) && !OPTIONAL_KEYS.includes(k));
+  if (unknown.length > 0) bad(`unknown key(s) ${unknown.map((k) => show(k)).join(', ')} (a checkpoint holds ${[...REQUIRED_KEYS, ...OPTIONAL_KEYS].join(', ')})`);
+  const missing = REQUIRED_KEYS.filter((k) => !Object.hasOwn(state as object, k));
+  if (missing.length > 0) bad(`missing key(s) ${missing.map((k) => `'${k}'`).join(', ')}`);
+  const { checksum, ...content } = state;
+  const expected = contentChecksum(content);
+  if (checksum !== expected) bad(`checksum ${show(checksum)} does not match the content (${expected}): the file was damaged or edited`);
+
+  if (!isNat(state.step)) bad(`step must be a non-negative integer, got ${show(state.step)}`);
+  const files = state.files;
+  if (!isRecord(files)) return bad(`files must map file names to {bytes, crc32}, got ${show(files)}`);
+  for (const [name, entry] of Object.entries(files)) {
+    if (!KNOWN_FILES.includes(name)) bad(`files lists ${show(name)}; a checkpoint has only ${KNOWN_FILES.join(' and ')}`);
+    if (!isRecord(entry) || !exactKeys(entry, ['bytes', 'crc32']) || !isNat(entry.bytes) || typeof entry.crc32 !== 'string' || !/^[0-9a-f]{8}$/.test(entry.crc32)) {
+      bad(`files[${show(name)}] must be {bytes: a length, crc32: 8 hex digits}, got ${show(entry)}`);
+    }
+  }
+  if (!Object.hasOwn(files, MODEL_FILE)) bad(`files must list ${MODEL_FILE}`);
+  if (Object.hasOwn(state, 'optimizer')) {
+    const optimizer = state.optimizer;
+    if (!isRecord(optimizer) || !exactKeys(optimizer, ['paramGroups', 'state'])) return bad(`optimizer must be {paramGroups, state}, got ${show(optimizer)}`);
+    const { state: perParam, paramGroups } = optimizer;
+    if (!isRecord(perParam) || !Object.entries(perParam).every(([index, s]) => /^(0|[1-9]\d*)$/.test(index) && isRecord(s))) {
+      bad('optimizer.state must map parameter indices to objects');
+    }
+    if (!Array.isArray(paramGroups) || !paramGroups.every((g) => isRecord(g) && Array.isArray(g.params) && g.params.every(isNat))) {
+      bad('optimizer.paramGroups must be an array of groups, each with a params array of parameter indices');
+    }
+    if (!Object.hasOwn(files, OPTIMIZER_FILE)) bad(`files must list ${OPTIMIZER_FILE} when optimizer state is present`);
+  } else if (Object.hasOwn(files, OPTIMIZER_FILE)) {
+    bad(`files lists ${OPTIMIZER_FILE}, but there is no optimizer state`);
+  }
+  if (Object.hasOwn(state, 'rng') && !(isRecord(state.rng) && Object.values(state.rng).every((s) => Array.isArray(s) && s.every((x) => typeof x === 'number')))) {
     bad('rng must map names to arrays of numbers');
   }
-  if (state.data !== undefined && !(isRecord(state.data) && isNat(state.data.epoch) && isNat(state.data.cursor))) bad('data must be {epoch, cursor} with non-negative integers');
+  if (Object.hasOwn(state, 'data') && !(isRecord(state.data) && exactKeys(state.data, ['cursor', 'epoch']) && isNat(state.data.epoch) && isNat(state.data.cursor))) {
+    bad('data must be {epoch, cursor} with non-negative integers');
+  }
   return state;
+}
+
+/** Whether a record has exactly these keys (in any order). */
+function exactKeys(record: Record<string, unknown>, keys: readonly string[]): boolean {
+  const own = Object.keys(record);
+  return own.length === keys.length && keys.every((k) => Object.hasOwn(record, k));
+}
+
+/** Replace each `{"$float": tag}` by its number (depth is bounded by parseJson, so recursion is safe). */
+function decodeSpecialNumbers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decodeSpecialNumbers);
+  if (!isRecord(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0] === '$float') {
+    const tag = value.$float;
+    if (typeof tag !== 'string' || !Object.hasOwn(SPECIAL_NUMBERS, tag)) throw new FormatError(`unknown special number ${show(tag)}`);
+    return SPECIAL_NUMBERS[tag];
+  }
+  // Object.fromEntries defines properties, so a key `__proto__` stays an own key.
+  return Object.fromEntries(keys.map((k) => [k, decodeSpecialNumbers(value[k])]));
 }
 
 // ---- helpers --------------------------------------------------------------------------

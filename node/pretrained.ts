@@ -2,81 +2,104 @@
  * Hugging Face model folders on disk (Node only; re-exported by `sparsegrad/node`):
  * `config.json` + `model.safetensors`, or a sharded `model.safetensors.index.json`
  * (`weight_map`: tensor name → shard file), + tokenizer files (`tokenizer.json`, or
- * BERT's `vocab.txt`). Saving writes the same layout back — config, HF-named weights
- * (tied aliases once), tokenizer — so a fine-tuned model loads here and in transformers.
+ * BERT's `vocab.txt`). Reading only reads files: every check and every conversion is the
+ * bytes API's (models/pretrained.ts), which a browser uses the same way. Saving writes the
+ * same layout back — config, HF-named weights (tied aliases once), tokenizer — so a
+ * fine-tuned model loads here and in transformers.
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FormatError, ValueError } from '../base/errors.ts';
+import { ValueError } from '../base/errors.ts';
 import type { Tensor } from '../core/tensor.ts';
-import type { BuildOptions } from '../models/bert.ts';
-import { parseSafetensors, serializeSafetensors, type SafetensorsDType } from '../models/safetensors.ts';
-import { BertTokenizer, fromTokenizerJson, LlamaTokenizer } from '../models/tokenizers/index.ts';
-import { configJson, exportWeights, loadWeights, modelFromConfig, type PretrainedModel } from '../models/weights.ts';
+import type { ConfigLimits } from '../models/config.ts';
+import {
+  type AnyTokenizer, checkPretrainedConfig, CONFIG_FILE, INDEX_FILE, type LoadOptions, loadPretrainedFromBytes, parseShardIndex,
+  type Pretrained, tokenizerFromFiles, weightsFromBytes, WEIGHTS_FILE,
+} from '../models/pretrained.ts';
+import { serializeSafetensors, type SafetensorsDType } from '../models/safetensors.ts';
+import type { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
+import { configJson, exportWeights, type PretrainedModel } from '../models/weights.ts';
 import { writeFileAtomic } from '../node.ts';
 
-export interface Pretrained {
-  model: PretrainedModel;
-  tokenizer: BertTokenizer | LlamaTokenizer | null;
-  config: Record<string, unknown>;
-}
+export type { AnyTokenizer, Pretrained };
 
-async function readJson(path: string, what: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new ValueError(`${what} not found: ${path}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new FormatError(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** Every tensor of a folder's weights: a single file, or all shards named by the index. */
-export async function readFolderWeights(dir: string): Promise<Record<string, Tensor>> {
-  const files = await readdir(dir).catch(() => {
+/** A folder's file names, or a ValueError naming the folder. */
+async function listFolder(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => {
     throw new ValueError(`model folder not found: ${dir}`);
   });
-  if (files.includes('model.safetensors.index.json')) {
-    const index = await readJson(join(dir, 'model.safetensors.index.json'), 'shard index');
-    const map = index.weight_map as Record<string, string> | undefined;
-    if (!map || typeof map !== 'object') throw new FormatError(`${dir}/model.safetensors.index.json has no weight_map`);
-    const out: Record<string, Tensor> = {};
-    for (const shard of new Set(Object.values(map))) {
-      const { tensors } = parseSafetensors(new Uint8Array(await readFile(join(dir, shard))));
-      for (const [name, t] of Object.entries(tensors)) {
-        if (map[name] !== shard) throw new FormatError(`${shard} holds ${name}, which the index assigns to ${map[name] ?? 'no shard'}`);
-        out[name] = t;
-      }
-    }
-    const absent = Object.keys(map).filter((n) => !(n in out));
-    if (absent.length) throw new FormatError(`shard index lists tensors no shard holds: ${absent.slice(0, 5).join(', ')}${absent.length > 5 ? ', …' : ''}`);
-    return out;
-  }
-  if (files.includes('model.safetensors')) return parseSafetensors(new Uint8Array(await readFile(join(dir, 'model.safetensors')))).tensors;
-  throw new ValueError(`no weights in ${dir}: expected model.safetensors or model.safetensors.index.json (PyTorch .bin files are not supported)`);
 }
 
-/** The tokenizer a folder ships, if any: tokenizer.json first, else vocab.txt (BERT). */
-export async function readFolderTokenizer(dir: string): Promise<BertTokenizer | LlamaTokenizer | null> {
-  const files = await readdir(dir);
-  if (files.includes('tokenizer.json')) return fromTokenizerJson(await readJson(join(dir, 'tokenizer.json'), 'tokenizer') as never);
+async function readBytes(dir: string, name: string, what: string): Promise<Uint8Array> {
+  try {
+    return await readFile(join(dir, name));
+  } catch {
+    throw new ValueError(`${what} not found: ${join(dir, name)}`);
+  }
+}
+
+/** A folder's weight files: the index and the shards it names (never a path outside the folder), or model.safetensors. */
+async function readWeightFiles(dir: string, files: string[]): Promise<{ weights: Record<string, Uint8Array>; index?: Uint8Array }> {
+  if (files.includes(INDEX_FILE)) {
+    const index = await readBytes(dir, INDEX_FILE, 'shard index');
+    // Checked before any shard is opened: names are plain file names inside `dir`.
+    const { shards } = parseShardIndex(index, join(dir, INDEX_FILE));
+    const weights: Record<string, Uint8Array> = Object.create(null);
+    for (const shard of shards) weights[shard] = await readBytes(dir, shard, `shard '${shard}' named by ${INDEX_FILE}`);
+    return { weights, index };
+  }
+  if (files.includes(WEIGHTS_FILE)) return { weights: { [WEIGHTS_FILE]: await readBytes(dir, WEIGHTS_FILE, 'weights') } };
+  throw new ValueError(`no weights in ${dir}: expected ${WEIGHTS_FILE} or ${INDEX_FILE} (PyTorch .bin files are not supported)`);
+}
+
+/** Every tensor of a folder's weights: a single file, or all shards named by the index (see weightsFromBytes). */
+export async function readFolderWeights(dir: string): Promise<Record<string, Tensor>> {
+  const { weights, index } = await readWeightFiles(dir, await listFolder(dir));
+  return weightsFromBytes(weights, { index, source: dir });
+}
+
+/** The tokenizer files a folder holds, as the bytes API takes them. */
+async function readTokenizerFiles(dir: string, files: string[]): Promise<{ tokenizerJson?: Uint8Array; vocabTxt?: Uint8Array; tokenizerConfig?: Uint8Array }> {
+  if (files.includes('tokenizer.json')) return { tokenizerJson: await readBytes(dir, 'tokenizer.json', 'tokenizer') };
   if (files.includes('vocab.txt')) {
-    const tokenizerConfig = files.includes('tokenizer_config.json') ? await readJson(join(dir, 'tokenizer_config.json'), 'tokenizer config') : {};
-    return new BertTokenizer(await readFile(join(dir, 'vocab.txt'), 'utf8'), { doLowerCase: (tokenizerConfig.do_lower_case as boolean | undefined) ?? true });
+    return {
+      vocabTxt: await readBytes(dir, 'vocab.txt', 'vocabulary'),
+      ...(files.includes('tokenizer_config.json') ? { tokenizerConfig: await readBytes(dir, 'tokenizer_config.json', 'tokenizer config') } : {}),
+    };
   }
-  return null;
+  return {};
 }
 
-/** Load a HF folder: the architecture from config.json, weights by name (strict), the tokenizer if present. */
-export async function loadPretrained(dir: string, options: BuildOptions = {}): Promise<Pretrained> {
-  const config = await readJson(join(dir, 'config.json'), 'config.json');
-  const model = modelFromConfig(config, options);
-  loadWeights(model, await readFolderWeights(dir));
-  return { model, tokenizer: await readFolderTokenizer(dir), config };
+/**
+ * The tokenizer a folder ships, if any: tokenizer.json first, else vocab.txt (BERT).
+ * With `vocabSize`, token ids at or past it are refused (see tokenizerFromFiles).
+ */
+export async function readFolderTokenizer(dir: string, options: { vocabSize?: number } = {}): Promise<BertTokenizer | LlamaTokenizer | null> {
+  return tokenizerFromFiles(await readTokenizerFiles(dir, await listFolder(dir)), { ...options, source: dir });
+}
+
+/** A folder's config.json, parsed and validated (fields, architecture, size bound), before anything else is read. */
+export async function readFolderConfig(dir: string, limits: ConfigLimits = {}): Promise<Record<string, unknown>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(join(dir, CONFIG_FILE));
+  } catch {
+    throw new ValueError(`${CONFIG_FILE} not found: ${join(dir, CONFIG_FILE)}`);
+  }
+  return checkPretrainedConfig(bytes, { ...limits, source: dir }).raw;
+}
+
+/**
+ * Load a HF folder: the architecture from config.json, weights by name (strict), the
+ * tokenizer if present. A thin reader over loadPretrainedFromBytes; the config is checked
+ * before the weights are read, so a bad config costs no weight-sized read.
+ */
+export async function loadPretrained(dir: string, options: LoadOptions = {}): Promise<Pretrained> {
+  const config = await readFolderConfig(dir, options);
+  const files = await listFolder(dir);
+  const tokenizer = await readTokenizerFiles(dir, files);
+  const { weights, index } = await readWeightFiles(dir, files);
+  return loadPretrainedFromBytes({ config, weights, index, ...tokenizer }, { ...options, source: options.source ?? dir });
 }
 
 /**

@@ -4,10 +4,11 @@
  * continuations, then `[CLS] a [SEP] b [SEP]` with segment ids, truncation and padding.
  */
 import { FormatError, ValueError } from '../../base/errors.ts';
+import { show } from '../json.ts';
 import { basicTokenize, type BasicTokenizerOptions } from './bert-basic.ts';
 import { pad, truncate, type EncodeOptions, type Encoding } from './encoding.ts';
 import { specialTokenSplitter } from './special-tokens.ts';
-import { flattenComponents, type TokenizerJson } from './tokenizer-json.ts';
+import { checkTokenizerJson, describeComponents, flattenComponents, type TokenizerJson } from './tokenizer-json.ts';
 import { Vocabulary } from './vocab.ts';
 
 export interface BertTokenizerOptions {
@@ -49,7 +50,10 @@ export class BertTokenizer {
 
   /** `vocab`: tokens in id order, the text of a `vocab.txt`, or a parsed `tokenizer.json` with a WordPiece model. */
   constructor(vocab: readonly string[] | string | TokenizerJson, options: BertTokenizerOptions = {}) {
-    const fromJson = typeof vocab === 'object' && !Array.isArray(vocab) ? (vocab as TokenizerJson) : undefined;
+    const fromJson = typeof vocab === 'object' && !Array.isArray(vocab) ? checkTokenizerJson(vocab) : undefined;
+    if (!fromJson && typeof vocab !== 'string' && !(Array.isArray(vocab) && vocab.every((t) => typeof t === 'string'))) {
+      throw new FormatError(`BertTokenizer: the vocabulary must be vocab.txt text, an array of tokens or a tokenizer.json object, got ${typeof vocab}`);
+    }
     const o = { ...(fromJson ? optionsFromJson(fromJson) : {}), ...options };
     this.vocab = new Vocabulary(fromJson ? new Map(Object.entries(fromJson.model.vocab)) : vocabMap(vocab as readonly string[] | string), 'BertTokenizer');
     const lower = o.doLowerCase ?? true;
@@ -149,19 +153,35 @@ function vocabMap(vocab: readonly string[] | string): Map<string, number> {
   return new Map(tokens.map((t, i) => [t, i]));
 }
 
-/** Reads the settings a `tokenizer.json` carries (BertNormalizer fields, WordPiece model fields). */
+/**
+ * Reads the settings a `tokenizer.json` carries (BertNormalizer fields, WordPiece model
+ * fields). Anything that would make HF tokenize differently from our basic tokenizer —
+ * another normalizer or pre-tokenizer, `clean_text: false` — is refused, not ignored.
+ */
 function optionsFromJson(json: TokenizerJson): BertTokenizerOptions {
   const { model } = json;
-  if (model.type !== 'WordPiece') throw new FormatError(`BertTokenizer: tokenizer.json model.type is '${model.type}', expected 'WordPiece'`);
-  if ((model.continuing_subword_prefix ?? PREFIX) !== PREFIX) throw new FormatError(`BertTokenizer: continuing_subword_prefix '${model.continuing_subword_prefix}' is not '##'`);
-  const norm = flattenComponents(json.normalizer).find((c) => c.type === 'BertNormalizer');
-  const o: BertTokenizerOptions = {};
-  if (model.unk_token) o.unkToken = model.unk_token;
-  if (model.max_input_chars_per_word !== undefined) o.maxInputCharsPerWord = model.max_input_chars_per_word;
-  if (norm) {
-    o.doLowerCase = norm['lowercase'] !== false;
-    if (typeof norm['strip_accents'] === 'boolean') o.stripAccents = norm['strip_accents'];
-    o.tokenizeChineseChars = norm['handle_chinese_chars'] !== false;
+  const fail = (detail: string): never => {
+    throw new FormatError(`BertTokenizer: tokenizer.json ${detail}`);
+  };
+  if (model.type !== 'WordPiece') fail(`model.type is '${model.type}', expected 'WordPiece'`);
+  if ((model.continuing_subword_prefix ?? PREFIX) !== PREFIX) fail(`continuing_subword_prefix '${model.continuing_subword_prefix}' is not '##'`);
+  const norms = flattenComponents(json.normalizer);
+  const pres = flattenComponents(json.pre_tokenizer);
+  if (norms.length !== 1 || norms[0]!.type !== 'BertNormalizer') fail(`normalizer must be one BertNormalizer, got ${describeComponents(norms)}`);
+  if (pres.length !== 1 || pres[0]!.type !== 'BertPreTokenizer') fail(`pre_tokenizer must be one BertPreTokenizer, got ${describeComponents(pres)}`);
+  const norm = norms[0]!;
+  if (norm['clean_text'] === false) fail('BertNormalizer.clean_text false is not supported (text is always cleaned)');
+  for (const field of ['clean_text', 'handle_chinese_chars', 'lowercase']) {
+    if (norm[field] !== undefined && typeof norm[field] !== 'boolean') fail(`BertNormalizer.${field} must be true or false, got ${show(norm[field])}`);
   }
+  if (norm['strip_accents'] !== undefined && norm['strip_accents'] !== null && typeof norm['strip_accents'] !== 'boolean') {
+    fail(`BertNormalizer.strip_accents must be true, false or null, got ${show(norm['strip_accents'])}`);
+  }
+  if (typeof model.unk_token !== 'string') fail(`model.unk_token must name the unknown token, got ${show(model.unk_token)}`);
+  const o: BertTokenizerOptions = { unkToken: model.unk_token! };
+  if (model.max_input_chars_per_word !== undefined) o.maxInputCharsPerWord = model.max_input_chars_per_word;
+  o.doLowerCase = norm['lowercase'] !== false;
+  if (typeof norm['strip_accents'] === 'boolean') o.stripAccents = norm['strip_accents'];
+  o.tokenizeChineseChars = norm['handle_chinese_chars'] !== false;
   return o;
 }

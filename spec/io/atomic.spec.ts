@@ -1,5 +1,5 @@
 /**
- * Atomic writes under simulated crashes (TESTING.md §6.4). The file system is wrapped
+ * Atomic writes under simulated crashes (docs/TESTING.md §6.4). The file system is wrapped
  * so that the n-th operation "kills the process": it does not happen (a write leaves
  * half its bytes behind), and every later operation fails too, so no cleanup runs, as
  * after a real crash. fast-check picks n over every operation of a save; afterwards the

@@ -1,5 +1,5 @@
 /**
- * Checkpoints (TESTING.md §6, fault cases 2–4): the format is canonical (save → load →
+ * Checkpoints (docs/TESTING.md §6, fault cases 2–4): the format is canonical (save → load →
  * save gives the same bytes), loads into the right architecture only, rejects damaged
  * or mixed files, survives an interrupted save, and resuming equals never stopping,
  * bitwise, wherever fast-check chooses to stop.
@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crossEntropy, dropout, FormatError, Generator, randint, randn, Tensor, tensor, ValueError } from '../../index.ts';
-import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE_FILE } from '../../models/checkpoint.ts';
+import { type Checkpoint, committedFiles, decodeCheckpoint, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, sealTrainerState, TRAINER_STATE_FILE } from '../../models/checkpoint.ts';
 import { parseSafetensors } from '../../models/safetensors.ts';
 import { Linear } from '../../nn/linear.ts';
 import { Module } from '../../nn/module.ts';
@@ -184,8 +184,8 @@ describe('format', () => {
     const b = encodeCheckpoint({ config: { a: { c: 3, d: 2 }, b: 1 }, step: 3, model: {} }).get(TRAINER_STATE_FILE)!;
     expect(a).toEqual(b);
     const text = new TextDecoder().decode(a);
-    expect(text).toMatch(/^\{\n {2}"config": \{\n {4}"a": \{\n {6}"c": 3,/);
-    expect(text).toMatch(/"format": "sparsegrad-checkpoint",\n {2}"step": 3,\n {2}"version": 1\n\}\n$/);
+    expect(text).toMatch(/^\{\n {2}"checksum": "crc32:[0-9a-f]{8}",\n {2}"config": \{\n {4}"a": \{\n {6}"c": 3,/);
+    expect(text).toMatch(/"format": "sparsegrad-checkpoint",\n {2}"step": 3,\n {2}"version": 2\n\}\n$/);
   });
 
   it('trainer_state.json records the length and CRC-32 of every other file (checked against zlib)', () => {
@@ -280,14 +280,79 @@ describe('loading', () => {
     expect(change(TRAINER_STATE_FILE, () => undefined)).toThrow(/trainer_state\.json is missing/);
     expect(change(TRAINER_STATE_FILE, (b) => b.subarray(0, 40))).toThrow(/not valid JSON/);
     const edit = (re: RegExp, by: string) => (b: Uint8Array) => new TextEncoder().encode(new TextDecoder().decode(b).replace(re, by));
-    expect(change(TRAINER_STATE_FILE, edit(/"version": 1/, '"version": 2'))).toThrow(/format version 2 is not supported/);
-    expect(change(TRAINER_STATE_FILE, edit(/\n {2}"step": \d+/, '\n  "step": -1'))).toThrow(/step must be/);
-    expect(change(TRAINER_STATE_FILE, edit(/"cursor": \d+/, '"cursor": "x"'))).toThrow(/data must be/);
+    // A value edited and the file re-sealed (checksum recomputed), so the value checks are reached.
+    const resealed = (re: RegExp, by: string) => (b: Uint8Array) => sealTrainerState(JSON.parse(new TextDecoder().decode(edit(re, by)(b))));
+    expect(change(TRAINER_STATE_FILE, edit(/"version": 2/, '"version": 3'))).toThrow(/format version 3 is not supported/);
+    expect(change(TRAINER_STATE_FILE, edit(/"version": 2/, '"version": 1'))).toThrow(/version 1 files have no checksum/);
+    expect(change(TRAINER_STATE_FILE, edit(/\n {2}"step": \d+/, '\n  "step": 7'))).toThrow(/checksum "crc32:[0-9a-f]{8}" does not match the content/);
+    expect(change(TRAINER_STATE_FILE, resealed(/\n {2}"step": \d+/, '\n  "step": -1'))).toThrow(/step must be/);
+    expect(change(TRAINER_STATE_FILE, resealed(/"cursor": \d+/, '"cursor": "x"'))).toThrow(/data must be/);
     expect(change(TRAINER_STATE_FILE, edit(/"format": "[^"]+"/, '"format": "other"'))).toThrow(/not a sparsegrad-checkpoint file/);
     expect(change(TRAINER_STATE_FILE, edit(/"lr"/, '"lr": {"$float": "nan"}, "x"'))).toThrow(/special number/);
     for (const [name, bytes] of files) {
       for (let cut = 0; cut < bytes.length; cut += Math.ceil(bytes.length / 50)) expect(change(name, (b) => b.subarray(0, cut)), `${name} cut at ${cut}`).toThrow(FormatError);
     }
+  });
+});
+
+describe('trainer_state.json is sealed and its keys are checked (issue 13, finding 2)', () => {
+  const files = encodeCheckpoint(trained(CONFIG, 2).checkpoint());
+  const text = new TextDecoder().decode(files.get(TRAINER_STATE_FILE));
+  const withState = (bytes: Uint8Array) => () => decodeCheckpoint(new Map([...files, [TRAINER_STATE_FILE, bytes]]));
+  const reseal = (edit: (state: Record<string, unknown>) => void) => {
+    const state = JSON.parse(text) as Record<string, unknown>;
+    edit(state);
+    return sealTrainerState(state);
+  };
+
+  it('every single-bit flip is a FormatError, or decodes to exactly the same checkpoint (a flip that keeps the value)', () => {
+    const bytes = files.get(TRAINER_STATE_FILE)!;
+    const original = decodeCheckpoint(files);
+    let same = 0;
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const flipped = bytes.slice();
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      let decoded: Checkpoint;
+      try {
+        decoded = withState(flipped)();
+      } catch (e) {
+        expect(e, `bit ${bit}`).toBeInstanceOf(FormatError);
+        continue;
+      }
+      same++;
+      expect(encodeCheckpoint(decoded).get(TRAINER_STATE_FILE), `bit ${bit}`).toEqual(encodeCheckpoint(original).get(TRAINER_STATE_FILE));
+    }
+    // Only whitespace can change without changing a value (e.g. a space to a tab), and those are few.
+    expect(same).toBeLessThan(bytes.length);
+  });
+
+  it('a renamed, unknown or missing key is a FormatError naming it, never a TypeError', () => {
+    expect(withState(reseal((s) => ((s.optimiser = s.optimizer), delete s.optimizer)))).toThrow(/unknown key\(s\) "optimiser"/);
+    expect(withState(reseal((s) => void (s.extra = 1)))).toThrow(/unknown key\(s\) "extra"/);
+    expect(withState(reseal((s) => void delete s.files))).toThrow(/missing key\(s\) 'files'/);
+    const noChecksum = JSON.parse(text);
+    delete noChecksum.checksum;
+    expect(withState(new TextEncoder().encode(JSON.stringify(noChecksum)))).toThrow(/missing key\(s\) 'checksum'/);
+    expect(withState(reseal((s) => void delete s.optimizer))).toThrow(/files lists optimizer\.safetensors, but there is no optimizer state/);
+    // A checkpoint without optimizer state is valid, but a resumed run that needs one says so.
+    const modelOnly = encodeCheckpoint({ model: decodeCheckpoint(files).model, step: 3 });
+    expect(decodeCheckpoint(modelOnly).optimizer).toBeUndefined();
+    expect(() => decodeCheckpoint(modelOnly, { require: ['optimizer', 'rng'] })).toThrow(/trainer_state\.json has no 'optimizer', 'rng', which this run needs to resume/);
+    expect(withState(reseal((s) => void ((s.optimizer as Record<string, unknown>).groups = 1)))).toThrow(/optimizer must be \{paramGroups, state\}/);
+    expect(withState(reseal((s) => void ((s.optimizer as Record<string, unknown>).paramGroups = [{ params: ['0'] }])))).toThrow(/paramGroups must be/);
+    expect(withState(reseal((s) => void ((s.data as Record<string, unknown>).extra = 0)))).toThrow(/data must be/);
+  });
+
+  it('files may list only the checkpoint files: a path outside the folder is refused before anything is read', () => {
+    const state = (name: string) => reseal((s) => void ((s.files as Record<string, unknown>)[name] = { bytes: 0, crc32: '00000000' }));
+    for (const name of ['../outside.safetensors', '/etc/passwd', 'x.safetensors']) {
+      expect(() => committedFiles(state(name))).toThrow(/files lists .* a checkpoint has only model\.safetensors and optimizer\.safetensors/);
+    }
+  });
+
+  it('nesting past the JSON depth bound is a FormatError, not a stack overflow', () => {
+    const deep = reseal((s) => void (s.config = JSON.parse(`${'['.repeat(200)}${']'.repeat(200)}`)));
+    expect(withState(deep)).toThrow(/nested \d+ levels deep/);
   });
 });
 
@@ -344,7 +409,7 @@ describe('folders', () => {
   });
 });
 
-// ---- resume = uninterrupted run (TESTING.md §6.3) -----------------------------------------
+// ---- resume = uninterrupted run (docs/TESTING.md §6.3) ------------------------------------
 
 describe('resume', () => {
   const STEPS = 9; // three epochs of four batches, less three steps: every cursor position comes up
@@ -381,7 +446,7 @@ describe('resume', () => {
   });
 });
 
-// ---- the core stays browser-clean (DESIGN.md principle 8) -----------------------------------
+// ---- the core stays browser-clean (docs/ARCHITECTURE.md, Models and files) ------------------
 
 describe('packaging', () => {
   const root = resolve(import.meta.dirname, '../..');
@@ -403,7 +468,9 @@ describe('packaging', () => {
   }
 
   it('the formats and the main entry reach no Node built-in; only the Node entry (node.ts, node/) does', () => {
-    for (const entry of ['index.ts', 'models/safetensors.ts', 'models/checkpoint.ts']) expect(imports(entry).external, entry).toEqual([]);
+    // models/index.ts is `sparsegrad/models` (models from bytes, for browsers and workers); tokenizers the same.
+    for (const entry of ['index.ts', 'models/index.ts', 'models/tokenizers/index.ts', 'models/safetensors.ts', 'models/checkpoint.ts']) expect(imports(entry).external, entry).toEqual([]);
+    expect(imports('models/index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
     expect(imports('index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
     expect(imports('node.ts').external.filter((e) => !/^node(\.ts|\/[\w-]+\.ts): node:/.test(e))).toEqual([]);
   });

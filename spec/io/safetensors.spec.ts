@@ -2,7 +2,7 @@
  * Safetensors from and to bytes: round trips for every dtype, the 16-bit float
  * converters against independent references (all 65 536 patterns, every tie), byte-exact
  * files (the reference writer's own known answers and one built by hand), and the
- * malformed corpus of TESTING.md §5, each case with its FormatError kind.
+ * malformed corpus of docs/TESTING.md §5, each case with its FormatError kind.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import {
 } from '../../models/safetensors.ts';
 import { arbShape, assertClose } from '../kit/index.ts';
 
-// ---- an independent writer and reader of the format, by hand (TESTING.md §7) ------------
+// ---- an independent writer and reader of the format, by hand (docs/TESTING.md §7) -------
 
 /** u64 LE header length, the header (a string is JSON text, anything else is stringified) padded with spaces to 8, then data. */
 function fileOf(header: unknown, data: ArrayLike<number> = []): Uint8Array {
@@ -340,7 +340,7 @@ describe('byte-exact files', () => {
   });
 });
 
-describe('malformed files are FormatErrors naming the kind (TESTING.md §5)', () => {
+describe('malformed files are FormatErrors naming the kind (docs/TESTING.md §5)', () => {
   const f32 = (begin: number, end: number, shape = [(end - begin) / 4]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
 
   it('HeaderTooSmall, HeaderTooLarge, InvalidHeaderLength', () => {
@@ -462,6 +462,61 @@ describe('malformed files are FormatErrors naming the kind (TESTING.md §5)', ()
       }
     }
     expect(rejected).toBeGreaterThan(0);
+  });
+});
+
+describe('what the reference reader refuses and JSON.parse alone would accept (issue 13, finding 6)', () => {
+  const zero = '{"dtype":"F32","shape":[0],"data_offsets":[0,0]}';
+
+  it('integers written with a fraction or an exponent (8.0, 4e0, 1.0) are InvalidHeader, as serde refuses them for a size', () => {
+    for (const header of [
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}}',
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0.0,8]}}',
+      '{"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}',
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8e0]}}',
+      '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,0.8E1]}}',
+    ]) {
+      expectFormatError(() => parseSafetensors(fileOf(header, new Uint8Array(8))), 'InvalidHeader', /is not written as an integer/);
+    }
+    // The same file with integers (and a name that contains "8.0") parses.
+    expect(parseSafetensors(fileOf('{"a 8.0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', new Uint8Array(8))).tensors['a 8.0']!.shape).toEqual([2]);
+  });
+
+  it('nesting: 127 levels parse (an unknown field is ignored, as the reference does), 128 are InvalidHeader', () => {
+    const nested = (levels: number) => `{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0],"x":${'['.repeat(levels - 2)}${']'.repeat(levels - 2)}}}`;
+    expect(Object.keys(parseSafetensors(fileOf(nested(127))).tensors)).toEqual(['a']);
+    expectFormatError(() => parseSafetensors(fileOf(nested(128))), 'InvalidHeader', /nests 128 levels deep; the reference reader refuses more than 127/);
+    expectFormatError(() => parseSafetensors(fileOf(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)), 'InvalidHeader', /nests 100000 levels/);
+  });
+
+  it('a lone surrogate escape is InvalidHeader; a pair is one character', () => {
+    for (const name of ['\\ud800', '\\udfff', 'x\\ud83dy', '\\ude00\\ud83d']) {
+      expectFormatError(() => parseSafetensors(fileOf(`{"${name}":${zero}}`)), 'InvalidHeader', /is a lone surrogate/);
+    }
+    expect(Object.keys(parseSafetensors(fileOf(`{"\\ud83d\\ude00":${zero}}`)).tensors)).toEqual(['\u{1F600}']);
+    expect(Object.keys(parseSafetensors(fileOf(`{"\\\\ud800":${zero}}`)).tensors)).toEqual(['\\ud800']); // an escaped backslash, then text
+  });
+
+  it('a name listed twice is InvalidHeader (JSON.parse would keep the last silently), however it is escaped', () => {
+    expectFormatError(() => parseSafetensors(fileOf(`{"a":${zero},"b":${zero},"a":${zero}}`)), 'InvalidHeader', /the name "a" is listed twice/);
+    expectFormatError(() => parseSafetensors(fileOf(`{"a":${zero},"\\u0061":${zero}}`)), 'InvalidHeader', /listed twice/);
+    expectFormatError(() => parseSafetensors(fileOf(`{"__metadata__":{},"__metadata__":{}}`)), 'InvalidHeader', /listed twice/);
+  });
+
+  it('an ArrayBuffer (what fetch gives) parses like the same bytes', () => {
+    const bytes = serializeSafetensors({ w: tensor([[1, -2]], { dtype: 'float32' }) }, { metadata: { format: 'pt' } });
+    const fromBuffer = parseSafetensors(bytes.slice().buffer);
+    expectSameTensors(fromBuffer.tensors, parseSafetensors(bytes).tensors);
+    expect({ ...fromBuffer.metadata }).toEqual({ format: 'pt' });
+  });
+
+  it('200,000 zero-size entries parse into 200,000 empty tensors (one linear pass: no quadratic step)', () => {
+    const n = 200_000;
+    const header = `{${Array.from({ length: n }, (_, i) => `"t${i}":${zero}`).join(',')}}`;
+    const { tensors } = parseSafetensors(fileOf(header));
+    const names = Object.keys(tensors);
+    expect(names.length).toBe(n);
+    expect(names.every((name) => tensors[name]!.numel === 0 && tensors[name]!.shape[0] === 0)).toBe(true);
   });
 });
 

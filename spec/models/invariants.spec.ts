@@ -1,5 +1,5 @@
 /**
- * Whole-model properties of BERT and LLaMa (TESTING.md §4 "Models"), on small random
+ * Whole-model properties of BERT and LLaMa (docs/TESTING.md §4 "Models"), on small random
  * configurations built with seeded generators:
  * - LLaMa: changing tokens after position i leaves logits ≤ i bitwise unchanged (causality);
  *   decoding token by token through the KV cache equals one full forward; generation is
