@@ -2,7 +2,8 @@
  * The four element types. Each maps to one typed array, so storage can live in an
  * ArrayBuffer, a SharedArrayBuffer or a WebAssembly memory without a copy.
  */
-import { DTypeError } from './errors.ts';
+import { DTypeError, ShapeError, ValueError } from './errors.ts';
+import { MAX_NUMEL } from './shape.ts';
 
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 export type FloatDType = 'float32' | 'float64';
@@ -11,14 +12,62 @@ export type FloatStorage = Float32Array | Float64Array;
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
-/** Allocate zeroed storage of a dtype. */
-export function allocate(dtype: DType, length: number): Storage {
+/** Bytes per element of each dtype (bool is one byte, as torch's). */
+export const ITEM_SIZE: Readonly<Record<DType, number>> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/**
+ * Refuse anything but the four dtypes with a DTypeError listing them: a JS caller can pass
+ * any string ('float16', 'int64'), and without this check it fails deep inside as
+ * "Cannot set properties of undefined".
+ */
+export function checkDType(op: string, dtype: unknown): asserts dtype is DType {
+  if (!(DTYPES as readonly unknown[]).includes(dtype)) {
+    throw new DTypeError(`${op}(): unsupported dtype ${typeof dtype === 'string' ? `'${dtype}'` : String(dtype)}; supported dtypes: ${DTYPES.join(', ')}`);
+  }
+}
+
+/**
+ * Allocate zeroed storage of a dtype. The length is checked first against MAX_NUMEL
+ * (base/shape.ts), so an absurd request is a ShapeError with the byte count rather than a
+ * RangeError from the typed-array constructor, or an 8 GiB allocation that succeeds.
+ */
+export function allocate(dtype: DType, length: number, op = 'allocate'): Storage {
+  checkDType(op, dtype);
+  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_NUMEL) {
+    const bytes = Number.isFinite(length) && length > 0 ? ` (${formatBytes(length * ITEM_SIZE[dtype])})` : '';
+    throw new ShapeError(`${op}(): cannot allocate ${length} ${dtype} elements${bytes}: a tensor holds a non-negative integer number of elements, at most ${MAX_NUMEL}`);
+  }
   switch (dtype) {
     case 'float32': return new Float32Array(length);
     case 'float64': return new Float64Array(length);
     case 'int32': return new Int32Array(length);
     case 'bool': return new Uint8Array(length);
   }
+}
+
+/** 8589934592 → "8,589,934,592 bytes = 8.0 GiB": exact, and readable. */
+function formatBytes(bytes: number): string {
+  return `${bytes.toLocaleString('en-US')} bytes = ${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Store a JS number as `dtype` would hold it, refusing what it cannot: int32 takes finite
+ * values in [−2^31, 2^31 − 1] (truncated toward zero, as torch's conversion; anything else
+ * would wrap, 3e9 → −1294967296), bool takes "≠ 0" (a Uint8Array would keep 2 as 2).
+ * Floats take anything (float32 rounds, overflowing to ±Infinity as torch does).
+ */
+export function convertValue(op: string, dtype: DType, value: number, index: number): number {
+  if (dtype === 'int32') {
+    if (!(Number.isFinite(value) && value > INT32_MIN - 1 && value < INT32_MAX + 1)) {
+      throw new ValueError(`${op}(): value ${value} at index ${index} cannot be converted to type int32 without overflow (range [${INT32_MIN}, ${INT32_MAX}])`);
+    }
+    return value;
+  }
+  if (dtype === 'bool') return value !== 0 ? 1 : 0;
+  return value;
 }
 
 /** The dtype a typed array stores. */

@@ -6,6 +6,52 @@ import { IndexError, ShapeError, ValueError } from './errors.ts';
 
 export type Shape = readonly number[];
 
+/**
+ * The most elements one tensor may have (public, so callers can check first): 2^31 − 1, so
+ * that every element has an int32 flat index (argmax, gather, sparse gradients store
+ * int32 indices). Checked before anything is allocated, and on views too: a stride-0
+ * `expand([2 ** 40])` allocates nothing, but a kernel reading it would loop for hours.
+ */
+export const MAX_NUMEL = 2 ** 31 - 1;
+
+/**
+ * Validate a user-given shape: an array of non-negative safe integers whose product is
+ * at most MAX_NUMEL. Throws a ShapeError naming the op, the shape and the bad dimension.
+ */
+export function checkShape(op: string, shape: unknown, bytesPerElement?: number): asserts shape is Shape {
+  if (!Array.isArray(shape)) throw new ShapeError(`${op}(): shape must be an array of non-negative integers, got ${describe(shape)}`);
+  shape.forEach((d: unknown, i) => {
+    // torch's wording for the common case, so its answers are found.
+    if (typeof d === 'number' && Number.isSafeInteger(d) && d < 0) throw new ShapeError(`${op}(): Trying to create tensor with negative dimension ${d}: ${describe(shape)}`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      throw new ShapeError(`${op}(): invalid shape ${describe(shape)}: dimension ${i} is ${describe(d)} (dimensions must be non-negative integers, at most 2^53 − 1)`);
+    }
+  });
+  checkNumel(op, shape as Shape, bytesPerElement);
+}
+
+/**
+ * The element-count bound alone (for shapes already known to hold non-negative integers);
+ * given the element size, the message also says how many bytes were asked for.
+ */
+export function checkNumel(op: string, shape: Shape, bytesPerElement?: number): void {
+  const n = numel(shape);
+  if (n > MAX_NUMEL) {
+    const bytes = bytesPerElement === undefined ? '' : ` (${(n * bytesPerElement).toLocaleString('en-US')} bytes = ${((n * bytesPerElement) / 2 ** 30).toFixed(1)} GiB)`;
+    throw new ShapeError(`${op}(): shape ${formatShape(shape)} has ${n} elements${bytes}, over the limit of ${MAX_NUMEL} elements per tensor (2^31 − 1: every element needs an int32 index)`);
+  }
+}
+
+/** A value as a message shows it: JSON where that is faithful, else String (NaN, -0, functions). */
+function describe(x: unknown): string {
+  if (typeof x === 'number') return Object.is(x, -0) ? '-0' : String(x);
+  try {
+    return JSON.stringify(x, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) ?? String(x);
+  } catch {
+    return String(x);
+  }
+}
+
 export function numel(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -45,6 +91,12 @@ export function formatShape(shape: Shape): string {
 /**
  * NumPy broadcasting: align from the right; each pair of sizes must be equal or
  * one of them 1. The message is torch's, so users recognise it.
+ *
+ * @example
+ * ```ts
+ * import { broadcastShapes } from 'sparsegrad';
+ * broadcastShapes([2, 1, 3], [4, 1]); // => [2, 4, 3]
+ * ```
  */
 export function broadcastShapes(a: Shape, b: Shape): number[] {
   const n = Math.max(a.length, b.length);
@@ -105,7 +157,7 @@ export function resolveShape(op: string, shape: Shape, size: number): number[] {
     if (d === -1) {
       if (infer >= 0) throw new ShapeError(`${op}: only one dimension can be inferred`);
       infer = i;
-    } else if (!Number.isInteger(d) || d < 0) {
+    } else if (!Number.isSafeInteger(d) || d < 0) {
       throw new ShapeError(`${op}: invalid shape dimension ${d} in ${formatShape(shape)}`);
     } else known *= d;
   });

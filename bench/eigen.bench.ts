@@ -1,5 +1,5 @@
 /**
- * The SparseGrad preliminary phase's numerics at BERT-base sizes (SPARSEGRAD.md §3):
+ * The SparseGrad preliminary phase's numerics at BERT-base sizes (docs/METHOD.md §3):
  * streaming one 768×3072 gradient slice into C_out and C_in, and symmetric
  * eigen-decompositions at 256 and 768 — plus 3072, the C_in of `output.dense` and the
  * C_out of `intermediate.dense`, which takes minutes and runs only when asked:

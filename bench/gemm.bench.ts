@@ -3,7 +3,7 @@
 
 import { bench, measure, run, summary } from 'mitata';
 import { gemm as reference } from '../kernels/reference/gemm.ts';
-import { gemm as fast } from '../kernels/cpu/gemm.ts';
+import { gemm as fast, setThreads, threadInfo, threadsReady } from '../kernels/cpu/gemm.ts';
 
 type Gemm = typeof reference;
 
@@ -25,6 +25,7 @@ const shapes = [
   shape('A·B   512×512 · 512×512', 512, 512, 512, false, false),
 ];
 
+await threadsReady();
 summary(() => {
   // Transposes are absorbed by packing, so these three should run alike.
   bench(`fast ${shapes[0].name}`, () => shapes[0].run(fast)).baseline();
@@ -47,3 +48,21 @@ shapes.forEach((s, i) => {
   console.log(s.name.padEnd(32) + gflops(s.flops, refNs[i]).padStart(12) +
     gflops(s.flops, fastNs[i]).padStart(14) + `${(refNs[i] / fastNs[i]).toFixed(1)}×`.padStart(10));
 });
+
+// Thread scaling: the same three shapes on 1 thread and on every core (results are
+// bitwise the same; spec/gemm.spec.ts). On a shared machine the second column moves
+// with the other jobs' load, so the load average is printed with it.
+const { loadavg } = await import('node:os');
+const all = threadInfo().threads;
+const scaling: string[] = [];
+for (const s of shapes.slice(0, 3)) {
+  const at = async (n: number) => {
+    setThreads(n);
+    return (await measure(() => s.run(fast), { min_samples: 10 })).p50;
+  };
+  const one = await at(1), many = await at(all);
+  scaling.push(`${s.name.padEnd(32)}${gflops(s.flops, one).padStart(10)}${gflops(s.flops, many).padStart(10)}${`${(one / many).toFixed(2)}×`.padStart(8)}`);
+}
+setThreads(all);
+console.log(`\nthreads: 1 vs ${all} (GFLOP/s), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+for (const line of scaling) console.log(line);

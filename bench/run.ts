@@ -1,8 +1,13 @@
-// `npm run bench`: every benchmark in this folder, one after the other.
+// `npm run bench`: every benchmark in this folder, one after the other;
+// `npm run bench -- peers gemm`: only those (a name is a file's stem: peers → peers.ts,
+// gemm → gemm.bench.ts). peers.ts (sparsegrad vs jax-js and PyTorch) runs only when named:
+// it starts Python and takes a few minutes.
 export {};
-// Each file runs its own comparison (reference vs fast, side by side) and prints ratios.
+// Each file runs its own comparison (side by side, in the same run) and prints ratios.
 const files = ['gemm.bench.ts', 'elementwise.bench.ts', 'mlp.bench.ts', 'attention.bench.ts', 'optim.bench.ts', 'methods.bench.ts', 'eigen.bench.ts', 'models.bench.ts', 'gpujs.bench.ts'];
-for (const file of files) {
+const named = process.argv.slice(2);
+const selected = named.length === 0 ? files : named.map((name) => (name === 'peers' ? 'peers.ts' : `${name.replace(/\.bench(\.ts)?$/, '')}.bench.ts`));
+for (const file of selected) {
   console.log(`\n=== bench/${file}`);
   await import(`./${file}`);
 }

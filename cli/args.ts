@@ -16,6 +16,41 @@ export class CliError extends Error {
   }
 }
 
+/** An argument as a POSIX shell reads it back: bare when safe, else single-quoted. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A command line the user can paste to run this CLI again with `args` (e.g. the resume
+ * hint): `npm start -- …` when this run came from `npm start` (npm sets
+ * npm_lifecycle_event), else `npx sparsegrad …`, which works both in a checkout (the
+ * workspace links the bin) and where the package is installed. A bare `sparsegrad …` is
+ * on the PATH only after a global install.
+ */
+export function commandLine(args: readonly string[], env: Record<string, string | undefined> = process.env): string {
+  const quoted = args.map(shellQuote).join(' ');
+  return env.npm_lifecycle_event === 'start' ? `npm start -- ${quoted}` : `npx sparsegrad ${quoted}`;
+}
+
+/**
+ * `argv` without the flag `--name` (its `--name=value` or `--name value` form), for
+ * printing a command back: e.g. the test hook --stop-after must not be in a resume hint.
+ */
+export function withoutFlag(argv: readonly string[], name: string, takesValue = true): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith(`--${name}=`)) continue;
+    if (a === `--${name}`) {
+      if (takesValue) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
 interface Base {
   help: string;
   /** Shown in help instead of the type name, e.g. 'DIR'. */

@@ -5,11 +5,13 @@
  *   sparsegrad finetune [flags]      one method, any model folder and task, checkpoints + resume
  *   sparsegrad eval [flags]          evaluate a model folder on a task
  *   sparsegrad generate [flags]      LLaMa text from a prompt
+ *   sparsegrad memory [flags]        bytes held per method at BERT-base / LLaMa-7B MLP sizes
  *   sparsegrad pretrain [flags]      build the small pretrained models
  *
  * The executable is bin.ts (bundled into dist/sparsegrad.js; cli/bin.mjs runs the sources
- * through tsx). Usage errors
- * print `error: …` and exit 2; Ctrl-C during training saves a checkpoint and exits 130.
+ * through tsx). Usage errors (and a damaged model folder or an unwritable output path,
+ * found before any expensive step) print `error: …` and exit 2; a diverged run exits 3
+ * (cli/divergence.ts); Ctrl-C during training saves a checkpoint and exits 130.
  */
 import { SparsegradError } from '../base/errors.ts';
 import { CliError, checkChoice } from './args.ts';
@@ -22,6 +24,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   finetune: { summary: 'fine-tune one method on a task (any BERT/LLaMa folder), with checkpoints and --resume', load: async () => (await import('./commands/finetune.ts')).finetuneCommand },
   eval: { summary: 'evaluate a model folder on a task (accuracy/F1, or perplexity)', load: async () => (await import('./commands/eval.ts')).evalCommand },
   generate: { summary: 'generate LLaMa text from a prompt', load: async () => (await import('./commands/generate.ts')).generateCommand },
+  memory: { summary: 'exact bytes each method holds at BERT-base and LLaMa-7B MLP sizes, from config alone (no training)', load: async () => (await import('./commands/memory.ts')).memoryCommand },
   pretrain: { summary: 'pretrain the small BERT and LLaMa models (pretrained/bert-mini, pretrained/llama-mini)', load: async () => (await import('./commands/pretrain.ts')).pretrainCommand as Command },
 };
 

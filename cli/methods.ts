@@ -1,5 +1,5 @@
 /**
- * Preparing a model for one fine-tuning method, and its optimizer (SPARSEGRAD.md §6, §8):
+ * Preparing a model for one fine-tuning method, and its optimizer (docs/METHOD.md §7, §8):
  *
  * - full:       every parameter trains with AdamW (HF `adamw_hf`, wd 0, ε 1e-8).
  * - lora:       the MLP linears get LoRA (r, α = 1, the authors' variant), their W frozen;
@@ -11,7 +11,15 @@
  *               matrices), bases by eigen-decomposition, conversion W̃ = Vᵀ W U, then
  *               SparseAdam on the W̃'s and AdamW (wd 0) on everything else.
  *
- * All at constant lr, no clipping, betas (0.9, 0.999), ε 1e-8 (§9). Also here: loading a
+ * What trains besides the MLP linears is the `train` scope: 'paper' (default) trains
+ * everything else densely with AdamW, as the paper's GLUE code; 'mlp-only' freezes every
+ * parameter outside the MLP linears except the task head (BERT: the pooler and classifier,
+ * both freshly initialised), so that the MLP method is the only variable. `prelimAll`
+ * gives LoRA and MeProp SparseGrad's preliminary full AdamW steps too (the ablation that
+ * shares its advantage); full fine-tuning is unchanged by it, its first steps being full
+ * AdamW steps already.
+ *
+ * All at constant lr, no clipping, betas (0.9, 0.999), ε 1e-8 (docs/METHOD.md §10). Also here: loading a
  * BERT folder (a BertForMaskedLM pretraining checkpoint or a classifier) as a
  * BertForSequenceClassification with a fresh head.
  */
@@ -43,6 +51,10 @@ export const METHODS = ['full', 'lora', 'meprop', 'sparsegrad'] as const;
 export type MethodName = (typeof METHODS)[number];
 export const METHOD_LABELS: Record<MethodName, string> = { full: 'Full FT', lora: 'LoRA', meprop: 'MeProp', sparsegrad: 'SparseGrad' };
 
+/** What trains besides the MLP linears (see the header). */
+export const TRAIN_SCOPES = ['paper', 'mlp-only'] as const;
+export type TrainScope = (typeof TRAIN_SCOPES)[number];
+
 export interface MethodOptions {
   method: MethodName;
   lr: number;
@@ -62,6 +74,14 @@ export interface MethodOptions {
   tokensPerStep: number;
   /** LLaMa: adapt only blocks whose index is a multiple of n. */
   everyNthBlock?: number;
+  /** What trains besides the MLP linears (default 'paper': everything, densely). */
+  train?: TrainScope;
+  /** LoRA and MeProp: run SparseGrad's preliminary full AdamW steps first (default false). */
+  prelimAll?: boolean;
+  /** SparseGrad: SparseAdam keeps m, v only for the entries ever selected (optim/rules/sparse-adam.ts). */
+  sparseMoments?: boolean;
+  /** SparseGrad: skip the all-zero rows of G in the backward (nn/sparsegrad/layer.ts). */
+  rowCompaction?: boolean;
 }
 
 /** HF `adamw_hf` as the reference runs it: ε 1e-8, betas (0.9, 0.999), no weight decay. */
@@ -82,7 +102,11 @@ async function readConfig(dir: string): Promise<Record<string, unknown>> {
   } catch {
     throw new CliError(`model folder not found or incomplete: ${dir} (expected config.json and model.safetensors; run 'sparsegrad pretrain' to build the default models, or pass --model DIR)`);
   }
-  return JSON.parse(text) as Record<string, unknown>;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new CliError(`${join(dir, 'config.json')}: not valid JSON (${(e as Error).message})`);
+  }
 }
 
 export type AnyTokenizer = BertTokenizer | LlamaTokenizer;
@@ -144,8 +168,42 @@ export async function tokenizerFiles(dir: string): Promise<Record<string, string
 
 // ---- method preparation ----------------------------------------------------------------
 
+/** Parameters of the task head, which every scope trains: BERT's pooler and classifier (new layers when loading an MLM checkpoint). */
+const TASK_HEAD = /^(bert\.pooler\.|classifier\.)/;
+export const isTaskHead = (parameterName: string) => TASK_HEAD.test(parameterName);
+
+/**
+ * Apply the train scope before any method is prepared: 'mlp-only' sets requiresGrad false
+ * on every parameter outside the target linears and the task head (those keep their flag).
+ * Returns the number of parameters it froze. Methods then build on the flags: LoRA adds
+ * its A, B; SparseGrad's W̃ inherits W's flag; the optimizers take what requires grad.
+ */
+export function applyTrainScope(model: Module, o: Pick<MethodOptions, 'train' | 'everyNthBlock'>): number {
+  if ((o.train ?? 'paper') === 'paper') return 0;
+  const keep = new Set<Tensor>();
+  for (const [, linear] of findTargets(model, targetOptions(o))) for (const p of linear.parameters()) keep.add(p);
+  let frozen = 0;
+  for (const [name, p] of model.namedParameters()) {
+    if (keep.has(p) || TASK_HEAD.test(name) || !p.requiresGrad) continue;
+    p.requiresGrad = false;
+    frozen++;
+  }
+  return frozen;
+}
+
+/** The matrices each method trains in an MLP linear, per target layer: what "entries modified per step" counts. */
+export interface TrackedLayer {
+  name: string;
+  /** Full FT and MeProp: [W]; LoRA: [A, B]; SparseGrad: [W̃]. */
+  tensors: Tensor[];
+  /** The last top-k selection's gradient energy: kept (Σ selected g²) and total (Σ g²); MeProp and SparseGrad only. */
+  selection?: () => { kept: number; total: number } | null;
+}
+
 export interface Prepared {
   optimizer: Optimizer;
+  /** The trained matrices of every target layer (see TrackedLayer). */
+  tracked: TrackedLayer[];
   /** Put the model back into plain HF layers (merge adapters / W̃) before exporting. */
   merge(): void;
   sparse: SparseGradHandle | null;
@@ -162,12 +220,17 @@ export function layerBudget(model: Module, o: Pick<MethodOptions, 'k' | 'rank' |
   return budget({ k: o.k, rank: o.rank }, inF, out);
 }
 
+/** 'auto': whether the materialized weight is the cheaper path for T tokens through an out×in layer. */
+export function materializedPays(tokens: number, inF: number, out: number): boolean {
+  // Factored: 2T(in² + out²) extra MACs per step; materialized: two triple products (§4).
+  return tokens * (inF * inF + out * out) > inF * out * (inF + out);
+}
+
 function useMaterialized(model: Module, o: MethodOptions): boolean {
   if (o.materialized !== 'auto') return o.materialized === 'on';
   const [, first] = findTargets(model, targetOptions(o))[0]!;
   const [out, inF] = first.weight.shape as [number, number];
-  // Factored: 2T(in² + out²) extra MACs per step; materialized: two triple products (§4).
-  return o.tokensPerStep * (inF * inF + out * out) > inF * out * (inF + out);
+  return materializedPays(o.tokensPerStep, inF, out);
 }
 
 /** The SparseGrad conversion with given bases (fresh from the preliminary phase, or read back from a checkpoint). */
@@ -175,14 +238,18 @@ export function convertSparseGrad(model: Module, bases: Map<string, LayerTypeBas
   const k = layerBudget(model, o);
   const sparse = applySparseGrad(model, bases, {
     ...targetOptions(o), k: o.k, rank: o.rank, inputBasis: o.inputBasis,
-    materialized: useMaterialized(model, o), keepOriginal: false,
+    materialized: useMaterialized(model, o), keepOriginal: false, rowCompaction: o.rowCompaction ?? false,
   });
+  const sparseMoments = o.sparseMoments ?? false;
   const groups = sparseGradGroups(model, sparse, { sparse: sparseAdam, dense: adamWHf }, { lr: o.lr, eps: 1e-8, betas: [0.9, 0.999] });
-  const optimizer = new Optimizer(groups.map((g) => (g.rule === adamWHf ? { ...g, weightDecay: 0 } : g)), { rule: adamWHf, lr: o.lr });
+  const optimizer = new Optimizer(groups.map((g) => (g.rule === adamWHf ? { ...g, weightDecay: 0 } : { ...g, sparseMoments })), { rule: adamWHf, lr: o.lr });
+  const options = sparse.layers[0]![1].options;
+  const modes = [options.materialized ? 'materialized' : '', options.rowCompaction ? 'row compaction' : '', sparseMoments ? 'sparse moments' : ''].filter(Boolean);
   return {
     optimizer, sparse, budget: k,
+    tracked: sparse.layers.map(([name, l]) => ({ name, tensors: [l.weight_tilde], selection: () => l.lastSelection })),
     merge: () => sparse.merge(),
-    summary: `SparseGrad: ${sparse.layers.length} MLP linears converted (${bases.size} layer types, input basis ${o.inputBasis}${sparse.layers[0]![1].options.materialized ? ', materialized' : ''}), k = ${k} per layer, SparseAdam on W̃ + AdamW on the rest`,
+    summary: `SparseGrad: ${sparse.layers.length} MLP linears converted (${bases.size} layer types, input basis ${o.inputBasis}${modes.map((m) => `, ${m}`).join('')}), k = ${k} per layer, SparseAdam on W̃ + AdamW on the rest${scopeNote(o)}`,
   };
 }
 
@@ -203,15 +270,21 @@ export function basesFromState(model: Module, state: Record<string, Tensor>, o: 
 /** Methods other than SparseGrad are one call; SparseGrad's preliminary phase is `runPreliminary`. */
 export function prepareSimple(model: Module, o: MethodOptions, generator: Generator): Prepared {
   const trainable = () => model.parameters().filter((p) => p.requiresGrad);
+  const note = scopeNote(o);
   switch (o.method) {
     case 'full':
-      return { optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: null, merge: () => {}, summary: 'full fine-tuning: every parameter, AdamW' };
+      return {
+        optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: null, merge: () => {},
+        tracked: findTargets(model, targetOptions(o)).map(([name, l]) => ({ name, tensors: [l.weight] })),
+        summary: (o.train ?? 'paper') === 'paper' ? 'full fine-tuning: every parameter, AdamW' : `full fine-tuning of the MLP linears, AdamW${note}`,
+      };
     case 'lora': {
       const handle: LoraHandle = applyLora(model, { ...targetOptions(o), r: o.rank, alpha: o.loraAlpha, generator });
       return {
         optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: o.rank * (handle.layers[0]![1].inFeatures + handle.layers[0]![1].outFeatures),
+        tracked: handle.layers.map(([name, l]) => ({ name, tensors: [l.lora_A, l.lora_B] })),
         merge: () => handle.merge(),
-        summary: `LoRA r=${o.rank} α=${o.loraAlpha} on ${handle.layers.length} MLP linears (W frozen), everything else AdamW`,
+        summary: `LoRA r=${o.rank} α=${o.loraAlpha} on ${handle.layers.length} MLP linears (W frozen), ${note ? `AdamW${note}` : 'everything else AdamW'}`,
       };
     }
     case 'meprop': {
@@ -219,13 +292,19 @@ export function prepareSimple(model: Module, o: MethodOptions, generator: Genera
       const handle: MePropHandle = applyMeProp(model, { ...targetOptions(o), k: o.k, rank: o.rank });
       return {
         optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: k,
+        tracked: handle.layers.map(([name, l], i) => ({ name, tensors: [l.weight], selection: () => handle.selections()[i] ?? null })),
         merge: () => handle.unload(),
-        summary: `MeProp (paper variant) on ${handle.layers.length} MLP linears, top-${k} of each dW, AdamW on everything`,
+        summary: `MeProp (paper variant) on ${handle.layers.length} MLP linears, top-${k} of each dW, AdamW on ${note ? `them${note}` : 'everything'}`,
       };
     }
     case 'sparsegrad':
       throw new ValueError('prepareSimple: SparseGrad needs its preliminary phase (runPreliminary)');
   }
+}
+
+/** '' in the paper's scope; otherwise what else trains. */
+function scopeNote(o: Pick<MethodOptions, 'train'>): string {
+  return (o.train ?? 'paper') === 'paper' ? '' : ' (mlp-only: everything else frozen but the task head)';
 }
 
 // ---- SparseGrad's preliminary phase ---------------------------------------------------------
@@ -260,22 +339,13 @@ export function runPreliminary(model: Module, o: MethodOptions, backward: (step:
       g.add(w.grad.contiguous().data as Float32Array | Float64Array);
     }));
   }
-  const optimizer = denseOptimizer(model.parameters().filter((p) => p.requiresGrad), o.lr);
-  const losses: number[] = [];
   const t0 = performance.now();
-  const bar = startProgress('sparsegrad: collect gradients', o.prelimSteps);
+  let losses: number[];
   try {
-    for (let step = 0; step < o.prelimSteps; step++) {
-      const loss = backward(step);
-      if (o.prelimUpdate) optimizer.step();
-      optimizer.zeroGrad();
-      losses.push(loss);
-      bar.tick(1, `loss ${loss.toFixed(4)}`);
-    }
+    losses = fullSteps(model, o, backward, 'sparsegrad: collect gradients', `${[...types.values()].reduce((s, g) => s + g.outFeatures * g.inFeatures, 0).toLocaleString('en-US')} entries per slice set`);
   } finally {
     for (const h of hooks) h.remove();
   }
-  bar.done(`${[...types.values()].reduce((s, g) => s + g.outFeatures * g.inFeatures, 0).toLocaleString('en-US')} entries per slice set`);
   const collectSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const eig = startProgress('sparsegrad: eigen-decomposition', types.size, { unit: 'types' });
@@ -293,6 +363,31 @@ export function runPreliminary(model: Module, o: MethodOptions, backward: (step:
   }
   eig.done();
   return { bases, losses, collectSeconds, eigenSeconds: (performance.now() - t1) / 1000 };
+}
+
+/**
+ * `o.prelimSteps` AdamW steps on every parameter that requires grad, with an optimizer of
+ * their own that is dropped afterwards (the reference's preliminary phase; with
+ * `prelimUpdate` false, backward passes only). Returns the losses.
+ */
+export function fullSteps(model: Module, o: Pick<MethodOptions, 'lr' | 'prelimSteps' | 'prelimUpdate'>, backward: (step: number) => number, label: string, doneNote?: string): number[] {
+  const optimizer = denseOptimizer(model.parameters().filter((p) => p.requiresGrad), o.lr);
+  const losses: number[] = [];
+  const bar = startProgress(label, o.prelimSteps);
+  for (let step = 0; step < o.prelimSteps; step++) {
+    const loss = backward(step);
+    if (o.prelimUpdate) optimizer.step();
+    optimizer.zeroGrad();
+    losses.push(loss);
+    bar.tick(1, `loss ${loss.toFixed(4)}`);
+  }
+  bar.done(doneNote);
+  return losses;
+}
+
+/** Whether a method runs preliminary full AdamW steps: SparseGrad always; LoRA and MeProp with `prelimAll`. */
+export function hasPreliminary(o: Pick<MethodOptions, 'method' | 'prelimAll'>): boolean {
+  return o.method === 'sparsegrad' || (o.prelimAll === true && (o.method === 'lora' || o.method === 'meprop'));
 }
 
 /** The dense weight gradients of the target linears after one backward (copies, float64), by layer type. */

@@ -35,6 +35,10 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/** Narrower than this, a reported width is not believed (the bar alone needs 22 columns). */
+const MIN_COLUMNS = 20;
+const DEFAULT_COLUMNS = 80;
+
 /** Format seconds as m:ss or h:mm:ss. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
@@ -106,8 +110,13 @@ export function startProgress(label: string, total: number, opts: ProgressOption
     if (mode === 'off') return;
     let text = line(final);
     if (mode === 'tty') {
-      const cols = (stream as { columns?: number }).columns ?? 120;
-      if (text.length > cols - 1) text = text.slice(0, Math.max(0, cols - 1));
+      // Redrawn lines are cut to the terminal's width (a wrapped line cannot be redrawn in
+      // place). Some terminals report 0 or no columns (a serial console, `script`, a
+      // resized pane): then assume 80 rather than cut everything away. The final line is
+      // never cut: it holds the result (the accuracy, the loss).
+      const reported = (stream as { columns?: number }).columns;
+      const cols = reported !== undefined && Number.isFinite(reported) && reported >= MIN_COLUMNS ? reported : DEFAULT_COLUMNS;
+      if (!final && text.length > cols - 1) text = text.slice(0, cols - 1);
       const padding = lastLen > text.length ? ' '.repeat(lastLen - text.length) : '';
       lastLen = text.length;
       stream.write(`\r${text}${padding}${final ? '\n' : ''}`);

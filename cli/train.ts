@@ -29,6 +29,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '../core/autograd.ts';
 import { tensor } from '../core/creation.ts';
+import { crossEntropy } from '../core/ops/nn.ts';
 import { Generator } from '../core/random.ts';
 import { SparseCoo } from '../core/sparse.ts';
 import { Tensor } from '../core/tensor.ts';
@@ -40,9 +41,10 @@ import type { Module } from '../nn/module.ts';
 import { loadCheckpoint, saveCheckpoint } from '../node.ts';
 import type { OptimizerStateDict } from '../optim/index.ts';
 import { CliError } from './args.ts';
+import { assertFiniteTensors, DEFAULT_DIVERGENCE, DivergenceGuard, type DivergenceOptions } from './divergence.ts';
 import { measureConcentration, type LayerConcentration } from './concentration.ts';
 import {
-  basesFromState, convertSparseGrad, loadBertClassifier, loadLlama, type MethodName, type MethodOptions,
+  applyTrainScope, basesFromState, convertSparseGrad, fullSteps, hasPreliminary, layerBudget, loadBertClassifier, loadLlama, type MethodName, type MethodOptions,
   type Prepared, prepareSimple, runPreliminary, targetGradients,
 } from './methods.ts';
 import { accuracy, macroF1 } from './metrics.ts';
@@ -221,8 +223,12 @@ export interface RunConfig extends Omit<MethodOptions, 'tokensPerStep'> {
   concentrationBatches: number;
   /** SparseGrad: keep the last update of the first W̃ for the heatmap. */
   captureUpdate: boolean;
+  /** Record per step what the method changed (RunResult.changes): entries modified, energy kept, entries ever selected. */
+  trackChanges?: boolean;
   /** Test hook: send SIGINT to this process after this many steps of this invocation. */
   stopAfter?: number;
+  /** When a run counts as diverged (cli/divergence.ts); default: 10× the first loss for 5 steps. */
+  divergence?: DivergenceOptions;
   /** Optional per-step callback (the compare worker reports progress through it). */
   label?: string;
 }
@@ -235,6 +241,8 @@ export interface EvalResult {
   loss?: number;
   perplexity?: number;
   predictions?: number[];
+  /** Language modelling: each held-out block's mean next-token loss, in order. */
+  blockLosses?: number[];
 }
 
 export interface UpdateSnapshot {
@@ -277,13 +285,35 @@ export interface RunResult {
   evalCurve: { step: number; accuracy?: number; loss?: number }[];
   concentration: LayerConcentration[] | null;
   update: UpdateSnapshot | null;
+  /** With `trackChanges`: per main-phase step, over the target layers' trained matrices (Prepared.tracked). */
+  changes?: StepChanges | null;
   resumedFrom: number | null;
+}
+
+/** What each step changed in the MLP linears' trained matrices (W; LoRA's A and B; SparseGrad's W̃). */
+export interface StepChanges {
+  layers: number;
+  /** Entries of the trained matrices per layer (W: out·in; LoRA: r·(in + out)). */
+  entriesPerLayer: number;
+  /** The 1-based step numbers recorded (the main phase: after any preliminary steps). */
+  steps: number[];
+  /** Entries whose value the optimizer step changed, summed over layers. */
+  modified: number[];
+  /** Entries that have had a non-zero gradient at some recorded step so far, summed over layers (for SparseGrad: SparseAdam's touched set). */
+  everSelected: number[];
+  /** Set when the run was resumed: the step from which everSelected counts again (the union is not checkpointed). */
+  everSelectedFrom?: number;
+  /** Σ kept g² / Σ g² of the step's top-k selections over all layers (MeProp, SparseGrad); null for the others. */
+  energyKept: number[] | null;
 }
 
 /** Thrown after Ctrl-C once the checkpoint is safe: main.ts exits with status 130. */
 export class Interrupted extends Error {
-  constructor(readonly checkpointDir: string | undefined, readonly step: number) {
-    super(checkpointDir ? `interrupted at step ${step}; checkpoint saved in ${checkpointDir} (continue with --resume)` : `interrupted at step ${step} (no checkpoint directory was set, nothing saved)`);
+  /** `resumeCommand`: the full command that continues the run (commands know their flags; the loop does not). */
+  constructor(readonly checkpointDir: string | undefined, readonly step: number, resumeCommand?: string) {
+    super(checkpointDir
+      ? `interrupted at step ${step}; checkpoint saved in ${checkpointDir} (continue with ${resumeCommand ?? '--resume'})`
+      : `interrupted at step ${step} (no checkpoint directory was set, nothing saved)`);
     this.name = 'Interrupted';
   }
 }
@@ -327,7 +357,8 @@ function fingerprint(c: RunConfig, task: EncodedTask): Record<string, unknown> {
     model: c.model, task: task.name, kind: task.kind, trainSize: task.train.length, method: c.method, seed: c.seed, lr: c.lr,
     batchSize: c.batchSize, steps: c.steps, maxLength: c.maxLength, rank: c.rank, k: c.k ?? null, loraAlpha: c.loraAlpha,
     prelimSteps: c.prelimSteps, prelimUpdate: c.prelimUpdate, inputBasis: c.inputBasis, materialized: c.materialized,
-    everyNthBlock: c.everyNthBlock ?? null,
+    everyNthBlock: c.everyNthBlock ?? null, train: c.train ?? 'paper', prelimAll: c.prelimAll ?? false,
+    sparseMoments: c.sparseMoments ?? false, rowCompaction: c.rowCompaction ?? false,
   };
 }
 
@@ -341,6 +372,7 @@ interface SavedState {
   /** Measured at the last step (kept in the checkpoint, so a run resumed after it still reports it). */
   memory?: RunResult['memory'];
   update?: UpdateSnapshot | null;
+  changes?: StepChanges | null;
 }
 
 function memorySummary(m: MemoryReport): NonNullable<RunResult['memory']> {
@@ -384,6 +416,7 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     ? (await loadBertClassifier(c.model, task.labels.length, modelGenerator)).model
     : (await loadLlama(c.model, modelGenerator)).model;
   model.train();
+  applyTrainScope(model, c); // before any method is prepared: 'mlp-only' freezes all but the MLP linears and the head
   const stream = new Stream(task.train.length, c.seed);
   const batchAt = (step: number): Batch => {
     const idx = stream.batch(step, c.batchSize);
@@ -395,10 +428,15 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
       : (model as LlamaForCausalLM).forward({ inputIds: b.inputIds, labels: b.labels });
     return out.loss!;
   };
-  const backward = (step: number): number => {
+  // Every loss of the run is checked before its backward pass and update (cli/divergence.ts);
+  // a resumed run rebuilds the guard from its loss history below.
+  let guard = new DivergenceGuard(c.label ?? c.method, c.divergence ?? DEFAULT_DIVERGENCE);
+  const backward = (step: number, check = true): number => {
     const loss = lossOf(batchAt(step));
+    const value = loss.item();
+    if (check) guard.loss(step + 1, value);
     loss.backward();
-    return loss.item();
+    return value;
   };
   const tokensPerStep = c.batchSize * (task.kind === 'classification' ? c.maxLength : task.blockLength);
   const methodOptions: MethodOptions = { ...c, tokensPerStep };
@@ -425,10 +463,18 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     modelGenerator.setState(ckpt.rng!.model!);
     saved = state;
     startStep = ckpt.step;
+    guard = new DivergenceGuard(c.label ?? c.method, c.divergence ?? DEFAULT_DIVERGENCE, saved.losses);
     console.log(`resuming ${c.label ?? c.method} from step ${startStep}/${c.steps} (${c.checkpointDir})`);
   } else {
     saved = { run, losses: [], stepMs: [], prep: { collect: 0, eigen: 0, concentration: 0 }, evalCurve: [], concentration: null };
-    if (c.method === 'sparsegrad') {
+    if (c.method !== 'sparsegrad' && hasPreliminary(c)) {
+      // The ablation --prelim-all: the same full AdamW steps SparseGrad takes first, then the method.
+      const t0 = performance.now();
+      saved.losses.push(...fullSteps(model, methodOptions, backward, `${c.method}: preliminary full steps`));
+      saved.prep.collect = (performance.now() - t0) / 1000;
+      prepared = prepareSimple(model, methodOptions, loraGenerator);
+      startStep = c.prelimSteps;
+    } else if (c.method === 'sparsegrad') {
       const pre = runPreliminary(model, methodOptions, backward);
       saved.losses.push(...pre.losses);
       saved.prep.collect = pre.collectSeconds;
@@ -441,7 +487,7 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
         const bar = startProgress('sparsegrad: gradient concentration', c.concentrationBatches, { unit: 'batches' });
         const slices = new Map<string, { shape: [number, number]; slices: Float64Array[] }>();
         for (let i = 0; i < c.concentrationBatches; i++) {
-          backward(c.prelimSteps + i);
+          backward(c.prelimSteps + i, false); // held-out batches: not training losses
           for (const [type, g] of targetGradients(model, c)) {
             const entry = slices.get(type) ?? { shape: g.shape, slices: [] };
             entry.slices.push(...g.slices);
@@ -451,7 +497,7 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
           bar.tick();
         }
         modelGenerator.setState(rng);
-        saved.concentration = measureConcentration(slices, pre.bases);
+        saved.concentration = measureConcentration(slices, pre.bases, { budget: layerBudget(model, c) });
         saved.prep.concentration = (performance.now() - t0) / 1000;
         bar.done(saved.concentration.map((l) => `${l.layerType.split('.').slice(-2, -1)[0]}: top-1% ${(l.top1.untransformed * 100).toFixed(1)}% → ${(l.top1.consistent * 100).toFixed(1)}%`).join(', '));
       }
@@ -461,15 +507,25 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
       prepared = prepareSimple(model, methodOptions, loraGenerator);
       startStep = 0;
     }
+    // The preliminary steps (if any) updated the weights: they must still be finite.
+    if (startStep > 0) guard.weights(startStep, model.namedParameters());
     console.log(`${c.label ? `${c.label}: ` : ''}${prepared.summary}`);
   }
   const { optimizer } = prepared;
+  const trainable = model.namedParameters().filter(([, p]) => p.requiresGrad);
 
   const save = async (step: number) => {
     if (!c.checkpointDir) return;
+    const modelState = model.stateDict();
+    const optimizerState = optimizer.stateDict();
+    // Never a checkpoint with NaN/Inf in it: weights and every optimizer buffer are checked first.
+    assertFiniteTensors(c.checkpointDir, [
+      ...Object.entries(modelState),
+      ...Object.entries(optimizerState.state).flatMap(([k, entry]) => Object.entries(entry).filter((e): e is [string, Tensor] => e[1] instanceof Tensor).map(([b, t]) => [`optimizer state ${k}.${b}`, t] as const)),
+    ]);
     await saveCheckpoint(c.checkpointDir, {
-      model: model.stateDict(),
-      optimizer: optimizer.stateDict(),
+      model: modelState,
+      optimizer: optimizerState,
       rng: { model: modelGenerator.getState() },
       step,
       data: stream.position(step, c.batchSize),
@@ -478,6 +534,7 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
   };
 
   const firstSparse = prepared.sparse?.layers[0];
+  const tracker = c.trackChanges ? new ChangeTracker(prepared, saved.changes ?? null) : null;
   const trainStart = performance.now();
   const bar = startProgress(`train ${c.label ?? c.method}`, c.steps - startStep);
   let done = 0;
@@ -485,6 +542,8 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     const t0 = performance.now();
     const batch = batchAt(step);
     const loss = lossOf(batch);
+    const value = loss.item();
+    guard.loss(step + 1, value); // before the update: a non-finite loss never reaches the weights
     loss.backward();
     const last = step === c.steps - 1;
     let before: Float32Array | null = null;
@@ -494,7 +553,10 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
       const w = firstSparse[1].weight_tilde.data as Float32Array;
       before = Float32Array.from(grad.indices, (i) => w[i]!);
     }
+    tracker?.before();
     optimizer.step();
+    guard.weights(step + 1, trainable);
+    if (tracker) saved.changes = tracker.after(step + 1);
     if (last) saved.memory = memorySummary(memoryReport(model, optimizer, { tokens: batch.tokens }));
     if (grad && before && firstSparse) {
       const w = firstSparse[1].weight_tilde.data as Float32Array;
@@ -504,8 +566,6 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
       };
     }
     optimizer.zeroGrad();
-    const value = loss.item();
-    if (!Number.isFinite(value)) throw new CliError(`${c.label ?? c.method}: the loss became ${value} at step ${step + 1}; lower --lr`);
     saved.losses.push(value);
     saved.stepMs.push(performance.now() - t0);
     done++;
@@ -541,19 +601,83 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     prepSeconds: saved.prep, trainSeconds, evalSeconds,
     memory: saved.memory ?? null,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    eval: (({ predictions: _, ...rest }) => rest)(evalResult),
+    eval: evalResult, // predictions included: the comparison's paired bootstrap needs them
     evalCurve: saved.evalCurve,
     concentration: saved.concentration,
     update: saved.update ?? null,
+    changes: saved.changes ?? null,
     resumedFrom: resuming ? startStep : null,
   };
   return { result, model, prepared };
 }
 
+/**
+ * Counts, around each optimizer step, what it changed in the tracked matrices: a copy
+ * before, a comparison after (out·in per layer and step: small next to the step itself).
+ * "Ever selected" is the union of non-zero gradient entries so far. The union is not in
+ * the checkpoint: a resumed run starts it empty again and says from which step it counts
+ * (`everSelectedFrom`).
+ */
+class ChangeTracker {
+  private readonly layers: Tensor[][];
+  private copies: (Float32Array | Float64Array)[][] = [];
+  private readonly ever: Uint8Array[][];
+  private everCount = 0;
+  private readonly record: StepChanges;
+
+  constructor(private readonly prepared: Prepared, previous: StepChanges | null) {
+    this.layers = prepared.tracked.map((l) => l.tensors);
+    this.ever = this.layers.map((ts) => ts.map((t) => new Uint8Array(t.numel)));
+    const hasSelection = prepared.tracked.some((l) => l.selection);
+    this.record = previous ?? {
+      layers: this.layers.length, entriesPerLayer: this.layers[0]?.reduce((n, t) => n + t.numel, 0) ?? 0,
+      steps: [], modified: [], everSelected: [], energyKept: hasSelection ? [] : null,
+    };
+    if (previous) previous.everSelectedFrom = (previous.steps.at(-1) ?? 0) + 1;
+  }
+
+  before(): void {
+    this.copies = this.layers.map((ts) => ts.map((t) => (t.data as Float32Array | Float64Array).slice()));
+    this.layers.forEach((ts, l) => ts.forEach((t, j) => {
+      const mark = this.ever[l]![j]!;
+      const g = t.grad;
+      if (g instanceof SparseCoo) {
+        for (let n = 0; n < g.indices.length; n++) if (g.values[n] !== 0 && !mark[g.indices[n]!]) (mark[g.indices[n]!] = 1), this.everCount++;
+      } else if (g) {
+        const d = g.contiguous().data;
+        for (let i = 0; i < d.length; i++) if (d[i] !== 0 && !mark[i]) (mark[i] = 1), this.everCount++;
+      }
+    }));
+  }
+
+  after(step: number): StepChanges {
+    let modified = 0;
+    this.layers.forEach((ts, l) => ts.forEach((t, j) => {
+      const now = t.data as Float32Array | Float64Array;
+      const was = this.copies[l]![j]!;
+      for (let i = 0; i < now.length; i++) if (now[i] !== was[i]) modified++;
+    }));
+    const r = this.record;
+    r.steps.push(step);
+    r.modified.push(modified);
+    r.everSelected.push(this.everCount);
+    if (r.energyKept) {
+      let kept = 0;
+      let total = 0;
+      for (const l of this.prepared.tracked) {
+        const e = l.selection?.();
+        if (e) (kept += e.kept), (total += e.total);
+      }
+      r.energyKept.push(total > 0 ? kept / total : NaN);
+    }
+    return r;
+  }
+}
+
 function validate(c: RunConfig, task: EncodedTask): void {
   if (task.train.length === 0) throw new CliError(`task ${task.name} has no training examples`);
-  if (c.method === 'sparsegrad' && c.steps <= c.prelimSteps) {
-    throw new CliError(`--steps (${c.steps}) must exceed SparseGrad's preliminary steps (--prelim-steps ${c.prelimSteps}), which count towards them`);
+  if (hasPreliminary(c) && c.steps <= c.prelimSteps) {
+    throw new CliError(`--steps (${c.steps}) must exceed the preliminary steps (--prelim-steps ${c.prelimSteps}${c.method === 'sparsegrad' ? '' : ', taken first with --prelim-all'}), which count towards them`);
   }
 }
 
@@ -583,19 +707,22 @@ export function evaluate(model: Module, task: EncodedTask, batchSize: number, sh
         bar?.done(`accuracy ${(result.accuracy * 100).toFixed(2)}%  macro-F1 ${(result.f1 * 100).toFixed(2)}%`);
         return result;
       }
-      let total = 0;
-      let count = 0;
+      // Each block's own mean next-token loss (the comparison's paired bootstrap resamples
+      // blocks); every block predicts the same number of tokens, so their mean is the loss.
+      const blockLosses: number[] = [];
       for (let b = 0; b < batches; b++) {
         const batch = lmBatch(rows.slice(b * batchSize, (b + 1) * batchSize) as number[][]);
-        const loss = (model as LlamaForCausalLM).forward({ inputIds: batch.inputIds, labels: batch.labels }).loss!.item();
-        const predicted = batch.inputIds.shape[0]! * (batch.inputIds.shape[1]! - 1);
-        total += loss * predicted;
-        count += predicted;
+        const [B, T] = batch.inputIds.shape as [number, number];
+        const logits = (model as LlamaForCausalLM).forward({ inputIds: batch.inputIds }).logits;
+        const predicted = logits.slice(1, 0, T - 1).reshape([B * (T - 1), -1]);
+        const targets = batch.inputIds.slice(1, 1, T).reshape([B * (T - 1)]);
+        const perToken = crossEntropy(predicted, targets, { reduction: 'none' }).reshape([B, T - 1]).mean(1);
+        blockLosses.push(...(perToken.toArray() as number[]));
         bar?.tick();
       }
-      const loss = total / count;
+      const loss = blockLosses.reduce((a, x) => a + x, 0) / blockLosses.length;
       bar?.done(`loss ${loss.toFixed(4)}  perplexity ${Math.exp(loss).toFixed(2)}`);
-      return { kind: 'lm' as const, examples: task.heldOut.length, loss, perplexity: Math.exp(loss) };
+      return { kind: 'lm' as const, examples: task.heldOut.length, loss, perplexity: Math.exp(loss), blockLosses };
     });
   } finally {
     model.train();

@@ -36,6 +36,6 @@ main().then(
       process.exit(130);
     }
     process.stderr.write(`error: ${error instanceof CliError ? error.message : (error as Error)?.stack ?? String(error)}\n`);
-    process.exit(error instanceof CliError ? 2 : 1);
+    process.exit(error instanceof CliError ? error.exitCode : 1); // 2: bad input, 3: diverged (cli/divergence.ts)
   },
 );

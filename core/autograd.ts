@@ -27,6 +27,16 @@ export interface Node {
 
 let gradEnabled = true;
 
+/**
+ * Whether ops record the graph now (false inside `noGrad`).
+ *
+ * @example
+ * ```ts
+ * import { isGradEnabled, noGrad } from 'sparsegrad';
+ * isGradEnabled(); // => true
+ * noGrad(() => isGradEnabled()); // => false
+ * ```
+ */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -41,12 +51,30 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
   }
 }
 
-/** Run fn without recording anything (inference, optimizer updates, VJPs themselves). */
+/**
+ * Run fn without recording anything (inference, optimizer updates, VJPs themselves).
+ *
+ * @example
+ * ```ts
+ * import { noGrad, tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * noGrad(() => w.mul(2)).requiresGrad; // => false
+ * ```
+ */
 export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }
 
-/** Re-enable recording inside a noGrad region. */
+/**
+ * Re-enable recording inside a noGrad region.
+ *
+ * @example
+ * ```ts
+ * import { enableGrad, noGrad, tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * noGrad(() => enableGrad(() => w.mul(2))).requiresGrad; // => true
+ * ```
+ */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }
@@ -54,6 +82,15 @@ export function enableGrad<T>(fn: () => T): T {
 /**
  * Attach a node to `output` if grad mode is on and any input requires grad.
  * Ops call this right after computing their forward; the VJP sits beside it.
+ *
+ * @example
+ * ```ts
+ * import { record, tensor } from 'sparsegrad';
+ * const x = tensor([1, 2], { requiresGrad: true });
+ * const y = record('TwiceBackward', x.detach().mul(2), [x], (g) => [g.mul(2)]);
+ * y.sum().backward();
+ * x.grad; // => [2, 2]
+ * ```
  */
 export function record(name: string, output: Tensor, inputs: readonly Tensor[], vjp: Vjp, saved: readonly Tensor[] = []): Tensor {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
@@ -69,6 +106,15 @@ export function record(name: string, output: Tensor, inputs: readonly Tensor[], 
  * The public custom-VJP API: a layer defines its own forward and backward (SparseGrad,
  * MeProp and LoRA do). `forward` runs without recording; `backward` receives the output
  * gradient and returns one gradient per input — dense, a SparseCoo value, or null.
+ *
+ * @example
+ * ```ts
+ * import { customVjp, tensor } from 'sparsegrad';
+ * const square = customVjp('Square', (a) => ({ output: a.mul(a), saved: a }), (g, a) => [g.mul(a).mul(2)]);
+ * const x = tensor([1, 2, 3], { requiresGrad: true });
+ * square(x).sum().backward();
+ * x.grad; // => [2, 4, 6]
+ * ```
  */
 export function customVjp<Saved>(
   name: string,
@@ -90,7 +136,18 @@ export interface GradOptions {
   retainGraph?: boolean;
 }
 
-/** Functional gradients: d(outputs)/d(inputs), as values; `.grad` is not touched. */
+/**
+ * Functional gradients: d(outputs)/d(inputs), as values; `.grad` is not touched.
+ *
+ * @example
+ * ```ts
+ * import { grad, tensor } from 'sparsegrad';
+ * const x = tensor([1, 2, 3], { requiresGrad: true });
+ * const [gx] = grad(x.mul(x).sum(), [x]);
+ * gx; // => [2, 4, 6]
+ * x.grad; // => null
+ * ```
+ */
 export function grad(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options: GradOptions = {}): (Grad | null)[] {
   const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
   const found = runBackward(outs, rootGrads(outs, options.gradOutputs), { targets: inputs, accumulate: false, retainGraph: options.retainGraph ?? false });

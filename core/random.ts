@@ -8,7 +8,18 @@
  */
 import { ValueError } from '../base/errors.ts';
 
-/** xoshiro128** (Blackman & Vigna): four 32-bit words of state, integer ops only. */
+/**
+ * xoshiro128** (Blackman & Vigna): four 32-bit words of state, integer ops only.
+ *
+ * @example
+ * ```ts
+ * import { Generator, randn } from 'sparsegrad';
+ * const a = randn([3], { generator: new Generator(42) });
+ * const b = randn([3], { generator: new Generator(42) });
+ * a.sub(b).abs().max().item(); // => 0
+ * new Generator(7).integer(0, 10) < 10; // => true
+ * ```
+ */
 export class Generator {
   private s = new Uint32Array(4);
   private spareNormal: number | null = null;
@@ -125,10 +136,32 @@ export function portableLog(x: number): number {
   return 2 * sum + e * LN2;
 }
 
-/** The generator used when an op is given none, as torch's default generator. */
+/**
+ * The generator used when an op is given none, as torch's default generator.
+ *
+ * @example
+ * ```ts
+ * import { defaultGenerator, manualSeed } from 'sparsegrad';
+ * manualSeed(1);
+ * const first = defaultGenerator.uniform();
+ * manualSeed(1);
+ * defaultGenerator.uniform() === first; // => true
+ * ```
+ */
 export const defaultGenerator = new Generator(0);
 
-/** Seed the default generator (torch.manual_seed). */
+/**
+ * Seed the default generator (torch.manual_seed).
+ *
+ * @example
+ * ```ts
+ * import { manualSeed, rand } from 'sparsegrad';
+ * manualSeed(3);
+ * const a = rand([2]);
+ * manualSeed(3);
+ * rand([2]).sub(a).abs().max().item(); // => 0
+ * ```
+ */
 export function manualSeed(seed: number): void {
   defaultGenerator.manualSeed(seed);
 }

@@ -16,6 +16,17 @@ import { Tensor } from './tensor.ts';
 
 export type Grad = Tensor | SparseCoo;
 
+/**
+ * A sparse gradient in coordinate form: flat indices (strictly increasing) and their values.
+ *
+ * @example
+ * ```ts
+ * import { SparseCoo } from 'sparsegrad';
+ * const s = new SparseCoo([2, 3], new Int32Array([1, 5]), new Float32Array([4, -1]));
+ * s.nnz; // => 2
+ * s.toDense(); // => [[0, 4, 0], [0, 0, -1]]
+ * ```
+ */
 export class SparseCoo {
   readonly shape: readonly number[];
   readonly indices: Int32Array;
@@ -92,7 +103,16 @@ export class SparseCoo {
   }
 }
 
-/** Sum two gradients of the same shape following the rules above. Never mutates its inputs. */
+/**
+ * Sum two gradients of the same shape following the rules above. Never mutates its inputs.
+ *
+ * @example
+ * ```ts
+ * import { addGrads, SparseCoo, tensor } from 'sparsegrad';
+ * const s = new SparseCoo([2], new Int32Array([1]), new Float32Array([5]));
+ * addGrads(tensor([1, 1]), s); // => [1, 6]
+ * ```
+ */
 export function addGrads(a: Grad, b: Grad): Grad {
   if (!sameShape(a.shape, b.shape)) {
     throw new ShapeError(`cannot accumulate gradients of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);

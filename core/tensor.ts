@@ -4,18 +4,20 @@
  * Views (reshape of a contiguous tensor, transpose, permute, expand, slice) share the
  * storage and differ only in shape/strides/offset. The storage carries a version
  * counter shared by all its views, bumped by in-place ops, so the engine can refuse a
- * backward whose saved tensors were overwritten.
+ * backward whose saved tensors were overwritten. The storage object is whatever the
+ * backend handed out (kernels/storage.ts): where its values live is the backend's business.
  *
  * The methods below are one-line forwards to the ops in core/ops, where each op's
  * forward and VJP live side by side.
  */
 import { backward as runBackward, isGradEnabled, type Node } from './autograd.ts';
-import { allocate, dtypeOf, isFloat, torchName, type DType, type Storage } from '../base/dtype.ts';
+import { allocate, checkDType, isFloat, torchName, type DType, type Storage } from '../base/dtype.ts';
 import { AutogradError, DTypeError, ValueError } from '../base/errors.ts';
 import { formatTensor } from './format.ts';
-import { contiguousStrides, isContiguous, numel, type Shape } from '../base/shape.ts';
+import { checkShape, contiguousStrides, isContiguous, numel, type Shape } from '../base/shape.ts';
 import { addGrads, type Grad, SparseCoo } from './sparse.ts';
 import { getBackend } from '../kernels/backend.ts';
+import { hostStorage, type TensorStorage } from '../kernels/storage.ts';
 import { forEachOffset } from '../kernels/view.ts';
 import * as ew from './ops/elementwise.ts';
 import * as red from './ops/reduce.ts';
@@ -24,28 +26,6 @@ import * as la from './ops/linalg.ts';
 import * as ix from './ops/indexing.ts';
 import * as nn from './ops/nn.ts';
 
-/** The buffer behind a tensor and all of its views. */
-export interface TensorStorage {
-  /** The values. On device storage (below) a getter: the first read after a device write downloads. */
-  readonly data: Storage;
-  /** Bumped by every in-place write. */
-  version: number;
-  /**
-   * Only on storage made by a device backend (Backend.allocate, e.g. gpu.js textures): what
-   * the core needs to know without reading `data`, so views, reshapes and dtype checks never
-   * force a download. Absent on ordinary storage.
-   */
-  readonly device?: DeviceResidency;
-}
-
-/** Facts about device storage, readable without a transfer. */
-export interface DeviceResidency {
-  readonly dtype: DType;
-  readonly length: number;
-  /** True while the values live on the device only: reading `data` would download them. */
-  readonly resident: boolean;
-}
-
 export type GradHook = (grad: Grad) => Grad | void;
 export interface HookHandle {
   remove(): void;
@@ -53,6 +33,18 @@ export interface HookHandle {
 
 type Operand = Tensor | number;
 
+/**
+ * A tensor: storage + shape + strides + offset + dtype, with its autograd state.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from 'sparsegrad';
+ * const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+ * x.matmul(x).sum().backward();
+ * x.grad; // => [[7, 11], [9, 13]]
+ * x.T.shape; // => [2, 2]
+ * ```
+ */
 export class Tensor {
   readonly storage: TensorStorage;
   readonly shape: readonly number[];
@@ -73,17 +65,34 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze([...strides]);
     this.offset = offset;
-    this.dtype = storage.device?.dtype ?? dtypeOf(storage.data);
+    this.dtype = storage.dtype;
   }
 
-  /** Wrap contiguous storage (no copy). */
+  /**
+   * Wrap contiguous storage (no copy).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from 'sparsegrad';
+   * Tensor.fromStorage(new Float32Array([1, 2, 3, 4]), [2, 2]); // => [[1, 2], [3, 4]]
+   * ```
+   */
   static fromStorage(data: Storage, shape: Shape): Tensor {
+    checkShape('fromStorage', shape);
     if (data.length !== numel(shape)) throw new ValueError(`fromStorage(): ${data.length} elements cannot have shape [${shape.join(', ')}]`);
-    return new Tensor({ data, version: 0 }, shape, contiguousStrides(shape), 0);
+    return new Tensor(hostStorage(data), shape, contiguousStrides(shape), 0);
   }
 
-  /** A view of the same storage with other shape/strides/offset. */
-  view_(shape: Shape, strides: readonly number[], offset: number): Tensor {
+  /**
+   * A view of the same storage with other shape/strides/offset (torch's as_strided; no copy, not recorded).
+   *
+   * @example
+   * ```ts
+   * import { arange } from 'sparsegrad';
+   * arange(4).asStrided([2, 2], [1, 1], 0); // => [[0, 1], [1, 2]]
+   * ```
+   */
+  asStrided(shape: Shape, strides: readonly number[], offset: number): Tensor {
     return new Tensor(this.storage, shape, strides, offset);
   }
 
@@ -111,16 +120,41 @@ export class Tensor {
   }
 
   // ---- reading values -----------------------------------------------------
-  /** The single value of a one-element tensor. */
+  /**
+   * The single value of a one-element tensor.
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * tensor([[5]]).item(); // => 5
+   * ```
+   */
   item(): number {
     if (this.numel !== 1) throw new ValueError(`a Tensor with ${this.numel} elements cannot be converted to Scalar`);
     return this.data[this.offset]!;
   }
-  /** Values in row-major order as a fresh typed array. */
+  /**
+   * Values in row-major order as a fresh typed array.
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * tensor([[1, 2], [3, 4]]).T.toTypedArray(); // => [1, 3, 2, 4]
+   * ```
+   */
   toTypedArray(): Storage {
     return this.contiguous().data.slice() as Storage;
   }
-  /** Nested JS arrays (booleans for bool tensors), like torch's tolist(). */
+  /**
+   * Nested JS arrays (booleans for bool tensors), like torch's tolist().
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * tensor([[1, 2], [3, 4]]).toArray(); // => [[1, 2], [3, 4]]
+   * tensor([1, 2]).gt(1).toArray(); // => [false, true]
+   * ```
+   */
   toArray(): unknown {
     const flat = Array.from(this.toTypedArray() as ArrayLike<number>, (v) => (this.dtype === 'bool' ? v !== 0 : v));
     const build = (axis: number, start: number): unknown => {
@@ -144,29 +178,84 @@ export class Tensor {
   backward(gradOutput?: Tensor, options?: { retainGraph?: boolean }): void {
     runBackward(this, gradOutput, options);
   }
-  /** Keep `.grad` on a non-leaf after backward. */
+  /**
+   * Keep `.grad` on a non-leaf after backward.
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * const x = tensor([1, 2], { requiresGrad: true });
+   * const y = x.mul(3).retainGrad();
+   * y.sum().backward();
+   * y.grad; // => [1, 1]
+   * ```
+   */
   retainGrad(): this {
     if (!this.requiresGrad) throw new AutogradError("can't retain_grad on Tensor that has requires_grad=False");
     if (!this.isLeaf) this.retainsGrad = true;
     return this;
   }
-  /** A tensor sharing storage with this one but cut from the graph. */
+  /**
+   * A tensor sharing storage with this one but cut from the graph.
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * const x = tensor([1, 2], { requiresGrad: true });
+   * x.detach().requiresGrad; // => false
+   * ```
+   */
   detach(): Tensor {
-    return this.view_(this.shape, this.strides, this.offset);
+    return this.asStrided(this.shape, this.strides, this.offset);
   }
-  /** Runs on this tensor's gradient before it is accumulated or passed on; may return a replacement. */
+  /**
+   * Runs on this tensor's gradient before it is accumulated or passed on; may return a replacement.
+   *
+   * @example
+   * ```ts
+   * import { tensor, type Tensor } from 'sparsegrad';
+   * const x = tensor([1, 2], { requiresGrad: true });
+   * const handle = x.registerHook((g) => (g as Tensor).mul(10));
+   * x.sum().backward();
+   * x.grad; // => [10, 10]
+   * handle.remove();
+   * ```
+   */
   registerHook(hook: GradHook): HookHandle {
     if (!this.requiresGrad) throw new AutogradError("cannot register a hook on a tensor that doesn't require gradient");
     this.hooks.push(hook);
     return { remove: () => removeFrom(this.hooks, hook) };
   }
-  /** Runs on a leaf after its `.grad` has been updated. */
+  /**
+   * Runs on a leaf after its `.grad` has been updated.
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * const x = tensor([1, 2], { requiresGrad: true });
+   * let seen = null;
+   * x.registerPostAccumulateGradHook((t) => { seen = t.grad; });
+   * x.sum().backward();
+   * seen; // => [1, 1]
+   * ```
+   */
   registerPostAccumulateGradHook(hook: (t: Tensor) => void): HookHandle {
     if (!this.isLeaf || !this.requiresGrad) throw new AutogradError('post accumulate grad hooks cannot be registered on non-leaf tensors or tensors that do not require grad');
     this.postAccumulateHooks.push(hook);
     return { remove: () => removeFrom(this.postAccumulateHooks, hook) };
   }
-  /** Called by the engine: add `g` to `.grad` (a private copy, so users may edit `.grad` in place). */
+  /**
+   * Called by the engine: add `g` to `.grad` (a private copy, so users may edit `.grad` in place).
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * const x = tensor([1, 2], { requiresGrad: true });
+   * x.accumulateGrad(tensor([1, 1]));
+   * x.accumulateGrad(tensor([2, 2]));
+   * x.grad; // => [3, 3]
+   * ```
+   */
   accumulateGrad(g: Grad): void {
     const owned = g instanceof SparseCoo ? g : g.detach().clone();
     this.grad = this.grad === null ? owned : addGrads(this.grad, owned);
@@ -178,7 +267,15 @@ export class Tensor {
   }
 
   // ---- in-place writes (optimizers use these under noGrad) ---------------------
-  /** Overwrite this tensor's elements with `src` (broadcast), bumping the version. */
+  /**
+   * Overwrite this tensor's elements with `src` (broadcast), bumping the version.
+   *
+   * @example
+   * ```ts
+   * import { zeros } from 'sparsegrad';
+   * zeros([2, 2]).copy_(7); // => [[7, 7], [7, 7]]
+   * ```
+   */
   copy_(src: Operand): this {
     this.checkInPlace('copy_');
     const values = (typeof src === 'number' ? ew.full_(src, this) : src.expand(this.shape)).contiguous();
@@ -218,15 +315,36 @@ export class Tensor {
   onesLike(): Tensor {
     return ew.full_(1, this);
   }
-  /** A contiguous copy (recorded: its gradient is the identity). */
+  /**
+   * A contiguous copy (recorded: its gradient is the identity).
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * const x = tensor([1, 2]);
+   * const y = x.clone();
+   * y.fill_(0);
+   * x; // => [1, 2]
+   * ```
+   */
   clone(): Tensor {
     return mv.clone(this);
   }
   contiguous(): Tensor {
-    return this.isContiguous() && this.offset === 0 && (this.storage.device?.length ?? this.data.length) === this.numel ? this : mv.clone(this);
+    return this.isContiguous() && this.offset === 0 && this.storage.length === this.numel ? this : mv.clone(this);
   }
-  /** Convert dtype (recorded between float dtypes). */
+  /**
+   * Convert dtype (recorded between float dtypes).
+   *
+   * @example
+   * ```ts
+   * import { tensor } from 'sparsegrad';
+   * tensor([1.7, -1.7]).to('int32'); // => [1, -1]
+   * tensor([0, 2]).to('bool'); // => [false, true]
+   * ```
+   */
   to(dtype: DType): Tensor {
+    checkDType('to', dtype);
     return mv.cast(this, dtype);
   }
   float(): Tensor {
@@ -313,7 +431,16 @@ export class Tensor {
   softmax(axis = -1): Tensor { return nn.softmax(this, axis); }
   logSoftmax(axis = -1): Tensor { return nn.logSoftmax(this, axis); }
 
-  /** The backend running this tensor's kernels (one global choice for now). */
+  /**
+   * The backend running this tensor's kernels (one global choice for now).
+   *
+   * @example
+   * ```ts
+   * import { tensor, withBackend } from 'sparsegrad';
+   * tensor([1]).backend; // => 'cpu'
+   * withBackend('reference', () => tensor([1]).backend); // => 'reference'
+   * ```
+   */
   get backend(): string {
     return getBackend().name;
   }

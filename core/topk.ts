@@ -17,6 +17,17 @@ import type { Tensor } from './tensor.ts';
 
 export type TopKMode = 'threshold' | 'exact';
 
+/**
+ * The k entries of largest magnitude as a SparseCoo (modes above).
+ *
+ * @example
+ * ```ts
+ * import { tensor, topK } from 'sparsegrad';
+ * const s = topK(tensor([[0.1, -3], [2, 0.5]]), 2);
+ * Array.from(s.indices); // => [1, 2]
+ * s.toDense(); // => [[0, -3], [2, 0]]
+ * ```
+ */
 export function topK(dense: Tensor, k: number, mode: TopKMode = 'threshold'): SparseCoo {
   if (!isFloat(dense.dtype)) throw new DTypeError(`topK(): expected a floating tensor, got ${dense.dtype}`);
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`topK(): k must be a positive integer, got ${k}`);

@@ -5,15 +5,35 @@
  */
 import type { DType, FloatStorage, Storage } from '../base/dtype.ts';
 import type { Shape } from '../base/shape.ts';
-import type { TensorStorage } from '../core/tensor.ts';
 import { ValueError } from '../base/errors.ts';
+import type { TensorStorage } from './storage.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from './scalar.ts';
 import type { View } from './view.ts';
 import { cpuBackend } from './cpu/index.ts';
 import { referenceBackend } from './reference/index.ts';
 
+/**
+ * Threads of the CPU backend: setThreads(n) (default: every core), threadInfo(), and
+ * threadsReady() (resolves once the workers have started). Results do not depend on n.
+ * setRelaxedSimd(true) opts in to fused multiply-adds where the engine has them.
+ */
+export { setRelaxedSimd, setThreads, threadInfo, threadsReady } from './cpu/gemm.ts';
+
 export interface Backend {
   readonly name: string;
+  /**
+   * A fresh zeroed storage for a kernel's output. The core asks the backend rather than
+   * allocating, so a device backend can hand out storage that stays on its device (gpu.js
+   * textures); the kernel then receives `storage.data` as its `out` (fresh storage: reading
+   * it transfers nothing). CPU backends return hostStorage (kernels/storage.ts).
+   */
+  allocate(dtype: DType, length: number): TensorStorage;
+  /**
+   * How this backend's kernels see `storage` read with shape/strides/offset. CPU backends
+   * read `storage.data` at once (device storage downloads then); a device backend keeps
+   * `storage` on the view and reads `data` lazily, so values already on its device stay there.
+   */
+  view(storage: TensorStorage, shape: Shape, strides: readonly number[], offset: number): View;
   /** out = f(x) elementwise; p, q are the op's scalar parameters. */
   unary(op: UnaryOp, x: View, out: Storage, p: number, q: number): void;
   /** out = g · f'(x): the VJP of a unary op, fused so backward makes one pass. */
@@ -28,6 +48,12 @@ export interface Backend {
   argReduce(op: 'max' | 'min', x: View, axis: number, values: Storage, indices: Int32Array): void;
   /** Batched matrix product: a [..., m, k] · b [..., k, n] → out [..., m, n]; batch axes already broadcast. */
   matmul(a: View<FloatStorage>, b: View<FloatStorage>, out: FloatStorage): void;
+  /**
+   * Optional: a linear layer's forward, out [m, n] = x [m, k] · weight [n, k]ᵀ + bias [n],
+   * the bias added in the GEMM's epilogue (no second pass). The op layer (core/ops/linear.ts)
+   * uses matmul then add where a backend does not have it; results are bitwise the same.
+   */
+  linear?(x: View<FloatStorage>, weight: View<FloatStorage>, bias: View<FloatStorage> | null, out: FloatStorage): void;
   /** Strided → contiguous copy (also converts dtype when out's differs). */
   copy(x: View, out: Storage): void;
   /** out[…, i, …] = x[…, index[…, i, …], …] along `axis`; out has index's shape. */
@@ -41,17 +67,12 @@ export interface Backend {
    * μ = the row mean when `centered` (LayerNorm) or 0 (RMSNorm). Writes x̂ and r (one per row).
    */
   normalize(x: View<FloatStorage>, eps: number, centered: boolean, out: FloatStorage, rstd: FloatStorage): void;
-  /** Its VJP per row: dx = r·(g − mean(g) − x̂·mean(g·x̂)), without the mean(g) term when not centered. */
-  normalizeBackward(xhat: FloatStorage, rstd: FloatStorage, g: View<FloatStorage>, centered: boolean, out: FloatStorage): void;
   /**
-   * Optional, for backends whose memory is not the JS heap (gpu.js on WebGL). compute() then
-   * asks it for every kernel output instead of allocating a typed array: the storage's `data`
-   * is the host array the kernel receives as `out` (free to read while the storage is fresh),
-   * and its `device` field gives the core the dtype and length. A kernel may leave its result
-   * on the device; reading `data` afterwards downloads it (see TensorStorage.device). The CPU
-   * backends do not have it, so their path is unchanged: plain typed arrays, no getters.
+   * out = a·x + b·y + c elementwise, all five views broadcast to out's shape (stride 0 on
+   * broadcast axes): one pass where four binary ops would take four. The norms' VJP
+   * (core/ops/nn.ts) ends with one, its coefficients one per row.
    */
-  allocate?(dtype: DType, length: number): TensorStorage;
+  combine(x: View<FloatStorage>, y: View<FloatStorage>, a: View<FloatStorage>, b: View<FloatStorage>, c: View<FloatStorage>, out: FloatStorage): void;
   /**
    * Optional: the variant of this backend that `options` asks for (gpu.js's mode), used by
    * setBackend(name, options). Throws a clear error when that variant is unavailable.
@@ -69,20 +90,58 @@ export interface BackendOptions {
 const registry = new Map<string, Backend>([cpuBackend, referenceBackend].map((b) => [b.name, b]));
 let current: Backend = cpuBackend;
 
-/** Add a backend (gpu.js, or a user's own) under its name. */
+/**
+ * Add a backend (gpu.js, or a user's own) under its name.
+ *
+ * @example
+ * ```ts
+ * import { backendNames, getBackend, registerBackend } from 'sparsegrad';
+ * registerBackend({ ...getBackend(), name: 'my-cpu' });
+ * backendNames().includes('my-cpu'); // => true
+ * ```
+ */
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
 }
 
+/**
+ * The names of the registered backends.
+ *
+ * @example
+ * ```ts
+ * import { backendNames } from 'sparsegrad';
+ * backendNames().slice(0, 2); // => ['cpu', 'reference']
+ * ```
+ */
 export function backendNames(): string[] {
   return [...registry.keys()];
 }
 
+/**
+ * The backend the ops run on now.
+ *
+ * @example
+ * ```ts
+ * import { getBackend } from 'sparsegrad';
+ * getBackend().name; // => 'cpu'
+ * ```
+ */
 export function getBackend(): Backend {
   return current;
 }
 
-/** Select a registered backend; `options` pick a variant of one that has them (gpu.js's mode). */
+/**
+ * Select a registered backend; `options` pick a variant of one that has them (gpu.js's mode).
+ *
+ * @example
+ * ```ts
+ * import { getBackend, setBackend, tensor } from 'sparsegrad';
+ * setBackend('reference');
+ * tensor([[1, 2]]).matmul(tensor([[3], [4]])); // => [[11]]
+ * setBackend('cpu');
+ * getBackend().name; // => 'cpu'
+ * ```
+ */
 export function setBackend(name: string, options?: BackendOptions): void {
   const b = registry.get(name);
   if (!b) throw new ValueError(`setBackend(): unknown backend '${name}'; available: ${backendNames().join(', ')}`);
@@ -91,7 +150,16 @@ export function setBackend(name: string, options?: BackendOptions): void {
   else throw new ValueError(`setBackend(): backend '${name}' takes no options`);
 }
 
-/** Run `fn` with another backend, then restore the previous one (for tests that compare backends). */
+/**
+ * Run `fn` with another backend, then restore the previous one (for tests that compare backends).
+ *
+ * @example
+ * ```ts
+ * import { getBackend, tensor, withBackend } from 'sparsegrad';
+ * withBackend('reference', () => tensor([1, 2]).exp().sum().item()); // => 10.1073
+ * getBackend().name; // => 'cpu'
+ * ```
+ */
 export function withBackend<T>(name: string, fn: () => T, options?: BackendOptions): T {
   const previous = getBackend();
   setBackend(name, options);

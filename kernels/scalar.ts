@@ -29,6 +29,35 @@ function tanhGelu(x: number): number {
   return Math.tanh(GELU_TANH_C * (x + 0.044715 * x * x * x));
 }
 
+// The activations of transformer MLPs, as named functions: the fast CPU kernels call them
+// from loops of their own (a call site with one target, which V8 inlines), so their meaning
+// is still defined only here.
+
+/** GELU, exact form: x·Φ(x) with Φ the normal CDF. */
+export function gelu(x: number): number {
+  return 0.5 * x * (1 + erf(x * SQRT1_2));
+}
+/** GELU's derivative: Φ(x) + x·φ(x). */
+export function geluGrad(x: number): number {
+  return 0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+}
+/** GELU, tanh approximation (GPT-2's "gelu_new"). */
+export function geluTanh(x: number): number {
+  return 0.5 * x * (1 + tanhGelu(x));
+}
+export function geluTanhGrad(x: number): number {
+  const t = tanhGelu(x);
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_TANH_C * (1 + 3 * 0.044715 * x * x);
+}
+/** SiLU (swish): x·σ(x). */
+export function silu(x: number): number {
+  return x * sigmoid(x);
+}
+export function siluGrad(x: number): number {
+  const s = sigmoid(x);
+  return s * (1 + x * (1 - s));
+}
+
 export const UNARY = {
   neg: { f: (x) => -x, df: () => -1, floatOnly: false },
   abs: { f: (x) => Math.abs(x), df: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), floatOnly: false },
@@ -44,29 +73,10 @@ export const UNARY = {
   // relu keeps NaN (x < 0 is false for NaN) and, like torch, has derivative 0 at 0.
   relu: { f: (x) => (x < 0 ? 0 : x), df: (x) => (x > 0 ? 1 : 0), floatOnly: true },
   erf: { f: erf, df: (x) => TWO_OVER_SQRT_PI * Math.exp(-x * x), floatOnly: true },
-  // GELU, exact form: x·Φ(x) with Φ the normal CDF; Φ'(x) = φ(x).
-  gelu: {
-    f: (x) => 0.5 * x * (1 + erf(x * SQRT1_2)),
-    df: (x) => 0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x),
-    floatOnly: true,
-  },
-  // GELU, tanh approximation (GPT-2's "gelu_new").
-  geluTanh: {
-    f: (x) => 0.5 * x * (1 + tanhGelu(x)),
-    df: (x) => {
-      const t = tanhGelu(x);
-      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU_TANH_C * (1 + 3 * 0.044715 * x * x);
-    },
-    floatOnly: true,
-  },
-  silu: {
-    f: (x) => x * sigmoid(x),
-    df: (x) => {
-      const s = sigmoid(x);
-      return s * (1 + x * (1 - s));
-    },
-    floatOnly: true,
-  },
+  // GELU (exact and tanh forms) and SiLU: the named functions above.
+  gelu: { f: gelu, df: geluGrad, floatOnly: true },
+  geluTanh: { f: geluTanh, df: geluTanhGrad, floatOnly: true },
+  silu: { f: silu, df: siluGrad, floatOnly: true },
   // x^p for a scalar p; torch defines d/dx x^0 = 0 everywhere (also at x = 0).
   powScalar: { f: (x, p) => x ** p, df: (x, p) => (p === 0 ? 0 : p * x ** (p - 1)), floatOnly: true },
   // clamp(x, lo, hi); the gradient passes where lo ≤ x ≤ hi, as in torch.

@@ -5,7 +5,7 @@
  */
 import type { Storage } from '../base/dtype.ts';
 import type { Shape } from '../base/shape.ts';
-import type { TensorStorage } from '../core/tensor.ts';
+import type { TensorStorage } from './storage.ts';
 
 export interface View<S extends Storage = Storage> {
   readonly data: S;
@@ -13,9 +13,9 @@ export interface View<S extends Storage = Storage> {
   readonly strides: readonly number[];
   readonly offset: number;
   /**
-   * The tensor storage behind `data`, when the view came from a tensor (viewOf). A device
-   * backend uses it to find values that live on the device without reading `data`, which
-   * for such storage is a getter that downloads (see Backend.allocate). CPU kernels ignore it.
+   * The tensor storage behind `data`, set by a device backend's Backend.view: it finds
+   * values that live on its device there without reading `data`, which for such storage is
+   * a getter that downloads. CPU kernels ignore it.
    */
   readonly storage?: TensorStorage;
 }

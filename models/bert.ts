@@ -146,6 +146,19 @@ export interface BertOutputs {
   hiddenStates: Tensor[];
 }
 
+/**
+ * HF's BertModel: embeddings, the encoder's layers and (unless `pooler: false`) the [CLS] pooler.
+ *
+ * @example
+ * ```ts
+ * import { BertModel, bertConfig } from 'sparsegrad/models';
+ * import { tensor } from 'sparsegrad';
+ * const bert = new BertModel(bertConfig({ vocab_size: 30, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 2 }));
+ * const out = bert.forward({ inputIds: tensor([[2, 5, 7]], { dtype: 'int32' }) });
+ * out.lastHiddenState.shape; // => [1, 3, 8]
+ * out.pooled!.shape; // => [1, 8]
+ * ```
+ */
 export class BertModel extends Module {
   embeddings: BertEmbeddings;
   encoder: BertEncoder;
@@ -181,7 +194,19 @@ export interface ClassifierOutputs extends BertOutputs {
   loss?: Tensor;
 }
 
-/** BERT with a linear head on the pooled [CLS] vector (HF BertForSequenceClassification). */
+/**
+ * BERT with a linear head on the pooled [CLS] vector (HF BertForSequenceClassification).
+ *
+ * @example
+ * ```ts
+ * import { BertForSequenceClassification, bertConfig } from 'sparsegrad/models';
+ * import { tensor } from 'sparsegrad';
+ * const model = new BertForSequenceClassification(bertConfig({ vocab_size: 30, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 1, num_labels: 3 }));
+ * const { logits, loss } = model.forward({ inputIds: tensor([[2, 5], [7, 1]], { dtype: 'int32' }), labels: tensor([0, 2], { dtype: 'int32' }) });
+ * logits.shape; // => [2, 3]
+ * loss!.backward();
+ * ```
+ */
 export class BertForSequenceClassification extends Module {
   bert: BertModel;
   dropout: Dropout;
@@ -256,7 +281,18 @@ export interface MaskedLMOutputs extends BertOutputs {
   loss?: Tensor;
 }
 
-/** BERT pre-training's masked-language-model head (HF BertForMaskedLM). */
+/**
+ * BERT pre-training's masked-language-model head (HF BertForMaskedLM).
+ *
+ * @example
+ * ```ts
+ * import { BertForMaskedLM, bertConfig } from 'sparsegrad/models';
+ * import { tensor } from 'sparsegrad';
+ * const model = new BertForMaskedLM(bertConfig({ vocab_size: 30, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 1 }));
+ * const { logits } = model.forward({ inputIds: tensor([[2, 5, 7]], { dtype: 'int32' }) });
+ * logits.shape; // => [1, 3, 30]
+ * ```
+ */
 export class BertForMaskedLM extends Module {
   bert: BertModel;
   cls: BertOnlyMLMHead;

@@ -163,6 +163,13 @@ function numLabels(raw: Raw): unknown {
  * in the error. Absent fields take HF's BertConfig defaults, except the sizes of the
  * tensors (vocab_size, hidden_size, num_attention_heads, intermediate_size), which no
  * default could match; `modelFromConfig` also requires num_hidden_layers.
+ *
+ * @example
+ * ```ts
+ * import { bertConfig } from 'sparsegrad/models';
+ * const config = bertConfig({ vocab_size: 30, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 1 });
+ * config.layer_norm_eps; // => 1e-12
+ * ```
  */
 export function bertConfig(raw: Raw, limits: ConfigLimits = {}): BertConfig {
   if (!isRecord(raw)) throw new ValueError(`bertConfig(): the config must be a JSON object, got ${show(raw)}`);
@@ -188,6 +195,13 @@ export function bertConfig(raw: Raw, limits: ConfigLimits = {}): BertConfig {
 /**
  * A LLaMa config from HF's fields, checked as bertConfig's. No size has a default (HF's
  * 4096-wide LLaMa-7B defaults would allocate gigabytes before the weights could disagree).
+ *
+ * @example
+ * ```ts
+ * import { llamaConfig } from 'sparsegrad/models';
+ * const config = llamaConfig({ vocab_size: 32, hidden_size: 8, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 16, num_hidden_layers: 2 });
+ * config.rope_theta; // => 10000
+ * ```
  */
 export function llamaConfig(raw: Raw, limits: ConfigLimits = {}): LlamaConfig {
   if (!isRecord(raw)) throw new ValueError(`llamaConfig(): the config must be a JSON object, got ${show(raw)}`);
@@ -225,6 +239,14 @@ export function llamaConfig(raw: Raw, limits: ConfigLimits = {}): LlamaConfig {
  * persistent buffers, tied weights once), from the config alone, so a size bound can be
  * checked before anything is allocated. Computed in float64: exact below 2^53, and above
  * it still far past any bound.
+ *
+ * @example
+ * ```ts
+ * import { BertModel, bertConfig, parameterCount } from 'sparsegrad/models';
+ * const config = bertConfig({ vocab_size: 30, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 1 });
+ * const counted = new BertModel(config).parameters().reduce((n, p) => n + p.numel, 0);
+ * parameterCount('BertModel', config) === counted; // => true
+ * ```
  */
 export function parameterCount(architecture: PretrainedArchitecture, config: BertConfig | LlamaConfig): number {
   if (config.model_type === 'llama') {

@@ -26,7 +26,17 @@ export interface GenerateOptions {
   useCache?: boolean;
 }
 
-/** Generate continuation token ids for one prompt (batch size 1). */
+/**
+ * Generate continuation token ids for one prompt (batch size 1).
+ *
+ * @example
+ * ```ts
+ * import { generate, LlamaForCausalLM, llamaConfig } from 'sparsegrad/models';
+ * const model = new LlamaForCausalLM(llamaConfig({ vocab_size: 32, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 1 }));
+ * const greedy = generate(model, [1, 5], { maxNewTokens: 3, temperature: 0, eosTokenId: null });
+ * greedy.length; // => 3
+ * ```
+ */
 export function generate(model: LlamaForCausalLM, prompt: readonly number[], options: GenerateOptions): number[] {
   const { maxNewTokens, temperature = 1, topK = 0, topP = 1, useCache = true } = options;
   if (prompt.length === 0) throw new ValueError('generate(): the prompt must contain at least one token (e.g. BOS)');

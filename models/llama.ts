@@ -87,6 +87,20 @@ export interface CausalLMOutputs {
   loss?: Tensor;
 }
 
+/**
+ * HF's LlamaForCausalLM: the decoder stack and the LM head; with `labels`, the next-token loss.
+ *
+ * @example
+ * ```ts
+ * import { LlamaForCausalLM, llamaConfig } from 'sparsegrad/models';
+ * import { tensor } from 'sparsegrad';
+ * const config = llamaConfig({ vocab_size: 32, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 1 });
+ * const ids = tensor([[1, 5, 9, 3]], { dtype: 'int32' });
+ * const { logits, loss } = new LlamaForCausalLM(config).forward({ inputIds: ids, labels: ids });
+ * logits.shape; // => [1, 4, 32]
+ * loss!.item() > 0; // => true
+ * ```
+ */
 export class LlamaForCausalLM extends Module {
   model: LlamaModel;
   lm_head: Linear;

@@ -100,7 +100,17 @@ interface Entry {
 
 // ---- reading ------------------------------------------------------------------------
 
-/** Parse a whole safetensors file (bytes, or the ArrayBuffer `fetch` gives); every malformed input is a FormatError naming its kind. */
+/**
+ * Parse a whole safetensors file (bytes, or the ArrayBuffer `fetch` gives); every malformed input is a FormatError naming its kind.
+ *
+ * @example
+ * ```ts
+ * import { parseSafetensors, serializeSafetensors } from 'sparsegrad/models';
+ * import { tensor } from 'sparsegrad';
+ * const file = parseSafetensors(serializeSafetensors({ w: tensor([[1, 2], [3, 4]]) }));
+ * file.tensors.w; // => [[1, 2], [3, 4]]
+ * ```
+ */
 export function parseSafetensors(input: Uint8Array | ArrayBuffer): SafetensorsFile {
   const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
   if (bytes.length < 8) fail('HeaderTooSmall', `a safetensors file starts with an 8-byte header length, but got only ${bytes.length} bytes`);
@@ -233,7 +243,17 @@ function readTensor(e: Entry, view: DataView, dataStart: number): Tensor {
 
 // ---- writing ------------------------------------------------------------------------
 
-/** Serialize tensors (any layout; views are read in row-major order) to safetensors bytes. */
+/**
+ * Serialize tensors (any layout; views are read in row-major order) to safetensors bytes.
+ *
+ * @example
+ * ```ts
+ * import { serializeSafetensors } from 'sparsegrad/models';
+ * import { tensor } from 'sparsegrad';
+ * const bytes = serializeSafetensors({ w: tensor([1, 2]) });
+ * bytes.length > 8; // => true
+ * ```
+ */
 export function serializeSafetensors(tensors: Record<string, Tensor>, options: SerializeOptions = {}): Uint8Array {
   const overrides = options.dtype ?? {};
   const unknown = Object.keys(overrides).filter((name) => !Object.hasOwn(tensors, name));

@@ -88,6 +88,18 @@ type Projection = Module & { forward(x: Tensor): Tensor };
 /** torch.finfo(dtype).min: what HF puts at masked scores. */
 const FINFO_MIN: Record<FloatDType, number> = { float32: -3.4028234663852886e38, float64: -Number.MAX_VALUE };
 
+/**
+ * Multi-head attention with masks, GQA, RoPE and a KV cache (above).
+ *
+ * @example
+ * ```ts
+ * import { LLAMA_NAMES, MultiHeadAttention } from 'sparsegrad/nn';
+ * import { randn } from 'sparsegrad';
+ * const attn = new MultiHeadAttention({ hidden: 8, numHeads: 2, numKvHeads: 1, causal: true, rope: { theta: 10000 }, names: LLAMA_NAMES });
+ * attn.forward(randn([1, 5, 8])).shape; // => [1, 5, 8]
+ * attn.namedChildren().map(([name]) => name); // => ['q_proj', 'k_proj', 'v_proj', 'o_proj']
+ * ```
+ */
 export class MultiHeadAttention extends Module {
   readonly hidden: number;
   readonly numHeads: number;
@@ -204,6 +216,17 @@ export class MultiHeadAttention extends Module {
  * decoding: each slot holds [B, kvHeads, T, headDim], keys already rotated, so a step
  * projects and rotates only its new tokens and attends over the concatenation. Decoding
  * token by token then equals one causal forward over the whole sequence.
+ *
+ * @example
+ * ```ts
+ * import { KVCache, MultiHeadAttention } from 'sparsegrad/nn';
+ * import { randn } from 'sparsegrad';
+ * const attn = new MultiHeadAttention({ hidden: 8, numHeads: 2, causal: true });
+ * const kvCache = new KVCache();
+ * attn.forward(randn([1, 3, 8]), { kvCache });
+ * attn.forward(randn([1, 1, 8]), { kvCache }).shape; // => [1, 1, 8]
+ * kvCache.length(); // => 4
+ * ```
  */
 export class KVCache {
   private readonly layers: { k: Tensor; v: Tensor }[] = [];

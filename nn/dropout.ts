@@ -9,6 +9,18 @@ import type { Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { Module } from './module.ts';
 
+/**
+ * Dropout as a layer (above): zeroes entries with probability p in training, scales the rest by 1/(1 − p).
+ *
+ * @example
+ * ```ts
+ * import { Dropout } from 'sparsegrad/nn';
+ * import { ones } from 'sparsegrad';
+ * const drop = new Dropout(0.5);
+ * drop.forward(ones([1000])).max().item(); // => 2
+ * drop.eval().forward(ones([3])); // => [1, 1, 1]
+ * ```
+ */
 export class Dropout extends Module {
   private readonly generator: Generator | undefined;
 

@@ -25,6 +25,18 @@ export interface EmbeddingOptions {
   generator?: Generator;
 }
 
+/**
+ * A lookup table of `numEmbeddings` rows of size `embeddingDim` (above).
+ *
+ * @example
+ * ```ts
+ * import { Embedding } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * const emb = new Embedding(10, 4, { paddingIdx: 0 });
+ * emb.forward(tensor([[1, 2, 0]], { dtype: 'int32' })).shape; // => [1, 3, 4]
+ * emb.weight.slice(0, 0, 1); // => [[0, 0, 0, 0]]
+ * ```
+ */
 export class Embedding extends Module {
   weight: Parameter;
   /** The padding row, normalised to [0, numEmbeddings), or null. */

@@ -1,13 +1,14 @@
 /**
  * Linear: y = x·Wᵀ + b, with W stored [out, in] as PyTorch and Hugging Face store it,
- * so checkpoints load by name without transposing. x·Wᵀ multiplies against a
- * transposed view: the GEMM reads W's strides, nothing is copied.
+ * so checkpoints load by name without transposing. The GEMM reads W through its
+ * strides as Wᵀ: nothing is copied.
  */
 import { uniform } from '../core/creation.ts';
 import type { FloatDType } from '../base/dtype.ts';
 import { ShapeError } from '../base/errors.ts';
 import { defaultGenerator, type Generator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
+import { linear } from '../core/ops/linear.ts';
 import { Module, Parameter } from './module.ts';
 
 export interface LinearOptions {
@@ -16,6 +17,19 @@ export interface LinearOptions {
   generator?: Generator;
 }
 
+/**
+ * y = x·Wᵀ + b with W [out, in] (above).
+ *
+ * @example
+ * ```ts
+ * import { Linear } from 'sparsegrad/nn';
+ * import { ones } from 'sparsegrad';
+ * const fc = new Linear(3, 2);
+ * fc.weight.shape; // => [2, 3]
+ * fc.forward(ones([5, 3])).shape; // => [5, 2]
+ * new Linear(3, 2, { bias: false }).bias; // => null
+ * ```
+ */
 export class Linear extends Module {
   weight: Parameter;
   bias: Parameter | null;
@@ -36,11 +50,10 @@ export class Linear extends Module {
     if (x.shape[x.rank - 1] !== this.inFeatures) {
       throw new ShapeError(`Linear: expected input with last dimension ${this.inFeatures}, got shape [${x.shape.join(', ')}]`);
     }
-    // Leading axes are flattened into rows, as torch's F.linear does: one GEMM over all
-    // tokens, and dW = Gᵀ X summed in one pass rather than per batch element.
-    const rows = x.reshape([-1, this.inFeatures]);
-    const y = rows.matmul(this.weight.transpose());
-    return (this.bias ? y.add(this.bias) : y).reshape([...x.shape.slice(0, -1), this.outFeatures]);
+    // The fused op (core/ops/linear.ts): leading axes flattened into rows as torch's
+    // F.linear does (one GEMM over all tokens, dW = Gᵀ X summed in one pass), the bias
+    // added in the GEMM's epilogue, dW produced in W's own layout.
+    return linear(x, this.weight, this.bias);
   }
 
   protected override describe(): string {

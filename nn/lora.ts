@@ -1,6 +1,6 @@
 /**
  * LoRA as the SparseGrad authors ran it as a baseline (their `lora_utils.py`;
- * SPARSEGRAD.md §8) — not peft's variant:
+ * docs/METHOD.md §8) — not peft's variant:
  *
  *   Y = X Wᵀ + b + (α/r)·((X A) Bᵀ),   A [in, r] ~ U(±1/√r),   B [out, r] = 0
  *
@@ -34,6 +34,20 @@ export interface LoraOptions {
   generator?: Generator;
 }
 
+/**
+ * A Linear with a trainable low-rank correction (α/r)·(X A) Bᵀ and its W frozen (above).
+ *
+ * @example
+ * ```ts
+ * import { Linear, LoraLinear } from 'sparsegrad/nn';
+ * import { ones } from 'sparsegrad';
+ * const base = new Linear(4, 2);
+ * const lora = new LoraLinear(base, { r: 2 });
+ * lora.weight.requiresGrad; // => false
+ * lora.forward(ones([1, 4])).sub(base.forward(ones([1, 4]))).abs().max().item(); // => 0
+ * lora.merge().weight.shape; // => [2, 4]
+ * ```
+ */
 export class LoraLinear extends Module {
   /** The base weight, frozen: a new Parameter on the original's storage (no copy). */
   weight: Parameter;
@@ -107,7 +121,20 @@ export interface LoraHandle {
   unload(): void;
 }
 
-/** Wrap the target linears (default: the architecture's MLP linears, nn/targets.ts) in LoRA. */
+/**
+ * Wrap the target linears (default: the architecture's MLP linears, nn/targets.ts) in LoRA.
+ *
+ * @example
+ * ```ts
+ * import { applyLora, Linear, LoraLinear, Module } from 'sparsegrad/nn';
+ * class Net extends Module { fc = new Linear(4, 2); }
+ * const net = new Net();
+ * const handle = applyLora(net, { targets: 'fc', r: 2 });
+ * net.fc instanceof LoraLinear; // => true
+ * handle.unload();
+ * net.fc instanceof LoraLinear; // => false
+ * ```
+ */
 export function applyLora(model: Module, options: LoraOptions & TargetOptions = {}): LoraHandle {
   const layers = findTargets(model, options).map(([name, linear]): [string, LoraLinear] => {
     const layer = new LoraLinear(linear, options);

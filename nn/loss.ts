@@ -12,6 +12,17 @@ import { formatShape, sameShape } from '../base/shape.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { Module } from './module.ts';
 
+/**
+ * Cross-entropy over the last axis of the logits (above), as a module.
+ *
+ * @example
+ * ```ts
+ * import { CrossEntropyLoss } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * const logits = tensor([[[0, 0], [0, 0]]]); // [B=1, S=2, C=2]
+ * new CrossEntropyLoss().forward(logits, tensor([[0, 1]], { dtype: 'int32' })).item(); // => 0.6931
+ * ```
+ */
 export class CrossEntropyLoss extends Module {
   /** Targets equal to ignoreIndex (default −100, HF's label for padding) add nothing and are not counted by 'mean'. */
   readonly ignoreIndex: number;
@@ -35,6 +46,17 @@ export class CrossEntropyLoss extends Module {
   }
 }
 
+/**
+ * Mean squared error as a module.
+ *
+ * @example
+ * ```ts
+ * import { MSELoss } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * new MSELoss().forward(tensor([1, 2]), tensor([1, 4])).item(); // => 2
+ * new MSELoss({ reduction: 'sum' }).forward(tensor([1, 2]), tensor([1, 4])).item(); // => 4
+ * ```
+ */
 export class MSELoss extends Module {
   readonly reduction: Reduction;
 

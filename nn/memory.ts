@@ -1,6 +1,6 @@
 /**
  * `memoryReport`: the bytes a fine-tuning setup holds, so the paper's memory comparison
- * (SPARSEGRAD.md §10, P4) can be redone with numbers that say where they come from.
+ * (docs/METHOD.md §9, §10) can be redone with numbers that say where they come from.
  *
  * Exact — counted from the typed arrays held right now, each array once (tied weights,
  * LoRA's frozen W on the original's storage, bases shared by all blocks of a type):
@@ -78,6 +78,18 @@ export interface MemoryReport {
   activations: { tokens: number; layers: LayerActivations[]; saved: number; transient: number } | null;
 }
 
+/**
+ * The bytes a model (and optionally its optimizer) holds, by kind (above).
+ *
+ * @example
+ * ```ts
+ * import { Linear, memoryReport, Module } from 'sparsegrad/nn';
+ * class Net extends Module { fc = new Linear(4, 2); }
+ * const report = memoryReport(new Net());
+ * report.parameters.entries; // => 10
+ * report.parameters.bytes; // => 40
+ * ```
+ */
 export function memoryReport(model: Module, optimizer?: OptimizerLike, options: MemoryOptions = {}): MemoryReport {
   const seen = new Set<ArrayBufferView>();
   /** The array's bytes the first time it is met, 0 after. */
@@ -167,7 +179,16 @@ function layerActivations(m: Module, T: number): Omit<LayerActivations, 'name'> 
 
 const MiB = 1024 * 1024;
 
-/** The report as a fixed-width table: bytes and MiB, exact rows first, then the analytic ones. */
+/**
+ * The report as a fixed-width table: bytes and MiB, exact rows first, then the analytic ones.
+ *
+ * @example
+ * ```ts
+ * import { formatMemoryReport, Linear, memoryReport, Module } from 'sparsegrad/nn';
+ * class Net extends Module { fc = new Linear(4, 2); }
+ * formatMemoryReport(memoryReport(new Net())).includes('parameters'); // => true
+ * ```
+ */
 export function formatMemoryReport(r: MemoryReport): string {
   const row = (label: string, bytes: number, note = '') =>
     `${label.padEnd(32)}${bytes.toLocaleString('en-US').padStart(16)} B${(bytes / MiB).toFixed(2).padStart(11)} MiB${note ? `  ${note}` : ''}`;

@@ -1,5 +1,5 @@
 /**
- * MeProp baselines (SPARSEGRAD.md §8, P11). Two different methods share the name:
+ * MeProp baselines (docs/METHOD.md §8, §11.10). Two different methods share the name:
  *
  * - 'paper' (default; the SparseGrad paper's MeProp column): the forward, dX = G W and
  *   db = Σ G are untouched; a hook on each target weight keeps the entries of the dense
@@ -24,6 +24,7 @@ import { topK, type TopKMode } from '../core/topk.ts';
 import { Linear } from './linear.ts';
 import { Module, type Parameter } from './module.ts';
 import { budget } from './sparsegrad/apply.ts';
+import { selectionEnergy } from './sparsegrad/layer.ts';
 import { findTargets, type TargetOptions } from './targets.ts';
 
 export type MePropVariant = 'paper' | 'original';
@@ -44,16 +45,44 @@ export interface MePropHandle {
   readonly layers: [string, Linear | MePropLinear][];
   /** Remove the hooks ('paper') or put the Linears back ('original'). W itself was trained either way. */
   unload(): void;
+  /**
+   * 'paper': per layer, the last selection's gradient energy (Σ kept g², Σ g² of the dense
+   * dW; null before its first backward). 'original': empty (it selects per token in G).
+   */
+  selections(): ({ kept: number; total: number } | null)[];
 }
 
 /** Weights currently carrying a 'paper' MeProp hook (read by memoryReport to label them). */
 const hookedWeights = new WeakSet<Tensor>();
 
+/**
+ * Whether a weight carries a 'paper' MeProp hook now.
+ *
+ * @example
+ * ```ts
+ * import { applyMeProp, isMePropWeight, Linear, Module } from 'sparsegrad/nn';
+ * class Net extends Module { fc = new Linear(4, 2); }
+ * const net = new Net();
+ * const handle = applyMeProp(net, { targets: 'fc', k: 3 });
+ * isMePropWeight(net.fc.weight); // => true
+ * handle.unload();
+ * isMePropWeight(net.fc.weight); // => false
+ * ```
+ */
 export function isMePropWeight(t: Tensor): boolean {
   return hookedWeights.has(t);
 }
 
-/** Each row (last axis) of g reduced to its top-k |entries|, +0 elsewhere. */
+/**
+ * Each row (last axis) of g reduced to its top-k |entries|, +0 elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { topKRows } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * topKRows(tensor([[1, -5, 3], [4, 0, -2]]), 1); // => [[0, -5, 0], [4, 0, 0]]
+ * ```
+ */
 export function topKRows(g: Tensor, k: number, mode: TopKMode = 'exact'): Tensor {
   const width = g.shape[g.rank - 1]!;
   const data = g.contiguous().data as FloatStorage;
@@ -65,7 +94,19 @@ export function topKRows(g: Tensor, k: number, mode: TopKMode = 'exact'): Tensor
   return Tensor.fromStorage(out, g.shape);
 }
 
-/** A Linear whose backward sees only the top-k output-gradient entries of each token ('original' MeProp). */
+/**
+ * A Linear whose backward sees only the top-k output-gradient entries of each token ('original' MeProp).
+ *
+ * @example
+ * ```ts
+ * import { Linear, MePropLinear } from 'sparsegrad/nn';
+ * import { ones } from 'sparsegrad';
+ * const layer = new MePropLinear(new Linear(4, 3), 1);
+ * const x = ones([2, 4], { requiresGrad: true });
+ * layer.forward(x).sum().backward();
+ * x.grad!.shape; // => [2, 4]
+ * ```
+ */
 export class MePropLinear extends Module {
   /** The original's own Parameters: W trains, under the names it had. */
   weight: Parameter;
@@ -107,6 +148,20 @@ export class MePropLinear extends Module {
   }
 }
 
+/**
+ * MeProp on the target linears: 'paper' hooks their weights, 'original' replaces them by MePropLinear (above).
+ *
+ * @example
+ * ```ts
+ * import { applyMeProp, Linear, Module } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * class Net extends Module { fc = new Linear(4, 3); }
+ * const net = new Net();
+ * applyMeProp(net, { targets: 'fc', k: 2 });
+ * net.fc.forward(tensor([[1, 2, 3, 4]])).mul(tensor([1, 2, 3])).sum().backward();
+ * net.fc.weight.grad; // => [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 9, 12]]
+ * ```
+ */
 export function applyMeProp(model: Module, options: MePropOptions = {}): MePropHandle {
   const targets = findTargets(model, options);
   if (options.variant === 'original') {
@@ -117,13 +172,19 @@ export function applyMeProp(model: Module, options: MePropOptions = {}): MePropH
       model.replaceModule(name, layer);
       return [name, layer];
     });
-    return { variant: 'original', layers, unload: () => layers.forEach(([name, l]) => model.replaceModule(name, l.unload())) };
+    return { variant: 'original', layers, unload: () => layers.forEach(([name, l]) => model.replaceModule(name, l.unload())), selections: () => [] };
   }
-  const hooks: [Tensor, HookHandle][] = targets.map(([, linear]) => {
+  const energies: ({ kept: number; total: number } | null)[] = targets.map(() => null);
+  const hooks: [Tensor, HookHandle][] = targets.map(([, linear], i) => {
     const [out, inF] = linear.weight.shape as [number, number];
     const k = budget({ k: options.k, rank: options.rank }, inF, out);
     const mode = options.selection ?? 'threshold';
-    const handle = linear.weight.registerHook((g) => topK(g instanceof Tensor ? g : g.toDense(), k, mode).toDense());
+    const handle = linear.weight.registerHook((g) => {
+      const dense = g instanceof Tensor ? g : g.toDense();
+      const selected = topK(dense, k, mode);
+      energies[i] = selectionEnergy(dense, selected);
+      return selected.toDense();
+    });
     hookedWeights.add(linear.weight);
     return [linear.weight, handle];
   });
@@ -133,5 +194,5 @@ export function applyMeProp(model: Module, options: MePropOptions = {}): MePropH
       hookedWeights.delete(weight);
     }
   };
-  return { variant: 'paper', layers: targets, unload };
+  return { variant: 'paper', layers: targets, unload, selections: () => [...energies] };
 }

@@ -20,7 +20,15 @@ export interface MlpOptions {
   generator?: Generator;
 }
 
-/** A module whose one child is the Linear `dense`: HF BERT's holder (BertIntermediate, BertOutput, BertSelfOutput, BertPooler). */
+/**
+ * A module whose one child is the Linear `dense`: HF BERT's holder (BertIntermediate, BertOutput, BertSelfOutput, BertPooler).
+ *
+ * @example
+ * ```ts
+ * import { DenseBlock } from 'sparsegrad/nn';
+ * new DenseBlock(4, 8).namedParameters().map(([name]) => name); // => ['dense.weight', 'dense.bias']
+ * ```
+ */
 export class DenseBlock extends Module {
   dense: Linear;
 
@@ -30,7 +38,18 @@ export class DenseBlock extends Module {
   }
 }
 
-/** BERT's feed-forward: output.dense(gelu(intermediate.dense(x))). */
+/**
+ * BERT's feed-forward: output.dense(gelu(intermediate.dense(x))).
+ *
+ * @example
+ * ```ts
+ * import { GeluMlp } from 'sparsegrad/nn';
+ * import { ones } from 'sparsegrad';
+ * const mlp = new GeluMlp(4, 16);
+ * mlp.forward(ones([2, 4])).shape; // => [2, 4]
+ * mlp.namedParameters().map(([name]) => name)[0]; // => 'intermediate.dense.weight'
+ * ```
+ */
 export class GeluMlp extends Module {
   intermediate: DenseBlock;
   output: DenseBlock;
@@ -49,7 +68,18 @@ export class GeluMlp extends Module {
   }
 }
 
-/** LLaMa's gated feed-forward: down_proj(silu(gate_proj(x)) ⊙ up_proj(x)). */
+/**
+ * LLaMa's gated feed-forward: down_proj(silu(gate_proj(x)) ⊙ up_proj(x)).
+ *
+ * @example
+ * ```ts
+ * import { SwiGLU } from 'sparsegrad/nn';
+ * import { ones } from 'sparsegrad';
+ * const mlp = new SwiGLU(4, 16);
+ * mlp.forward(ones([2, 4])).shape; // => [2, 4]
+ * mlp.namedChildren().map(([name]) => name); // => ['gate_proj', 'up_proj', 'down_proj']
+ * ```
+ */
 export class SwiGLU extends Module {
   gate_proj: Linear;
   up_proj: Linear;

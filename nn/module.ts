@@ -14,7 +14,18 @@ import { ValueError } from '../base/errors.ts';
 import { formatShape, sameShape } from '../base/shape.ts';
 import { Tensor } from '../core/tensor.ts';
 
-/** A trainable tensor: a leaf that requires grad (set requiresGrad false to freeze it). */
+/**
+ * A trainable tensor: a leaf that requires grad (set requiresGrad false to freeze it).
+ *
+ * @example
+ * ```ts
+ * import { Parameter } from 'sparsegrad/nn';
+ * import { zeros } from 'sparsegrad';
+ * const p = new Parameter(zeros([2]));
+ * p.requiresGrad; // => true
+ * new Parameter(zeros([2]), false).requiresGrad; // => false
+ * ```
+ */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
     const t = data.contiguous();
@@ -30,6 +41,20 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+/**
+ * The base of every layer: children, parameters and buffers found from its fields (above).
+ *
+ * @example
+ * ```ts
+ * import { Linear, Module } from 'sparsegrad/nn';
+ * import type { Tensor } from 'sparsegrad';
+ * class Mlp extends Module {
+ *   layers = [new Linear(4, 8), new Linear(8, 2)];
+ *   forward(x: Tensor) { return this.layers[1]!.forward(this.layers[0]!.forward(x).relu()); }
+ * }
+ * new Mlp().namedParameters().map(([name]) => name); // => ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']
+ * ```
+ */
 export abstract class Module {
   training = true;
   private readonly buffers = new Map<string, { tensor: Tensor; persistent: boolean }>();

@@ -19,7 +19,17 @@ export interface LayerNormOptions {
   dtype?: FloatDType;
 }
 
-/** (x − mean) / √(var + eps) · weight + bias over the trailing `normalizedShape` axes. */
+/**
+ * (x − mean) / √(var + eps) · weight + bias over the trailing `normalizedShape` axes.
+ *
+ * @example
+ * ```ts
+ * import { LayerNorm } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * const norm = new LayerNorm(2, { eps: 1e-12 });
+ * norm.forward(tensor([[1, 3], [5, 5]])); // => [[-1, 1], [0, 0]]
+ * ```
+ */
 export class LayerNorm extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
@@ -45,7 +55,16 @@ export class LayerNorm extends Module {
   }
 }
 
-/** LLaMa's RMSNorm: x / √(mean(x²) + eps) · weight over the last axis (no centring, no bias). */
+/**
+ * LLaMa's RMSNorm: x / √(mean(x²) + eps) · weight over the last axis (no centring, no bias).
+ *
+ * @example
+ * ```ts
+ * import { RMSNorm } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * new RMSNorm(2, { eps: 0 }).forward(tensor([[3, 4]])); // => [[0.8485, 1.1314]]
+ * ```
+ */
 export class RMSNorm extends Module {
   weight: Parameter;
   readonly eps: number;

@@ -34,7 +34,17 @@ function inverseFrequencies(headDim: number, theta: number): Float64Array {
   return Float64Array.from({ length: headDim / 2 }, (_, i) => f(1 / f(Math.pow(theta, f(f(2 * i) / headDim)))));
 }
 
-/** The cos/sin tables for `positions` (any shape, any numeric dtype, or a plain array). */
+/**
+ * The cos/sin tables for `positions` (any shape, any numeric dtype, or a plain array).
+ *
+ * @example
+ * ```ts
+ * import { ropeCache } from 'sparsegrad/nn';
+ * const { cos, sin } = ropeCache(4, [0, 1, 2]);
+ * cos.shape; // => [3, 4]
+ * sin.slice(0, 0, 1); // => [[0, 0, 0, 0]]
+ * ```
+ */
 export function ropeCache(headDim: number, positions: Tensor | readonly number[], theta = 10000, dtype: FloatDType = 'float32'): RopeTables {
   if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) throw new ValueError(`ropeCache(): headDim must be a positive even integer, got ${headDim}`);
   if (!(theta > 0 && Number.isFinite(theta))) throw new ValueError(`ropeCache(): theta must be a positive finite number, got ${theta}`);
@@ -61,6 +71,15 @@ export function ropeCache(headDim: number, positions: Tensor | readonly number[]
 /**
  * HF's `x·cos + rotate_half(x)·sin` on the last axis, where rotate_half(x) = [−x₂, x₁]
  * for the halves x₁, x₂. cos/sin broadcast against x (e.g. [S, d] against [B, heads, S, d]).
+ *
+ * @example
+ * ```ts
+ * import { applyRope, ropeCache } from 'sparsegrad/nn';
+ * import { tensor } from 'sparsegrad';
+ * const x = tensor([[1, 2, 3, 4], [1, 2, 3, 4]]); // [S=2, d=4]
+ * const { cos, sin } = ropeCache(4, [0, 1]);
+ * applyRope(x, cos, sin).slice(0, 0, 1); // => [[1, 2, 3, 4]]
+ * ```
  */
 export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const d = x.shape[x.rank - 1]!;
@@ -77,6 +96,13 @@ export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
  * This is HF's `convert_llama_weights_to_hf` permutation,
  *   W_hf = W_meta.view(nh, hd/2, 2, in).transpose(1, 2).reshape(out, in),
  * with nh = the number of heads the weight projects to (numKvHeads for k).
+ *
+ * @example
+ * ```ts
+ * import { metaToHfRope } from 'sparsegrad/nn';
+ * import { arange } from 'sparsegrad';
+ * metaToHfRope(arange(4).reshape(4, 1), 1); // => [[0], [2], [1], [3]]
+ * ```
  */
 export function metaToHfRope(weight: Tensor, numHeads: number): Tensor {
   const rows = weight.shape[0] ?? 0;

@@ -15,7 +15,17 @@ import type { Module } from './module.ts';
 
 export type ModulePattern = string | RegExp | ((name: string, module: Module) => boolean);
 
-/** Every [dotted name, module] the pattern matches, parents before children. */
+/**
+ * Every [dotted name, module] the pattern matches, parents before children.
+ *
+ * @example
+ * ```ts
+ * import { findModules, Linear, Module } from 'sparsegrad/nn';
+ * class Net extends Module { query = new Linear(2, 2); key = new Linear(2, 2); }
+ * findModules(new Net(), 'query').map(([name]) => name); // => ['query']
+ * findModules(new Net(), (_, m) => m instanceof Linear).length; // => 2
+ * ```
+ */
 export function findModules(root: Module, pattern: ModulePattern): [string, Module][] {
   const matches = matcher(pattern);
   return root.namedModules().filter(([name, m]) => name !== '' && matches(name, m));
@@ -27,6 +37,15 @@ export function findModules(root: Module, pattern: ModulePattern): [string, Modu
  * skipped: it has left the tree, and the factory that got its ancestor decided its fate.
  * Throws a ValueError naming some available modules when nothing matches, since a typo in
  * a target name would otherwise silently train nothing.
+ *
+ * @example
+ * ```ts
+ * import { Linear, Module, replaceModules, Tanh } from 'sparsegrad/nn';
+ * class Net extends Module { fc = new Linear(2, 2); act = new Tanh(); }
+ * const net = new Net();
+ * replaceModules(net, /fc/, () => new Linear(2, 3)); // => ['fc']
+ * (net.fc as Linear).outFeatures; // => 3
+ * ```
  */
 export function replaceModules(root: Module, pattern: ModulePattern, factory: (name: string, old: Module) => Module): string[] {
   const matched = findModules(root, pattern);

@@ -27,7 +27,18 @@ const BERT_MLP = /(^|\.)(intermediate\.dense|output\.dense)$/;
 const ATTENTION_OUTPUT = /(^|\.)attention\.output\.dense$/;
 const LLAMA_MLP = /(^|\.)layers\.(\d+)\.mlp\.(up_proj|down_proj)$/;
 
-/** The default target predicate for a model, recognised by its module names. */
+/**
+ * The default target predicate for a model, recognised by its module names.
+ *
+ * @example
+ * ```ts
+ * import { defaultTargets, Module, SwiGLU } from 'sparsegrad/nn';
+ * class Block extends Module { mlp = new SwiGLU(4, 8); }
+ * class Llama extends Module { layers = [new Block(), new Block()]; }
+ * const isTarget = defaultTargets(new Llama(), 2);
+ * [isTarget('layers.0.mlp.up_proj'), isTarget('layers.1.mlp.up_proj'), isTarget('layers.0.mlp.gate_proj')]; // => [true, false, false]
+ * ```
+ */
 export function defaultTargets(model: Module, everyNthBlock = 1): (name: string) => boolean {
   const names = model.namedModules().map(([n]) => n);
   if (names.some((n) => LLAMA_MLP.test(n))) {
@@ -40,7 +51,17 @@ export function defaultTargets(model: Module, everyNthBlock = 1): (name: string)
   throw new ValueError('no default targets: the model has neither BERT MLP linears (intermediate.dense, output.dense) nor LLaMa ones (mlp.up_proj, mlp.down_proj); pass `targets`');
 }
 
-/** The Linear modules a method adapts, by dotted name. */
+/**
+ * The Linear modules a method adapts, by dotted name.
+ *
+ * @example
+ * ```ts
+ * import { findTargets, Module, SwiGLU } from 'sparsegrad/nn';
+ * class Block extends Module { mlp = new SwiGLU(4, 8); }
+ * class Llama extends Module { layers = [new Block(), new Block()]; }
+ * findTargets(new Llama(), { everyNthBlock: 2 }).map(([name]) => name); // => ['layers.0.mlp.up_proj', 'layers.0.mlp.down_proj']
+ * ```
+ */
 export function findTargets(model: Module, options: TargetOptions = {}): [string, Linear][] {
   if (options.everyNthBlock !== undefined && (!Number.isInteger(options.everyNthBlock) || options.everyNthBlock < 1)) {
     throw new ValueError(`everyNthBlock must be a positive integer, got ${options.everyNthBlock}`);
@@ -51,7 +72,15 @@ export function findTargets(model: Module, options: TargetOptions = {}): [string
   return found;
 }
 
-/** A layer's type: its name with block indices replaced by `*`. */
+/**
+ * A layer's type: its name with block indices replaced by `*`.
+ *
+ * @example
+ * ```ts
+ * import { layerType } from 'sparsegrad/nn';
+ * layerType('bert.encoder.layer.3.intermediate.dense'); // => 'bert.encoder.layer.*.intermediate.dense'
+ * ```
+ */
 export function layerType(name: string): string {
   return name.replace(/\.\d+\./g, '.*.');
 }

@@ -17,7 +17,19 @@ export interface ClipOptions {
   errorIfNonfinite?: boolean;
 }
 
-/** Clip the gradients of `parameters` in place; returns the total norm before clipping (0 when no gradient). */
+/**
+ * Clip the gradients of `parameters` in place; returns the total norm before clipping (0 when no gradient).
+ *
+ * @example
+ * ```ts
+ * import { clipGradNorm } from 'sparsegrad/optim';
+ * import { tensor } from 'sparsegrad';
+ * const w = tensor([3, 4], { requiresGrad: true });
+ * w.mul(w).sum().mul(0.5).backward(); // gradient w = [3, 4], norm 5
+ * clipGradNorm([w], 1); // => 5
+ * w.grad; // => [0.6, 0.8]
+ * ```
+ */
 export function clipGradNorm(parameters: Tensor | Iterable<Tensor>, maxNorm: number, { normType = 2, errorIfNonfinite = false }: ClipOptions = {}): number {
   check(normType > 0, `clipGradNorm: normType must be positive or Infinity, got ${pyFloat(normType)}`);
   const params = [...(parameters instanceof Tensor ? [parameters] : parameters)].filter((p) => p.grad !== null);

@@ -1,5 +1,5 @@
 /**
- * The parameter-group shell around pure update rules (DESIGN.md principle 6: burn's
+ * The parameter-group shell around pure update rules (docs/ARCHITECTURE.md, Optimizers: burn's
  * rules, PyTorch's groups).
  *
  * A `Rule` is a plain object of functions over typed arrays: `dense(param, grad, state,
@@ -81,10 +81,69 @@ interface ParamState {
   buffers: RuleState;
 }
 
+/**
+ * Options of the optimizer itself (not of a rule), given next to the hyper-parameters:
+ * `new AdamW(params, { lr: 1e-3, nonFiniteGrads: 'skip' })`.
+ */
+export interface OptimizerOptions {
+  /**
+   * What `step()` does when a gradient holds NaN or ±Inf (checked in one pass over all
+   * gradients before anything moves, like torch's GradScaler `found_inf` check):
+   * - 'ignore' (default, torch's behaviour): no check; the update spreads the NaN/Inf
+   *   into the weights and the optimizer state.
+   * - 'error': throw a `NonFiniteGradError` naming the parameter; nothing is updated.
+   * - 'skip': skip the whole step (no parameter, moment or step counter changes) and
+   *   count it in `skippedSteps`.
+   */
+  nonFiniteGrads?: 'ignore' | 'error' | 'skip';
+  /** Names for messages (e.g. from `module.namedParameters()`); unnamed parameters are called by group and index. */
+  paramNames?: ReadonlyMap<Tensor, string>;
+}
+
+/**
+ * A gradient holding NaN or ±Inf under `nonFiniteGrads: 'error'`. A ValueError (a value
+ * outside the update's domain) that also carries where: the parameter, its name and the
+ * first bad entry (flat index into the parameter) and its value.
+ */
+export class NonFiniteGradError extends ValueError {
+  constructor(readonly param: Tensor, readonly paramName: string, readonly index: number, readonly value: number, readonly count: number) {
+    super(
+      `non-finite gradient for parameter ${paramName} of shape ${formatShape(param.shape)}: entry ${index} is ${value}` +
+        ` (${count} non-finite value${count === 1 ? '' : 's'} in its gradient); no parameter was updated.` +
+        " Lower the learning rate or check the loss; nonFiniteGrads: 'skip' skips such steps instead",
+    );
+  }
+}
+
+/** Hyper-parameter names as torch's messages call them, for the float32 range check. */
+const HYPER_LABELS: Record<string, string> = { lr: 'learning rate', eps: 'epsilon value', weightDecay: 'weight_decay value', momentum: 'momentum value' };
+
+/**
+ * The shell over parameter groups that applies one rule per group (above).
+ *
+ * @example
+ * ```ts
+ * import { adamW, Optimizer, sgd } from 'sparsegrad/optim';
+ * import { tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const b = tensor([0], { requiresGrad: true });
+ * const opt = new Optimizer([{ params: [w], rule: sgd, lr: 0.1 }, { params: [b] }], { rule: adamW });
+ * w.mul(w).sum().add(b.sum()).backward();
+ * opt.step();
+ * w; // => [0.8, 1.6]
+ * opt.zeroGrad();
+ * w.grad; // => null
+ * ```
+ */
 export class Optimizer {
   readonly paramGroups: ParamGroup[] = [];
   private readonly state = new Map<Tensor, ParamState>();
   private readonly defaults: { rule: AnyRule } & Record<string, unknown>;
+  /** See `OptimizerOptions.nonFiniteGrads`; may be changed between steps. */
+  nonFiniteGrads: NonNullable<OptimizerOptions['nonFiniteGrads']>;
+  /** Steps skipped for a non-finite gradient (`nonFiniteGrads: 'skip'`) by this instance; not saved in state dicts. */
+  skippedSteps = 0;
+  private readonly paramNames: ReadonlyMap<Tensor, string> | undefined;
 
   /**
    * `params` is a list of tensors (one group) or of group specs; `defaults` gives the
@@ -92,8 +151,12 @@ export class Optimizer {
    * knows (so `weightDecay` can be shared by AdamW groups next to a SparseAdam group);
    * a shared name no group's rule knows is an error, as is an unknown name in a group.
    */
-  constructor(params: readonly Tensor[] | readonly GroupSpec[], defaults: { rule: AnyRule } & Record<string, unknown>) {
-    this.defaults = defaults;
+  constructor(params: readonly Tensor[] | readonly GroupSpec[], options: { rule: AnyRule } & OptimizerOptions & Record<string, unknown>) {
+    const { nonFiniteGrads = 'ignore', paramNames, ...defaults } = options;
+    check(['ignore', 'error', 'skip'].includes(nonFiniteGrads as string), `nonFiniteGrads must be 'ignore', 'error' or 'skip', got ${String(nonFiniteGrads)}`);
+    this.nonFiniteGrads = nonFiniteGrads as NonNullable<OptimizerOptions['nonFiniteGrads']>;
+    this.paramNames = paramNames as ReadonlyMap<Tensor, string> | undefined;
+    this.defaults = defaults as { rule: AnyRule } & Record<string, unknown>;
     if (params.length === 0) throw new ValueError('optimizer got an empty parameter list');
     const groups = params[0] instanceof Tensor ? [{ params: params as readonly Tensor[] }] : (params as readonly GroupSpec[]);
     for (const group of groups) this.addParamGroup(group);
@@ -117,6 +180,7 @@ export class Optimizer {
       if (seen.has(p)) throw new ValueError('some parameters appear in more than one parameter group');
       seen.add(p);
     }
+    if (params.some((p) => p.dtype === 'float32')) checkFloat32Range(hyper);
     this.paramGroups.push({ params: [...params], rule, hyper });
   }
 
@@ -127,9 +191,55 @@ export class Optimizer {
    */
   step(): void {
     const updates = this.paramGroups.flatMap((group) => group.params.filter((p) => p.grad !== null).map((p) => this.plan(group, p)));
+    if (this.nonFiniteGrads !== 'ignore' && !this.gradsFinite()) {
+      if (this.nonFiniteGrads === 'skip') {
+        this.skippedSteps++;
+        return;
+      }
+      throw this.nonFiniteError();
+    }
     noGrad(() => {
       for (const update of updates) update();
     });
+  }
+
+  /**
+   * One pass over every gradient value: v·0 is 0 for finite v and NaN for NaN or ±Inf, so
+   * one running sum tells whether anything is non-finite without a branch per value.
+   */
+  private gradsFinite(): boolean {
+    let probe = 0;
+    for (const p of this.gradients()) {
+      const values = gradValues(p);
+      for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
+    }
+    return probe === 0;
+  }
+
+  /** The error for the first parameter whose gradient is non-finite (found again, now that speed does not matter). */
+  private nonFiniteError(): NonFiniteGradError {
+    let index = 0;
+    for (const [g, group] of this.paramGroups.entries()) {
+      for (const [i, p] of group.params.entries()) {
+        if (p.grad !== null) {
+          const values = gradValues(p);
+          const bad = values.findIndex((v) => !Number.isFinite(v));
+          if (bad >= 0) {
+            let count = 0;
+            for (const v of values) if (!Number.isFinite(v)) count++;
+            const flat = p.grad instanceof SparseCoo ? p.grad.indices[bad]! : bad;
+            const name = this.paramNames?.get(p);
+            return new NonFiniteGradError(p, name !== undefined ? `'${name}' (group ${g}, parameter ${i})` : `${index} (group ${g}, parameter ${i})`, flat, values[bad]!, count);
+          }
+        }
+        index++;
+      }
+    }
+    throw new Error('nonFiniteError(): no non-finite gradient found'); // unreachable: called only after gradsFinite() failed
+  }
+
+  private *gradients(): Iterable<Tensor> {
+    for (const group of this.paramGroups) for (const p of group.params) if (p.grad !== null) yield p;
   }
 
   /** Reset gradients: to null (default, as torch ≥ 2.0), or dense ones to zeros. */
@@ -218,6 +328,26 @@ export class Optimizer {
   }
 }
 
+/** The values a gradient stores: a dense one's elements (contiguous), a sparse one's values. */
+function gradValues(p: Tensor): FloatStorage {
+  const g = p.grad!;
+  return (g instanceof SparseCoo ? g.values : g.contiguous().data) as FloatStorage;
+}
+
+/**
+ * A finite hyper-parameter can still overflow float32: lr = 1e39 turns every float32
+ * weight into ±Inf at the first step. Refused with the rule's message plus the reason.
+ */
+function checkFloat32Range(hyper: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(hyper)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === 'number' && Number.isFinite(v) && !Number.isFinite(Math.fround(v))) {
+        throw new ValueError(`Invalid ${HYPER_LABELS[key] ?? `${key} value`}: ${pyFloat(v)} (overflows float32, the dtype of the group's parameters)`);
+      }
+    }
+  }
+}
+
 /** Merge rule defaults with overrides, refuse unknown names (a typo would silently do nothing), validate. */
 function makeHyper(rule: AnyRule, overrides: Record<string, unknown>): ParamGroup['hyper'] {
   const unknown = Object.keys(overrides).filter((k) => !(k in rule.defaults));
@@ -263,6 +393,12 @@ function loadParamState(key: string, entry: ParamStateDict, p: Tensor, rule: Any
 /**
  * Python's repr of a float, so messages read exactly as torch's: 1 → "1.0",
  * 1e-5 → "1e-05", NaN → "nan", Infinity → "inf".
+ *
+ * @example
+ * ```ts
+ * import { pyFloat } from 'sparsegrad/optim';
+ * [pyFloat(1), pyFloat(1e-5), pyFloat(NaN)]; // => ['1.0', '1e-05', 'nan']
+ * ```
  */
 export function pyFloat(x: number): string {
   if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';

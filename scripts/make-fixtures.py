@@ -666,7 +666,7 @@ def meta_permute_inverse(w, n_heads):
 
 
 def hf_from_meta(w, n_heads):
-    """TESTING.md §7: W_hf = W_meta.view(nh, hd/2, 2, in).transpose(1, 2).reshape(out, in)."""
+    """docs/TESTING.md §7: W_hf = W_meta.view(nh, hd/2, 2, in).transpose(1, 2).reshape(out, in)."""
     out, inp = w.shape
     return w.view(n_heads, out // n_heads // 2, 2, inp).transpose(1, 2).reshape(out, inp)
 

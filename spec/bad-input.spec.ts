@@ -1,29 +1,38 @@
 /**
- * The bad-input catalogue of TESTING.md §5, core-engine rows: every misuse throws a
+ * The bad-input catalogue of docs/TESTING.md §5, core-engine rows: every misuse throws a
  * distinct error class with a torch-like message naming the op, the argument and
  * the shapes or values.
  */
 import { describe, expect, test } from 'vitest';
 import {
   add,
+  arange,
   AutogradError,
   broadcastShapes,
   crossEntropy,
+  DTYPES,
   DTypeError,
   embedding,
+  eye,
+  full,
   grad,
   IndexError,
+  linspace,
   matmul,
+  MAX_NUMEL,
   mul,
   noGrad,
   ones,
+  rand,
   randn,
   ShapeError,
   sum,
   Tensor,
   tensor,
   ValueError,
+  where,
   zeros,
+  type DType,
 } from '../index.ts';
 
 /** Assert that fn throws an instance of cls whose message matches re (both checked on one throw). */
@@ -180,10 +189,93 @@ describe('domains', () => {
     expectError(() => zeros([2, 0]).min(), ValueError, /min\(\): Expected reduction dim to be specified for input\.numel\(\) == 0/);
   });
 
-  test('a negative dimension size is a ValueError', () => {
-    expectError(() => zeros([-1]), ValueError, /negative/);
-    expectError(() => ones([2, -3]), ValueError, /negative/);
-    expectError(() => randn([-1]), ValueError, /negative/);
+  test('a negative dimension size is a ShapeError in torch\'s words, naming the op and the shape', () => {
+    expectError(() => zeros([-1]), ShapeError, /^zeros\(\): Trying to create tensor with negative dimension -1: \[-1\]$/);
+    expectError(() => ones([2, -3]), ShapeError, /^ones\(\): Trying to create tensor with negative dimension -3: \[2,-3\]$/);
+    expectError(() => randn([-1]), ShapeError, /randn\(\).*negative dimension -1/);
+    expectError(() => tensor(new Float32Array(6), { shape: [-1, -6] }), ShapeError, /tensor\(\).*negative dimension -1: \[-1,-6\]/);
+    expectError(() => tensor([1, 2, 3, 4, 5, 6], { shape: [-1, -6] }), ShapeError, /tensor\(\).*negative dimension/);
+    expectError(() => Tensor.fromStorage(new Float32Array(6), [-1, -6]), ShapeError, /fromStorage\(\).*negative dimension -1/);
+    expectError(() => eye(-2), ShapeError, /eye\(\).*negative dimension -2/);
+  });
+
+  test('fractional, non-finite and unsafe dimensions are ShapeErrors naming the dimension', () => {
+    const re = (op: string, shape: string, i: number, d: string) => new RegExp(`^${op}\\(\\): invalid shape ${shape.replace(/[[\]]/g, '\\$&')}: dimension ${i} is ${d} \\(dimensions must be non-negative integers`);
+    expectError(() => tensor(new Float32Array(4), { shape: [0.5, 8] }), ShapeError, re('tensor', '[0.5,8]', 0, '0.5'));
+    expectError(() => zeros([2, NaN]), ShapeError, re('zeros', '[2,"NaN"]', 1, 'NaN'));
+    expectError(() => zeros([Infinity]), ShapeError, re('zeros', '["Infinity"]', 0, 'Infinity'));
+    expectError(() => zeros([2 ** 53]), ShapeError, re('zeros', '[9007199254740992]', 0, '9007199254740992'));
+    expectError(() => rand(['2'] as unknown as number[]), ShapeError, re('rand', '["2"]', 0, '"2"'));
+    expectError(() => zeros(3 as unknown as number[]), ShapeError, /^zeros\(\): shape must be an array of non-negative integers, got 3$/);
+    expectError(() => f32([4]).reshape([0.5, 8]), ShapeError, /reshape: invalid shape dimension 0\.5 in \[0\.5, 8\]/);
+  });
+});
+
+describe('sizes: a bound before anything is allocated or walked', () => {
+  test('MAX_NUMEL is 2^31 − 1: every element must have an int32 index', () => {
+    expect(MAX_NUMEL).toBe(2147483647);
+  });
+
+  test('zeros([2 ** 31]) is a ShapeError with the element and byte counts, not an 8 GiB allocation', () => {
+    expectError(() => zeros([2 ** 31]), ShapeError, /^zeros\(\): shape \[2147483648\] has 2147483648 elements \(8,589,934,592 bytes = 8\.0 GiB\), over the limit of 2147483647 elements per tensor/);
+    expectError(() => zeros([2 ** 31], { dtype: 'float64' }), ShapeError, /17,179,869,184 bytes = 16\.0 GiB/);
+    expectError(() => ones([1e6, 1e6]), ShapeError, /ones\(\): shape \[1000000, 1000000\] has 1000000000000 elements/);
+    expectError(() => randn([2 ** 16, 2 ** 16]), ShapeError, /randn\(\): shape \[65536, 65536\] has 4294967296 elements \(17,179,869,184 bytes/);
+    expectError(() => arange(1e12), ShapeError, /arange\(\): cannot allocate 1000000000000 int32 elements \(4,000,000,000,000 bytes = 3725\.3 GiB\)/);
+    expectError(() => linspace(0, 1, 2 ** 40), ShapeError, /linspace\(\): cannot allocate 1099511627776 float32 elements/);
+    // A broadcast result is allocated, so it is bounded as well.
+    expectError(() => ones([2 ** 16, 1]).add(ones([1, 2 ** 16])), ShapeError, /cannot allocate 4294967296 float32 elements/);
+  });
+
+  test('expand([2 ** 40]).sum() fails at once: a stride-0 view over the limit would be walked for hours', () => {
+    expectError(() => ones([1]).expand([2 ** 40]), ShapeError, /^expand\(\): shape \[1099511627776\] has 1099511627776 elements, over the limit of 2147483647/);
+    expectError(() => ones([1, 1]).expand([2 ** 20, 2 ** 20]).sum(), ShapeError, /expand\(\).*1099511627776 elements/);
+    // At the limit a view is fine (it allocates nothing).
+    expect(ones([1]).expand([MAX_NUMEL]).shape).toEqual([MAX_NUMEL]);
+  });
+});
+
+describe('dtypes and values', () => {
+  test('an unknown dtype is a DTypeError listing the supported ones', () => {
+    const re = (op: string) => new RegExp(`^${op}\\(\\): unsupported dtype 'float16'; supported dtypes: float32, float64, int32, bool$`);
+    const float16 = { dtype: 'float16' as DType };
+    expectError(() => tensor([1], float16), DTypeError, re('tensor'));
+    expectError(() => tensor(new Float32Array(2), float16), DTypeError, re('tensor'));
+    expectError(() => zeros([2], float16), DTypeError, re('zeros'));
+    expectError(() => full([2], 1, float16), DTypeError, re('full'));
+    expectError(() => randn([2], float16), DTypeError, re('randn'));
+    expectError(() => f32([2]).to('float16' as DType), DTypeError, re('to'));
+    expectError(() => zeros([2], { dtype: 'int64' as DType }), DTypeError, /unsupported dtype 'int64'/);
+    expect(DTYPES).toEqual(['float32', 'float64', 'int32', 'bool']);
+  });
+
+  test('int32 values out of range are a ValueError, not a silent wrap (3e9 → −1294967296)', () => {
+    const re = /^tensor\(\): value 3000000000 at index 0 cannot be converted to type int32 without overflow \(range \[-2147483648, 2147483647\]\)$/;
+    expectError(() => tensor([3e9], { dtype: 'int32' }), ValueError, re);
+    expectError(() => tensor(Float64Array.of(3e9), { dtype: 'int32' }), ValueError, re);
+    expectError(() => tensor([1, -2147483649], { dtype: 'int32' }), ValueError, /value -2147483649 at index 1/);
+    expectError(() => tensor([NaN], { dtype: 'int32' }), ValueError, /value NaN at index 0/);
+    expectError(() => tensor([Infinity], { dtype: 'int32' }), ValueError, /value Infinity at index 0/);
+    expectError(() => full([2], 2 ** 31, { dtype: 'int32' }), ValueError, /full\(\): value 2147483648/);
+    expectError(() => arange(2 ** 31 - 1, 2 ** 31 + 1), ValueError, /arange\(\): value 2147483648 at index 1/);
+    // The edges of the range are kept exactly; fractions truncate toward zero, as torch's conversion.
+    expect(tensor([2147483647, -2147483648, 2.7, -2.7], { dtype: 'int32' }).toArray()).toEqual([2147483647, -2147483648, 2, -2]);
+  });
+
+  test('bool storage holds 0 or 1 whatever number it is made from', () => {
+    expect(Array.from(tensor([2, 0, -0.5, NaN], { dtype: 'bool' }).data)).toEqual([1, 0, 1, 1]);
+    expect(Array.from(tensor(Float32Array.of(3, 0), { dtype: 'bool' }).data)).toEqual([1, 0]);
+  });
+
+  test('an index of the wrong dtype is a DTypeError (not a TypeError) naming the op', () => {
+    const w = f32([4, 2]);
+    expectError(() => embedding(w, tensor([1])), DTypeError, /^embedding\(\): Expected ids of dtype int32, got float32$/);
+    expectError(() => w.gather(0, tensor([[1, 0]])), DTypeError, /^gather\(\): Expected dtype int32 for index, got float32$/);
+    expectError(() => w.indexSelect(0, tensor([1])), DTypeError, /^indexSelect\(\): Expected dtype int32 for index, got float32$/);
+    expectError(() => w.scatterAdd(0, tensor([[1, 0]]), f32([1, 2])), DTypeError, /scatterAdd\(\): Expected dtype int32 for index, got float32/);
+    expectError(() => crossEntropy(f32([2, 3]), tensor([1, 0])), DTypeError, /^crossEntropy\(\): expected target of dtype int32, got float32$/);
+    expectError(() => w.maskedFill(tensor([1, 0], { dtype: 'int32' }), 0), DTypeError, /^maskedFill\(\): expected a bool mask, got int32$/);
+    expectError(() => where(tensor([1, 0]), f32([2]), f32([2])), DTypeError, /^where\(\): expected condition to be a bool tensor, but got float32$/);
   });
 });
 

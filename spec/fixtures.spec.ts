@@ -1,6 +1,6 @@
 /**
  * Smoke test of the PyTorch reference fixtures (spec/fixtures/, written by
- * scripts/make-fixtures.py, TESTING.md §7): every file is the one meta.json describes
+ * scripts/make-fixtures.py, docs/TESTING.md §7): every file is the one meta.json describes
  * (size, sha256), every safetensors header is well formed and follows the layout the
  * script promises (the library's writer reproduces each file byte for byte), the JSON
  * twins are consistent, and the cross-checks the script recorded all passed. The

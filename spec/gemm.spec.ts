@@ -4,13 +4,15 @@
 import fc from 'fast-check';
 import { test, expect, vi } from 'vitest';
 import { gemm as reference, type FloatArray } from '../kernels/reference/gemm.ts';
-import { gemm as fast } from '../kernels/cpu/gemm.ts';
+import { gemm as fast, gemmBias, PARALLEL_MIN_MACS, setRelaxedSimd, setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/gemm.ts';
 
 type Gemm = typeof reference;
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 const DTYPES: Ctor[] = [Float32Array, Float64Array];
 
-// |got - want| <= scale * max|want| + rel * |want|: summation order differs.
+// |got - want| <= scale * Σ_p |a_ip·b_pj| + rel * |want|: summation order differs, and a
+// reordered sum's error scales with its terms, not with its result, which may cancel
+// (docs/TESTING.md §1). The worst case for k ≤ 70 float32 terms is k·2⁻²⁴ ≈ 4.2e-6 of Σ|terms|.
 const TOLERANCE = new Map<Ctor, { scale: number; rel: number }>([
   [Float32Array, { scale: 1e-5, rel: 1e-4 }],
   [Float64Array, { scale: 1e-12, rel: 1e-10 }],
@@ -64,11 +66,12 @@ function compare(gemm: Gemm, T: Ctor, p: Case): string | null {
   call(gemm, p, o, got);
 
   const inBlock = (x: number) => x >= p.cOff && (x - p.cOff) % o.ldc < p.n && x < p.cOff + p.m * o.ldc;
-  let max = 0;
-  for (let x = 0; x < want.length; x++) if (inBlock(x)) max = Math.max(max, Math.abs(want[x]));
+  // Σ|a_ip·b_pj| per output: the reference on |A| and |B|, in float64.
+  const terms = new Float64Array(want.length);
+  call(reference, p, { ...o, a: Float64Array.from(o.a, Math.abs), b: Float64Array.from(o.b, Math.abs) }, terms);
   const { scale, rel } = TOLERANCE.get(T)!;
   for (let x = 0; x < want.length; x++) {
-    const ok = inBlock(x) ? Math.abs(got[x] - want[x]) <= scale * max + rel * Math.abs(want[x]) : got[x] === o.c[x];
+    const ok = inBlock(x) ? Math.abs(got[x] - want[x]) <= scale * terms[x] + rel * Math.abs(want[x]) : got[x] === o.c[x];
     if (!ok) return `${T.name} c[${x}]: got ${got[x]}, want ${want[x]}${inBlock(x) ? '' : ' (outside the block)'}`;
   }
   return null;
@@ -88,6 +91,23 @@ test('fast gemm matches the reference on large shapes', () => {
     { m: 67, n: 256, k: 520, transA: false, transB: false, cPad: 3 }, // k spans several blocks
   ];
   for (const shape of shapes) for (const T of DTYPES) expect(compare(fast, T, { ...base, ...shape })).toBeNull();
+});
+
+// The bias is added in the micro-kernel's epilogue, after the sum is rounded to the dtype:
+// bitwise the result of gemm followed by a separate add, on every path (wasm and tiny JS).
+test('gemmBias equals gemm followed by adding the bias to every row, bitwise', () => {
+  fc.assert(fc.property(cases, fc.integer({ min: 0, max: 3 }), (p, biasOff) => {
+    for (const T of DTYPES) {
+      const o = operands(T, p);
+      const bias = random(T, biasOff + p.n, p.seed + 3);
+      const fused = o.c.slice(), separate = o.c.slice();
+      gemmBias(p.transA, p.transB, p.m, p.n, p.k, o.a, p.aOff, o.lda, o.b, p.bOff, o.ldb, fused, p.cOff, o.ldc, bias, biasOff);
+      call(fast, p, o, separate);
+      for (let i = 0; i < p.m; i++) for (let j = 0; j < p.n; j++) separate[p.cOff + i * o.ldc + j] += bias[biasOff + j]!;
+      const differs = fused.findIndex((x, i) => !Object.is(x, separate[i]));
+      expect(differs, `${T.name} ${p.m}×${p.n}×${p.k} c[${differs}]: fused ${fused[differs]}, separate ${separate[differs]}`).toBe(-1);
+    }
+  }), { numRuns: 100 });
 });
 
 test('a NaN in A turns exactly its row of C into NaN', () => {
@@ -117,4 +137,88 @@ test('the JS fallback, used without WebAssembly, matches the reference', async (
   // Big enough to cross the JS path's cache blocks (k > 128, n > 512).
   const p = { m: 9, n: 530, k: 140, transA: true, transB: true, aOff: 1, bOff: 2, cOff: 3, aPad: 2, bPad: 1, cPad: 2, seed: 3 };
   for (const T of DTYPES) expect(compare(fallback, T, p)).toBeNull();
+});
+
+// Work is split into tasks by output tiles, and a C tile is computed by the same code over
+// the same k order whichever thread takes it: results must be bitwise the same for any
+// thread count. Here every task of the two-thread run goes to the worker (the caller only
+// waits), so a worker that computed anything differently would show.
+test('results do not depend on the thread count (bitwise), on all layouts and both dtypes', async () => {
+  const pool = threadPool!;
+  expect(threadInfo().parallel).toBe(true); // Node ≥ 20 has shared memory and worker_threads
+  const before = threadInfo().threads;
+  setThreads(2);
+  await threadsReady();
+  const big = fc.integer({ min: 33, max: 200 });
+  const bigCases = fc.record({ m: big, n: big, k: fc.integer({ min: 1, max: 160 }), transA: fc.boolean(), transB: fc.boolean(),
+    aOff: small, bOff: small, cOff: small, aPad: small, bPad: small, cPad: small, seed: fc.integer() });
+  try {
+    fc.assert(fc.property(bigCases, (p) => {
+      for (const T of DTYPES) {
+        const o = operands(T, p);
+        const one = o.c.slice(), two = o.c.slice();
+        setThreads(1);
+        call(fast, p, o, one);
+        setThreads(2);
+        pool.callerJoins = false;
+        const tasksBefore = pool.workerTasks;
+        try {
+          call(fast, p, o, two);
+        } finally {
+          pool.callerJoins = true;
+        }
+        const viaWorker = pool.workerTasks > tasksBefore;
+        // Products too small to split stay on the caller; four times the threshold must not.
+        if (p.m * p.n * p.k >= 4 * PARALLEL_MIN_MACS) expect(viaWorker, `${T.name} ${p.m}×${p.n}×${p.k} ran on the caller`).toBe(true);
+        const differs = one.findIndex((x, i) => !Object.is(x, two[i]));
+        expect(differs, `${T.name} c[${differs}]: 1 thread ${one[differs]}, 2 threads ${two[differs]}`).toBe(-1);
+      }
+    }), {
+      numRuns: 30,
+      // Always one product well past the threshold, each transpose of it in turn.
+      examples: [false, true].flatMap((transA) => [false, true].map((transB) =>
+        [{ m: 140, n: 200, k: 160, transA, transB, aOff: 1, bOff: 2, cOff: 3, aPad: 1, bPad: 0, cPad: 2, seed: 5 }] as [Case])),
+    });
+  } finally {
+    setThreads(before);
+  }
+});
+
+test('setThreads() rejects counts that are not positive integers', () => {
+  for (const bad of [0, -1, 1.5, NaN]) expect(() => setThreads(bad)).toThrow(/setThreads\(\): the thread count must be a positive integer/);
+});
+
+// Relaxed SIMD is opt-in (its fused multiply-add may round differently from one engine to
+// another). Where the engine has it — Node ≥ 22, or Node 20 run with
+// --experimental-wasm-relaxed-simd — the FMA kernels must meet the same contract.
+test('with relaxed-SIMD FMA (where the engine has it): matches the reference, bitwise independent of the thread count', async (ctx) => {
+  if (!setRelaxedSimd(true)) {
+    ctx.skip(); // this engine does not validate relaxed SIMD (Node 20 without the flag)
+    return;
+  }
+  try {
+    expect(threadInfo().fma).toBe(true);
+    fc.assert(fc.property(cases, (p) => {
+      for (const T of DTYPES) expect(compare(fast, T, p)).toBeNull();
+    }), { numRuns: 100 });
+    setThreads(2);
+    await threadsReady();
+    const p: Case = { m: 140, n: 200, k: 160, transA: true, transB: false, aOff: 1, bOff: 2, cOff: 3, aPad: 1, bPad: 0, cPad: 2, seed: 9 };
+    for (const T of DTYPES) {
+      const o = operands(T, p);
+      const one = o.c.slice(), two = o.c.slice();
+      setThreads(1);
+      call(fast, p, o, one);
+      setThreads(2);
+      threadPool!.callerJoins = false;
+      try {
+        call(fast, p, o, two);
+      } finally {
+        threadPool!.callerJoins = true;
+      }
+      expect(one.findIndex((x, i) => !Object.is(x, two[i]))).toBe(-1);
+    }
+  } finally {
+    setRelaxedSimd(false);
+  }
 });

@@ -1,5 +1,5 @@
 /**
- * Kernels: every method of the cpu backend equals the reference backend (TESTING.md §4).
+ * Kernels: every method of the cpu backend equals the reference backend (docs/TESTING.md §4).
  *
  * The Backend methods are called directly on views built here, each input in a random
  * layout — contiguous, transposed, sliced with steps and an offset, broadcast (stride 0),
@@ -8,7 +8,7 @@
  * packed/transposed matmul operands) is reached. Storage that a view does not cover
  * holds a sentinel (NaN for floats), so a kernel that reads outside its view fails.
  *
- * Comparison (TESTING.md §1): elementwise maps share the scalar table, so they must
+ * Comparison (docs/TESTING.md §1): elementwise maps share the scalar table, so they must
  * agree bitwise (`Object.is`). Reductions, softmax and matmul may sum in a different
  * order: float32 results are checked within T32 of the reference run in float64 on the
  * same values, float64 results within F64 (below), integer results exactly. scatterAdd
@@ -172,12 +172,34 @@ function both(make: () => Storage, kernel: (be: Backend, out: Storage) => void):
  * Where a kernel may reorder sums: cpu on the inputs vs the reference on the same values
  * in float64 (float32 results, T32), or on the same inputs (float64: F64; integers: exact).
  */
-function againstOracle(inputs: View[], out: Storage, kernel: (be: Backend, inputs: View[], out: Storage) => void, label: string): void {
+function againstOracle(inputs: View[], out: Storage, kernel: (be: Backend, inputs: View[], out: Storage) => void, label: string, byTerms = false): void {
   kernel(cpu, inputs, out);
   const single = out instanceof Float32Array;
   const expected = allocate(single ? 'float64' : dtypeOf(out), out.length);
   kernel(ref, single ? inputs.map(widened) : inputs, expected);
-  assertSame(out, expected, toleranceFor(out), label);
+  if (!byTerms) return assertSame(out, expected, toleranceFor(out), label);
+  // The same kernel on |inputs| gives each output's Σ|terms| (Σ|a||b| for a matmul, + |bias| for linear).
+  const terms = new Float64Array(out.length);
+  kernel(ref, inputs.map((v) => ({ ...v, data: Float64Array.from(v.data, Math.abs) })), terms);
+  assertWithinTerms(out, expected, terms, label);
+}
+
+/**
+ * For sums the kernels may reorder (matmul, linear, sum reductions): the error of a
+ * cancelling sum is bounded by the size of its terms, not of its result (docs/TESTING.md
+ * §1; a bound scaled by |result| failed a generated case by 0.02 %). Per output i:
+ * |a − r| ≤ c·Σ|terms_i| + rtol·|r|, c = 1e-5 and rtol = 1e-4 for float32 results (T32's
+ * constants; the worst case of a length-k float32 sum is k·2⁻²⁴·Σ|terms|, 2.4e-6 for the
+ * k ≤ 40 drawn here), 1e-12 for float64 results (k·2⁻⁵³ ≈ 4.4e-15 at k = 40).
+ * Non-finite values must be identical.
+ */
+function assertWithinTerms(actual: Storage, expected: ArrayLike<number>, terms: Float64Array, label: string): void {
+  const [c, rtol] = actual instanceof Float32Array ? [1e-5, 1e-4] : [1e-12, 1e-12];
+  for (let i = 0; i < actual.length; i++) {
+    const [a, r] = [actual[i]!, expected[i]!];
+    const ok = Number.isFinite(a) && Number.isFinite(r) ? Math.abs(a - r) <= c * terms[i]! + rtol * Math.abs(r) : Object.is(a, r);
+    if (!ok) throw new Error(`${label}: element ${i}: actual ${a}, expected ${r}, |a − r| = ${Math.abs(a - r)} > bound ${c * terms[i]! + rtol * Math.abs(r)} (${c}·Σ|terms| with Σ|terms| = ${terms[i]} + ${rtol}·|r|)`);
+  }
 }
 
 const describeView = (v: View) => `shape [${v.shape}] strides [${v.strides}] offset ${v.offset} ${dtypeOf(v.data)}[${v.data.length}]`;
@@ -263,6 +285,29 @@ describe('where, copy, gather, argReduce: cpu equals reference bitwise', () => {
     }), { numRuns: RUNS * 3 });
   }, TIMEOUT);
 
+  it('copy of large transposed matrices (the tiled path), with every dtype conversion', () => {
+    // arbShape's dimensions stay small; a matrix with ≥ 32×32 elements whose last two axes
+    // are swapped in memory (and sometimes sliced or batched) takes copy's tiled loop.
+    const ALL: DType[] = ['float32', 'float64', 'int32', 'bool'];
+    const dim = fc.integer({ min: 20, max: 75 });
+    const arb = fc.record({
+      batch: fc.constantFrom([], [2], [1, 3]), rows: dim, cols: dim, from: fc.constantFrom(...ALL), to: fc.constantFrom(...ALL),
+      steps: fc.constantFrom(1, 2), seed: fc.integer(),
+    }).map(({ batch, rows, cols, from, to, steps, seed }) => {
+      const shape = [...batch, rows, cols];
+      const r = shape.length;
+      const perm = [...range(r - 2), r - 1, r - 2]; // the last two axes swapped in memory
+      const layout: Layout = { ...plain(r), kind: 'transposed', perm, steps: shape.map((_, i) => (i === r - 1 ? steps : 1)) };
+      const values = filled('float64', [numel(shape)], seed).data as Float64Array;
+      const cast = Array.from(values, (v) => (from === 'int32' ? Math.round(v * 2) : from === 'bool' ? Number(v > 0) : v));
+      return { x: materialize(shape, layout, from, cast), to };
+    });
+    fc.assert(fc.property(arb, ({ x, to }) => {
+      const [mine, theirs] = both(() => allocate(to, numel(x.shape)), (be, out) => be.copy(x, out));
+      assertSame(mine, theirs, 'bitwise', `copy ${describeView(x)} to ${to}`);
+    }), { numRuns: 40 });
+  }, TIMEOUT);
+
   it('gather along a random axis', () => {
     const arb = indexedCase(FLOATS.concat('int32')).chain(({ shape, dtype, axis, indexShape, indices }) =>
       arbView(shape, dtype).map((x) => ({ x, axis, indexShape, indices })),
@@ -329,7 +374,8 @@ describe('reduce: cpu equals reference (T32 / F64 / exact)', () => {
   it.each(REDUCE_OPS)('%s over random axes', (op) => {
     fc.assert(fc.property(arbReduction(), ({ x, axes }) => {
       const out = allocate(dtypeOf(x.data), reducedSize(x, axes));
-      againstOracle([x], out, (be, [v], o) => be.reduce(op, v!, axes, o), `reduce ${op} axes [${axes}] of ${describeView(x)}`);
+      // A sum's error scales with Σ|x| (cancellation); max and min round nothing.
+      againstOracle([x], out, (be, [v], o) => be.reduce(op, v!, axes, o), `reduce ${op} axes [${axes}] of ${describeView(x)}`, op === 'sum' && !(out instanceof Int32Array));
     }), { numRuns: RUNS * 2 });
   }, TIMEOUT);
 
@@ -432,7 +478,7 @@ function arbMatmul(maxDim: number, dtype: fc.Arbitrary<DType> = arbFloat) {
 describe('matmul through the backend: cpu equals reference (T32 / F64)', () => {
   const check = ({ a, b, outSize }: { a: View<FloatStorage>; b: View<FloatStorage>; outSize: number }) => {
     const out = allocate(dtypeOf(a.data), outSize);
-    againstOracle([a, b], out, (be, [x, y], o) => be.matmul(x as View<FloatStorage>, y as View<FloatStorage>, o as FloatStorage), `matmul a ${describeView(a)} · b ${describeView(b)}`);
+    againstOracle([a, b], out, (be, [x, y], o) => be.matmul(x as View<FloatStorage>, y as View<FloatStorage>, o as FloatStorage), `matmul a ${describeView(a)} · b ${describeView(b)}`, true);
   };
 
   it('small: batched, broadcast batch, transposed, sliced and packed operands, empty dims', () => {
@@ -441,6 +487,43 @@ describe('matmul through the backend: cpu equals reference (T32 / F64)', () => {
 
   it('large enough for the blocked/SIMD path (m·n·k up to 40³)', () => {
     fc.assert(fc.property(arbMatmul(40), check), { numRuns: 40 });
+  }, TIMEOUT);
+});
+
+// ---- linear: x·Wᵀ + b with the bias fused into the GEMM ------------------------------
+
+describe('linear (cpu only): equals the reference matmul then add (T32 / F64), and cpu matmul then add bitwise', () => {
+  const transposed = (w: View<FloatStorage>): View<FloatStorage> => ({ data: w.data, shape: [w.shape[1]!, w.shape[0]!], strides: [w.strides[1]!, w.strides[0]!], offset: w.offset });
+  /** matmul into a scratch output, then add the bias broadcast over rows: the composed form. */
+  const composed = (be: Backend, [x, w, b]: View[], out: Storage) => {
+    const [m, n] = [x!.shape[0]!, w!.shape[0]!];
+    if (!b) return be.matmul(x as View<FloatStorage>, transposed(w as View<FloatStorage>), out as FloatStorage);
+    const xw = allocate(dtypeOf(out), m * n) as FloatStorage;
+    be.matmul(x as View<FloatStorage>, transposed(w as View<FloatStorage>), xw);
+    be.binary('add', { data: xw, shape: [m, n], strides: [n, 1], offset: 0 }, { ...b, shape: [m, n], strides: [0, b.strides[0]!] }, out);
+  };
+  const arb = (max: number) => fc.record({ m: fc.integer({ min: 0, max }), n: fc.integer({ min: 0, max }), k: fc.integer({ min: 0, max }), dtype: fc.constantFrom(...FLOATS), withBias: fc.boolean() })
+    .chain(({ m, n, k, dtype, withBias }) => fc.record({
+      x: arbView([m, k], dtype, finiteOracleValue(dtype)), w: arbView([n, k], dtype, finiteOracleValue(dtype)),
+      b: withBias ? arbView([n], dtype, finiteOracleValue(dtype)) : fc.constant(null),
+    }));
+  const check = ({ x, w, b }: { x: View; w: View; b: View | null }) => {
+    const size = x.shape[0]! * w.shape[0]!;
+    const label = `linear x ${describeView(x)}, W ${describeView(w)}${b ? `, b ${describeView(b)}` : ''}`;
+    const inputs = b ? [x, w, b] : [x, w];
+    againstOracle(inputs, allocate(dtypeOf(x.data), size), (be, [xi, wi, bi], out) => {
+      if (be === cpu) cpu.linear!(xi as View<FloatStorage>, wi as View<FloatStorage>, (bi ?? null) as View<FloatStorage> | null, out as FloatStorage);
+      else composed(be, [xi!, wi!, bi!], out);
+    }, label, true);
+    const [mine, theirs] = both(() => allocate(dtypeOf(x.data), size), (be, out) =>
+      be === cpu ? cpu.linear!(x as View<FloatStorage>, w as View<FloatStorage>, b as View<FloatStorage> | null, out as FloatStorage) : composed(cpu, inputs, out));
+    assertSame(mine, theirs, 'bitwise', `${label}: fused vs cpu matmul then add`);
+  };
+  it('small, every layout (transposed and sliced operands, strided bias, empty dims)', () => {
+    fc.assert(fc.property(arb(6), check), { numRuns: RUNS * 2 });
+  }, TIMEOUT);
+  it('large enough for the SIMD path (up to 40³)', () => {
+    fc.assert(fc.property(arb(40), check), { numRuns: 40 });
   }, TIMEOUT);
 });
 
@@ -485,13 +568,13 @@ describe('regressions', () => {
     assertSame(mine, theirs, 'bitwise', 'add of [2, 8300] + [8300]');
     [mine, theirs] = both(() => allocate(dtype, n), (be, out) => be.copy({ ...x, shape: [8300, 2], strides: [1, 8300] }, out));
     assertSame(mine, theirs, 'bitwise', 'copy of a transposed [8300, 2]');
-    againstOracle([filled(dtype, [3, 17000], 3)], allocate(dtype, 17000), (be, [v], o) => be.reduce('sum', v!, [0], o), 'sum over axis 0 of [3, 17000]');
+    againstOracle([filled(dtype, [3, 17000], 3)], allocate(dtype, 17000), (be, [v], o) => be.reduce('sum', v!, [0], o), 'sum over axis 0 of [3, 17000]', true);
     // Past 64 Ki outputs the cpu reduction allocates its float64 accumulators per call.
     againstOracle([filled(dtype, [2, 70000], 6)], allocate(dtype, 70000), (be, [v], o) => be.reduce('max', v!, [0], o), 'max over axis 0 of [2, 70000]');
     againstOracle([x], allocate(dtype, n), (be, [v], o) => be.softmax(v as View<FloatStorage>, o as FloatStorage, false), 'softmax of [2, 8300]');
     const a = filled(dtype, [130, 8], 4);
     const b = filled(dtype, [8, 130], 5);
-    againstOracle([a, b], allocate(dtype, 130 * 130), (be, [p, q], o) => be.matmul(p as View<FloatStorage>, q as View<FloatStorage>, o as FloatStorage), 'matmul [130, 8]·[8, 130]');
+    againstOracle([a, b], allocate(dtype, 130 * 130), (be, [p, q], o) => be.matmul(p as View<FloatStorage>, q as View<FloatStorage>, o as FloatStorage), 'matmul [130, 8]·[8, 130]', true);
   });
 });
 
@@ -499,7 +582,7 @@ describe('regressions', () => {
 
 describe('normalize: cpu equals reference (T32 / F64)', () => {
   const arbRows = fc.record({ shape: arbShape({ minRank: 1 }), dtype: arbFloat, centered: fc.boolean(), eps: fc.constantFrom(1e-12, 1e-6, 1e-5) })
-    .chain(({ shape, dtype, centered, eps }) => fc.record({ x: arbView(shape, dtype, finiteOracleValue(dtype)), g: arbView(shape, dtype, finiteOracleValue(dtype)) }).map((v) => ({ ...v, centered, eps })));
+    .chain(({ shape, dtype, centered, eps }) => arbView(shape, dtype, finiteOracleValue(dtype)).map((x) => ({ x, centered, eps })));
 
   it('forward: x̂ and 1/σ per row, over every layout', () => {
     fc.assert(fc.property(arbRows, ({ x, centered, eps }) => {
@@ -521,26 +604,22 @@ describe('normalize: cpu equals reference (T32 / F64)', () => {
       assertSame(mine![1], theirs![1], toleranceFor(mine![1]), `normalize 1/σ of ${describeView(x)}`);
     }), { numRuns: RUNS * 2 });
   }, TIMEOUT);
+  // The norms' backward is tensor ops in core/ops/nn.ts, one definition for every backend:
+  // gradchecked (and compared across backends) in spec/ops.spec.ts. Its last step is combine.
+});
 
-  it('backward: r·(g − mean g − x̂·mean(g·x̂)) per row, with strided gradients', () => {
-    fc.assert(fc.property(arbRows, ({ x, g, centered, eps }) => {
-      const n = numel(x.shape);
-      const rows = n / Math.max(1, x.shape[x.shape.length - 1]!);
-      const xhat = new Float64Array(n);
-      const rstd = new Float64Array(rows);
-      ref.normalize(widened(x), eps, centered, xhat, rstd);
-      const out = allocate(dtypeOf(g.data), n) as FloatStorage;
-      const typed = (a: Float64Array) => (out instanceof Float32Array ? Float32Array.from(a) : a);
-      cpu.normalizeBackward(typed(xhat), typed(rstd), g as View<FloatStorage>, centered, out);
-      const expected = new Float64Array(n);
-      ref.normalizeBackward(typed(xhat), typed(rstd), widened(g), centered, expected);
-      // The exact result is often 0 by cancellation (g constant on a row): bound the error by
-      // the size of the terms, max|r·g|, rather than by the result.
-      let maxG = 0;
-      forEachOffset(g.shape, [g], ([o]) => (maxG = Math.max(maxG, Math.abs(g.data[o!]!))));
-      const scale = Math.max(0, ...rstd) * maxG;
-      const atol = (out instanceof Float32Array ? 1e-5 : 1e-12) * scale;
-      assertSame(out, expected, { atol, rtol: out instanceof Float32Array ? 1e-4 : 1e-12 }, `normalizeBackward of ${describeView(g)}`);
+describe('combine (a·x + b·y + c): cpu equals reference bitwise', () => {
+  it('over every layout, the coefficients broadcast as the norms pass them (one per row) or anyhow', () => {
+    // Same operations in the same order (a·x, + b·y, + c, in doubles, one rounding at the store): bitwise.
+    const arbCase = fc.record({ shape: arbShape({ minRank: 1 }), dtype: arbFloat, perRow: fc.boolean() }).chain(({ shape, dtype, perRow }) => {
+      const coefficient = perRow ? [...shape.slice(0, -1), 1] : shape.map((d) => (d > 1 ? d : 1));
+      const side = (s: Shape) => arbView(s, dtype).map((v) => broadcastTo(v, shape));
+      return fc.tuple(fc.constant(shape), arbView(shape, dtype), arbView(shape, dtype), side(coefficient), side(coefficient), side(perRow ? [] : coefficient));
+    });
+    fc.assert(fc.property(arbCase, ([shape, x, y, a, b, c]) => {
+      const [mine, theirs] = both(() => allocate(dtypeOf(x.data), numel(shape)), (be, out) =>
+        be.combine(x as View<FloatStorage>, y as View<FloatStorage>, a as View<FloatStorage>, b as View<FloatStorage>, c as View<FloatStorage>, out as FloatStorage));
+      assertSame(mine, theirs, 'bitwise', `combine of x ${describeView(x)}, y ${describeView(y)}, a ${describeView(a)}, b ${describeView(b)}, c ${describeView(c)}`);
     }), { numRuns: RUNS * 2 });
   }, TIMEOUT);
 });

@@ -1,5 +1,5 @@
 /**
- * Derivatives at non-differentiable points follow torch's conventions (TESTING.md §2):
+ * Derivatives at non-differentiable points follow torch's conventions (docs/TESTING.md §2):
  * relu′(0) = |x|′(0) = 0, a full max/min splits its gradient evenly among ties,
  * elementwise maximum/minimum split a tie in half, sqrt′(0) = +∞.
  */

@@ -1,6 +1,6 @@
 /**
  * Sparse gradient values (core/sparse.ts) and top-k selection (core/topk.ts):
- * TESTING.md §4 "Sparse values" and the accumulation rules documented in sparse.ts,
+ * docs/TESTING.md §4 "Sparse values" and the accumulation rules documented in sparse.ts,
  * checked against naive references written here.
  */
 import fc from 'fast-check';
@@ -441,7 +441,9 @@ describe('topK', () => {
     expect(() => topK(tensor([1, 2], { dtype: 'int32' }), 1)).toThrow(DTypeError);
   });
 
-  test('large inputs (1e6 entries, 90% zeros; all equal; sorted) finish quickly', () => {
+  // No wall-time assertion (CI shares its cores): the guard against a quadratic path (all
+  // equal, sorted) is the test's timeout, which such a path would miss by hours at n = 1e6.
+  test('large inputs (1e6 entries, 90% zeros; all equal; sorted) give exact counts', () => {
     const n = 1_000_000;
     const gen = new Generator(123);
     const data = new Float32Array(n);
@@ -449,23 +451,19 @@ describe('topK', () => {
     const nnz = data.reduce((c, v) => c + (v !== 0 ? 1 : 0), 0);
     const g = tensor(data);
     const k = 10_000;
-    let start = performance.now();
     const thr = topK(g, k);
     const ex = topK(g, k, 'exact');
     const big = topK(g, 500_000, 'threshold'); // k beyond nnz: all non-zeros
-    expect(performance.now() - start).toBeLessThan(3000);
     expect(ex.nnz).toBe(k);
     expect(thr.nnz).toBeGreaterThanOrEqual(k);
     expect(big.nnz).toBe(nnz);
 
     const equal = tensor(new Float32Array(n).fill(1));
     const sorted = tensor(Float64Array.from({ length: n }, (_, i) => i + 1));
-    start = performance.now();
     expect(topK(equal, 10, 'exact').nnz).toBe(10);
     expect(topK(equal, 10, 'threshold').nnz).toBe(n);
     expect(Array.from(topK(sorted, 3).indices)).toEqual([n - 3, n - 2, n - 1]);
-    expect(performance.now() - start).toBeLessThan(3000);
-  }, 20_000);
+  }, 60_000);
 });
 
 describe('kthLargest', () => {

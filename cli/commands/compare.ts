@@ -9,23 +9,34 @@
  * single-threaded). The task is loaded and tokenized once, here, and handed to the
  * workers as token ids. Finished runs leave `result.json`; `--resume` skips them and
  * continues an interrupted one from its checkpoint.
+ *
+ * Making the MLP method the only variable: `--train mlp-only` freezes everything outside
+ * the MLP linears but the task head, for every method; `--prelim-all` gives LoRA and
+ * MeProp SparseGrad's preliminary full steps. Every method-vs-method difference in
+ * accuracy gets a paired bootstrap 95 % interval (over test examples and seeds,
+ * cli/metrics.ts); the load average is sampled during the runs so that ms/step can be
+ * flagged as noisy.
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BUNDLED, CLI_ROOT, DEFAULT_BERT } from '../paths.ts';
+import { BUNDLED, CLI_ROOT, DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
 import { stratifiedSplit } from '../data/split.ts';
 import { CLASSIFICATION_TASKS, loadClassificationTask, type ClassificationTask } from '../data/tasks.ts';
 import { writeFileAtomic } from '../../node.ts';
 import { readFolderTokenizer } from '../../node/pretrained.ts';
-import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
-import { METHOD_LABELS, METHODS, type MethodName } from '../methods.ts';
-import { formatBytes, formatCount, formatPercent, majorityBaseline, meanStd, type MeanStd } from '../metrics.ts';
+import { CliError, commandLine, withoutFlag, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
+import { mergeConcentration } from '../concentration.ts';
+import { METHOD_LABELS, METHODS, TRAIN_SCOPES, type MethodName, type TrainScope } from '../methods.ts';
+import { formatBytes, formatCount, formatDifference, formatPercent, majorityBaseline, meanStd, pairedBootstrap, type MeanStd } from '../metrics.ts';
 import { startProgress } from '../progress.ts';
-import { renderReport, type ReportData, type MethodRow } from '../report/html.ts';
-import { encodeClassification, type EncodedClassification, type RunConfig, type RunResult } from '../train.ts';
+import { renderReport, type Difference, type LoadReport, type ReportData, type MethodRow } from '../report/html.ts';
+import { encodeClassification, type EncodedClassification, type EncodedTask, type RunConfig, type RunResult } from '../train.ts';
 import type { Job } from '../worker.ts';
+import { LM_TASK_HINT, loadEncodedTask, taskKind } from './finetune.ts';
+import { DIVERGED_EXIT } from '../divergence.ts';
+import { checkModelFolder, checkOutputFolder } from '../preflight.ts';
 
 
 /**
@@ -44,11 +55,24 @@ export const PROFILES = {
   full: { task: 'imdb', maxTrain: 4000, maxTest: 1000, maxChars: 3000, steps: 500, batchSize: 16, maxLength: 128, lr: { full: 3e-4, lora: 3e-4, meprop: 3e-4, sparsegrad: 3e-4 }, seeds: [42, 3705, 2023] },
 } as const;
 
+/**
+ * Language modelling (LLaMa, `--task moby-dick` or `brown:<genre>`): the paper's LLaMa
+ * setting at this engine's scale — next-token loss on held-out documents (10 %, seeded),
+ * perplexity, the same methods on up_proj and down_proj. The rate is one untuned value for
+ * every method (no validation sweep has been run for it yet), so read its table as a
+ * plumbing check until one is.
+ */
+export const LM_PROFILES = {
+  quick: { maxChars: 60_000, steps: 40, batchSize: 4, maxLength: 64, lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 }, seeds: [42] },
+  default: { maxChars: 200_000, steps: 120, batchSize: 4, maxLength: 128, lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 }, seeds: [42, 3705, 2023] },
+  full: { maxChars: 1_000_000, steps: 400, batchSize: 4, maxLength: 128, lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 }, seeds: [42, 3705, 2023] },
+} as const;
+
 export const compareFlags = {
   quick: { type: 'boolean', help: `the small setting (≤ 2 minutes on 2 cores): ${describeProfile('quick')}` },
   full: { type: 'boolean', help: `the long setting: ${describeProfile('full')}` },
-  task: { type: 'choice', choices: CLASSIFICATION_TASKS, help: 'classification task (default: the setting\'s)' },
-  model: { type: 'string', placeholder: 'DIR', help: 'a BERT folder (BertForMaskedLM or BertForSequenceClassification)', default: 'pretrained/bert-mini' },
+  task: { type: 'string', help: `task: ${CLASSIFICATION_TASKS.join(', ')} (BERT classification; default: the setting's), or ${LM_TASK_HINT} (LLaMa language modelling, held-out perplexity)` },
+  model: { type: 'string', placeholder: 'DIR', help: 'a BERT folder (BertForMaskedLM or BertForSequenceClassification) for classification; for language modelling a LLaMa folder, and then the default is pretrained/llama-mini', default: 'pretrained/bert-mini' },
   methods: { type: 'list', choices: METHODS, help: 'methods to compare', default: METHODS },
   seeds: { type: 'ints', min: 0, help: 'training seeds (default: the setting\'s; 42,3705,2023 as the paper)' },
   steps: { type: 'int', min: 1, help: 'optimizer steps per run, the same for every method (default: the setting\'s)' },
@@ -65,9 +89,15 @@ export const compareFlags = {
   maxChars: { type: 'int', min: 1, help: 'cut each text to this many characters before tokenizing' },
   dataSeed: { type: 'int', min: 0, default: 0, help: 'seed of the train/test split' },
   rank: { type: 'int', min: 1, default: 7, help: 'LoRA rank r; MeProp and SparseGrad keep k = r·(in + out) entries per MLP layer' },
+  k: { type: 'int', min: 1, help: "MeProp and SparseGrad: entries kept per MLP layer and step instead of r·(in + out), for a budget sweep (the paper's BERT-base density ≈ 1.2 %: k = 0.012·in·out); LoRA keeps its rank" },
   prelimSteps: { type: 'int', min: 1, default: 11, help: 'SparseGrad preliminary AdamW steps (counted in --steps)' },
   inputBasis: { type: 'choice', choices: ['consistent', 'reference'], default: 'consistent', help: 'SparseGrad input rotation: U (consistent) or Uᵀ (the reference code)' },
   materialized: { type: 'choice', choices: ['auto', 'on', 'off'], default: 'auto', help: 'SparseGrad materialized-weight mode (same numbers, faster for long batches)' },
+  train: { type: 'choice', choices: TRAIN_SCOPES, default: 'paper', help: "what trains besides the MLP linears: 'paper' = everything, densely, in every method (the paper's GLUE code); 'mlp-only' = everything else frozen but the task head (pooler + classifier), so that the MLP method is the only variable" },
+  prelimAll: { type: 'boolean', help: "ablation: LoRA and MeProp also start with SparseGrad's preliminary full AdamW steps (--prelim-steps, counted in --steps), so that it is not SparseGrad's advantage alone" },
+  sparseMoments: { type: 'boolean', help: "SparseGrad: SparseAdam keeps m and v only for the entries ever selected (int32 index + 2 moments each) instead of dense" },
+  rowCompaction: { type: 'boolean', help: "SparseGrad: skip the all-zero rows of the output gradient in the backward (padding, the last block's non-[CLS] positions); same numbers" },
+  bootstrap: { type: 'int', min: 100, default: 10_000, help: 'paired bootstrap replicates for the 95 % intervals of accuracy (or held-out loss) differences (seeded, over test examples and seeds)' },
   concentrationBatches: { type: 'int', min: 0, default: 4, help: 'batches of held-out gradients for the concentration plot' },
   evalBatchSize: { type: 'int', min: 1, default: 64, help: 'examples per evaluation batch' },
   jobs: { type: 'int', min: 1, help: 'runs at once (default: min(2, cores))' },
@@ -86,7 +116,13 @@ function describeProfile(name: keyof typeof PROFILES): string {
 export const compareHelp = () => formatHelp('compare', [
   'Fine-tune a BERT classifier with full fine-tuning, LoRA (r=7), MeProp and SparseGrad at the same',
   'trainable budget, over several seeds; print the table and write an HTML report.',
+  'Every accuracy difference between two methods comes with a paired bootstrap 95 % interval (over the',
+  'test examples and the seeds); with one seed no method is ranked above another. --train mlp-only makes',
+  'the MLP method the only variable (everything else frozen but the task head); --prelim-all gives LoRA',
+  'and MeProp the preliminary full steps SparseGrad takes. Per step, the report shows how many entries each',
+  'method changed and how much gradient energy its top-k kept. Memory at BERT-base size: sparsegrad memory.',
   `Settings: default: ${describeProfile('default')}.`,
+  `Language modelling (--task moby-dick or brown:<genre>, LLaMa): held-out loss and perplexity; ${(['quick', 'default', 'full'] as const).map((n) => `${n}: ${LM_PROFILES[n].steps} steps of ${LM_PROFILES[n].batchSize}×${LM_PROFILES[n].maxLength} tokens, ≤ ${formatCount(LM_PROFILES[n].maxChars)} chars per side, ${LM_PROFILES[n].seeds.length} seed${LM_PROFILES[n].seeds.length > 1 ? 's' : ''}`).join('; ')}; lr 1e-3 for every method (not tuned yet).`,
 ].join('\n'), compareFlags);
 
 interface Settings {
@@ -104,9 +140,15 @@ interface Settings {
   maxChars: number;
   dataSeed: number;
   rank: number;
+  k: number | undefined;
   prelimSteps: number;
   inputBasis: 'consistent' | 'reference';
   materialized: 'auto' | 'on' | 'off';
+  train: TrainScope;
+  prelimAll: boolean;
+  sparseMoments: boolean;
+  rowCompaction: boolean;
+  bootstrap: number;
   concentrationBatches: number;
   evalBatchSize: number;
   jobs: number;
@@ -122,11 +164,13 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   }
   if (flags.quick && flags.full) throw new CliError('--quick and --full exclude each other');
   const profile = flags.quick ? 'quick' : flags.full ? 'full' : 'default';
-  const p = PROFILES[profile];
-  const task = flags.task ?? p.task;
+  const task = flags.task ?? PROFILES[profile].task;
+  const kind = taskKind(task);
+  // Classification reads its sizes from PROFILES; language modelling from LM_PROFILES (example counts unused).
+  const p = kind === 'classification' ? PROFILES[profile] : { ...PROFILES[profile], ...LM_PROFILES[profile] };
   const s: Settings = {
     task,
-    model: flags.model === compareFlags.model.default ? DEFAULT_BERT : resolve(flags.model),
+    model: flags.model === compareFlags.model.default ? (kind === 'lm' ? DEFAULT_LLAMA : DEFAULT_BERT) : resolve(flags.model),
     methods: flags.methods as MethodName[],
     seeds: flags.seeds ?? [...p.seeds],
     steps: flags.steps ?? p.steps,
@@ -144,13 +188,19 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     maxChars: flags.maxChars ?? p.maxChars,
     dataSeed: flags.dataSeed,
     rank: flags.rank,
+    k: flags.k,
     prelimSteps: flags.prelimSteps,
     inputBasis: flags.inputBasis as Settings['inputBasis'],
     materialized: flags.materialized as Settings['materialized'],
+    train: flags.train as TrainScope,
+    prelimAll: flags.prelimAll ?? false,
+    sparseMoments: flags.sparseMoments ?? false,
+    rowCompaction: flags.rowCompaction ?? false,
+    bootstrap: flags.bootstrap,
     concentrationBatches: flags.concentrationBatches,
     evalBatchSize: flags.evalBatchSize,
     jobs: flags.jobs ?? Math.max(1, Math.min(2, availableParallelism())),
-    out: resolve(flags.out ?? join('runs', `compare-${task}${profile === 'default' ? '' : `-${profile}`}`)),
+    out: resolve(flags.out ?? join('runs', `compare-${task}${profile === 'default' ? '' : `-${profile}`}${flags.train === 'paper' ? '' : `-${flags.train}`}`)),
     profile,
   };
   if (flags.rerender) {
@@ -161,6 +211,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (s.methods.includes('sparsegrad') && s.steps <= s.prelimSteps) throw new CliError(`--steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}): SparseGrad's preliminary steps count towards the run's steps`);
+  if (s.prelimAll && s.steps <= s.prelimSteps) throw new CliError(`--prelim-all: --steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}), which LoRA and MeProp then take first too`);
   if (new Set(s.seeds).size !== s.seeds.length) throw new CliError(`--seeds lists a seed twice: ${s.seeds.join(',')}`);
   if (!existsSync(join(s.model, 'config.json'))) {
     throw new CliError(`model folder not found: ${s.model} (expected config.json, model.safetensors and vocab.txt)${flags.model === compareFlags.model.default ? "; build it with 'sparsegrad pretrain' or pass --model DIR" : ''}`);
@@ -169,29 +220,16 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const command = `sparsegrad compare${argv.length ? ` ${argv.join(' ')}` : ''}`;
   console.log(`compare (${profile} setting): ${s.methods.map((m) => METHOD_LABELS[m]).join(', ')} on ${s.task}, seeds ${s.seeds.join(', ')}; ${s.steps} steps of ${s.batchSize} × ≤${s.maxLength} tokens at ${formatLrs(s)}; ${s.jobs} job${s.jobs > 1 ? 's' : ''} at once`);
   console.log(`model ${s.model}\noutput ${s.out}`);
-  mkdirSync(s.out, { recursive: true });
+  if (s.train !== 'paper' || s.prelimAll) console.log(`${s.train === 'mlp-only' ? 'mlp-only: every parameter outside the MLP linears is frozen except the task head, in every method' : ''}${s.train !== 'paper' && s.prelimAll ? '; ' : ''}${s.prelimAll ? `prelim-all: LoRA and MeProp also take the ${s.prelimSteps} preliminary full AdamW steps` : ''}`);
+  // Before tokenizing and before any worker starts: one clear line, not one stack trace per worker.
+  checkOutputFolder('--out', s.out);
+  await checkModelFolder(s.model, kind);
 
   // The task, loaded and tokenized once.
-  const tokenizer = await readFolderTokenizer(s.model);
-  if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${s.model} has no BERT tokenizer (vocab.txt)`);
-  let raw: ClassificationTask;
-  try {
-    raw = loadClassificationTask(s.task, { seed: s.dataSeed, maxTrain: s.maxTrain, maxTest: s.maxTest, maxChars: s.maxChars });
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
-  if (s.validation !== undefined) {
-    // Tuning: the test split is set aside; a stratified part of the training split stands in for it.
-    if (s.validation >= raw.train.length) throw new CliError(`--validation ${s.validation} must be smaller than the ${raw.train.length} training examples`);
-    const held = stratifiedSplit(raw.train, (e) => e.label, { seed: s.dataSeed + 1, testFraction: s.validation / raw.train.length });
-    raw = { ...raw, train: held.train, test: held.test, split: `${raw.split}; VALIDATION RUN: ${held.test.length} of the ${raw.train.length} training examples held out and evaluated instead of the test split` };
-  }
-  console.log(raw.split);
-  const encoded = encodeClassification(raw, tokenizer, s.maxLength);
+  const loaded = kind === 'classification' ? await loadClassification(s) : await loadLm(s);
+  const { encoded, split, baseline } = loaded;
   const taskPath = join(s.out, 'task.json');
   await writeFileAtomic(taskPath, JSON.stringify(encoded));
-  const baseline = majorityBaseline(encoded.train.map((e) => e.label), encoded.test.map((e) => e.label), encoded.labels.length);
-  console.log(`majority-class baseline ('${encoded.labels[baseline.label]}'): accuracy ${(baseline.accuracy * 100).toFixed(1)}%, macro-F1 ${(baseline.f1 * 100).toFixed(1)}%`);
 
   // The runs, seed-major so that partial results compare all methods.
   const jobs = s.seeds.flatMap((seed) => s.methods.map((method) => ({ method, seed, dir: join(s.out, 'runs', `${method}-seed${seed}`) })));
@@ -216,13 +254,19 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const failures: string[] = [];
   const concentrationSeed = s.seeds[0];
+  // The load average during the runs: ms/step is only comparable when the cores were not oversubscribed.
+  const loadSamples: number[] = [loadavg()[0]!];
+  const loadTimer = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
+  loadTimer.unref();
   const runOne = async (j: (typeof jobs)[number]): Promise<void> => {
     mkdirSync(j.dir, { recursive: true });
     const config: RunConfig = {
       model: s.model, method: j.method, seed: j.seed, lr: s.lr[j.method], batchSize: s.batchSize, steps: s.steps, maxLength: s.maxLength,
       evalBatchSize: s.evalBatchSize, evalEvery: 0, checkpointDir: join(j.dir, 'checkpoint'), checkpointEvery: 0, resume: true,
-      rank: s.rank, loraAlpha: 1, prelimSteps: s.prelimSteps, prelimUpdate: true, inputBasis: s.inputBasis, materialized: s.materialized,
-      concentrationBatches: j.method === 'sparsegrad' && j.seed === concentrationSeed ? s.concentrationBatches : 0,
+      rank: s.rank, ...(s.k !== undefined ? { k: s.k } : {}), loraAlpha: 1, prelimSteps: s.prelimSteps, prelimUpdate: true, inputBasis: s.inputBasis, materialized: s.materialized,
+      train: s.train, prelimAll: s.prelimAll, sparseMoments: s.sparseMoments, rowCompaction: s.rowCompaction, trackChanges: true,
+      // Concentration over every seed (each run's held-out batches), pooled in the report.
+      concentrationBatches: j.method === 'sparsegrad' ? s.concentrationBatches : 0,
       captureUpdate: j.method === 'sparsegrad' && j.seed === concentrationSeed,
       label: `${j.method} seed ${j.seed}`,
       ...(flags.stopAfter !== undefined ? { stopAfter: flags.stopAfter } : {}),
@@ -234,11 +278,12 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
       const r = JSON.parse(readFileSync(join(j.dir, 'result.json'), 'utf8')) as RunResult;
       results.set(j.dir, r);
       if (!flags.keepCheckpoints) rmSync(join(j.dir, 'checkpoint'), { recursive: true, force: true });
-      bar.tick(1, `${METHOD_LABELS[j.method]} seed ${j.seed}: accuracy ${(r.eval.accuracy! * 100).toFixed(1)}%, F1 ${(r.eval.f1! * 100).toFixed(1)}%, ${r.msPerStep.toFixed(0)} ms/step`);
+      const score = r.eval.kind === 'lm' ? `held-out loss ${r.eval.loss!.toFixed(4)}, perplexity ${r.eval.perplexity!.toFixed(2)}` : `accuracy ${(r.eval.accuracy! * 100).toFixed(1)}%, F1 ${(r.eval.f1! * 100).toFixed(1)}%`;
+      bar.tick(1, `${METHOD_LABELS[j.method]} seed ${j.seed}: ${score}, ${r.msPerStep.toFixed(0)} ms/step`);
     } else if (code === 130 || interrupted) {
       interrupted = true;
     } else {
-      failures.push(`${j.method} seed ${j.seed} (exit ${code})`);
+      failures.push(`${j.method} seed ${j.seed} (${code === DIVERGED_EXIT ? 'diverged' : `exit ${code}`})`);
     }
   };
   const queue = [...pending];
@@ -246,8 +291,10 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     while (queue.length > 0 && !interrupted) await runOne(queue.shift()!);
   }));
   process.off('SIGINT', onSigint);
+  clearInterval(loadTimer);
   if (interrupted) {
-    console.error(`\ninterrupted: finished runs and checkpoints are in ${s.out}; continue with: ${command.includes('--resume') ? command : `${command} --resume`}`);
+    const again = [...withoutFlag(withoutFlag(argv, 'stop-after'), 'resume', false), '--resume'];
+    console.error(`\ninterrupted: finished runs and checkpoints are in ${s.out}; continue with: ${commandLine(['compare', ...again])}`);
     return 130;
   }
   if (failures.length > 0) throw new CliError(`${failures.length} run(s) failed: ${failures.join(', ')} (see the messages above)`, 1);
@@ -256,32 +303,46 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const runs = jobs.map((j) => results.get(j.dir)!);
   const rows = summarize(s.methods, runs);
   const wallSeconds = (Date.now() - started) / 1000;
-  const table = formatTable(rows, baseline);
-  console.log(`\n${raw.split}\n\n${table}\n`);
+  const gold = encoded.kind === 'classification' ? encoded.test.map((e) => e.label) : null;
+  const differences = gold
+    ? scoreDifferences(s.methods, runs, (r) => r.eval.predictions?.length === gold.length ? gold.map((g, i) => (r.eval.predictions![i] === g ? 1 : 0)) : null, s.bootstrap, 'accuracy')
+    : scoreDifferences(s.methods, runs, (r) => r.eval.blockLosses ?? null, s.bootstrap, 'loss');
+  const load = loadReport(loadSamples, pending.length > 0 ? s.jobs : 0);
+  const table = formatTable(rows, baseline, differences, load);
+  console.log(`\n${split}\n\n${table}\n`);
   const data: ReportData = {
-    title: `SparseGrad vs LoRA vs MeProp vs full fine-tuning on ${s.task}`,
+    title: `SparseGrad vs LoRA vs MeProp vs full fine-tuning on ${s.task}${kind === 'lm' ? ' (language modelling)' : ''}`,
     command,
     generated: new Date().toISOString(),
     wallSeconds,
     machine: machineInfo(),
     setting: profile,
     settings: {
-      model: s.model, task: s.task, 'train / test examples': `${encoded.train.length} / ${encoded.test.length}`, steps: s.steps, 'batch size': s.batchSize,
+      model: s.model, task: s.task,
+      ...(encoded.kind === 'classification' ? { 'train / test examples': `${encoded.train.length} / ${encoded.test.length}` } : { 'train / held-out blocks': `${encoded.train.length} / ${encoded.heldOut.length} of ${encoded.blockLength} tokens` }),
+      steps: s.steps, 'batch size': s.batchSize,
       'max length': s.maxLength, 'learning rate': formatLrs(s), ...(s.validation ? { evaluation: `validation: ${s.validation} held-out training examples (not the test split)` } : {}), seeds: s.seeds.join(', '), rank: s.rank, 'SparseGrad preliminary steps': s.prelimSteps,
       'SparseGrad input basis': s.inputBasis, 'parallel jobs': s.jobs,
+      'trained besides the MLP linears': s.train === 'paper' ? 'everything (paper)' : 'the task head only (mlp-only)',
+      'preliminary full steps for LoRA and MeProp': s.prelimAll ? `yes (${s.prelimSteps})` : 'no',
+      'SparseAdam moments': s.sparseMoments ? 'sparse (touched entries only)' : 'dense', 'row compaction': s.rowCompaction ? 'on' : 'off',
+      'bootstrap replicates': s.bootstrap, ...(s.k !== undefined ? { 'MeProp/SparseGrad k per layer': s.k } : {}),
     },
-    split: raw.split,
-    labels: encoded.labels,
+    kind,
+    split,
+    labels: encoded.kind === 'classification' ? encoded.labels : [],
     baseline,
     rows,
+    differences,
+    load,
     runs: runs.map((r) => ({ ...r, eval: { ...r.eval, predictions: undefined } })),
-    concentration: runs.find((r) => r.concentration)?.concentration ?? null,
+    concentration: concentrationOverSeeds(runs),
     update: runs.find((r) => r.update)?.update ?? null,
     table,
   };
   const reportPath = join(s.out, 'report.html');
-  await writeFileAtomic(join(s.out, 'results.json'), `${JSON.stringify({ ...data, runs }, null, 1)}\n`);
-  await writeFileAtomic(join(s.out, 'table.md'), `${markdownTable(rows, baseline)}\n`);
+  await writeFileAtomic(join(s.out, 'results.json'), `${JSON.stringify({ ...data, runs, ...(gold ? { testLabels: gold } : {}) }, null, 1)}\n`);
+  await writeFileAtomic(join(s.out, 'table.md'), `${markdownTable(rows, baseline, differences)}\n`);
   await writeFileAtomic(reportPath, renderReport(data));
   rmSync(taskPath, { force: true });
   console.log(`wall time ${formatSeconds(wallSeconds)} on ${data.machine.cpus}× ${data.machine.cpuModel}`);
@@ -325,6 +386,75 @@ export function formatSeconds(s: number): string {
   return m > 0 ? `${m} min ${Math.round(s - 60 * m)} s` : `${s.toFixed(1)} s`;
 }
 
+/** A classification task: loaded, optionally split for validation, tokenized; with its majority-class baseline. */
+async function loadClassification(s: Settings): Promise<{ encoded: EncodedTask; split: string; baseline: ReportData['baseline'] }> {
+  const tokenizer = await readFolderTokenizer(s.model);
+  if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${s.model} has no BERT tokenizer (vocab.txt)`);
+  let raw: ClassificationTask;
+  try {
+    raw = loadClassificationTask(s.task, { seed: s.dataSeed, maxTrain: s.maxTrain, maxTest: s.maxTest, maxChars: s.maxChars });
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (s.validation !== undefined) {
+    // Tuning: the test split is set aside; a stratified part of the training split stands in for it.
+    if (s.validation >= raw.train.length) throw new CliError(`--validation ${s.validation} must be smaller than the ${raw.train.length} training examples`);
+    const held = stratifiedSplit(raw.train, (e) => e.label, { seed: s.dataSeed + 1, testFraction: s.validation / raw.train.length });
+    raw = { ...raw, train: held.train, test: held.test, split: `${raw.split}; VALIDATION RUN: ${held.test.length} of the ${raw.train.length} training examples held out and evaluated instead of the test split` };
+  }
+  console.log(raw.split);
+  const encoded = encodeClassification(raw, tokenizer, s.maxLength);
+  const baseline = majorityBaseline(encoded.train.map((e) => e.label), encoded.test.map((e) => e.label), encoded.labels.length);
+  console.log(`majority-class baseline ('${encoded.labels[baseline.label]}'): accuracy ${(baseline.accuracy * 100).toFixed(1)}%, macro-F1 ${(baseline.f1 * 100).toFixed(1)}%`);
+  return { encoded, split: raw.split ?? s.task, baseline };
+}
+
+/** A language-modelling task: documents held out (10 %, seeded by --data-seed), blocks of --max-length tokens; no baseline. */
+async function loadLm(s: Settings): Promise<{ encoded: EncodedTask; split: string; baseline: ReportData['baseline'] }> {
+  if (s.validation !== undefined) throw new CliError('--validation is for classification tasks; a language-modelling task already evaluates on held-out documents only');
+  const { encoded, split } = await loadEncodedTask(s.task, s.model, { dataSeed: s.dataSeed, maxChars: s.maxChars, heldOutFraction: 0.1, maxLength: s.maxLength });
+  console.log(split);
+  return { encoded, split, baseline: null };
+}
+
+/** Every runs' concentration measurements (SparseGrad, one per seed), pooled; null when none was measured. */
+function concentrationOverSeeds(runs: readonly RunResult[]): ReportData['concentration'] {
+  const measured = runs.flatMap((r) => (r.concentration ? [r.concentration] : []));
+  return measured.length ? mergeConcentration(measured) : null;
+}
+
+/**
+ * The paired bootstrap interval of every method-vs-method difference in a per-example
+ * score — correctness (accuracy) or a held-out block's loss — later method minus earlier
+ * in `methods` order (so SparseGrad, listed last, comes first in its pairs). Runs are
+ * paired by seed; runs without per-example scores (results.json written before they were
+ * kept) leave the pair out.
+ */
+export function scoreDifferences(methods: readonly MethodName[], runs: readonly RunResult[], score: (r: RunResult) => readonly number[] | null, replicates: number, metric: Difference['metric']): Difference[] {
+  const scores = (method: MethodName) => {
+    const mine = [...runs.filter((r) => r.method === method)].sort((x, y) => x.seed - y.seed);
+    const rows = mine.map(score);
+    return rows.some((r) => r === null) ? null : { seeds: mine.map((r) => r.seed), rows: rows as (readonly number[])[] };
+  };
+  const out: Difference[] = [];
+  for (let j = 1; j < methods.length; j++) {
+    for (let i = 0; i < j; i++) {
+      const [a, b] = [scores(methods[j]!), scores(methods[i]!)];
+      if (!a || !b || a.seeds.join() !== b.seeds.join()) continue;
+      out.push({ a: methods[j]!, b: methods[i]!, metric, ...pairedBootstrap(a.rows, b.rows, { replicates, seed: 12 }) });
+    }
+  }
+  return out;
+}
+
+/** The load-average samples as a verdict on the timings: noisy when the mean 1-minute load exceeds the cores. */
+export function loadReport(samples: readonly number[], jobs: number): LoadReport {
+  const cores = availableParallelism();
+  const mean = samples.reduce((a, x) => a + x, 0) / Math.max(1, samples.length);
+  const max = Math.max(...samples);
+  return { cores, jobs, samples: samples.length, mean, max, noisy: mean > cores || jobs > 1 };
+}
+
 /** One row per method: means over seeds (memory and parameters are the same for every seed). */
 export function summarize(methods: readonly MethodName[], runs: readonly RunResult[]): MethodRow[] {
   return methods.map((method) => {
@@ -337,33 +467,64 @@ export function summarize(methods: readonly MethodName[], runs: readonly RunResu
       totalParameters: first.memory?.totalEntries ?? NaN,
       budget: first.budget,
       gradOptBytes: first.memory?.gradOptBytes ?? NaN,
+      heldBytes: first.memory?.heldBytes ?? NaN,
       gradientBytes: (first.memory?.gradientDenseBytes ?? NaN) + (first.memory?.gradientSparseBytes ?? 0),
       optimizerStateBytes: first.memory?.optimizerStateBytes ?? NaN,
       peakRssBytes: Math.max(...mine.map((r) => r.peakRssBytes)),
       msPerStep: ms.mean,
       prepSeconds: meanStd(mine.map((r) => r.prepSeconds.collect + r.prepSeconds.eigen)).mean,
-      accuracy: meanStd(mine.map((r) => r.eval.accuracy!)),
-      f1: meanStd(mine.map((r) => r.eval.f1!)),
+      accuracy: meanStd(mine.map((r) => r.eval.accuracy ?? NaN)),
+      f1: meanStd(mine.map((r) => r.eval.f1 ?? NaN)),
+      ...(first.eval.kind === 'lm' ? { heldOutLoss: meanStd(mine.map((r) => r.eval.loss!)), perplexity: meanStd(mine.map((r) => r.eval.perplexity!)) } : {}),
       finalLoss: meanStd(mine.map((r) => meanOfTail(r.losses, 10))),
+      changes: changeSummary(mine),
     };
   });
 }
 
+/** Means over seeds and steps of what the runs' steps changed (null when not recorded). */
+function changeSummary(runs: readonly RunResult[]): MethodRow['changes'] {
+  const recorded = runs.flatMap((r) => (r.changes && r.changes.steps.length > 0 ? [r.changes] : []));
+  if (recorded.length === 0) return null;
+  const avg = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const c0 = recorded[0]!;
+  const energy = recorded.flatMap((c) => c.energyKept ?? []).filter(Number.isFinite);
+  return {
+    entriesPerLayer: c0.entriesPerLayer,
+    modifiedPerLayer: avg(recorded.map((c) => avg(c.modified))) / c0.layers,
+    everSelectedShare: avg(recorded.map((c) => c.everSelected.at(-1)! / (c.layers * c.entriesPerLayer))),
+    energyKept: energy.length ? avg(energy) : null,
+  };
+}
+
 const meanOfTail = (xs: readonly number[], n: number) => meanStd(xs.slice(-n)).mean;
 
-const HEADERS = ['method', 'trainable params', 'MLP k/layer', 'grad + opt state', 'peak RSS', 'ms/step', 'accuracy %', 'macro-F1 %'];
+const COMMON = ['method', 'trainable params', 'MLP k/layer', 'grad + opt state', 'held (exact)', 'peak RSS', 'ms/step'];
+/** The score columns: classification's accuracy and F1, or language modelling's held-out loss and perplexity. */
+const headers = (rows: readonly MethodRow[]) => [...COMMON, ...(isLm(rows) ? ['held-out loss', 'perplexity'] : ['accuracy %', 'macro-F1 %'])];
+const isLm = (rows: readonly MethodRow[]) => rows.some((r) => r.perplexity !== undefined);
+const meanStdText = ({ mean, std, n }: MeanStd, digits: number) => (n > 1 ? `${mean.toFixed(digits)} ± ${std.toFixed(digits)}` : mean.toFixed(digits));
 
 function cells(r: MethodRow): string[] {
   return [
-    r.label, formatCount(r.trainable), r.budget === null ? 'all' : formatCount(r.budget), formatBytes(r.gradOptBytes), formatBytes(r.peakRssBytes),
-    r.msPerStep.toFixed(0), formatPercent(r.accuracy), formatPercent(r.f1),
+    r.label, formatCount(r.trainable), r.budget === null ? 'all' : formatCount(r.budget), formatBytes(r.gradOptBytes), formatBytes(r.heldBytes), formatBytes(r.peakRssBytes),
+    r.msPerStep.toFixed(0),
+    ...(r.perplexity ? [meanStdText(r.heldOutLoss!, 4), meanStdText(r.perplexity, 2)] : [formatPercent(r.accuracy), formatPercent(r.f1)]),
   ];
 }
 
+/** "SparseGrad − LoRA: +0.4 points (95 % CI −1.2 to +2.0)", one line per pair. */
+export function differenceLines(differences: readonly Difference[]): string[] {
+  return differences.map((d) => `${METHOD_LABELS[d.a]} − ${METHOD_LABELS[d.b]}: ${formatDifference(d, d.metric)}`);
+}
+
 /** The console table (fixed width), with the baseline and the exact byte counts below. */
-export function formatTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number }): string {
+export function formatTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number } | null, differences: readonly Difference[] = [], load?: LoadReport): string {
   const body = rows.map(cells);
+  const HEADERS = headers(rows);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const d0 = differences[0];
+  const lm = d0?.metric === 'loss';
   const line = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const seeds = rows[0]?.seeds.length ?? 0;
   return [
@@ -371,20 +532,40 @@ export function formatTable(rows: readonly MethodRow[], baseline: { accuracy: nu
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...body.map(line),
     '',
-    `majority-class baseline: accuracy ${(baseline.accuracy * 100).toFixed(1)} %, macro-F1 ${(baseline.f1 * 100).toFixed(1)} %`,
-    `accuracy and F1: mean ± sample std over ${seeds} seed${seeds === 1 ? '' : 's'}; ms/step: mean over seeds of each run's median step (forward + backward + update)`,
+    ...(baseline ? [`majority-class baseline: accuracy ${(baseline.accuracy * 100).toFixed(1)} %, macro-F1 ${(baseline.f1 * 100).toFixed(1)} %`] : []),
+    `${isLm(rows) ? 'held-out loss (nats per token) and perplexity' : 'accuracy and F1'}: mean ± sample std over ${seeds} seed${seeds === 1 ? '' : 's'}; ms/step: mean over seeds of each run's median step (forward + backward + update)${load?.noisy ? ` — NOISY: ${loadNote(load)}` : ''}`,
     `grad + opt state (exact bytes, memoryReport at the last step): ${rows.map((r) => `${r.label} ${formatCount(r.gradOptBytes)}`).join(', ')}`,
+    `held (exact bytes: parameters, kept originals, gradients, optimizer state, bases, materialized weights): ${rows.map((r) => `${r.label} ${formatCount(r.heldBytes)}`).join(', ')}`,
+    ...(d0 ? ['', `${lm ? 'held-out loss' : 'accuracy'} differences, paired bootstrap over ${d0.examples} ${lm ? 'held-out blocks' : 'test examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'} (${formatCount(d0.replicates)} replicates)${d0.seeds === 1 ? '; one seed: the intervals cover the test sample only, not the training run' : ''}:`, ...differenceLines(differences).map((l) => `  ${l}`)] : []),
   ].join('\n');
 }
 
-export function markdownTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number }): string {
+export function markdownTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number } | null, differences: readonly Difference[] = []): string {
   const body = rows.map(cells);
+  const HEADERS = headers(rows);
+  const d0 = differences[0];
+  const lm = d0?.metric === 'loss';
+  const value = (x: number) => (lm ? x.toFixed(4) : (x * 100).toFixed(1));
   return [
     `| ${HEADERS.join(' | ')} |`,
     `|${HEADERS.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
     ...body.map((c) => `| ${c.join(' | ')} |`),
-    `| majority class | | | | | | ${(baseline.accuracy * 100).toFixed(1)} | ${(baseline.f1 * 100).toFixed(1)} |`,
+    ...(baseline ? [`|${' majority class |'}${' |'.repeat(HEADERS.length - 3)} ${(baseline.accuracy * 100).toFixed(1)} | ${(baseline.f1 * 100).toFixed(1)} |`] : []),
+    ...(d0 ? [
+      '',
+      `| difference in ${lm ? 'held-out loss' : 'accuracy'} | ${lm ? 'nats/token' : 'points'} | ${Math.round(d0.level * 100)} % CI (paired bootstrap, ${d0.examples} ${lm ? 'blocks' : 'examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'}) |`,
+      '|---|---:|---:|',
+      ...differences.map((d) => `| ${METHOD_LABELS[d.a]} − ${METHOD_LABELS[d.b]} | ${value(d.diff)} | ${value(d.lo)} to ${value(d.hi)} |`),
+    ] : []),
   ].join('\n');
+}
+
+/** Why ms/step is not a clean comparison. */
+export function loadNote(load: LoadReport): string {
+  const parts = [];
+  if (load.mean > load.cores) parts.push(`the 1-minute load average was ${load.mean.toFixed(1)} (max ${load.max.toFixed(1)}) on ${load.cores} cores`);
+  if (load.jobs > 1) parts.push(`${load.jobs} runs shared the machine at once`);
+  return parts.join('; ');
 }
 
 export type { MeanStd, EncodedClassification };

@@ -13,6 +13,7 @@ import { majorityBaseline } from '../metrics.ts';
 import { evaluate } from '../train.ts';
 import { LM_TASK_HINT, loadEncodedTask, modelFolder, taskKind } from './finetune.ts';
 import { CLASSIFICATION_TASKS } from '../data/tasks.ts';
+import { checkModelFolder } from '../preflight.ts';
 
 export const evalFlags = {
   model: { type: 'string', placeholder: 'DIR', help: 'the model folder (default: pretrained/bert-mini or pretrained/llama-mini by task)' },
@@ -33,6 +34,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
   }
   const kind = taskKind(flags.task);
   const dir = modelFolder(flags.model, kind);
+  await checkModelFolder(dir, kind); // before the test split is tokenized
   const { encoded, split } = await loadEncodedTask(flags.task, dir, { ...flags, maxLength: flags.maxLength, evaluationOnly: true });
   console.log(split);
   let model: Module;

@@ -11,11 +11,13 @@ import { ValueError } from '../../base/errors.ts';
 import { configJson } from '../../models/weights.ts';
 import { savePretrained, writeFileAtomic } from '../../node.ts';
 import { readFolderTokenizer } from '../../node/pretrained.ts';
-import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
-import { METHOD_LABELS, METHODS, tokenizerFiles, type MethodName } from '../methods.ts';
+import { CliError, commandLine, withoutFlag, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
+import { METHOD_LABELS, METHODS, tokenizerFiles, TRAIN_SCOPES, type MethodName, type TrainScope } from '../methods.ts';
 import { formatBytes, formatCount, majorityBaseline } from '../metrics.ts';
-import { encodeClassification, encodeLm, runTraining, type EncodedTask } from '../train.ts';
+import { encodeClassification, encodeLm, Interrupted, runTraining, type EncodedTask } from '../train.ts';
 import { DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
+import { assertFiniteTensors, DEFAULT_DIVERGENCE } from '../divergence.ts';
+import { checkModelFolder, checkOutputFolder } from '../preflight.ts';
 
 export const LM_TASK_HINT = 'moby-dick, brown:<genre>';
 
@@ -101,6 +103,12 @@ export const finetuneFlags = {
   resume: { type: 'boolean', help: 'continue from the checkpoint (same flags)' },
   save: { type: 'boolean', default: true, help: 'write the merged model folder to <output>/model (--no-save skips it)' },
   concentrationBatches: { type: 'int', min: 0, default: 0, help: 'SparseGrad: measure gradient concentration on N batches' },
+  train: { type: 'choice', choices: TRAIN_SCOPES, default: 'paper', help: "what trains besides the MLP linears: 'paper' (everything, densely) or 'mlp-only' (everything else frozen but the task head)" },
+  prelimAll: { type: 'boolean', help: "LoRA/MeProp: start with SparseGrad's preliminary full AdamW steps (--prelim-steps, counted in --steps)" },
+  sparseMoments: { type: 'boolean', help: 'SparseGrad: SparseAdam keeps m, v only for the entries ever selected' },
+  rowCompaction: { type: 'boolean', help: 'SparseGrad: skip the all-zero rows of the output gradient in the backward' },
+  divergenceFactor: { type: 'number', min: 0, default: DEFAULT_DIVERGENCE.factor, help: 'stop (exit 3) when the loss stays above this many times its first value (0: never; a NaN/Inf loss or weight always stops)' },
+  divergenceSteps: { type: 'int', min: 1, default: DEFAULT_DIVERGENCE.patience, help: '... for this many steps in a row' },
   stopAfter: { type: 'int', min: 1, hidden: true, help: 'test hook: interrupt after N steps' },
 } as const satisfies FlagSpecs;
 
@@ -122,6 +130,10 @@ export async function finetuneCommand(argv: readonly string[]): Promise<number> 
   if (!flags.resume && existsSync(join(checkpointDir, 'trainer_state.json'))) {
     throw new CliError(`${checkpointDir} already holds a checkpoint: continue it with --resume, or choose another --output/--checkpoint-dir`);
   }
+  // Before the dataset is tokenized: a bad output path or model folder costs seconds, not the run.
+  checkOutputFolder('--output', output);
+  if (flags.checkpointDir) checkOutputFolder('--checkpoint-dir', checkpointDir);
+  await checkModelFolder(dir, kind);
   console.log(`finetune ${METHOD_LABELS[method]} on ${flags.task} with ${dir}\noutput ${output}`);
   const { encoded, split } = await loadEncodedTask(flags.task, dir, { ...flags, maxLength: flags.maxLength });
   console.log(split);
@@ -135,12 +147,19 @@ export async function finetuneCommand(argv: readonly string[]): Promise<number> 
     rank: flags.rank, k: flags.k, loraAlpha: flags.loraAlpha, prelimSteps: flags.prelimSteps, prelimUpdate: flags.prelimUpdate,
     inputBasis: flags.inputBasis as 'consistent' | 'reference', materialized: flags.materialized as 'auto' | 'on' | 'off', everyNthBlock: flags.everyNthBlock,
     concentrationBatches: method === 'sparsegrad' ? flags.concentrationBatches : 0, captureUpdate: false,
+    train: flags.train as TrainScope, prelimAll: flags.prelimAll ?? false, sparseMoments: flags.sparseMoments ?? false, rowCompaction: flags.rowCompaction ?? false,
+    divergence: { factor: flags.divergenceFactor, patience: flags.divergenceSteps },
     ...(flags.stopAfter !== undefined ? { stopAfter: flags.stopAfter } : {}),
-  }, encoded);
+  }, encoded).catch((e: unknown) => {
+    // The hint names the whole command, runnable as it is (npx, or npm start from a checkout).
+    if (e instanceof Interrupted) throw new Interrupted(e.checkpointDir, e.step, commandLine(['finetune', ...withoutFlag(withoutFlag(argv, 'stop-after'), 'resume', false), '--resume']));
+    throw e;
+  });
   await writeFileAtomic(join(output, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
   if (flags.save) {
     prepared.merge();
     const modelDir = join(output, 'model');
+    assertFiniteTensors(modelDir, Object.entries(model.stateDict())); // checked at every step too; this is the last word
     await savePretrained(modelDir, model, { tokenizerFiles: await tokenizerFiles(dir) });
     if (encoded.kind === 'classification') {
       // HF's label names, so `eval` and transformers show them.

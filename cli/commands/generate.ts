@@ -8,6 +8,7 @@ import { generate } from '../../models/generate.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { loadLlama } from '../methods.ts';
 import { modelFolder } from './finetune.ts';
+import { checkModelFolder } from '../preflight.ts';
 
 export const generateFlags = {
   model: { type: 'string', placeholder: 'DIR', help: 'a LLaMa folder (default: pretrained/llama-mini)' },
@@ -28,6 +29,7 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
   if (positional.length > 0 && given.has('prompt')) throw new CliError('give the prompt either as the argument or with --prompt, not both');
   const prompt = positional[0] ?? flags.prompt;
   const dir = modelFolder(flags.model, 'lm');
+  await checkModelFolder(dir, 'lm'); // a damaged folder: one line naming the file
   const { model, tokenizer } = await loadLlama(dir, new Generator(0));
   model.eval();
   const ids = tokenizer.encode(prompt, { addBos: true });

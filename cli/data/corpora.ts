@@ -1,6 +1,6 @@
 /**
- * Readers for the corpora shipped inside npm dev dependencies (see shared
- * PLATFORM.md for contents and licences). Node-only: files are read with fs, and
+ * Readers for the corpora shipped inside npm dev dependencies (see
+ * docs/PLATFORM.md §3 for contents and licences). Node-only: files are read with fs, and
  * each corpus is parsed once per process, because tasks are loaded repeatedly
  * (one per seed or cap) and parsing dominates their cost.
  */

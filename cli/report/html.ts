@@ -2,14 +2,23 @@
  * The comparison report: one self-contained HTML file (inline CSS and SVG, no script, no
  * network), written as well-formed XHTML-compatible markup so that any XML parser reads it.
  *
- * Sections: the table; loss curves per method; accuracy and F1 bars with error bars
- * (± one sample std over seeds) against the majority-class baseline; the gradient
- * concentration plot (sorted-energy curves of untransformed vs rotated MLP gradients,
- * both basis conventions); a heatmap of one SparseGrad update; per-run details.
+ * Sections: the table with the paired bootstrap intervals of every accuracy difference;
+ * loss curves per method; accuracy and F1 bars with error bars (± one sample std over
+ * seeds) against the majority-class baseline, on axes that start at 0; what each method
+ * changes per step (entries modified, entries ever selected, gradient energy its top-k
+ * keeps); the gradient concentration plot (sorted-energy curves of untransformed vs
+ * rotated MLP gradients, both basis conventions, pooled over seeds) with the energy left
+ * outside the top 1 % and the budget; a heatmap of one SparseGrad update; per-run details.
+ *
+ * The sentences say only what the numbers support: with one seed no method "beats"
+ * another (the interval covers the test sample, not the training run); a difference is
+ * called one only when its 95 % interval excludes 0; explanatory clauses (why SparseGrad
+ * is slower, why its optimizer state is not smaller) appear only when the numbers agree;
+ * ms/step is flagged when the machine was busy.
  */
 import { VARIANT_LABELS, VARIANTS, type LayerConcentration } from '../concentration.ts';
 import type { MethodName } from '../methods.ts';
-import { formatBytes, formatCount, formatPercent, type MeanStd } from '../metrics.ts';
+import { formatBytes, formatCount, formatDifference, formatPercent, type MeanStd, type PairedDifference } from '../metrics.ts';
 import type { RunResult, UpdateSnapshot } from '../train.ts';
 import { barChart, esc, heatmap, lineChart, PALETTE, type Series } from './svg.ts';
 
@@ -21,6 +30,8 @@ export interface MethodRow {
   totalParameters: number;
   budget: number | null;
   gradOptBytes: number;
+  /** Everything memoryReport counts as held at the last step (parameters, originals, gradients, optimizer state, bases, materialized weights). */
+  heldBytes: number;
   gradientBytes: number;
   optimizerStateBytes: number;
   peakRssBytes: number;
@@ -28,7 +39,38 @@ export interface MethodRow {
   prepSeconds: number;
   accuracy: MeanStd;
   f1: MeanStd;
+  /** Language modelling: held-out loss (nats per token) and perplexity over seeds. */
+  heldOutLoss?: MeanStd;
+  perplexity?: MeanStd;
   finalLoss: MeanStd;
+  /** Means over seeds and steps of RunResult.changes; null when not recorded. */
+  changes: {
+    entriesPerLayer: number;
+    modifiedPerLayer: number;
+    /** Entries with a non-zero gradient at some step, as a share of the trained entries, at the last step. */
+    everSelectedShare: number;
+    /** Share of the gradient energy the top-k selection kept (MeProp, SparseGrad). */
+    energyKept: number | null;
+  } | null;
+}
+
+/** a − b in accuracy (classification) or held-out loss (language modelling), with its paired bootstrap interval (cli/metrics.ts). */
+export interface Difference extends PairedDifference {
+  a: MethodName;
+  b: MethodName;
+  /** Absent in results written before language modelling: accuracy. */
+  metric?: 'accuracy' | 'loss';
+}
+
+/** The 1-minute load average sampled during the runs (os.loadavg), and the verdict on ms/step. */
+export interface LoadReport {
+  cores: number;
+  /** Runs that trained at once (0 when every run was already finished: a resumed report). */
+  jobs: number;
+  samples: number;
+  mean: number;
+  max: number;
+  noisy: boolean;
 }
 
 export interface ReportData {
@@ -39,10 +81,18 @@ export interface ReportData {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
   setting: string;
   settings: Record<string, string | number>;
+  /** Absent in results written before language modelling: classification. */
+  kind?: 'classification' | 'lm';
   split: string;
   labels: string[];
-  baseline: { label: number; accuracy: number; f1: number };
+  /** The majority-class baseline; null for language modelling. */
+  baseline: { label: number; accuracy: number; f1: number } | null;
   rows: MethodRow[];
+  /** Absent in results.json files written before the intervals existed. */
+  differences?: Difference[];
+  /** Gold labels of the test split, in order: with the runs' predictions (results.json only), the intervals can be recomputed. */
+  testLabels?: number[];
+  load?: LoadReport;
   runs: RunResult[];
   concentration: LayerConcentration[] | null;
   update: UpdateSnapshot | null;
@@ -91,8 +141,8 @@ function lossChart(d: ReportData): string {
 
 function accuracyCharts(d: ReportData): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}`;
-  const lows = d.rows.flatMap((r) => [r.accuracy.mean - r.accuracy.std, r.f1.mean - r.f1.std]).concat([d.baseline.accuracy, d.baseline.f1]);
-  const yMin = Math.max(0, Math.floor((Math.min(...lows) - 0.05) * 10) / 10);
+  // The axis starts at 0: a truncated axis makes a 2-point gap look like a 2× one.
+  const yMin = 0;
   const chart = (plot: string, title: string, key: 'accuracy' | 'f1', baseline: number) => barChart({
     plot, title, yLabel: `${key === 'accuracy' ? 'accuracy' : 'macro-F1'} (%)`, yMin, yMax: 1, format: pct, width: 460,
     bars: d.rows.map((r) => ({
@@ -101,7 +151,47 @@ function accuracyCharts(d: ReportData): string {
     })),
     baseline: { value: baseline, label: `majority class ${pct(baseline)}` },
   });
+  if (!d.baseline || d.kind === 'lm') return perplexityChart(d);
   return `<div class="row">${chart('accuracy', 'Test accuracy (mean ± std over seeds)', 'accuracy', d.baseline.accuracy)}${chart('f1', 'Test macro-F1 (mean ± std over seeds)', 'f1', d.baseline.f1)}</div>`;
+}
+
+/** Language modelling: held-out perplexity per method, from 0 (lower is better). */
+function perplexityChart(d: ReportData): string {
+  return barChart({
+    plot: 'perplexity', title: 'Held-out perplexity (mean ± std over seeds; lower is better)', yLabel: 'perplexity', yMin: 0, width: 460,
+    format: (v) => v.toFixed(1),
+    bars: d.rows.map((r) => ({
+      label: r.label, value: r.perplexity?.mean ?? NaN, error: r.perplexity?.std ?? 0, color: METHOD_COLORS[r.method],
+      points: d.runs.filter((x) => x.method === r.method).map((x) => x.eval.perplexity ?? NaN),
+    })),
+  });
+}
+
+/** What each method's steps change: entries modified per layer, entries ever selected, energy kept by top-k. */
+function changeCharts(d: ReportData): string {
+  const rows = d.rows.filter((r) => d.runs.some((x) => x.method === r.method && x.changes?.steps.length));
+  if (rows.length === 0) return '<p class="muted">Not recorded (results written before the per-step counts existed).</p>';
+  /** Mean over the method's seeds, step by step, of f(changes, i). */
+  const series = (method: MethodName, f: (c: NonNullable<RunResult['changes']>, i: number) => number): [number, number][] => {
+    const cs = d.runs.filter((x) => x.method === method && x.changes?.steps.length).map((x) => x.changes!);
+    const n = Math.min(...cs.map((c) => c.steps.length));
+    return Array.from({ length: n }, (_, i) => [cs[0]!.steps[i]!, cs.reduce((a, c) => a + f(c, i), 0) / cs.length] as [number, number]);
+  };
+  const line = (plot: string, title: string, yLabel: string, f: (c: NonNullable<RunResult['changes']>, i: number) => number, only?: (r: MethodRow) => boolean) => lineChart({
+    plot, title, xLabel: 'optimizer step', yLabel, yMin: 0, width: 560,
+    series: rows.filter((r) => !only || only(r)).map((r) => ({ name: r.label, color: METHOD_COLORS[r.method], points: series(r.method, f) })),
+  });
+  const modified = line('modified', 'Entries changed per MLP layer by each step (mean over seeds)', 'entries per layer', (c, i) => c.modified[i]! / c.layers);
+  const ever = line('ever-selected', 'Share of the trained entries ever given a non-zero gradient', 'share of entries', (c, i) => c.everSelected[i]! / (c.layers * c.entriesPerLayer));
+  const energy = rows.some((r) => r.changes?.energyKept !== null && r.changes?.energyKept !== undefined)
+    ? line('energy-kept', 'Gradient energy kept by the top-k selection', 'share of ‖g‖²', (c, i) => c.energyKept?.[i] ?? NaN, (r) => r.changes?.energyKept !== null && r.changes?.energyKept !== undefined)
+    : '';
+  const table = rows.map((r) => {
+    const c = r.changes!;
+    return `<tr><td>${esc(r.label)}</td><td class="num">${formatCount(c.entriesPerLayer)}</td><td class="num">${formatCount(Math.round(c.modifiedPerLayer))}</td><td class="num">${(c.everSelectedShare * 100).toFixed(1)} %</td><td class="num">${c.energyKept === null ? '–' : `${(c.energyKept * 100).toFixed(1)} %`}</td></tr>`;
+  }).join('');
+  return `<table><thead><tr><th>method</th><th>trained entries per MLP layer</th><th>changed per step (mean)</th><th>ever selected (last step)</th><th>gradient energy kept by top-k (mean)</th></tr></thead><tbody>${table}</tbody></table>
+<div class="row">${modified}${ever}${energy}</div>`;
 }
 
 const DASHES: Record<string, string | undefined> = { untransformed: undefined, consistent: undefined, reference: '6 4' };
@@ -114,9 +204,13 @@ function concentrationCharts(layers: LayerConcentration[]): string {
     series: VARIANTS.map((v) => ({ name: `${VARIANT_LABELS[v]}`, color: VARIANT_COLORS[v], dash: DASHES[v], points: l.curve.x.map((x, i) => [x, l.curve.y[v][i]!] as const) })),
     markers: [[0.01, 'top 1%']],
   }));
-  const rows = layers.map((l) => `<tr><td>${esc(shortType(l.layerType))}</td><td>${l.shape[0]}×${l.shape[1]}</td><td>${l.slices}</td>${VARIANTS.map((v) => `<td>${(l.top1[v] * 100).toFixed(1)} %</td>`).join('')}</tr>`).join('');
+  // Stated as what a selection throws away: the energy left outside the kept entries.
+  const outside = (share: number | undefined) => (share === undefined || !Number.isFinite(share) ? '–' : `${((1 - share) * 100).toFixed(1)} %`);
+  const budget = layers.find((l) => l.atBudget)?.atBudget;
+  const rows = layers.map((l) => `<tr><td>${esc(shortType(l.layerType))}</td><td>${l.shape[0]}×${l.shape[1]}</td><td class="num">${l.slices}${l.runs && l.runs > 1 ? ` (${l.runs} seeds)` : ''}</td>${VARIANTS.map((v) => `<td class="num">${outside(l.top1[v])}</td>`).join('')}${budget ? VARIANTS.map((v) => `<td class="num">${outside(l.atBudget?.share[v])}</td>`).join('') : ''}</tr>`).join('');
+  const head = `<tr><th rowspan="2">layer type</th><th rowspan="2">shape</th><th rowspan="2">gradients</th><th colspan="3">energy outside the top 1 %</th>${budget ? `<th colspan="3">energy outside the top k = ${formatCount(budget.k)} (${(budget.fraction * 100).toFixed(2)} %)</th>` : ''}</tr><tr>${[...VARIANTS, ...(budget ? VARIANTS : [])].map((v) => `<th>${esc(VARIANT_LABELS[v])}</th>`).join('')}</tr>`;
   return `<div class="row">${charts.join('')}</div>
-<table><thead><tr><th>layer type</th><th>shape</th><th>gradients</th>${VARIANTS.map((v) => `<th>top 1 %: ${esc(VARIANT_LABELS[v])}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
+<table><thead>${head}</thead><tbody>${rows}</tbody></table>`;
 }
 
 function shortType(t: string): string {
@@ -134,50 +228,100 @@ function updateHeatmap(u: UpdateSnapshot): string {
 }
 
 function htmlTable(d: ReportData): string {
-  const head = ['method', 'trainable params', 'MLP entries updated per layer per step', 'gradients', 'optimizer state', 'grad + opt state (exact)', 'peak RSS', 'ms / step', 'prelim + eigen s', 'accuracy %', 'macro-F1 %'];
+  const noisy = d.load?.noisy ? ' (noisy, see below)' : '';
+  const lm = !d.baseline || d.kind === 'lm';
+  const head = ['method', 'trainable params', 'MLP gradient entries selected per layer per step (k)', 'gradients', 'optimizer state', 'grad + opt state (exact)', 'held (exact)', 'peak RSS', `ms / step${noisy}`, 'prelim + eigen s', ...(lm ? ['held-out loss', 'perplexity'] : ['accuracy %', 'macro-F1 %'])];
   const body = d.rows.map((r) => [
     r.label, formatCount(r.trainable), r.budget === null ? 'all' : formatCount(r.budget), formatBytes(r.gradientBytes), formatBytes(r.optimizerStateBytes),
-    `${formatBytes(r.gradOptBytes)} <span class="muted">(${formatCount(r.gradOptBytes)} B)</span>`, formatBytes(r.peakRssBytes), r.msPerStep.toFixed(0),
-    r.prepSeconds > 0 ? r.prepSeconds.toFixed(1) : '–', formatPercent(r.accuracy), formatPercent(r.f1),
+    `${formatBytes(r.gradOptBytes)} <span class="muted">(${formatCount(r.gradOptBytes)} B)</span>`,
+    Number.isFinite(r.heldBytes) ? `${formatBytes(r.heldBytes)} <span class="muted">(${formatCount(r.heldBytes)} B)</span>` : '–',
+    formatBytes(r.peakRssBytes), r.msPerStep.toFixed(0),
+    r.prepSeconds > 0 ? r.prepSeconds.toFixed(1) : '–',
+    ...(lm ? [r.heldOutLoss ? r.heldOutLoss.mean.toFixed(4) : '–', r.perplexity ? formatPercentless(r.perplexity) : '–'] : [formatPercent(r.accuracy), formatPercent(r.f1)]),
   ]);
   const row = (cells: string[], tag: string) => `<tr>${cells.map((c, i) => `<${tag}${i > 0 ? ' class="num"' : ''}>${i === 0 || c.includes('<span') ? c : esc(c)}</${tag}>`).join('')}</tr>`;
-  return `<table class="main"><thead>${row(head.map(esc), 'th')}</thead><tbody>${body.map((c) => row(c.map((x, i) => (i === 0 ? esc(x) : x)), 'td')).join('')}<tr class="muted"><td>majority class</td>${'<td></td>'.repeat(8)}<td class="num">${(d.baseline.accuracy * 100).toFixed(1)}</td><td class="num">${(d.baseline.f1 * 100).toFixed(1)}</td></tr></tbody></table>`;
+  const main = `<table class="main"><thead>${row(head.map(esc), 'th')}</thead><tbody>${body.map((c) => row(c.map((x, i) => (i === 0 ? esc(x) : x)), 'td')).join('')}${d.baseline ? `<tr class="muted"><td>majority class</td>${'<td></td>'.repeat(head.length - 3)}<td class="num">${(d.baseline.accuracy * 100).toFixed(1)}</td><td class="num">${(d.baseline.f1 * 100).toFixed(1)}</td></tr>` : ''}</tbody></table>`;
+  const diffs = d.differences ?? [];
+  if (diffs.length === 0) return main;
+  const d0 = diffs[0]!;
+  const label = (m: MethodName) => d.rows.find((r) => r.method === m)?.label ?? m;
+  const metricLoss = d0.metric === 'loss';
+  const pts = (x: number) => (metricLoss ? x.toFixed(4) : (x * 100).toFixed(1));
+  const diffRows = diffs.map((x) => `<tr><td>${esc(`${label(x.a)} − ${label(x.b)}`)}</td><td class="num">${pts(x.diff)}</td><td class="num">${pts(x.lo)} to ${pts(x.hi)}</td><td>${x.lo > 0 || x.hi < 0 ? 'excludes 0' : 'includes 0'}</td></tr>`).join('');
+  return `${main}
+<table data-table="differences"><thead><tr><th>${metricLoss ? 'held-out loss difference' : 'accuracy difference'}</th><th class="num">${metricLoss ? 'nats/token' : 'points'}</th><th class="num">${Math.round(d0.level * 100)} % CI</th><th></th></tr></thead><tbody>${diffRows}</tbody></table>
+<p class="muted">${esc(`Paired bootstrap over ${d0.examples} ${metricLoss ? 'held-out blocks' : 'test examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'} (${formatCount(d0.replicates)} seeded replicates): each replicate redraws the seeds and the test examples with replacement, the same draw for both methods, and the interval is the 2.5–97.5 % percentile range.${d0.seeds === 1 ? ' With one seed it covers the sampling of the test set only, not the variation between training runs, so no method is ranked above another.' : ''}`)}</p>`;
 }
 
-/** Plain sentences drawn from the numbers, including where SparseGrad does not beat LoRA. */
+/**
+ * Plain sentences drawn from the numbers (see the header for the rules): the accuracy
+ * differences of SparseGrad against each baseline with their intervals, methods not above
+ * the majority class, memory held, speed (flagged when noisy), what the steps changed and
+ * the concentration.
+ */
 export function findings(d: ReportData): string[] {
   const by = (m: MethodName) => d.rows.find((r) => r.method === m);
   const out: string[] = [];
   const sg = by('sparsegrad');
   const lora = by('lora');
   const full = by('full');
-  const meprop = by('meprop');
-  const pts = (x: number) => `${(x * 100).toFixed(1)} points`;
-  const verdict = (a: MethodRow, b: MethodRow) => {
-    const diff = a.accuracy.mean - b.accuracy.mean;
-    const noise = Math.max(a.accuracy.std, b.accuracy.std);
-    const within = Math.abs(diff) <= noise ? ` — within one seed standard deviation (${pts(noise)}), so not a clear difference` : '';
-    if (diff > 0) return `${a.label} beats ${b.label} by ${pts(diff)} of accuracy${within}.`;
-    if (diff < 0) return `${a.label} does not beat ${b.label}: ${pts(-diff)} lower accuracy${within}.`;
-    return `${a.label} and ${b.label} tie on accuracy.`;
+  const diffs = d.differences ?? [];
+  const seeds = diffs[0]?.seeds ?? d.rows[0]?.seeds.length ?? 0;
+  const label = (m: MethodName) => by(m)?.label ?? m;
+  const verdict = (x: Difference) => {
+    const loss = x.metric === 'loss'; // lower is better
+    const name = `${label(x.a)} − ${label(x.b)}: ${formatDifference(x, x.metric)} of ${loss ? 'held-out loss' : 'accuracy'}`;
+    const excludes = x.lo > 0 || x.hi < 0;
+    if (seeds < 2) return `${name}.`;
+    if (!excludes) return `${name}; the interval includes 0, so no clear difference between ${label(x.a)} and ${label(x.b)}.`;
+    const better = loss ? x.diff < 0 : x.diff > 0;
+    return better ? `${name}: ${label(x.a)} beats ${label(x.b)} (the interval excludes 0).` : `${name}: ${label(x.a)} does not beat ${label(x.b)}; it is ${loss ? 'worse on held-out text' : 'less accurate'} (the interval excludes 0).`;
   };
-  if (sg && lora) out.push(verdict(sg, lora));
-  if (sg && meprop) out.push(verdict(sg, meprop));
-  if (sg && full) out.push(verdict(sg, full));
-  for (const r of d.rows) if (r.accuracy.mean <= d.baseline.accuracy) out.push(`${r.label} does not beat the majority-class baseline (${(d.baseline.accuracy * 100).toFixed(1)} %).`);
-  if (sg && full && Number.isFinite(sg.gradOptBytes)) {
-    out.push(`Memory: SparseGrad holds ${formatBytes(sg.gradOptBytes)} of gradients + optimizer state against ${formatBytes(full.gradOptBytes)} for full fine-tuning${lora ? ` and ${formatBytes(lora.gradOptBytes)} for LoRA` : ''}: its sparse gradients are small, but SparseAdam keeps dense moments for every W̃ (SPARSEGRAD.md §6, P4).`);
+  const mine = diffs.filter((x) => x.a === 'sparsegrad' || x.b === 'sparsegrad');
+  if (seeds < 2 && diffs.length > 0) out.push(`One seed: the intervals below cover the sampling of the ${diffs[0]!.examples} ${diffs[0]!.metric === 'loss' ? 'held-out blocks' : 'test examples'} only, not the variation between training runs, so these sentences rank no method above another.`);
+  for (const x of mine.length ? mine : diffs) out.push(verdict(x));
+  const baseline = d.baseline;
+  if (baseline) for (const r of d.rows) if (r.accuracy.mean <= baseline.accuracy) out.push(`${r.label} is not above the majority-class baseline (${(baseline.accuracy * 100).toFixed(1)} %).`);
+  const held = d.rows.filter((r) => Number.isFinite(r.heldBytes));
+  if (held.length > 1) {
+    const sorted = [...held].sort((a, b) => a.heldBytes - b.heldBytes);
+    const [least, next] = [sorted[0]!, sorted[1]!];
+    let sentence = `Memory held at the last step (exact: parameters, kept originals, gradients, optimizer state, bases, materialized weights): ${least.label} holds the least, ${formatBytes(least.heldBytes)}, ${formatBytes(next.heldBytes - least.heldBytes)} less than ${next.label}`;
+    if (sg && full && sg !== least) sentence += `; SparseGrad holds ${formatBytes(sg.heldBytes)} against ${formatBytes(full.heldBytes)} for full fine-tuning`;
+    // The clause only where it is true of these numbers: SparseAdam's dense moments are as large as AdamW's.
+    if (sg && full && sg.optimizerStateBytes >= full.optimizerStateBytes) sentence += ` (its sparse gradients are small, but SparseAdam keeps dense moments for every W̃)`;
+    out.push(`${sentence}.`);
   }
   if (sg && full) {
+    const noisy = d.load?.noisy ? ` These timings are noisy (${loadText(d.load)}).` : '';
+    const slower = sg.msPerStep > full.msPerStep;
+    const why = slower && !d.load?.noisy ? ' (the rotations and the top-k selection cost extra)' : '';
     const runs = d.runs.filter((r) => r.method === 'sparsegrad');
     const mean = (f: (r: RunResult) => number) => runs.reduce((x, r) => x + f(r), 0) / runs.length;
-    out.push(`Speed: SparseGrad takes ${sg.msPerStep.toFixed(0)} ms per step against ${full.msPerStep.toFixed(0)} ms for full fine-tuning${lora ? ` and ${lora.msPerStep.toFixed(0)} ms for LoRA` : ''} (the rotations and the top-k selection cost extra, P5). Its preliminary AdamW steps (counted among the steps) took ${mean((r) => r.prepSeconds.collect).toFixed(1)} s with the Gram accumulation, and the eigen-decomposition ${mean((r) => r.prepSeconds.eigen).toFixed(1)} s.`);
+    out.push(`Speed: SparseGrad takes ${sg.msPerStep.toFixed(0)} ms per step against ${full.msPerStep.toFixed(0)} ms for full fine-tuning${lora ? ` and ${lora.msPerStep.toFixed(0)} ms for LoRA` : ''}${why}. Its preliminary AdamW steps (counted among the steps) took ${mean((r) => r.prepSeconds.collect).toFixed(1)} s with the Gram accumulation, and the eigen-decomposition ${mean((r) => r.prepSeconds.eigen).toFixed(1)} s.${noisy}`);
+  }
+  const meprop = by('meprop');
+  if (sg?.changes && meprop?.changes) {
+    const [s, m] = [sg.changes, meprop.changes];
+    out.push(`What the steps change: SparseGrad's SparseAdam moves ${formatCount(Math.round(s.modifiedPerLayer))} entries of each W̃ per step on average (only the selected ones; ${(s.everSelectedShare * 100).toFixed(1)} % of the entries had been selected at least once by the end); MeProp's AdamW moves ${formatCount(Math.round(m.modifiedPerLayer))} of each W per step, because its momentum keeps moving every entry it ever selected (${(m.everSelectedShare * 100).toFixed(1)} % of the entries by the end).${s.energyKept !== null && m.energyKept !== null ? ` Their top-k keeps ${(s.energyKept * 100).toFixed(1)} % (SparseGrad, rotated) and ${(m.energyKept * 100).toFixed(1)} % (MeProp) of the gradient energy.` : ''}`);
   }
   if (d.concentration?.length) {
-    const c = d.concentration.map((l) => `${shortType(l.layerType)}: ${(l.top1.untransformed * 100).toFixed(1)} % untransformed → ${(l.top1.consistent * 100).toFixed(1)} % in the consistent basis (${(l.top1.reference * 100).toFixed(1)} % in the reference one)`);
-    out.push(`Gradient concentration (share of energy in the top 1 % of entries, held-out gradients): ${c.join('; ')}.`);
+    const c = d.concentration.map((l) => `${shortType(l.layerType)}: ${((1 - l.top1.untransformed) * 100).toFixed(1)} % untransformed, ${((1 - l.top1.consistent) * 100).toFixed(1)} % in the consistent basis, ${((1 - l.top1.reference) * 100).toFixed(1)} % in the reference one${l.atBudget ? `; outside the budget (${(l.atBudget.fraction * 100).toFixed(2)} %): ${((1 - l.atBudget.share.untransformed) * 100).toFixed(1)} %, ${((1 - l.atBudget.share.consistent) * 100).toFixed(1)} %, ${((1 - l.atBudget.share.reference) * 100).toFixed(1)} %` : ''}`);
+    out.push(`Gradient energy left outside the top 1 % of entries (held-out gradients${d.concentration[0]!.runs && d.concentration[0]!.runs > 1 ? `, ${d.concentration[0]!.runs} seeds pooled` : ''}): ${c.join('; ')}.`);
   }
   return out;
+}
+
+/** "12.34 ± 0.56" for a mean and std that are not fractions. */
+function formatPercentless({ mean, std, n }: MeanStd): string {
+  return n > 1 ? `${mean.toFixed(2)} ± ${std.toFixed(2)}` : mean.toFixed(2);
+}
+
+function loadText(l: LoadReport): string {
+  const parts = [];
+  if (l.mean > l.cores) parts.push(`the 1-minute load average was ${l.mean.toFixed(1)} (max ${l.max.toFixed(1)}) on ${l.cores} cores`);
+  if (l.jobs > 1) parts.push(`${l.jobs} runs shared the machine at once, so each method's time depends on what ran beside it`);
+  return parts.join('; ');
 }
 
 const CSS = `
@@ -194,7 +338,8 @@ svg { background: #fff; border: 1px solid #eee; }
 
 export function renderReport(d: ReportData): string {
   const settings = Object.entries(d.settings).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
-  const runRows = d.runs.map((r) => `<tr><td>${esc(r.method)}</td><td class="num">${r.seed}</td><td class="num">${((r.eval.accuracy ?? NaN) * 100).toFixed(2)}</td><td class="num">${((r.eval.f1 ?? NaN) * 100).toFixed(2)}</td><td class="num">${(r.losses.at(-1) ?? NaN).toFixed(4)}</td><td class="num">${r.msPerStep.toFixed(1)}</td><td class="num">${r.trainSeconds.toFixed(1)}</td><td class="num">${(r.prepSeconds.collect + r.prepSeconds.eigen).toFixed(1)}</td><td class="num">${formatBytes(r.peakRssBytes)}</td><td>${esc(r.summary)}</td></tr>`).join('');
+  const lmRuns = d.kind === 'lm';
+  const runRows = d.runs.map((r) => `<tr><td>${esc(r.method)}</td><td class="num">${r.seed}</td>${lmRuns ? `<td class="num">${(r.eval.loss ?? NaN).toFixed(4)}</td><td class="num">${(r.eval.perplexity ?? NaN).toFixed(2)}</td>` : `<td class="num">${((r.eval.accuracy ?? NaN) * 100).toFixed(2)}</td><td class="num">${((r.eval.f1 ?? NaN) * 100).toFixed(2)}</td>`}<td class="num">${(r.losses.at(-1) ?? NaN).toFixed(4)}</td><td class="num">${r.msPerStep.toFixed(1)}</td><td class="num">${r.trainSeconds.toFixed(1)}</td><td class="num">${(r.prepSeconds.collect + r.prepSeconds.eigen).toFixed(1)}</td><td class="num">${formatBytes(r.peakRssBytes)}</td><td>${esc(r.summary)}</td></tr>`).join('');
   const concentration = d.concentration?.length
     ? concentrationCharts(d.concentration)
     : '<p class="muted">Not measured (SparseGrad was not among the methods, or --concentration-batches was 0).</p>';
@@ -214,11 +359,14 @@ export function renderReport(d: ReportData): string {
 <h2>Results</h2>
 ${htmlTable(d)}
 <ul>${findings(d).map((f) => `<li>${esc(f)}</li>`).join('')}</ul>
-<p class="muted">How to read it: every method takes the same number of optimizer steps on the same batches, at its own constant learning rate (see Settings; no clipping, AdamW ε 1e-8, wd 0). LoRA (r, α = 1) freezes the MLP weights; MeProp and SparseGrad update k = r·(in + out) entries of each MLP weight per step (the LoRA budget). SparseGrad's first steps are its preliminary full AdamW steps (the reference's 11), which count towards the total. Everything outside the MLP linears trains densely with AdamW in every method, as in the paper's GLUE code. “Trainable params” counts every parameter that requires grad; for SparseGrad that includes the full W̃ matrices, of which only k entries move per step. “grad + opt state” is exact: the bytes of every gradient (dense arrays; sparse COO as int32 indices + float32 values) and every optimizer buffer (AdamW/SparseAdam moments), read from the live arrays by memoryReport at the last training step. Peak RSS is each run's own process maximum (model, data, activations and all). ms/step is the median wall time of a training step.</p>
+<p class="muted">How to read it: every method takes the same number of optimizer steps on the same batches, at its own constant learning rate (see Settings; no clipping, AdamW ε 1e-8, wd 0). LoRA (r, α = 1) freezes the MLP weights; MeProp and SparseGrad select k = r·(in + out) entries of each MLP weight gradient per step (the LoRA budget) — SparseAdam then moves only those, while MeProp's AdamW keeps moving every entry it ever selected (see “What each method changes”). SparseGrad's first steps are its preliminary full AdamW steps (the reference's 11), which count towards the total${String(d.settings['preliminary full steps for LoRA and MeProp'] ?? 'no').startsWith('yes') ? '; here LoRA and MeProp take the same preliminary steps first (--prelim-all)' : ''}. ${String(d.settings['trained besides the MLP linears'] ?? '').includes('mlp-only') ? 'Everything outside the MLP linears is frozen in every method except the task head (pooler and classifier): the MLP method is the only variable (--train mlp-only).' : "Everything outside the MLP linears trains densely with AdamW in every method, as in the paper's GLUE code (--train paper), so each method's learning rate also drives those dense updates."} “Trainable params” counts every parameter that requires grad; for SparseGrad that includes the full W̃ matrices, of which only the selected entries move per step. “grad + opt state” is exact: the bytes of every gradient (dense arrays; sparse COO as int32 indices + float32 values) and every optimizer buffer (AdamW/SparseAdam moments), read from the live arrays by memoryReport at the last training step; “held” adds the parameters, the originals kept for unload, the SparseGrad bases (one copy per layer type) and materialized weights. Peak RSS is each run's own process maximum (model, data, activations and all). ms/step is the median wall time of a training step.${d.load ? ` During the runs the 1-minute load average was ${d.load.mean.toFixed(1)} on average (max ${d.load.max.toFixed(1)}) on ${d.load.cores} cores${d.load.noisy ? `: ms/step is noisy (${loadText(d.load)})` : ''}.` : ''}</p>
 <h2>Training loss</h2>
 ${lossChart(d)}
-<h2>Accuracy</h2>
+<h2>${d.kind === 'lm' ? 'Perplexity' : 'Accuracy'}</h2>
 ${accuracyCharts(d)}
+<h2>What each method changes</h2>
+<p>Per training step, over the MLP linears: how many entries of the matrices each method trains (W for full fine-tuning and MeProp, LoRA's A and B, SparseGrad's W̃) the optimizer step changed; the share of them that has ever had a non-zero gradient (for SparseGrad, SparseAdam's touched set: what sparse moments would store); and the share of the gradient energy ‖g‖² the top-k selection keeps (MeProp in W's basis, SparseGrad in the rotated one). MeProp's AdamW keeps moving every entry it ever selected (its momentum decays but is not zero); SparseAdam moves only the selected entries of W̃ — but W = V W̃ Aᵀ then changes in every entry.</p>
+${changeCharts(d)}
 <h2>Gradient concentration</h2>
 <p>Real fine-tuning gradients of the MLP weights (the batches right after SparseGrad's preliminary phase, not used for the bases). Each curve sorts the entries by magnitude and shows the share of the squared Frobenius norm held by the largest fraction of them. SparseGrad keeps the top k entries of the rotated gradient, so the higher the rotated curve at the budget, the less of the gradient it drops. Consistent basis: Vᵀ M U (the HOSVD projection, this engine's default); reference basis: Vᵀ M Uᵀ (the reference code's convention).</p>
 ${concentration}
@@ -226,7 +374,7 @@ ${concentration}
 <p>The change SparseAdam applied to one W̃ at the last training step: only the selected entries move (white: unchanged).</p>
 ${update}
 <h2>Runs</h2>
-<table><thead><tr><th>method</th><th>seed</th><th>accuracy %</th><th>macro-F1 %</th><th>last loss</th><th>ms / step</th><th>train s</th><th>prelim + eigen s</th><th>peak RSS</th><th>set-up</th></tr></thead><tbody>${runRows}</tbody></table>
+<table><thead><tr><th>method</th><th>seed</th>${lmRuns ? '<th>held-out loss</th><th>perplexity</th>' : '<th>accuracy %</th><th>macro-F1 %</th>'}<th>last loss</th><th>ms / step</th><th>train s</th><th>prelim + eigen s</th><th>peak RSS</th><th>set-up</th></tr></thead><tbody>${runRows}</tbody></table>
 <h2>Settings</h2>
 <table><tbody>${settings}</tbody></table>
 <h2>Console table</h2>

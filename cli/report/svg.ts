@@ -156,8 +156,14 @@ export interface BarChartOptions {
   format?: (v: number) => string;
 }
 
+/**
+ * Bars from the axis minimum (default 0: pass yMin only with a reason, and say so in the
+ * title). Nothing is written over a bar: the value sits above the bar and its error bar,
+ * with a top margin that keeps it clear of the title; the baseline's label goes in a
+ * legend below the axis, not on the plot where it would cross the bars.
+ */
 export function barChart(o: BarChartOptions): string {
-  const fr = frameOf(o.width ?? 640, o.height ?? 340);
+  const fr = { ...frameOf(o.width ?? 640, o.height ?? 340), top: 48, bottom: o.baseline ? 62 : 46 };
   const fmt = o.format ?? formatTick;
   const values = o.bars.flatMap((b) => [b.value + (b.error ?? 0), b.value - (b.error ?? 0), ...(b.points ?? [])]).concat(o.baseline ? [o.baseline.value] : []).filter(Number.isFinite);
   let y0 = o.yMin ?? Math.min(0, ...values);
@@ -189,7 +195,9 @@ export function barChart(o: BarChartOptions): string {
   if (o.baseline) {
     const y = Y(o.baseline.value);
     svg += `<line data-baseline="1" x1="${fr.left}" x2="${plotR}" y1="${f(y)}" y2="${f(y)}" stroke="#d62728" stroke-dasharray="6 4" stroke-width="1.3"/>`;
-    svg += `<text x="${plotR - 4}" y="${f(y - 5)}" text-anchor="end" fill="#d62728">${esc(o.baseline.label)}</text>`;
+    const ly = fr.height - 14;
+    svg += `<line x1="${fr.left}" x2="${fr.left + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="#d62728" stroke-dasharray="6 4" stroke-width="1.3"/>`;
+    svg += `<text x="${fr.left + 28}" y="${ly}" fill="#d62728">${esc(o.baseline.label)}</text>`;
   }
   svg += `<line x1="${fr.left}" x2="${plotR}" y1="${f(Y(y0))}" y2="${f(Y(y0))}" stroke="#999"/>`;
   return `${svg}</svg>`;

@@ -3,7 +3,7 @@
  * (a gather with a broadcast index), masks, triangles and one-hot encodings.
  */
 import { record } from '../autograd.ts';
-import { IndexError, ShapeError } from '../../base/errors.ts';
+import { DTypeError, IndexError, ShapeError } from '../../base/errors.ts';
 import { formatShape, normalizeAxis, sameShape } from '../../base/shape.ts';
 import { getBackend } from '../../kernels/backend.ts';
 import type { Tensor } from '../tensor.ts';
@@ -13,7 +13,7 @@ import { where } from './elementwise.ts';
 
 function assertIndex(op: string, index: Tensor): void {
   assertTensor(op, 'index', index);
-  if (index.dtype !== 'int32') throw new TypeError(`${op}(): Expected dtype int32 for index, got ${index.dtype}`);
+  if (index.dtype !== 'int32') throw new DTypeError(`${op}(): Expected dtype int32 for index, got ${index.dtype}`);
 }
 
 /** Every index value must lie in [0, size): checked up front, never a silent wrong read. */
@@ -31,7 +31,16 @@ function assertGatherShapes(op: string, x: Tensor, axis: number, index: Tensor):
   }
 }
 
-/** out[i][j] = x[i][index[i][j]] (axis 1); VJP: scatter-add the gradient back to those positions. */
+/**
+ * out[i][j] = x[i][index[i][j]] (axis 1); VJP: scatter-add the gradient back to those positions.
+ *
+ * @example
+ * ```ts
+ * import { gather, tensor } from 'sparsegrad';
+ * const index = tensor([[2, 0], [1, 1]], { dtype: 'int32' });
+ * gather(tensor([[10, 20, 30], [40, 50, 60]]), 1, index); // => [[30, 10], [50, 50]]
+ * ```
+ */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   assertTensor('gather', 'input', x);
   assertIndex('gather', index);
@@ -42,7 +51,16 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   return record('GatherBackward', y, [x], (g) => [x.zerosLike().scatterAdd(a, index, g)]);
 }
 
-/** x with src added at the indexed positions (duplicates accumulate); VJP: g for x, gather(g) for src. */
+/**
+ * x with src added at the indexed positions (duplicates accumulate); VJP: g for x, gather(g) for src.
+ *
+ * @example
+ * ```ts
+ * import { scatterAdd, tensor, zeros } from 'sparsegrad';
+ * const index = tensor([0, 2, 0], { dtype: 'int32' });
+ * scatterAdd(zeros([3]), 0, index, tensor([1, 2, 3])); // => [4, 0, 2]
+ * ```
+ */
 export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
   assertTensor('scatterAdd', 'input', x);
   assertTensor('scatterAdd', 'src', src);
@@ -53,14 +71,22 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   if (!sameShape(src.shape, index.shape)) {
     throw new ShapeError(`scatterAdd(): expected src ${formatShape(src.shape)} to have the index's shape ${formatShape(index.shape)}`);
   }
-  if (src.dtype !== x.dtype) throw new TypeError(`scatterAdd(): expected src dtype ${x.dtype}, got ${src.dtype}`);
+  if (src.dtype !== x.dtype) throw new DTypeError(`scatterAdd(): expected src dtype ${x.dtype}, got ${src.dtype}`);
   assertInRange('scatterAdd', index, x.shape[a]!, a);
   const y = x.detach().clone(); // fresh and contiguous: the kernel adds into it
   getBackend().scatterAdd(y.data, y.shape, a, viewOf(index), viewOf(src));
   return record('ScatterAddBackward', y, [x, src], (g) => [g, src.requiresGrad ? g.gather(a, index) : null]);
 }
 
-/** Rows (or slices along `axis`) of x picked by a 1-D index; a gather whose index is broadcast. */
+/**
+ * Rows (or slices along `axis`) of x picked by a 1-D index; a gather whose index is broadcast.
+ *
+ * @example
+ * ```ts
+ * import { indexSelect, tensor } from 'sparsegrad';
+ * indexSelect(tensor([[1, 2], [3, 4], [5, 6]]), 0, tensor([2, 0], { dtype: 'int32' })); // => [[5, 6], [1, 2]]
+ * ```
+ */
 export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   assertTensor('indexSelect', 'input', x);
   assertIndex('indexSelect', index);
@@ -71,10 +97,19 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   return gather(x, a, lifted.expand(shape));
 }
 
-/** x with `value` wherever mask is true (mask broadcasts); the gradient is zero there. */
+/**
+ * x with `value` wherever mask is true (mask broadcasts); the gradient is zero there.
+ *
+ * @example
+ * ```ts
+ * import { maskedFill, tensor } from 'sparsegrad';
+ * const x = tensor([1, -2, 3]);
+ * maskedFill(x, x.lt(0), 0); // => [1, 0, 3]
+ * ```
+ */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   assertTensor('maskedFill', 'mask', mask);
-  if (mask.dtype !== 'bool') throw new TypeError(`maskedFill(): expected a bool mask, got ${mask.dtype}`);
+  if (mask.dtype !== 'bool') throw new DTypeError(`maskedFill(): expected a bool mask, got ${mask.dtype}`);
   return where(mask, value, x);
 }
 
@@ -86,10 +121,36 @@ function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
   const keep = lower ? offset.le(diagonal) : offset.ge(diagonal);
   return where(keep, x, 0);
 }
+/**
+ * The lower triangle of the last two axes, on and below `diagonal`; zeros elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { ones, tril } from 'sparsegrad';
+ * tril(ones([3, 3])); // => [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+ * ```
+ */
 export const tril = (x: Tensor, diagonal = 0) => triangle(x, diagonal, true);
+/**
+ * The upper triangle (see tril); `diagonal` 1 drops the main diagonal, as a causal mask wants.
+ *
+ * @example
+ * ```ts
+ * import { ones, triu } from 'sparsegrad';
+ * triu(ones([3, 3]), 1); // => [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+ * ```
+ */
 export const triu = (x: Tensor, diagonal = 0) => triangle(x, diagonal, false);
 
-/** One-hot encoding along a new last axis: int32 by default, like torch's integer result. */
+/**
+ * One-hot encoding along a new last axis: int32 by default, like torch's integer result.
+ *
+ * @example
+ * ```ts
+ * import { oneHot, tensor } from 'sparsegrad';
+ * oneHot(tensor([0, 2], { dtype: 'int32' }), 3); // => [[1, 0, 0], [0, 0, 1]]
+ * ```
+ */
 export function oneHot(indices: Tensor, numClasses: number, dtype: 'int32' | 'float32' | 'float64' = 'int32'): Tensor {
   assertIndex('oneHot', indices);
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw new IndexError(`oneHot(): numClasses must be a positive integer, got ${numClasses}`);

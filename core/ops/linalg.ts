@@ -9,8 +9,19 @@ import { assertFloat, assertSameDType, type FloatStorage } from '../../base/dtyp
 import { ShapeError } from '../../base/errors.ts';
 import { broadcastShapes } from '../../base/shape.ts';
 import type { Tensor } from '../tensor.ts';
-import { assertTensor, broadcastView, compute, sumToShape } from './util.ts';
+import { getBackend } from '../../kernels/backend.ts';
+import { assertTensor, broadcastView, empty, sumToShape } from './util.ts';
 
+/**
+ * a · b with torch's semantics (above): 1-D operands promoted, batch axes broadcast.
+ *
+ * @example
+ * ```ts
+ * import { matmul, tensor, zeros } from 'sparsegrad';
+ * matmul(tensor([[1, 2], [3, 4]]), tensor([[5], [6]])); // => [[17], [39]]
+ * matmul(zeros([8, 2, 3]), zeros([3, 4])).shape; // => [8, 2, 4]
+ * ```
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   assertTensor('matmul', 'a', a);
   assertTensor('matmul', 'b', b);
@@ -39,9 +50,9 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   } catch {
     throw new ShapeError(`matmul(): batch dimensions [${a.shape.slice(0, -2)}] and [${b.shape.slice(0, -2)}] cannot be broadcast`);
   }
-  const y = compute(a.dtype, [...batch, m, n], (out, be) =>
-    be.matmul(broadcastView(a, [...batch, m, k]) as never, broadcastView(b, [...batch, k, n]) as never, out as FloatStorage),
-  );
+  // One call to the backend: it multiplies the strided views (batch axes broadcast by stride 0).
+  const y = empty(a.dtype, [...batch, m, n]);
+  getBackend().matmul(broadcastView<FloatStorage>(a, [...batch, m, k]), broadcastView<FloatStorage>(b, [...batch, k, n]), y.storage.data as FloatStorage);
   return record('MatmulBackward', y, [a, b], (g) => [
     a.requiresGrad ? sumToShape(matmul2(g, b.transpose(-2, -1)), a.shape) : null,
     b.requiresGrad ? sumToShape(matmul2(a.transpose(-2, -1), g), b.shape) : null,

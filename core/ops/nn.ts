@@ -1,16 +1,16 @@
 /**
- * Neural-network ops: softmax family (one fused kernel each way), normalisations,
- * dropout, embedding lookup and the losses. Where an op is a composition of
- * differentiable ops (layerNorm, rmsNorm, losses), autograd derives its VJP.
+ * Neural-network ops: softmax family (one fused kernel forward, its VJP here), the
+ * normalisations (one fused kernel forward, their shared VJP here), dropout, embedding
+ * lookup and the losses (compositions of differentiable ops: autograd derives their VJP).
  */
 import { record } from '../autograd.ts';
-import { allocate, assertFloat, type FloatStorage } from '../../base/dtype.ts';
-import { IndexError, ShapeError, ValueError } from '../../base/errors.ts';
+import { assertFloat, type FloatStorage } from '../../base/dtype.ts';
+import { DTypeError, IndexError, ShapeError, ValueError } from '../../base/errors.ts';
 import { defaultGenerator, type Generator } from '../random.ts';
 import { formatShape, normalizeAxis, numel, sameShape } from '../../base/shape.ts';
 import { Tensor } from '../tensor.ts';
 import { rand } from '../creation.ts';
-import { assertTensor, compute, viewOf } from './util.ts';
+import { assertTensor, broadcastView, compute, empty, scalarLike, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
 
 /** Softmax along `axis`: the kernel works on the last axis, so other axes are moved there (a view). */
@@ -20,13 +20,31 @@ function softmaxFamily(x: Tensor, axis: number, log: boolean): Tensor {
   if (x.rank === 0) return softmaxFamily(x.reshape([1]), 0, log).reshape([]);
   const a = normalizeAxis(axis, x.rank, 'softmax');
   const moved = x.transpose(a, -1);
-  const y = compute(x.dtype, moved.shape, (out, be) => be.softmax(viewOf(moved) as never, out as FloatStorage, log)).transpose(a, -1);
+  const y = compute(x.dtype, moved.shape, (out, be) => be.softmax(viewOf<FloatStorage>(moved), out as FloatStorage, log)).transpose(a, -1);
   return record(log ? 'LogSoftmaxBackward' : 'SoftmaxBackward', y, [x], (g) =>
     // softmax: y ⊙ (g − Σ g⊙y);  log-softmax: g − softmax ⊙ Σ g
     log ? [g.sub(y.exp().mul(g.sum(a, true)))] : [y.mul(g.sub(g.mul(y).sum(a, true)))],
   );
 }
+/**
+ * Softmax along `axis` (default the last); its VJP is y·(g − Σ g·y).
+ *
+ * @example
+ * ```ts
+ * import { softmax, tensor } from 'sparsegrad';
+ * softmax(tensor([[0, 0], [0, Math.log(3)]])); // => [[0.5, 0.5], [0.25, 0.75]]
+ * ```
+ */
 export const softmax = (x: Tensor, axis = -1) => softmaxFamily(x, axis, false);
+/**
+ * log(softmax(x)) computed stably along `axis`.
+ *
+ * @example
+ * ```ts
+ * import { logSoftmax, tensor } from 'sparsegrad';
+ * logSoftmax(tensor([0, 0])); // => [-0.6931, -0.6931]
+ * ```
+ */
 export const logSoftmax = (x: Tensor, axis = -1) => softmaxFamily(x, axis, true);
 
 /** The trailing axes a normalisation covers, checked against x's shape. */
@@ -39,21 +57,42 @@ function normAxes(op: string, x: Tensor, normalizedShape: readonly number[]): nu
 }
 
 /**
- * The normalisation shared by LayerNorm and RMSNorm, fused: one kernel pass forward,
- * one backward, over rows of the trailing `width` elements. x̂ = (x − μ)·r with
- * r = 1/√(mean((x − μ)²) + eps); μ is the row mean when `centered`, else 0.
+ * The normalisation shared by LayerNorm and RMSNorm, over rows of the trailing `width`
+ * elements: x̂ = (x − μ)·r with r = 1/√(mean((x − μ)²) + eps); μ is the row mean when
+ * `centered`, else 0. The forward is one fused kernel (it writes x̂ and r); the VJP is
+ * written here, once for every backend:
+ *   dx = r·(g − x̂·mean(g·x̂) − mean(g))    (no mean(g) term when not centered)
+ * g − x̂·mean(g·x̂) removes g's component along x̂ (the scale r is blind to it); − mean(g)
+ * removes its mean (the shift μ is blind to it); r undoes the division. Its last step,
+ * r·g + (−r·mean(g·x̂))·x̂ + (−r·mean(g)), is one `combine` pass with per-row coefficients.
  */
 function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean): Tensor {
   const rows = x.reshape([-1, width]);
-  const rstd = Tensor.fromStorage(allocate(x.dtype, rows.shape[0]!), [rows.shape[0]!]);
-  const xhat = compute(x.dtype, rows.shape, (out, be) => be.normalize(viewOf(rows) as never, eps, centered, out as FloatStorage, rstd.data as FloatStorage));
-  const y = record(centered ? 'LayerNormBackward' : 'RmsNormBackward', xhat, [rows], (g) => [
-    compute(x.dtype, rows.shape, (out, be) => be.normalizeBackward(xhat.data as FloatStorage, rstd.data as FloatStorage, viewOf(g) as never, centered, out as FloatStorage)),
-  ]);
+  const rstd = empty(x.dtype, [rows.shape[0]!, 1]); // one r per row, shaped to broadcast along it
+  const xhat = compute(x.dtype, rows.shape, (out, be) => be.normalize(viewOf<FloatStorage>(rows), eps, centered, out as FloatStorage, rstd.storage.data as FloatStorage));
+  const y = record(centered ? 'LayerNormBackward' : 'RmsNormBackward', xhat, [rows], (g) => {
+    const alongXhat = rstd.mul(g.mul(xhat).mean(-1, true)).neg();
+    const mean = centered ? rstd.mul(g.mean(-1, true)).neg() : scalarLike('normalize', 0, g);
+    return [combine(g, xhat, rstd, alongXhat, mean)];
+  }, [xhat]);
   return y.reshape(x.shape);
 }
 
-/** LayerNorm: (x − mean) / √(var + eps) · weight + bias over the trailing `normalizedShape` axes (biased variance). */
+/** a·x + b·y + c in one kernel pass, all broadcast to x's shape. Not recorded: VJPs run it under noGrad. */
+function combine(x: Tensor, y: Tensor, a: Tensor, b: Tensor, c: Tensor): Tensor {
+  const v = (t: Tensor) => broadcastView<FloatStorage>(t, x.shape);
+  return compute(x.dtype, x.shape, (out, be) => be.combine(v(x), v(y), v(a), v(b), v(c), out as FloatStorage));
+}
+
+/**
+ * LayerNorm: (x − mean) / √(var + eps) · weight + bias over the trailing `normalizedShape` axes (biased variance).
+ *
+ * @example
+ * ```ts
+ * import { layerNorm, tensor } from 'sparsegrad';
+ * layerNorm(tensor([[1, 3], [0, 10]]), [2]); // => [[-1, 1], [-1, 1]]
+ * ```
+ */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   assertFloat('layerNorm', 'input', x.dtype);
   normAxes('layerNorm', x, normalizedShape);
@@ -63,7 +102,15 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   return y;
 }
 
-/** RMSNorm (LLaMa): x / √(mean(x²) + eps) · weight over the last axis. */
+/**
+ * RMSNorm (LLaMa): x / √(mean(x²) + eps) · weight over the last axis.
+ *
+ * @example
+ * ```ts
+ * import { rmsNorm, tensor } from 'sparsegrad';
+ * rmsNorm(tensor([[3, 4]]), tensor([1, 2])); // => [[0.8485, 2.2627]]
+ * ```
+ */
 export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
   assertFloat('rmsNorm', 'input', x.dtype);
   if (x.rank === 0) throw new ShapeError('rmsNorm: input must have at least 1 dimension');
@@ -74,6 +121,14 @@ export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
 /**
  * Dropout: in training, zero each element with probability p (drawn from a seeded
  * generator) and scale the rest by 1/(1 − p), so the expectation is unchanged.
+ *
+ * @example
+ * ```ts
+ * import { dropout, ones } from 'sparsegrad';
+ * const y = dropout(ones([1000]), 0.5);
+ * y.max().item(); // => 2
+ * dropout(ones([3]), 0.5, { training: false }); // => [1, 1, 1]
+ * ```
  */
 export function dropout(x: Tensor, p = 0.5, options: { training?: boolean; generator?: Generator } = {}): Tensor {
   if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
@@ -83,10 +138,19 @@ export function dropout(x: Tensor, p = 0.5, options: { training?: boolean; gener
   return where(keep, x.mul(1 / (1 - p)), 0);
 }
 
-/** Rows of `weight` picked by integer ids of any shape: output [...ids.shape, dim]. */
+/**
+ * Rows of `weight` picked by integer ids of any shape: output [...ids.shape, dim].
+ *
+ * @example
+ * ```ts
+ * import { embedding, tensor } from 'sparsegrad';
+ * const weight = tensor([[0, 0], [1, 1], [2, 2]]);
+ * embedding(weight, tensor([[2, 1]], { dtype: 'int32' })); // => [[[2, 2], [1, 1]]]
+ * ```
+ */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
   assertTensor('embedding', 'ids', ids);
-  if (ids.dtype !== 'int32') throw new TypeError(`embedding(): Expected ids of dtype int32, got ${ids.dtype}`);
+  if (ids.dtype !== 'int32') throw new DTypeError(`embedding(): Expected ids of dtype int32, got ${ids.dtype}`);
   const vocab = weight.shape[0]!;
   for (const id of ids.toTypedArray()) {
     if (id < 0 || id >= vocab) throw new IndexError(`embedding(): index out of range in self (id ${id}, vocabulary size ${vocab})`);
@@ -100,13 +164,21 @@ export type Reduction = 'mean' | 'sum' | 'none';
  * Cross-entropy of logits [N, C] against class ids [N] (int32). Targets equal to
  * `ignoreIndex` contribute nothing; 'mean' divides by the number of the others
  * (NaN when every target is ignored, as torch).
+ *
+ * @example
+ * ```ts
+ * import { crossEntropy, tensor } from 'sparsegrad';
+ * const logits = tensor([[0, 0], [0, 0]]);
+ * crossEntropy(logits, tensor([0, 1], { dtype: 'int32' })).item(); // => 0.6931
+ * crossEntropy(logits, tensor([0, -100], { dtype: 'int32' }), { reduction: 'sum' }).item(); // => 0.6931
+ * ```
  */
 export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
   assertTensor('crossEntropy', 'input', logits);
   assertTensor('crossEntropy', 'target', target);
   const ignoreIndex = options.ignoreIndex ?? -100;
   if (logits.rank !== 2) throw new ShapeError(`crossEntropy(): expected logits of shape [N, C], got ${formatShape(logits.shape)}`);
-  if (target.dtype !== 'int32') throw new TypeError(`crossEntropy(): expected target of dtype int32, got ${target.dtype}`);
+  if (target.dtype !== 'int32') throw new DTypeError(`crossEntropy(): expected target of dtype int32, got ${target.dtype}`);
   if (!sameShape(target.shape, [logits.shape[0]!])) throw new ShapeError(`crossEntropy(): Expected target of shape [${logits.shape[0]}], got ${formatShape(target.shape)}`);
   const classes = logits.shape[1]!;
   for (const t of target.toTypedArray()) {
@@ -119,7 +191,16 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIn
   return reduce(losses, options.reduction ?? 'mean', valid.to(logits.dtype).sum());
 }
 
-/** Mean squared error between two tensors of the same shape. */
+/**
+ * Mean squared error between two tensors of the same shape.
+ *
+ * @example
+ * ```ts
+ * import { mseLoss, tensor } from 'sparsegrad';
+ * mseLoss(tensor([1, 2]), tensor([1, 4])).item(); // => 2
+ * mseLoss(tensor([1, 2]), tensor([1, 4]), { reduction: 'none' }); // => [0, 4]
+ * ```
+ */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   assertTensor('mseLoss', 'input', input);
   assertTensor('mseLoss', 'target', target);

@@ -27,6 +27,18 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], keepdim: bo
   return compute(x.dtype, reducedShape(x, axes, keepdim), (out, be) => be.reduce(op, viewOf(x), axes, out));
 }
 
+/**
+ * Sum over `axes` (all when omitted), keeping them as size 1 with `keepdim`.
+ *
+ * @example
+ * ```ts
+ * import { sum, tensor } from 'sparsegrad';
+ * const x = tensor([[1, 2], [3, 4]]);
+ * sum(x).item(); // => 10
+ * sum(x, 1); // => [3, 7]
+ * sum(x, 0, true); // => [[4, 6]]
+ * ```
+ */
 export function sum(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   assertTensor('sum', 'input', x);
   if (x.dtype === 'bool') return sum(x.to('int32'), axes, keepdim); // counting trues, as torch does
@@ -34,7 +46,15 @@ export function sum(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   return record('SumBackward', reduceRaw('sum', x, ax, keepdim), [x], (g) => [spread(g, x, ax)]);
 }
 
-/** mean = sum / count; the mean of nothing is NaN (0/0), as in torch. */
+/**
+ * mean = sum / count; the mean of nothing is NaN (0/0), as in torch.
+ *
+ * @example
+ * ```ts
+ * import { mean, tensor } from 'sparsegrad';
+ * mean(tensor([[1, 2], [3, 4]]), 0); // => [2, 3]
+ * ```
+ */
 export function mean(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   assertFloat('mean', 'input', x.dtype);
   const ax = normalizeAxes(axes, x.rank, 'mean');
@@ -42,7 +62,16 @@ export function mean(x: Tensor, axes?: Axes, keepdim = false): Tensor {
   return sum(x, ax, keepdim).div(count);
 }
 
-/** Variance; unbiased (divide by n − 1, Bessel) by default as torch.var. Composite, so autograd derives its VJP. */
+/**
+ * Variance; unbiased (divide by n − 1, Bessel) by default as torch.var. Composite, so autograd derives its VJP.
+ *
+ * @example
+ * ```ts
+ * import { tensor, var_ } from 'sparsegrad';
+ * var_(tensor([1, 2, 3, 4])).item(); // => 1.6667
+ * var_(tensor([1, 2, 3, 4]), undefined, { unbiased: false }).item(); // => 1.25
+ * ```
+ */
 export function variance(x: Tensor, axes?: Axes, options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
   assertFloat('var', 'input', x.dtype);
   const ax = normalizeAxes(axes, x.rank, 'var');
@@ -85,10 +114,28 @@ function extremeAlong(op: 'max' | 'min', x: Tensor, axis: number, keepdim: boole
 export const maxAlong = (x: Tensor, axis: number, keepdim = false) => extremeAlong('max', x, axis, keepdim);
 export const minAlong = (x: Tensor, axis: number, keepdim = false) => extremeAlong('min', x, axis, keepdim);
 
-/** Index of the max (first one on ties); without an axis, into the flattened tensor. */
+/**
+ * Index of the max (first one on ties); without an axis, into the flattened tensor.
+ *
+ * @example
+ * ```ts
+ * import { argmax, tensor } from 'sparsegrad';
+ * argmax(tensor([[1, 9, 3], [7, 2, 7]]), 1); // => [1, 0]
+ * argmax(tensor([[1, 9], [3, 4]])).item(); // => 1
+ * ```
+ */
 export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor {
   return axis === undefined ? maxAlong(x.reshape([-1]), 0).indices : maxAlong(x, axis, keepdim).indices;
 }
+/**
+ * Index of the min (first one on ties); without an axis, into the flattened tensor.
+ *
+ * @example
+ * ```ts
+ * import { argmin, tensor } from 'sparsegrad';
+ * argmin(tensor([[1, 9, 3], [7, 2, 2]]), 1); // => [0, 1]
+ * ```
+ */
 export function argmin(x: Tensor, axis?: number, keepdim = false): Tensor {
   return axis === undefined ? minAlong(x.reshape([-1]), 0).indices : minAlong(x, axis, keepdim).indices;
 }
@@ -96,6 +143,12 @@ export function argmin(x: Tensor, axis?: number, keepdim = false): Tensor {
 /**
  * log Σ exp(x), stably: subtract the max first (a constant for autograd, so the VJP comes
  * out as softmax·g). Rows that are all −∞ give −∞, not NaN.
+ *
+ * @example
+ * ```ts
+ * import { logsumexp, tensor } from 'sparsegrad';
+ * logsumexp(tensor([[0, 0], [1000, 1000]]), 1); // => [0.6931, 1000.6931]
+ * ```
  */
 export function logsumexp(x: Tensor, axes: Axes, keepdim = false): Tensor {
   assertFloat('logsumexp', 'input', x.dtype);

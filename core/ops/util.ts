@@ -6,7 +6,7 @@
 import { allocate, assertSameDType, torchName, type DType, type Storage } from '../../base/dtype.ts';
 import { DTypeError } from '../../base/errors.ts';
 import { broadcastStrides, contiguousStrides, numel, sameShape, type Shape } from '../../base/shape.ts';
-import { Tensor, type TensorStorage } from '../tensor.ts';
+import { Tensor } from '../tensor.ts';
 import type { View } from '../../kernels/view.ts';
 import { getBackend, type Backend } from '../../kernels/backend.ts';
 
@@ -20,45 +20,30 @@ export function assertTensor(op: string, arg: string, x: unknown): asserts x is 
   }
 }
 
+/** How the selected backend's kernels see `t` (S: the storage type the caller has checked, e.g. float). */
 export function viewOf<S extends Storage = Storage>(t: Tensor): View<S> {
-  return makeView(t, t.shape, t.strides) as View<S>;
+  return getBackend().view(t.storage, t.shape, t.strides, t.offset) as View<S>;
 }
 
 /** The view of `t` read as `shape` (stride 0 along broadcast axes). */
-export function broadcastView(t: Tensor, shape: Shape): View {
-  return makeView(t, shape, broadcastStrides(t.shape, t.strides, shape));
+export function broadcastView<S extends Storage = Storage>(t: Tensor, shape: Shape): View<S> {
+  return getBackend().view(t.storage, shape, broadcastStrides(t.shape, t.strides, shape), t.offset) as View<S>;
+}
+
+/** A fresh contiguous tensor on storage the backend allocates (zeroed), for a kernel to fill. */
+export function empty(dtype: DType, shape: Shape): Tensor {
+  return new Tensor(getBackend().allocate(dtype, numel(shape)), shape, contiguousStrides(shape), 0);
 }
 
 /**
- * Ordinary storage: `data` is the typed array itself, read once here (the CPU path).
- * Storage whose values live on a device, handed to a device backend: `data` becomes a
- * getter, so the backend finds the values through `storage` and nothing is downloaded
- * unless it reads `data`. Any other backend gets the downloaded array (see TensorStorage.device).
- */
-function makeView(t: Tensor, shape: Shape, strides: readonly number[]): View {
-  const storage = t.storage;
-  if (storage.device?.resident && getBackend().allocate) return deviceView(storage, shape, strides, t.offset);
-  return { data: storage.data, shape, strides, offset: t.offset, storage };
-}
-
-function deviceView(storage: TensorStorage, shape: Shape, strides: readonly number[], offset: number): View {
-  return { get data() { return storage.data; }, shape, strides, offset, storage };
-}
-
-/**
- * Run a kernel that fills a fresh contiguous output, and wrap the output. A device backend
- * (Backend.allocate) supplies the output storage, so the result may stay on the device.
+ * Run a kernel that fills a fresh contiguous output, and wrap the output. The backend
+ * allocates it, so a device backend's result may stay on its device; `out` is the
+ * storage's host handle (fresh storage: reading it transfers nothing).
  */
 export function compute(dtype: DType, shape: Shape, kernel: (out: Storage, backend: Backend) => void): Tensor {
-  const backend = getBackend();
-  if (backend.allocate) {
-    const storage = backend.allocate(dtype, numel(shape));
-    kernel(storage.data, backend); // fresh storage: `data` is the host handle, no transfer
-    return new Tensor(storage, shape, contiguousStrides(shape), 0);
-  }
-  const out = allocate(dtype, shape.reduce((p, d) => p * d, 1));
-  kernel(out, backend);
-  return Tensor.fromStorage(out, shape);
+  const y = empty(dtype, shape);
+  kernel(y.storage.data, getBackend());
+  return y;
 }
 
 /**

@@ -1,17 +1,19 @@
 /**
  * The fast CPU backend. It overrides the reference kernels where speed matters
- * (GEMM through WebAssembly SIMD, elementwise maps and reductions as tight loops over
+ * (GEMM through WebAssembly SIMD on a pool of threads, a linear layer's forward with the
+ * bias fused into the GEMM, elementwise maps and reductions as tight loops over
  * collapsed contiguous runs, a fused softmax) and keeps the reference for the rest.
  * Every kernel here is property-tested against kernels/reference.
  */
 import type { Backend } from '../backend.ts';
-import { batchedMatmul } from '../matmul-plan.ts';
+import { batchedMatmul } from './matmul-plan.ts';
 import { referenceBackend } from '../reference/index.ts';
 import { gemm } from './gemm.ts';
+import { linear } from './linear.ts';
 import { binary, copy, unary, unaryBackward, where } from './elementwise.ts';
 import { reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
-import { normalize, normalizeBackward } from './normalize.ts';
+import { combine, normalize } from './normalize.ts';
 
 export const cpuBackend: Backend = {
   ...referenceBackend,
@@ -24,8 +26,9 @@ export const cpuBackend: Backend = {
   reduce,
   softmax,
   normalize,
-  normalizeBackward,
+  combine,
   matmul(a, b, out) {
     batchedMatmul(gemm, copy, a, b, out);
   },
+  linear,
 };

@@ -2,25 +2,23 @@
  * The gpu.js backend: every Backend method as generated gpu.js kernels (codegen.ts), for
  * one gpu.js instance in one mode.
  *
- * Residency (GL modes: headlessgl, webgl2, webgl). Kernels run in gpu.js's pipeline mode,
- * so each result is a texture. compute() asks `allocate()` for every output storage: a
- * DeviceStorage, whose host array is only the handle kernels receive as `out`. The kernel
- * attaches its result texture to that storage, and the next op reads the texture
- * directly (View.storage), so data stays on the device from op to op. Transfer points:
+ * Residency (GL modes: headlessgl, webgl2, webgl) is this backend's business, behind the two
+ * Backend methods the core calls for every op: `allocate()` hands out each output storage, a
+ * DeviceStorage whose host array is only the handle kernels receive as `out`; the kernel
+ * attaches its result texture to that storage. `view()` gives the next op a view that keeps
+ * the storage (View.storage) and reads `data` lazily, so the kernel takes the texture
+ * directly and data stays on the device from op to op. Transfer points:
  * - download: the first read of `storage.data` (tensor.data, item(), toTypedArray(),
  *   a CPU backend's view, an optimizer writing parameters). The texture is then released
  *   and the host array is the only copy, so any host write afterwards is safe.
  * - upload: host arrays (parameters, inputs, anything downloaded) are passed to gpu.js as
  *   arrays, which it uploads per kernel call; toDevice() (index.ts) makes a resident copy.
- * - LayerNorm/RMSNorm backward: core/ops/nn.ts hands x̂ and 1/σ to the kernel as arrays,
- *   so they are downloaded once per norm in backward, and the forward writes 1/σ (one
- *   value per row) to a host array.
  * - argReduce's indices and a few tiny results into host arrays the core allocated itself.
  * Textures of storages that are garbage-collected are deleted (FinalizationRegistry);
  * `release()` does it at once. stats() counts live textures for leak tests.
  *
- * In the cpu and webasm modes gpu.js computes into JS arrays: there is no device, no
- * allocate(), and results are copied into the core's output arrays.
+ * In the cpu and webasm modes gpu.js computes into JS arrays: there is no device,
+ * allocate() hands out plain host storage, and results are copied into those arrays.
  *
  * dtypes: computed in float32 ('single' precision). int32 and bool values travel as
  * floats (exact below 2^24). float64 is refused with a DTypeError (WebGL has no doubles,
@@ -30,10 +28,10 @@
 import { allocate as allocateHost, dtypeOf, type DType, type FloatStorage, type Storage } from '../../base/dtype.ts';
 import { DTypeError, ValueError } from '../../base/errors.ts';
 import { contiguousStrides, numel, type Shape } from '../../base/shape.ts';
-import type { DeviceResidency, TensorStorage } from '../../core/tensor.ts';
 import type { Backend, BackendOptions } from '../backend.ts';
 import { cpuBackend } from '../cpu/index.ts';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../scalar.ts';
+import { hostStorage, type TensorStorage } from '../storage.ts';
 import type { View } from '../view.ts';
 import {
   gatherSource, lit, mapSource, matmulSource, MAX_ELEMENTS, reduceSource, rowArgSource, rowSumSource, scatterAddSource,
@@ -62,7 +60,7 @@ interface Slot {
 }
 
 /** Storage whose values may live in a texture; `data` downloads them on first access. */
-class DeviceStorage implements TensorStorage, DeviceResidency {
+class DeviceStorage implements TensorStorage {
   version = 0;
   constructor(
     readonly owner: GpujsBackend,
@@ -70,9 +68,6 @@ class DeviceStorage implements TensorStorage, DeviceResidency {
     readonly host: Storage,
     readonly slot: Slot,
   ) {}
-  get device(): DeviceResidency {
-    return this;
-  }
   get length(): number {
     return this.host.length;
   }
@@ -85,6 +80,11 @@ class DeviceStorage implements TensorStorage, DeviceResidency {
   }
 }
 
+/** Whether `storage`'s values are in a texture of some gpu.js backend now (reading `data` would download). */
+export function isDeviceResident(storage: TensorStorage): boolean {
+  return storage instanceof DeviceStorage && storage.resident;
+}
+
 const isTexture = (r: GpuTexture | Float32Array): r is GpuTexture => !(r instanceof Float32Array);
 
 export class GpujsBackend implements Backend {
@@ -95,7 +95,6 @@ export class GpujsBackend implements Backend {
   readonly onDevice: boolean;
   /** Set by index.ts: resolves setBackend('gpujs', { mode }). */
   select?: (options: BackendOptions) => Backend;
-  allocate?: (dtype: DType, length: number) => TensorStorage;
 
   private readonly kernels = new Map<string, GpuKernel>();
   private readonly owned = new WeakMap<Storage, DeviceStorage>();
@@ -111,21 +110,32 @@ export class GpujsBackend implements Backend {
     this.onDevice = GL_MODES.includes(mode);
     for (const helper of HELPERS) gpu.addFunction(helper);
     this.finalizer = new FinalizationRegistry((slot) => this.dropSlot(slot));
-    if (this.onDevice) {
-      this.allocate = (dtype, length) => this.allocateDevice(dtype, length);
-    }
   }
 
   // ---- residency -------------------------------------------------------------------
 
-  private allocateDevice(dtype: DType, length: number): TensorStorage {
+  /**
+   * Every kernel output's storage. GL modes: a DeviceStorage, whose texture the kernel will
+   * attach (float64 stays on the host: it never reaches a texture). Other modes: host storage.
+   */
+  allocate(dtype: DType, length: number): TensorStorage {
     const host = allocateHost(dtype, length);
-    if (dtype === 'float64') return { data: host, version: 0 };
+    if (!this.onDevice || dtype === 'float64') return hostStorage(host);
     const slot: Slot = { texture: null };
     const storage = new DeviceStorage(this, dtype, host, slot);
     this.owned.set(host, storage);
     this.finalizer.register(storage, slot);
     return storage;
+  }
+
+  /**
+   * How kernels see a storage: a resident one keeps its texture reachable through
+   * View.storage and reads `data` lazily (nothing downloads unless a host fallback reads
+   * it); any other is read at once.
+   */
+  view(storage: TensorStorage, shape: Shape, strides: readonly number[], offset: number): View {
+    if (isDeviceResident(storage)) return { get data() { return storage.data; }, shape, strides, offset, storage };
+    return { data: storage.data, shape, strides, offset };
   }
 
   /** Called by DeviceStorage.data: read the texture back into the host array and release it. */
@@ -269,7 +279,7 @@ export class GpujsBackend implements Backend {
 
   /** The dtype of a view without downloading it. */
   private dtypeOfView(v: View): DType {
-    return v.storage?.device?.dtype ?? dtypeOf(v.data);
+    return v.storage?.dtype ?? dtypeOf(v.data);
   }
 
   private refuseFloat64(out: Storage | null, views: readonly View[]): void {
@@ -405,25 +415,15 @@ export class GpujsBackend implements Backend {
     this.emit(rstd, r2);
   }
 
-  normalizeBackward(xhat: FloatStorage, rstd: FloatStorage, g: View<FloatStorage>, centered: boolean, out: FloatStorage): void {
-    this.refuseFloat64(out, [g]);
+  combine(x: View<FloatStorage>, y: View<FloatStorage>, a: View<FloatStorage>, b: View<FloatStorage>, c: View<FloatStorage>, out: FloatStorage): void {
+    this.refuseFloat64(out, [x, y, a, b, c]);
     if (out.length === 0) return;
-    const r = g.shape.length;
-    const rows = g.shape.slice(0, r - 1);
-    const len = g.shape[r - 1]!;
-    const nRows = numel(rows);
-    const perRow = (name: string, arg: string, offset: string, trailing: number[]): Read => ({ name, arg, offset, strides: [...contiguousStrides(rows), ...trailing] });
-    const xhRead: Read = { name: 'xv', arg: 'src1', offset: 'off1', strides: contiguousStrides(g.shape) };
-    const args = { src0: this.input(g), src1: this.inputArray(xhat), src2: this.inputArray(rstd), off0: g.offset, off1: 0, off2: 0 };
-    const inv = lit(1 / len);
-    const meanG = centered ? this.run(rowSumSource(rows, len, [read('gv', 0, g)], [], 'gv', `acc * ${inv}`), nRows, args) : null;
-    const meanGX = this.run(rowSumSource(rows, len, [read('gv', 0, g), xhRead], [], 'gv * xv', `acc * ${inv}`), nRows, args);
-    const reads = [read('gv', 0, g), xhRead, perRow('r', 'src2', 'off2', [0]), perRow('mgx', 'src3', 'off3', [0])];
-    if (meanG) reads.push(perRow('mg', 'src4', 'off4', [0]));
-    const k = mapSource(g.shape, reads, centered ? '(r * (gv - mg - xv * mgx))' : '(r * (gv - xv * mgx))');
-    this.emit(out, this.run(k, out.length, { ...args, src3: meanGX, off3: 0, ...(meanG ? { src4: meanG, off4: 0 } : {}) }));
-    if (meanG) this.done(meanG);
-    this.done(meanGX);
+    // Operand names of their own: `t`, `q0…`, `c0…` are the generated index variables.
+    const k = mapSource(x.shape, [read('vx', 0, x), read('vy', 1, y), read('va', 2, a), read('vb', 3, b), read('vc', 4, c)], '(va * vx + vb * vy + vc)');
+    this.emit(out, this.run(k, out.length, {
+      src0: this.input(x), src1: this.input(y), src2: this.input(a), src3: this.input(b), src4: this.input(c),
+      off0: x.offset, off1: y.offset, off2: a.offset, off3: b.offset, off4: c.offset,
+    }));
   }
 
   /** The view with its values on the host (downloads a resident storage), for host fallbacks. */

@@ -14,9 +14,9 @@
  * to install, instead.
  */
 import { SparsegradError } from '../../base/errors.ts';
-import type { Tensor } from '../../core/tensor.ts';
 import { backendNames, getBackend, registerBackend, setBackend, withBackend, type Backend, type BackendOptions } from '../backend.ts';
-import { GpujsBackend } from './backend.ts';
+import type { TensorStorage } from '../storage.ts';
+import { GpujsBackend, isDeviceResident } from './backend.ts';
 import { GL_MODES, GPUJS_MODES, type GpujsMode, type GpuInstance, type GpuModule } from './types.ts';
 
 export { GpujsBackend, type GpujsStats } from './backend.ts';
@@ -110,11 +110,21 @@ function currentGpujs(): GpujsBackend | null {
 }
 
 /**
+ * What the transfer helpers need of a tensor, written structurally: kernels/ does not
+ * import core/, and a Tensor fits (T is the type its clone() returns).
+ */
+export interface TransferableTensor<T> {
+  readonly storage: TensorStorage;
+  readonly requiresGrad: boolean;
+  detach(): { clone(): T };
+}
+
+/**
  * An explicit upload: a copy of `t` whose values live on the device of `backend` (default:
  * the selected gpu.js backend), e.g. weights that many steps read. The copy is a detached
  * leaf (requiresGrad as `t`). In the cpu/webasm modes it is a plain copy.
  */
-export function toDevice(t: Tensor, backend: GpujsBackend | null = currentGpujs()): Tensor {
+export function toDevice<T extends { setRequiresGrad(): T }>(t: TransferableTensor<T>, backend: GpujsBackend | null = currentGpujs()): T {
   if (!backend) throw new SparsegradError("toDevice(): no gpu.js backend selected; call `await useGpujs({ mode })` first");
   const run = () => t.detach().clone();
   const copy = getBackend() === backend ? run() : withBackendInstance(backend, run);
@@ -122,14 +132,14 @@ export function toDevice(t: Tensor, backend: GpujsBackend | null = currentGpujs(
 }
 
 /** An explicit download: `t`'s values on the host (its texture is released). Returns `t`. */
-export function toHost(t: Tensor): Tensor {
+export function toHost<T extends { readonly storage: TensorStorage }>(t: T): T {
   void t.storage.data;
   return t;
 }
 
 /** Whether `t`'s values are on a device now (reading them would download). */
-export function isOnDevice(t: Tensor): boolean {
-  return t.storage.device?.resident ?? false;
+export function isOnDevice(t: { readonly storage: TensorStorage }): boolean {
+  return isDeviceResident(t.storage);
 }
 
 function withBackendInstance<T>(backend: GpujsBackend, fn: () => T): T {

@@ -3,13 +3,12 @@
  * purpose — it is the oracle that the fast backends are property-tested against, so it
  * must be obviously right rather than quick.
  */
-import type { FloatStorage, Storage } from '../../base/dtype.ts';
+import { allocate, type FloatStorage, type Storage } from '../../base/dtype.ts';
 import { contiguousStrides, type Shape } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
-import { batchedMatmul } from '../matmul-plan.ts';
 import { BINARY, REDUCE, UNARY } from '../scalar.ts';
+import { hostStorage, hostView } from '../storage.ts';
 import { forEachOffset, type View } from '../view.ts';
-import { gemm } from './gemm.ts';
 
 /** A view of contiguous storage `out` in `shape`, so outputs are indexed like inputs. */
 function outView(out: Storage, shape: Shape): View {
@@ -28,6 +27,10 @@ function copy(x: View, out: Storage): void {
 
 export const referenceBackend: Backend = {
   name: 'reference',
+
+  // Memory is the JS heap: outputs are plain typed arrays, views read them directly.
+  allocate: (dtype, length) => hostStorage(allocate(dtype, length)),
+  view: hostView,
 
   unary(op, x, out, p, q) {
     const f = UNARY[op].f;
@@ -81,8 +84,28 @@ export const referenceBackend: Backend = {
     });
   },
 
+  /**
+   * Batched matmul as the definition reads: for each batch position (an odometer over the
+   * batch axes), out[i, j] = Σ_p a[i, p]·b[p, j], every element found through its strides,
+   * summed in a double. No layout planning and no packing, so a fast backend's planner
+   * (kernels/cpu/matmul-plan.ts) is checked against arithmetic that shares none of it.
+   */
   matmul(a, b, out) {
-    batchedMatmul(gemm, copy, a, b, out);
+    const r = a.shape.length;
+    const [m, k, n] = [a.shape[r - 2]!, a.shape[r - 1]!, b.shape[r - 1]!];
+    const [aRow, aCol, bRow, bCol] = [a.strides[r - 2]!, a.strides[r - 1]!, b.strides[r - 2]!, b.strides[r - 1]!];
+    const batch = a.shape.slice(0, r - 2);
+    const batchOf = (v: View): View => ({ ...v, shape: batch, strides: v.strides.slice(0, r - 2) });
+    let c = 0;
+    forEachOffset(batch, [batchOf(a), batchOf(b)], ([aStart, bStart]) => {
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) sum += a.data[aStart! + i * aRow + p * aCol]! * b.data[bStart! + p * bRow + j * bCol]!;
+          out[c++] = sum;
+        }
+      }
+    });
   },
 
   copy,
@@ -119,20 +142,10 @@ export const referenceBackend: Backend = {
     });
   },
 
-  normalizeBackward(xhat, rstd, g, centered, out) {
-    const axis = g.shape.length - 1;
-    const len = g.shape[axis]!;
-    let row = 0;
-    forEachOffset(without(g, axis).shape, [without(g, axis)], ([start]) => {
-      const gradAt = (j: number) => g.data[start! + j * g.strides[axis]!]!;
-      let meanG = 0;
-      let meanGX = 0;
-      for (let j = 0; j < len; j++) {
-        if (centered) meanG += gradAt(j) / len;
-        meanGX += (gradAt(j) * xhat[row * len + j]!) / len;
-      }
-      for (let j = 0; j < len; j++) out[row * len + j] = rstd[row]! * (gradAt(j) - meanG - xhat[row * len + j]! * meanGX);
-      row++;
+  combine(x, y, a, b, c, out) {
+    let i = 0;
+    forEachOffset(x.shape, [x, y, a, b, c], ([ox, oy, oa, ob, oc]) => {
+      out[i++] = a.data[oa!]! * x.data[ox!]! + b.data[ob!]! * y.data[oy!]! + c.data[oc!]!;
     });
   },
 

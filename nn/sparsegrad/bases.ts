@@ -1,6 +1,6 @@
 /**
  * The SparseGrad bases of one layer type from its streamed Gram matrices
- * (SPARSEGRAD.md §3): V = eigenvectors of C_out, U = eigenvectors of C_in, as columns
+ * (docs/METHOD.md §3): V = eigenvectors of C_out, U = eigenvectors of C_in, as columns
  * with eigenvalues descending. These are the left singular vectors of the unfoldings
  * [M_1 … M_N] and [M_1ᵀ … M_Nᵀ], i.e. the reference's HOSVD factors: its `_VT` is V
  * (HOSVD u2, despite the name) and its `_U` is U (u3).
@@ -19,7 +19,17 @@ export interface Bases {
   eigenvalues: { u: Float64Array; v: Float64Array };
 }
 
-/** U and V from `GramAccumulator.finish()` (or any pair of symmetric Gram matrices). */
+/**
+ * U and V from `GramAccumulator.finish()` (or any pair of symmetric Gram matrices).
+ *
+ * @example
+ * ```ts
+ * import { basesFromGram } from 'sparsegrad/nn';
+ * const { V, eigenvalues } = basesFromGram({ cOut: new Float64Array([2, 0, 0, 3]), cIn: new Float64Array([1]) });
+ * Array.from(eigenvalues.v); // => [3, 2]
+ * Array.from(V); // => [0, 1, 1, 0]
+ * ```
+ */
 export function basesFromGram({ cOut, cIn }: { cOut: Float64Array; cIn: Float64Array }): Bases {
   const v = symmetricEigen(cOut);
   const u = symmetricEigen(cIn);
@@ -29,6 +39,13 @@ export function basesFromGram({ cOut, cIn }: { cOut: Float64Array; cIn: Float64A
 /**
  * max|QᵀQ − I| for Q rows×cols (row-major; square by default): how far its columns are
  * from orthonormal. §3 asks ≤ 1e-12 of U and V.
+ *
+ * @example
+ * ```ts
+ * import { orthogonalityError } from 'sparsegrad/nn';
+ * orthogonalityError(new Float64Array([0, 1, 1, 0])); // => 0
+ * orthogonalityError(new Float64Array([1, 1, 0, 1])); // => 1
+ * ```
  */
 export function orthogonalityError(q: Float64Array, cols = Math.round(Math.sqrt(q.length))): number {
   if (q.length === 0) return 0;

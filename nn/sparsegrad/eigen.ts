@@ -1,5 +1,5 @@
 /**
- * Symmetric eigensolver in float64 for the SparseGrad bases (SPARSEGRAD.md §3): sizes up
+ * Symmetric eigensolver in float64 for the SparseGrad bases (docs/METHOD.md §3): sizes up
  * to 4096², deterministic output, no dependencies. The classic route, O(n³):
  *
  * 1. Householder tridiagonalisation Qᵀ·A·Q = T, blocked so that half its flops are
@@ -24,13 +24,21 @@ export interface SymmetricEigen {
   vectors: Float64Array;
 }
 
-/** The bound on max|VᵀV − I| that SPARSEGRAD.md §3 asks of the bases. */
+/** The bound on max|VᵀV − I| that docs/METHOD.md §3 asks of the bases. */
 export const ORTHOGONALITY_TOLERANCE = 1e-12;
 
 /**
  * Eigen-decomposition A = V·diag(values)·Vᵀ of a symmetric n×n matrix (row-major; only
  * its upper triangle is read). Values come in descending order; the largest-magnitude
  * entry of each eigenvector is positive (ties: the lowest row); max|VᵀV − I| ≤ 1e-12.
+ *
+ * @example
+ * ```ts
+ * import { symmetricEigen } from 'sparsegrad/nn';
+ * const { values, vectors } = symmetricEigen(new Float64Array([2, 1, 1, 2]));
+ * Array.from(values); // => [3, 1]
+ * Array.from(vectors); // => [0.7071, 0.7071, 0.7071, -0.7071]
+ * ```
  */
 export function symmetricEigen(a: Float64Array, n = Math.round(Math.sqrt(a.length))): SymmetricEigen {
   if (!(Number.isInteger(n) && n >= 0 && a.length === n * n)) {

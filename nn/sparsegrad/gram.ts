@@ -1,18 +1,31 @@
 /**
- * Streamed Gram matrices of the preliminary phase (SPARSEGRAD.md §3): for every gradient
+ * Streamed Gram matrices of the preliminary phase (docs/METHOD.md §3): for every gradient
  * slice M (out×in) accumulate, in float64, C_out += M·Mᵀ and C_in += Mᵀ·M. Their
  * eigenvectors are the left singular vectors of the stacked unfoldings [M_1 … M_N] and
  * [M_1ᵀ … M_Nᵀ], so the stack itself (≈2.5 GB at BERT-base) is never stored.
  *
- * Also the dense helpers the eigensolver shares: products accumulated through the GEMM,
- * symmetric halves and transposes, all over row-major Float64Arrays.
+ * Also the dense helpers the eigensolver shares: products accumulated through the
+ * selected backend's matmul, symmetric halves and transposes, all over row-major
+ * Float64Arrays. The products are float64, so they need a backend that computes in
+ * float64 (cpu, reference); gpu.js refuses with a DTypeError that says to run the work
+ * under withBackend('cpu', …).
  */
+import type { FloatStorage } from '../../base/dtype.ts';
 import { ShapeError, ValueError } from '../../base/errors.ts';
-import { gemm } from '../../kernels/cpu/gemm.ts';
-import type { FloatArray } from '../../kernels/reference/gemm.ts';
+import { getBackend } from '../../kernels/backend.ts';
+import type { View } from '../../kernels/view.ts';
 
 /**
- * Row chunk of `addProduct` (and panel of the staircases): the GEMM overwrites its
+ * The rows×cols matrix op(M) stored at `off` with leading dimension `ld` (row-major), as a
+ * strided view: op(M) = M reads rows at stride ld; op(M) = Mᵀ swaps the two strides.
+ * The backend's matmul reads the strides, so Aᵀ·A and A·Aᵀ never copy a transpose.
+ */
+function matrix(data: FloatStorage, off: number, ld: number, trans: boolean, rows: number, cols: number): View<FloatStorage> {
+  return { data, shape: [rows, cols], strides: trans ? [1, ld] : [ld, 1], offset: off };
+}
+
+/**
+ * Row chunk of `addProduct` (and panel of the staircases): the matmul overwrites its
  * output, so each chunk lands in a scratch first. 128 to 256 rows timed alike on the
  * Gram shapes; fewer re-pack the shared operand more often, more waste more of the
  * staircase.
@@ -21,21 +34,25 @@ const CHUNK = 256;
 let scratch = new Float64Array(0);
 
 /**
- * C += alpha·op(A)·op(B) on the m×n block of C, with `gemm`'s argument layout (C is
- * float64). The float64 GEMM does the work; the chunked add keeps the scratch in cache.
+ * C += alpha·op(A)·op(B) on the m×n block of C, in the GEMM's argument layout (op(A) is
+ * m×k at aOff with leading dimension lda, transposed when transA; C is float64). The
+ * backend's float64 matmul does the work; the chunked add keeps the scratch in cache.
  */
 export function addProduct(
   alpha: number, transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatArray, aOff: number, lda: number,
-  b: FloatArray, bOff: number, ldb: number,
+  a: FloatStorage, aOff: number, lda: number,
+  b: FloatStorage, bOff: number, ldb: number,
   c: Float64Array, cOff: number, ldc: number,
 ): void {
   if (k === 0) return;
   if (scratch.length < Math.min(m, CHUNK) * n) scratch = new Float64Array(Math.min(m, CHUNK) * n);
   const t = scratch;
+  const backend = getBackend();
+  const opB = matrix(b, bOff, ldb, transB, k, n);
   for (let i0 = 0; i0 < m; i0 += CHUNK) {
     const rows = Math.min(CHUNK, m - i0);
-    gemm(transA, transB, rows, n, k, a, aOff + i0 * (transA ? 1 : lda), lda, b, bOff, ldb, t, 0, n);
+    const opA = matrix(a, aOff + i0 * (transA ? 1 : lda), lda, transA, rows, k);
+    backend.matmul(opA, opB, t.subarray(0, rows * n));
     for (let i = 0; i < rows; i++) {
       const ci = cOff + (i0 + i) * ldc, ti = i * n;
       for (let j = 0; j < n; j++) c[ci + j] += alpha * t[ti + j]!;
@@ -82,7 +99,7 @@ function mirrorUpper(c: Float64Array, n: number): void {
 }
 
 /** dst (cols×rows) = srcᵀ (src rows×cols), converting to float64 on the way. */
-export function transpose(src: FloatArray, rows: number, cols: number, dst: Float64Array): Float64Array {
+export function transpose(src: FloatStorage, rows: number, cols: number, dst: Float64Array): Float64Array {
   for (let i0 = 0; i0 < rows; i0 += TILE) {
     for (let j0 = 0; j0 < cols; j0 += TILE) {
       for (let i = i0; i < Math.min(i0 + TILE, rows); i++) {
@@ -118,6 +135,16 @@ export interface GramResult {
  * Streams gradient slices of one layer type and accumulates their Gram matrices in
  * float64. Only upper triangles are accumulated (symmetry halves the ≈9 GMAC of a
  * 768×3072 slice); `finish()` mirrors them once.
+ *
+ * @example
+ * ```ts
+ * import { GramAccumulator } from 'sparsegrad/nn';
+ * const gram = new GramAccumulator(2, 3);
+ * gram.add(new Float32Array([1, 0, 0, 0, 1, 0])); // one 2×3 slice M
+ * gram.add(new Float32Array([1, 0, 0, 0, 1, 0]));
+ * const { cOut, slices } = gram.finish();
+ * [Array.from(cOut), slices]; // => [[2, 0, 0, 2], 2]
+ * ```
  */
 export class GramAccumulator {
   private readonly cOut: Float64Array;
@@ -138,7 +165,7 @@ export class GramAccumulator {
   }
 
   /** Adds one slice M (out×in, row-major, the layout of a weight's `.grad`). */
-  add(m: FloatArray): void {
+  add(m: FloatStorage): void {
     const { outFeatures: out, inFeatures: inn } = this;
     if (this.finished) throw new ValueError('GramAccumulator.add(): finish() was already called');
     if (m.length !== out * inn) {

@@ -1,7 +1,7 @@
 /**
  * SparseGradLinear — a Linear layer reparametrised in rotated bases so that its weight
  * gradient concentrates in few entries, which are then the only ones trained
- * (Chekalina et al., EMNLP 2024; ../shared/SPARSEGRAD.md §4–§7). PyTorch layout throughout:
+ * (Chekalina et al., EMNLP 2024; docs/METHOD.md §4–§7). PyTorch layout throughout:
  *
  *   conversion:  W̃ = Vᵀ W A                (A = U, or Uᵀ under the reference convention)
  *   forward:     X̃ = X A,   Y = (X̃ W̃ᵀ) Vᵀ + b            = X Wᵀ + b  (A, V orthogonal)
@@ -24,6 +24,7 @@ import { customVjp } from '../../core/autograd.ts';
 import { noGrad } from '../../core/autograd.ts';
 import { arange } from '../../core/creation.ts';
 import { ShapeError, ValueError } from '../../base/errors.ts';
+import type { SparseCoo } from '../../core/sparse.ts';
 import { topK, type TopKMode } from '../../core/topk.ts';
 import { Tensor } from '../../core/tensor.ts';
 import { Generator } from '../../core/random.ts';
@@ -47,6 +48,20 @@ export interface SparseGradLayerOptions {
   keepOriginal?: boolean;
 }
 
+/**
+ * A Linear trained in rotated bases, W̃ = Vᵀ W A, of which only the top-k gradient entries train (above).
+ *
+ * @example
+ * ```ts
+ * import { Linear, SparseGradLinear } from 'sparsegrad/nn';
+ * import { eye, ones, type SparseCoo } from 'sparsegrad';
+ * const base = new Linear(4, 3);
+ * const layer = new SparseGradLinear(base, eye(4), eye(3), { k: 2, selection: 'exact' });
+ * layer.forward(ones([1, 4])).sub(base.forward(ones([1, 4]))).abs().max().item(); // => 0
+ * layer.forward(ones([1, 4])).sum().backward();
+ * (layer.weight_tilde.grad as SparseCoo).nnz; // => 2
+ * ```
+ */
 export class SparseGradLinear extends Module {
   /** W̃ = Vᵀ W A, the trained (sparsely updated) weight. Named apart from `weight` so it is never mistaken for W. */
   weight_tilde: Parameter;
@@ -70,12 +85,22 @@ export class SparseGradLinear extends Module {
     this.outFeatures = out;
     this.options = { selection: 'threshold', inputBasis: 'consistent', referenceBiasGrad: false, rowCompaction: false, materialized: false, keepOriginal: true, ...options };
     this.#original = this.options.keepOriginal ? linear : null;
+    // `to` returns U itself when the dtype already matches: blocks given the same U share
+    // its storage (applySparseGrad converts each layer type's pair once for all its blocks).
     this.registerBuffer('U', U.to(linear.weight.dtype));
     this.registerBuffer('V', V.to(linear.weight.dtype));
     this.weight_tilde = new Parameter(noGrad(() => this.V.transpose().matmul(linear.weight).matmul(this.A)), linear.weight.requiresGrad);
     this.bias = linear.bias;
-    this.weight_tilde.registerHook((g) => (g instanceof Tensor ? topK(g, this.options.k, this.options.selection) : g));
+    this.weight_tilde.registerHook((g) => {
+      if (!(g instanceof Tensor)) return g;
+      const selected = topK(g, this.options.k, this.options.selection);
+      this.lastSelection = selectionEnergy(g, selected);
+      return selected;
+    });
   }
+
+  /** The gradient energy of the last top-k selection: Σ kept g² and Σ g² of the dense dW̃ (null before the first backward). */
+  lastSelection: { kept: number; total: number } | null = null;
 
   get U(): Tensor {
     return this.buffer('U');
@@ -167,6 +192,28 @@ export class SparseGradLinear extends Module {
     const o = this.options;
     return `SparseGradLinear(in=${this.inFeatures}, out=${this.outFeatures}, k=${o.k}, ${o.selection}, ${o.inputBasis}${o.rowCompaction ? ', compacted' : ''}${o.materialized ? ', materialized' : ''})`;
   }
+}
+
+/**
+ * How much of a gradient's energy a selection keeps: Σ of the kept values² and Σ g² over
+ * the dense gradient, both in float64 (read by the comparison: the share of ‖dW̃‖² that
+ * SparseGrad's top-k keeps, against MeProp's share of ‖dW‖²).
+ *
+ * @example
+ * ```ts
+ * import { selectionEnergy } from 'sparsegrad/nn';
+ * import { tensor, topK } from 'sparsegrad';
+ * const g = tensor([3, 4, 0]);
+ * selectionEnergy(g, topK(g, 1)); // => { kept: 16, total: 25 }
+ * ```
+ */
+export function selectionEnergy(dense: Tensor, selected: SparseCoo): { kept: number; total: number } {
+  const g = dense.contiguous().data;
+  let total = 0;
+  for (let i = 0; i < g.length; i++) total += g[i]! * g[i]!;
+  let kept = 0;
+  for (let i = 0; i < selected.values.length; i++) kept += selected.values[i]! * selected.values[i]!;
+  return { kept, total };
 }
 
 /** Indices (int32) of the rows of g [T, out] that hold any non-zero value. */

@@ -56,6 +56,17 @@ export interface AdamScalars {
   readonly decayAfter: number;
 }
 
+/**
+ * The per-step scalars of `variant` at `step` (counted from 1).
+ *
+ * @example
+ * ```ts
+ * import { adamScalars } from 'sparsegrad/optim';
+ * const c = adamScalars({ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8 }, 1, 'adam');
+ * c.stepSize; // => 1
+ * c.sqrtCorrection2; // => 0.0316
+ * ```
+ */
 export function adamScalars(h: { lr: number; betas: readonly [number, number]; eps: number; weightDecay?: number }, step: number, variant: AdamVariant): AdamScalars {
   const [beta1, beta2] = h.betas;
   const wd = h.weightDecay ?? 0;
@@ -78,6 +89,14 @@ export function adamScalars(h: { lr: number; betas: readonly [number, number]; e
  * One entry's update — the only place the Adam arithmetic is written. The parameter
  * entry is `p[i]`, its moments `m[j]`, `v[j]` (j = i for dense moments; SparseAdam's
  * sparse moments store them compactly). Small enough for V8 to inline into each loop.
+ *
+ * @example
+ * ```ts
+ * import { adamEntry, adamScalars } from 'sparsegrad/optim';
+ * const p = new Float64Array([1]), m = new Float64Array(1), v = new Float64Array(1);
+ * adamEntry(p, 0, m, v, 0, 2, adamScalars({ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8 }, 1, 'adam'));
+ * [p[0], m[0], v[0]]; // => [0.9, 0.2, 0.004]
+ * ```
  */
 export function adamEntry(p: FloatStorage, i: number, m: FloatStorage, v: FloatStorage, j: number, grad: number, c: AdamScalars): void {
   const g = c.l2 === 0 ? grad : grad + c.l2 * p[i]!;
@@ -89,7 +108,17 @@ export function adamEntry(p: FloatStorage, i: number, m: FloatStorage, v: FloatS
   p[i] = x;
 }
 
-/** The entries at `indices` only (moments dense, indexed like the parameter). */
+/**
+ * The entries at `indices` only (moments dense, indexed like the parameter).
+ *
+ * @example
+ * ```ts
+ * import { adamAt, adamScalars } from 'sparsegrad/optim';
+ * const p = new Float64Array([1, 1, 1]), m = new Float64Array(3), v = new Float64Array(3);
+ * adamAt(p, new Int32Array([2]), new Float64Array([2]), m, v, adamScalars({ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8 }, 1, 'adam'));
+ * Array.from(p); // => [1, 1, 0.9]
+ * ```
+ */
 export function adamAt(p: FloatStorage, indices: Int32Array, values: FloatStorage, m: FloatStorage, v: FloatStorage, c: AdamScalars): void {
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k]!;
@@ -97,14 +126,26 @@ export function adamAt(p: FloatStorage, indices: Int32Array, values: FloatStorag
   }
 }
 
-/** torch's checks and messages; SparseAdam (`positive`) also refuses lr = 0 and ε = 0. */
+/**
+ * torch's checks and messages; SparseAdam (`positive`) also refuses lr = 0 and ε = 0.
+ * Stricter than torch in one way: lr, ε and weight decay must be finite (torch takes
+ * lr = inf and turns every weight into ±inf or NaN at the first step).
+ *
+ * @example
+ * ```ts
+ * import { validateAdam } from 'sparsegrad/optim';
+ * let message = '';
+ * try { validateAdam({ lr: -1, betas: [0.9, 0.999], eps: 1e-8 }); } catch (e) { message = (e as Error).message; }
+ * message; // => 'Invalid learning rate: -1.0'
+ * ```
+ */
 export function validateAdam(h: { lr: number; betas: readonly number[]; eps: number; weightDecay?: number }, positive = false): void {
-  const inRange = (x: number) => (positive ? x > 0 : x >= 0);
+  const inRange = (x: number) => Number.isFinite(x) && (positive ? x > 0 : x >= 0);
   check(inRange(h.lr), `Invalid learning rate: ${pyFloat(h.lr)}`);
   check(inRange(h.eps), `Invalid epsilon value: ${pyFloat(h.eps)}`);
-  check(h.betas.length === 2, `betas must be a pair, got ${h.betas.length} values`);
+  check(Array.isArray(h.betas) && h.betas.length === 2, `betas must be a pair, got ${Array.isArray(h.betas) ? `${h.betas.length} values` : String(h.betas)}`);
   h.betas.forEach((b, i) => check(b >= 0 && b < 1, `Invalid beta parameter at index ${i}: ${pyFloat(b)}`));
-  if (h.weightDecay !== undefined) check(h.weightDecay >= 0, `Invalid weight_decay value: ${pyFloat(h.weightDecay)}`);
+  if (h.weightDecay !== undefined) check(Number.isFinite(h.weightDecay) && h.weightDecay >= 0, `Invalid weight_decay value: ${pyFloat(h.weightDecay)}`);
 }
 
 function adamRule(name: string, torchName: string, variant: AdamVariant, defaults: AdamHyper): Rule<AdamHyper, AdamState> {
@@ -122,9 +163,48 @@ function adamRule(name: string, torchName: string, variant: AdamVariant, default
   };
 }
 
-/** torch.optim.Adam's defaults. */
+/**
+ * torch.optim.Adam's defaults.
+ *
+ * @example
+ * ```ts
+ * import { adam, Optimizer } from 'sparsegrad/optim';
+ * import { tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const opt = new Optimizer([w], { rule: adam, lr: 0.1 });
+ * w.mul(w).sum().backward();
+ * opt.step(); // Adam's first step moves each entry by lr against its gradient's sign
+ * w; // => [0.9, 1.9]
+ * ```
+ */
 export const adam = adamRule('adam', 'Adam', 'adam', { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
-/** torch.optim.AdamW's defaults (weight decay 1e-2). */
+/**
+ * torch.optim.AdamW's defaults (weight decay 1e-2).
+ *
+ * @example
+ * ```ts
+ * import { adamW, Optimizer } from 'sparsegrad/optim';
+ * import { tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const opt = new Optimizer([w], { rule: adamW, lr: 0.1, weightDecay: 0.01 });
+ * w.mul(w).sum().backward();
+ * opt.step(); // p·(1 − lr·wd) − lr·sign(g)
+ * w; // => [0.899, 1.898]
+ * ```
+ */
 export const adamW = adamRule('adamw', 'AdamW', 'adamw', { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2 });
-/** transformers.AdamW's defaults (ε 1e-6; the HF Trainer passes its own adam_epsilon, 1e-8 by default). */
+/**
+ * transformers.AdamW's defaults (ε 1e-6; the HF Trainer passes its own adam_epsilon, 1e-8 by default).
+ *
+ * @example
+ * ```ts
+ * import { adamWHf, Optimizer } from 'sparsegrad/optim';
+ * import { tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const opt = new Optimizer([w], { rule: adamWHf, lr: 0.1 });
+ * w.mul(w).sum().backward();
+ * opt.step();
+ * w; // => [0.9, 1.9]
+ * ```
+ */
 export const adamWHf = adamRule('adamw_hf', 'AdamW', 'adamw_hf', { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-6, weightDecay: 0 });

@@ -27,13 +27,29 @@ export interface SgdState extends RuleState {
   momentum_buffer?: FloatStorage;
 }
 
+/**
+ * torch's SGD as a rule (above); defaults lr 1e-3, no momentum.
+ *
+ * @example
+ * ```ts
+ * import { Optimizer, sgd } from 'sparsegrad/optim';
+ * import { tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * const opt = new Optimizer([w], { rule: sgd, lr: 0.1, momentum: 0.9 });
+ * w.mul(w).sum().backward(); // gradient 2w = [2, 4]
+ * opt.step();
+ * w; // => [0.8, 1.6]
+ * ```
+ */
 export const sgd: Rule<SgdHyper, SgdState> = {
   name: 'sgd',
   defaults: Object.freeze({ lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 }),
+  // torch's checks and messages, plus finiteness (torch accepts lr = inf).
   validate(h) {
-    check(h.lr >= 0, `Invalid learning rate: ${pyFloat(h.lr)}`);
-    check(h.momentum >= 0, `Invalid momentum value: ${pyFloat(h.momentum)}`);
-    check(h.weightDecay >= 0, `Invalid weight_decay value: ${pyFloat(h.weightDecay)}`);
+    check(Number.isFinite(h.lr) && h.lr >= 0, `Invalid learning rate: ${pyFloat(h.lr)}`);
+    check(Number.isFinite(h.momentum) && h.momentum >= 0, `Invalid momentum value: ${pyFloat(h.momentum)}`);
+    check(Number.isFinite(h.dampening), `Invalid dampening value: ${pyFloat(h.dampening)}`);
+    check(Number.isFinite(h.weightDecay) && h.weightDecay >= 0, `Invalid weight_decay value: ${pyFloat(h.weightDecay)}`);
     check(!h.nesterov || (h.momentum > 0 && h.dampening === 0), 'Nesterov momentum requires a momentum and zero dampening');
   },
   init: (size, dtype, h) => (h.momentum === 0 ? {} : { momentum_buffer: allocate(dtype, size) as FloatStorage }),

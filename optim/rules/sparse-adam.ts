@@ -1,10 +1,10 @@
 /**
  * SparseAdam with exactly torch.optim.SparseAdam's lazy semantics (`torch/optim/sparse_adam.py`
- * and `torch/optim/_functional.py: sparse_adam`; SPARSEGRAD.md §6):
+ * and `torch/optim/_functional.py: sparse_adam`; docs/METHOD.md §7):
  * - the step counter is global: the optimizer counts a step for every parameter that has
  *   a gradient, even an empty one, and the bias corrections use that count;
  * - only entries present in the gradient move: their m, v and p. Absent entries keep all
- *   three bitwise; nothing decays (SPARSEGRAD.md P7: a rarely chosen entry later takes a
+ *   three bitwise; nothing decays (docs/METHOD.md §11.5: a rarely chosen entry later takes a
  *   large step from stale moments);
  * - ε is added to the uncorrected √v, the correction is folded into the step size
  *   (`adamWHf`'s form, adam.ts); no weight decay, no amsgrad; a dense gradient is refused.
@@ -36,6 +36,21 @@ export interface SparseAdamState extends RuleState {
   touched?: Int32Array;
 }
 
+/**
+ * torch's SparseAdam as a rule: only the entries present in a sparse gradient move (above).
+ *
+ * @example
+ * ```ts
+ * import { Optimizer, sparseAdam } from 'sparsegrad/optim';
+ * import { tensor, topK, type Tensor } from 'sparsegrad';
+ * const w = tensor([1, 2], { requiresGrad: true });
+ * w.registerHook((g) => topK(g as Tensor, 1)); // the gradient becomes a SparseCoo with one entry
+ * const opt = new Optimizer([w], { rule: sparseAdam, lr: 0.1 });
+ * w.mul(w).sum().backward();
+ * opt.step();
+ * w; // => [1, 1.9]
+ * ```
+ */
 export const sparseAdam: Rule<SparseAdamHyper, SparseAdamState> = {
   name: 'sparse_adam',
   defaults: Object.freeze({ lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, sparseMoments: false }),

@@ -4,9 +4,9 @@
  * building blocks (flag parsing, progress lines, metrics, concentration).
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { CliError, parseFlags } from '../../cli/args.ts';
+import { CliError, commandLine, parseFlags, shellQuote, withoutFlag } from '../../cli/args.ts';
 import { curveFractions, energyCurve, measureConcentration, topShare } from '../../cli/concentration.ts';
-import { main } from '../../cli/main.ts';
+import { main, usage } from '../../cli/main.ts';
 import { accuracy, macroF1, majorityBaseline, meanStd } from '../../cli/metrics.ts';
 import { formatDuration, startProgress } from '../../cli/progress.ts';
 import { eye } from '../../core/creation.ts';
@@ -29,7 +29,10 @@ async function fails(argv: string[]): Promise<string> {
 
 describe('usage errors name the valid choices', () => {
   test('unknown command', async () => {
-    expect(await fails(['frobnicate'])).toBe("error: unknown command 'frobnicate'; valid: compare, finetune, eval, generate, pretrain");
+    // Every command is listed (the list grows: checked against main.ts's own usage text).
+    const listed = usage().match(/^ {2}(\w+) /gm)!.map((l) => l.trim()).join(', ');
+    expect(await fails(['frobnicate'])).toBe(`error: unknown command 'frobnicate'; valid: ${listed}`);
+    expect(listed).toMatch(/^compare, finetune, eval, generate, .*pretrain/);
     expect(await fails(['finetun'])).toContain("(did you mean 'finetune'?)");
   });
 
@@ -55,7 +58,9 @@ describe('usage errors name the valid choices', () => {
   });
 
   test('unknown task', async () => {
-    expect(await fails(['compare', '--task', 'sst2'])).toBe("error: --task: unknown value 'sst2'; valid: spam, imdb, brown-genre");
+    expect(await fails(['compare', '--task', 'sst2'])).toBe(
+      "error: unknown task 'sst2'; valid: spam, imdb, brown-genre (classification, BERT), moby-dick, brown:<genre> (language modelling, LLaMa)",
+    );
     expect(await fails(['finetune', '--task', 'wikitext'])).toBe(
       "error: unknown task 'wikitext'; valid: spam, imdb, brown-genre (classification, BERT), moby-dick, brown:<genre> (language modelling, LLaMa)",
     );
@@ -139,6 +144,46 @@ describe('progress', () => {
     bar.done();
     expect(out).toBe('\reigen  [##########..........]  1/2  1.0 steps/s  ETA 0:01\reigen  [##########..........]  1/2  1.0 steps/s  in 0:01 \n'); // padded over the longer previous line
     expect(formatDuration(3725)).toBe('1:02:05');
+  });
+
+  test.each([0, -1, 5, NaN, undefined])('tty reporting %s columns: lines cut at 80, never blank; the final line whole', (columns) => {
+    let now = 0;
+    let out = '';
+    const bar = startProgress('evaluate', 2, { mode: 'tty', now: () => now, stream: { write: (s: string) => void (out += s), isTTY: true, columns } });
+    now = 1000;
+    bar.tick(1, `loss ${'9'.repeat(100)}`);
+    bar.done('accuracy 93.40%  macro-F1 91.20%');
+    const lines = out.split(/[\r\n]/).filter((l) => l.trim() !== '');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]!.length).toBe(79); // cut to the assumed 80 columns, minus one for the cursor
+    expect(lines[1]).toMatch(/^evaluate  \[#+\.*\]  1\/2  1\.0 steps\/s  in 0:01  accuracy 93\.40%  macro-F1 91\.20% *$/);
+  });
+
+  test('tty: a narrow but real terminal cuts redrawn lines, not the final one', () => {
+    let out = '';
+    const bar = startProgress('train', 1, { mode: 'tty', now: () => 0, stream: { write: (s: string) => void (out += s), isTTY: true, columns: 30 } });
+    bar.tick(0, 'x');
+    bar.done('accuracy 93.40%');
+    const [redrawn, final] = out.split('\r').filter((l) => l !== '');
+    expect(redrawn).toHaveLength(29);
+    expect(final).toContain('accuracy 93.40%');
+  });
+});
+
+describe('printing commands back', () => {
+  test('commandLine: npm start -- … under npm start, npx sparsegrad … otherwise (runnable from a checkout)', () => {
+    const args = ['compare', '--quick', '--out', 'runs/my out', "it's", '--resume'];
+    expect(commandLine(args, { npm_lifecycle_event: 'start' })).toBe(`npm start -- compare --quick --out 'runs/my out' 'it'\\''s' --resume`);
+    expect(commandLine(args, {})).toBe(`npx sparsegrad compare --quick --out 'runs/my out' 'it'\\''s' --resume`);
+    // Under `npm test` the event is "test": the user did not run the CLI through npm.
+    expect(commandLine(['finetune'], { npm_lifecycle_event: 'test' })).toBe('npx sparsegrad finetune');
+    expect(shellQuote('a=b,c/d.e:f@g%h+i-j')).toBe('a=b,c/d.e:f@g%h+i-j');
+    expect(shellQuote('')).toBe("''");
+  });
+
+  test('withoutFlag drops --name value and --name=value, keeping everything else in order', () => {
+    expect(withoutFlag(['--stop-after', '4', '--lr', '1e-3', '--stop-after=2', 'x'], 'stop-after')).toEqual(['--lr', '1e-3', 'x']);
+    expect(withoutFlag(['--resume', '--seed', '3', '--resume=true'], 'resume', false)).toEqual(['--seed', '3']);
   });
 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { BertConfig } from '../../models/config.ts';
+import { pairedBootstrap } from '../../cli/metrics.ts';
 import type { ReportData } from '../../cli/report/html.ts';
 import { cli, makeTinyBert } from './helpers.ts';
 import { parseXml } from './xml.ts';
@@ -33,10 +34,10 @@ afterAll(() => {
 
 const results = () => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReportData;
 
-test('compare --quick completes within a minute and says where the report is', () => {
+// No wall-time assertion: CI shares two cores with other work (the run's time is measured in bench/ and the README).
+test('compare --quick exits 0 and says where the report is', () => {
   expect(run.status, run.stderr).toBe(0);
   expect(run.stdout).toContain(`report: ${join(out, 'report.html')}`);
-  expect(run.seconds).toBeLessThan(60);
 });
 
 test('every method ran and beats the majority-class baseline', () => {
@@ -46,7 +47,7 @@ test('every method ran and beats the majority-class baseline', () => {
   for (const x of r.runs) {
     expect(x.losses).toHaveLength(80);
     expect(x.eval.examples).toBe(200);
-    expect(x.eval.accuracy, `${x.method}`).toBeGreaterThan(r.baseline.accuracy);
+    expect(x.eval.accuracy, `${x.method}`).toBeGreaterThan(r.baseline!.accuracy);
   }
   // The table is printed.
   for (const label of ['Full FT', 'LoRA', 'MeProp', 'SparseGrad']) expect(run.stdout).toMatch(new RegExp(`^${label} .*%?`, 'm'));
@@ -83,7 +84,7 @@ test('the HTML report parses, is self-contained and holds every plot', () => {
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   const elements = parseXml(html);
   const plots = elements.filter((e) => e.name === 'svg').map((e) => e.attributes['data-plot']);
-  expect(plots.sort()).toEqual(['accuracy', 'concentration', 'concentration', 'f1', 'heatmap', 'loss']);
+  expect(plots.sort()).toEqual(['accuracy', 'concentration', 'concentration', 'energy-kept', 'ever-selected', 'f1', 'heatmap', 'loss', 'modified']);
   // Loss curves: one line per method; accuracy bars with error bars and the baseline.
   expect(elements.filter((e) => e.name === 'polyline' && e.attributes['data-series']).map((e) => e.attributes['data-series'])).toEqual(expect.arrayContaining(['Full FT', 'LoRA', 'MeProp', 'SparseGrad']));
   expect(elements.filter((e) => e.attributes['data-bar']).length).toBe(8);
@@ -98,4 +99,33 @@ test('the HTML report parses, is self-contained and holds every plot', () => {
   const r = results();
   expect(r.concentration).toHaveLength(2);
   expect(r.update!.indices.length).toBeGreaterThan(0);
+});
+
+test('one seed: every pair gets a paired bootstrap interval, and no sentence ranks one method above another', () => {
+  const r = results();
+  expect(r.differences!.map((d) => `${d.a}-${d.b}`)).toEqual(['lora-full', 'meprop-full', 'meprop-lora', 'sparsegrad-full', 'sparsegrad-lora', 'sparsegrad-meprop']);
+  for (const d of r.differences!) expect(d).toMatchObject({ seeds: 1, examples: 200 });
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  const sentences = [...html.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]!);
+  expect(sentences[0]).toMatch(/^One seed: the intervals below cover the sampling of the 200 test examples only/);
+  for (const s of sentences) expect(s).not.toMatch(/beats|better than|outperforms/);
+  expect(sentences.some((s) => /^SparseGrad − LoRA: [+−±]\d+\.\d points \(95 % CI /.test(s))).toBe(true);
+  expect(run.stdout).toMatch(/one seed: the intervals cover the test sample only/);
+  // results.json keeps every run's predictions and the gold labels: each interval can be recomputed from it exactly.
+  const labels = (r as ReportData & { testLabels: number[] }).testLabels;
+  const correct = (m: string) => r.runs.filter((x) => x.method === m).map((x) => x.eval.predictions!.map((p, i) => (p === labels[i] ? 1 : 0)));
+  for (const d of r.differences!) {
+    const { a: _a, b: _b, metric: _m, ...interval } = d;
+    expect(pairedBootstrap(correct(d.a), correct(d.b), { replicates: d.replicates, seed: 12 })).toEqual(interval);
+    expect(d.diff).toBeCloseTo(r.runs.find((x) => x.method === d.a)!.eval.accuracy! - r.runs.find((x) => x.method === d.b)!.eval.accuracy!, 12);
+  }
+});
+
+test('accuracy and F1 axes start at 0', () => {
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  for (const plot of ['accuracy', 'f1']) {
+    const start = html.indexOf(`data-plot="${plot}"`);
+    const svg = html.slice(start, html.indexOf('</svg>', start));
+    expect(svg, plot).toMatch(/text-anchor="end">0\.0<\/text>/); // the lowest y tick
+  }
 });

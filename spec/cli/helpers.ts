@@ -36,18 +36,37 @@ export async function makeTinyBert(options: { words?: number; seed?: number } = 
 
 const root = join(import.meta.dirname, '../..');
 
-/** Run the CLI as a user would, collecting its output. */
-export function cli(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<{ status: number | null; stdout: string; stderr: string; seconds: number }> {
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+  /** Killed by the time limit: then stderr starts with a line saying so. */
+  timedOut: boolean;
+}
+
+/**
+ * Run the CLI as a user would, collecting its output. A child still running after
+ * `timeoutMs` is killed; its stderr then starts with "timed out after …", so an assertion
+ * like `expect(run.status, run.stderr).toBe(0)` fails saying why (not "expected null to be +0").
+ */
+export function cli(args: string[], options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(root, 'cli/bin.mjs'), ...args], { cwd: root, env: { ...process.env, SPARSEGRAD_PROGRESS: 'plain', ...options.env } });
+  const child = spawn(process.execPath, [join(root, 'cli/bin.mjs'), ...args], { cwd: options.cwd ?? root, env: { ...process.env, SPARSEGRAD_PROGRESS: 'plain', ...options.env } });
   let stdout = '';
   let stderr = '';
+  let timedOut = false;
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const limit = options.timeoutMs ?? 120_000;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, limit);
   return new Promise((resolve) => child.on('close', (status) => {
     clearTimeout(timer);
-    resolve({ status, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
+    const note = timedOut ? `timed out after ${limit / 1000} s (killed): sparsegrad ${args.join(' ')}\n` : '';
+    resolve({ status, stdout, stderr: note + stderr, seconds: (performance.now() - t0) / 1000, timedOut });
   }));
 }
 

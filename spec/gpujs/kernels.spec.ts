@@ -99,7 +99,7 @@ function broadcastTo(v: View, shape: Shape): View {
 /**
  * T32 for float results (exact for int/bool). `scale`, when given, replaces max|r| in T32's
  * absolute term when it is larger: for results that are differences of much larger terms
- * (the norms' backward, g − x̂·mean(g·x̂)), float32 arithmetic errs relative to the terms,
+ * (a matmul's sums, combine's a·x + b·y + c), float32 arithmetic errs relative to the terms,
  * not to the result (README "GPU backend (gpu.js)", precision).
  */
 function check(actual: Storage, expected: Storage, label: string, scale = 0): void {
@@ -251,6 +251,21 @@ describe.skipIf(skipWithoutGpujs('gpu.js kernels')).each(MODES)('gpu.js %s kerne
     arbShape({ minRank: 1, maxRank: 3, minDim: 1, maxDim: 7 }).chain((s) => arbView(s)),
     flags(1),
     (log, x, r) => parity(`softmax log=${log}`, 'float64', numel(x.shape), [x], r, (b, [v], out) => b.softmax(v as never, out as never, log)),
+  ) as never);
+
+  prop('combine: a·x + b·y + c, the coefficients one per row (as the norms\' VJP passes them)', fc.property(
+    fc.integer({ min: 1, max: 6 }).chain((rows) => fc.integer({ min: 1, max: 9 }).chain((len) =>
+      fc.tuple(arbView([rows, len]), arbView([rows, len]), arbView([rows, 1]), arbView([rows, 1]), arbView([rows, 1])))),
+    flags(5),
+    (views, r) => {
+      const shape = views[0].shape;
+      const [x, y, a, b, c] = views.map((v) => broadcastTo(v, shape));
+      // a·x + b·y + c may cancel: float32 errs relative to the terms' size, not the result's.
+      const maxAbs = (v: View) => { let m = 0; forEachOffset(v.shape, [v], ([o]) => (m = Math.max(m, Math.abs(v.data[o!]!)))); return m; };
+      const terms = maxAbs(a!) * maxAbs(x!) + maxAbs(b!) * maxAbs(y!) + maxAbs(c!);
+      parity('combine', 'float64', numel(shape), [x!, y!, a!, b!, c!], r, (bk, [vx, vy, va, vb, vc], out) =>
+        bk.combine(vx as never, vy as never, va as never, vb as never, vc as never, out as never), terms);
+    },
   ) as never);
 
   // The norms' backward is tensor ops in core/ops/nn.ts (one definition for every backend).

@@ -1,5 +1,5 @@
 /**
- * fast-check arbitraries for tensor properties (TESTING.md §2–3).
+ * fast-check arbitraries for tensor properties (docs/TESTING.md §2–§3).
  *
  * The default domains are the project's: values in [−2, 2], rank 0–4, dims 0–5
  * (empty tensors included). Every arbitrary is built from fast-check's own

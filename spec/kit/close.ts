@@ -1,7 +1,7 @@
 /**
  * Closeness assertions: is a computed tensor close enough to its reference?
  *
- * The rules are TESTING.md §1. Shape is checked first, then dtype, then elements.
+ * The rules are docs/TESTING.md §1. Shape is checked first, then dtype, then elements.
  * Non-finite values compare by identity only — NaN matches NaN, +Inf matches +Inf,
  * −Inf matches −Inf, nothing else — because a tolerance that lets NaN "equal" Inf
  * (as tfjs's `areClose` does) hides exactly the bugs we look for. −0 equals +0

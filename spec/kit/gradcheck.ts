@@ -1,5 +1,5 @@
 /**
- * gradcheck: does an op's backward match its forward? (TESTING.md §2, after torch's
+ * gradcheck: does an op's backward match its forward? (docs/TESTING.md §2, after torch's
  * `torch/autograd/gradcheck.py`.)
  *
  * The numeric Jacobian comes from central differences in float64; the analytic one from

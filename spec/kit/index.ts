@@ -1,6 +1,6 @@
 /**
  * `sparsegrad/spec`: the property-test kit our own suites use, public so that anyone
- * writing an op, a layer or an optimizer can test it the same way (TESTING.md).
+ * writing an op, a layer or an optimizer can test it the same way (docs/TESTING.md).
  */
 
 // ---- closeness: tolerances and assertions ----------------------------------------

@@ -1,6 +1,6 @@
 /**
  * Optimizer laws: fast-check properties that any update rule (optim/optimizer.ts `Rule`)
- * should satisfy (TESTING.md §4, "SparseAdam / optimizer laws"). `optimizerLaws(rule,
+ * should satisfy (docs/TESTING.md §4, "SparseAdam / optimizer laws"). `optimizerLaws(rule,
  * options)` returns them by name; which apply follows from what the rule has (a dense
  * and/or a sparse update) and what the options claim. Property-testing a new optimizer:
  *

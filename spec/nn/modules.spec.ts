@@ -1,7 +1,7 @@
 /**
  * Module (nn/module.ts): dotted names as Hugging Face checkpoints spell them, tied
  * weights, buffers, submodule access and replacement, train/eval, apply, and state
- * dicts — including torch's "every problem at once" load error (TESTING.md §5).
+ * dicts — including torch's "every problem at once" load error (docs/TESTING.md §5).
  */
 import { describe, expect, test } from 'vitest';
 import { Generator, ones, tensor, Tensor, ValueError, zeros } from '../../index.ts';

@@ -1,12 +1,12 @@
 /**
  * The Optimizer shell: groups with their own rule and hyper-parameters, dispatch on the
  * gradient's kind, step counting, zeroGrad, the state-dict contract and its checks, and
- * the hyper-parameter messages (TESTING.md §5, torch's wording).
+ * the hyper-parameter messages (docs/TESTING.md §5, torch's wording).
  */
 import { describe, expect, test } from 'vitest';
 import { DTypeError, Generator, randn, ShapeError, SparseCoo, Tensor, tensor, ValueError } from '../../index.ts';
 import { Linear } from '../../nn/linear.ts';
-import { Adam, adamW, AdamW, adamWHf, Optimizer, pyFloat, sgd, SGD, SparseAdam, sparseAdam, type OptimizerStateDict } from '../../optim/index.ts';
+import { Adam, adamW, AdamW, adamWHf, NonFiniteGradError, Optimizer, pyFloat, sgd, SGD, SparseAdam, sparseAdam, type OptimizerStateDict } from '../../optim/index.ts';
 import { assertClose } from '../kit/index.ts';
 
 const leaf = (values: number[], shape = [values.length]) => tensor(values, { dtype: 'float64' }).reshape(shape).contiguous().setRequiresGrad();
@@ -199,8 +199,28 @@ describe('hyper-parameter validation (torch’s messages)', () => {
     [() => new SGD(p(), { momentum: 0.9, dampening: 0.1, nesterov: true }), 'Nesterov momentum requires a momentum and zero dampening'],
     [() => new SGD([]), 'optimizer got an empty parameter list'],
     [() => new Optimizer(p(), { rule: sgd, weight_decay: 0.1 }), 'unknown hyper-parameter(s) for sgd: weight_decay (known: lr, momentum, dampening, nesterov, weightDecay)'],
+    // Beyond torch (which takes lr = inf and turns every weight into ±inf or NaN): finite values only.
+    [() => new Adam(p(), { lr: Infinity }), 'Invalid learning rate: inf'],
+    [() => new AdamW(p(), { lr: NaN }), 'Invalid learning rate: nan'],
+    [() => new SparseAdam(p(), { lr: Infinity }), 'Invalid learning rate: inf'],
+    [() => new SGD(p(), { lr: Infinity }), 'Invalid learning rate: inf'],
+    [() => new AdamW(p(), { weightDecay: Infinity }), 'Invalid weight_decay value: inf'],
+    [() => new SGD(p(), { weightDecay: Infinity }), 'Invalid weight_decay value: inf'],
+    [() => new Adam(p(), { eps: Infinity }), 'Invalid epsilon value: inf'],
+    [() => new AdamW(p(), { betas: [NaN, 0.999] }), 'Invalid beta parameter at index 0: nan'],
+    [() => new AdamW(p(), { betas: [0.9, Infinity] }), 'Invalid beta parameter at index 1: inf'],
+    [() => new SGD(p(), { momentum: Infinity }), 'Invalid momentum value: inf'],
+    [() => new SGD(p(), { momentum: 0.9, dampening: NaN }), 'Invalid dampening value: nan'],
+    // Finite in float64 but not in float32: the first step would write ±Inf into float32 weights.
+    [() => new AdamW([leaf([1]).float().detach().setRequiresGrad()], { lr: 1e39 }), "Invalid learning rate: 1e+39 (overflows float32, the dtype of the group's parameters)"],
+    [() => new SGD([leaf([1]).float().detach().setRequiresGrad()], { weightDecay: 1e300 }), "Invalid weight_decay value: 1e+300 (overflows float32, the dtype of the group's parameters)"],
+    [() => new SGD(p(), { nonFiniteGrads: 'warn' as 'skip' }), "nonFiniteGrads must be 'ignore', 'error' or 'skip', got warn"],
   ])('%#: %s', (make, message) => {
     expect(make).toThrow(new ValueError(message as string));
+  });
+
+  test('lr = 1e39 is fine for float64 parameters (it is finite there)', () => {
+    expect(() => new AdamW(p(), { lr: 1e39 })).not.toThrow();
   });
 
   test('a group overriding a hyper-parameter is validated too; parameters are checked', () => {
@@ -229,4 +249,80 @@ test('shared hyper-parameters go to the groups whose rule knows them', () => {
     new ValueError('unknown hyper-parameter(s) for sparse_adam/adamw_hf: momentum (known: lr, betas, eps, sparseMoments, weightDecay)'),
   );
   expect(() => new Optimizer([{ params: [leaf([1])], rule: sparseAdam, weightDecay: 0 }], { rule: adamWHf })).toThrow(/unknown hyper-parameter\(s\) for sparse_adam: weightDecay/);
+});
+
+describe('non-finite gradients (opt-in check, one pass before anything moves)', () => {
+  /** Two parameters with AdamW, stepped once on finite gradients so that the state is not fresh. */
+  function trained(nonFiniteGrads: 'ignore' | 'error' | 'skip', names = false) {
+    const w = leaf([1, 2, 3, 4], [2, 2]);
+    const e = leaf([1, 2, 3, 4, 5]);
+    const paramNames = names ? new Map([[w, 'layer.weight'], [e, 'embed.weight']]) : undefined;
+    const opt = new Optimizer([{ params: [w] }, { params: [e], rule: sparseAdam }], { rule: adamW, lr: 0.1, nonFiniteGrads, ...(paramNames ? { paramNames } : {}) });
+    w.grad = tensor([0.5, -1, 2, 0.25], { dtype: 'float64' }).reshape([2, 2]);
+    e.grad = coo([5], [1, 3], [1, -1]);
+    opt.step();
+    return { w, e, opt };
+  }
+  const snapshot = (t: ReturnType<typeof trained>) => ({ w: Array.from(t.w.data), e: Array.from(t.e.data), state: JSON.stringify(t.opt.stateDict(), (_, v) => (v instanceof Tensor ? Array.from(v.data) : v)) });
+
+  test("'skip' leaves parameters, moments and step counts exactly as they were, and counts the step", () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const t = trained('skip');
+      const before = snapshot(t);
+      t.w.grad = tensor([0.5, bad, 2, 0.25], { dtype: 'float64' }).reshape([2, 2]);
+      t.e.grad = coo([5], [2], [1]);
+      t.opt.step();
+      expect(snapshot(t)).toEqual(before);
+      expect(t.opt.skippedSteps).toBe(1);
+      // A finite step afterwards proceeds as usual.
+      t.w.grad = tensor([1, 1, 1, 1], { dtype: 'float64' }).reshape([2, 2]);
+      t.e.grad = null;
+      t.opt.step();
+      expect(snapshot(t).w).not.toEqual(before.w);
+      expect(t.opt.skippedSteps).toBe(1);
+    }
+  });
+
+  test("'skip' also sees a non-finite value inside a sparse gradient", () => {
+    const t = trained('skip');
+    const before = snapshot(t);
+    t.w.grad = null;
+    t.e.grad = coo([5], [0, 4], [1, NaN]);
+    t.opt.step();
+    expect(snapshot(t)).toEqual(before);
+    expect(t.opt.skippedSteps).toBe(1);
+  });
+
+  test("'error' throws NonFiniteGradError naming the parameter, the entry and its value; nothing moves", () => {
+    const t = trained('error', true);
+    const before = snapshot(t);
+    t.w.grad = tensor([0.5, 1, 2, 0.25], { dtype: 'float64' }).reshape([2, 2]);
+    t.e.grad = coo([5], [0, 3, 4], [1, Infinity, NaN]);
+    let caught: unknown;
+    try {
+      t.opt.step();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(NonFiniteGradError);
+    expect(caught).toBeInstanceOf(ValueError);
+    const error = caught as NonFiniteGradError;
+    expect(error.message).toBe("non-finite gradient for parameter 'embed.weight' (group 1, parameter 0) of shape [5]: entry 3 is Infinity (2 non-finite values in its gradient); no parameter was updated. Lower the learning rate or check the loss; nonFiniteGrads: 'skip' skips such steps instead");
+    expect([error.param, error.index, error.value, error.count]).toEqual([t.e, 3, Infinity, 2]);
+    expect(snapshot(t)).toEqual(before);
+  });
+
+  test("'error' without names calls a parameter by its index across groups", () => {
+    const t = trained('error');
+    t.w.grad = tensor([0.5, 1, NaN, 0.25], { dtype: 'float64' }).reshape([2, 2]);
+    expect(() => t.opt.step()).toThrow(/^non-finite gradient for parameter 0 \(group 0, parameter 0\) of shape \[2, 2\]: entry 2 is NaN \(1 non-finite value in its gradient\)/);
+  });
+
+  test("'ignore' (the default, torch's behaviour) lets the NaN into the weights", () => {
+    const t = trained('ignore');
+    t.w.grad = tensor([0.5, NaN, 2, 0.25], { dtype: 'float64' }).reshape([2, 2]);
+    t.opt.step();
+    expect(Number.isNaN(t.w.data[1])).toBe(true);
+    expect(new AdamW([leaf([1])]).nonFiniteGrads).toBe('ignore');
+  });
 });

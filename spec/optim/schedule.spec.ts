@@ -3,8 +3,8 @@
  * `get_*_schedule_with_warmup` and torch's `StepLR`, and the scheduler's effect on groups.
  */
 import { describe, expect, test } from 'vitest';
-import { tensor } from '../../index.ts';
-import { adamW, constant, cosine, linear, LRScheduler, Optimizer, stepDecay, type Schedule } from '../../optim/index.ts';
+import { tensor, ValueError, zeros } from '../../index.ts';
+import { adamW, constant, cosine, linear, LRScheduler, Optimizer, SGD, stepDecay, type Schedule } from '../../optim/index.ts';
 
 const at = (schedule: Schedule, steps: number[]) => steps.map(schedule);
 
@@ -64,4 +64,14 @@ describe('LRScheduler', () => {
     expect(b.lastLrs).toEqual(a.lastLrs);
     expect(() => b.loadStateDict({ lastStep: 0, baseLrs: [1] })).toThrow('LRScheduler: 1 base lrs for 2 parameter groups');
   });
+});
+
+test('a schedule giving a non-finite or negative lr is refused, and nothing changes (lr, step count)', () => {
+  const opt = new SGD([zeros([2], { requiresGrad: true })], { lr: 0.1 });
+  const bad = new LRScheduler(opt, (step) => (step === 0 ? 1 : step === 1 ? Infinity : -1));
+  expect(() => bad.step()).toThrow(new ValueError("LRScheduler: the schedule gives factor Infinity at step 1, so group 0's learning rate would be Infinity (Invalid learning rate: it must be finite and ≥ 0)"));
+  expect([opt.paramGroups[0]!.hyper.lr, bad.lastStep]).toEqual([0.1, 0]);
+  expect(() => bad.loadStateDict({ lastStep: 5, baseLrs: [0.2] })).toThrow(/factor -1 at step 5, so group 0's learning rate would be -0\.2/);
+  expect([opt.paramGroups[0]!.hyper.lr, bad.lastStep, bad.baseLrs]).toEqual([0.1, 0, [0.1]]);
+  expect(() => new LRScheduler(opt, () => NaN)).toThrow(/factor NaN at step 0/);
 });

@@ -1,6 +1,6 @@
 /**
- * SparseAdam: torch.optim.SparseAdam's exact semantics (SPARSEGRAD.md §6 and §12.9,
- * TESTING.md §4), through the Optimizer so the step counting is part of what is tested.
+ * SparseAdam: torch.optim.SparseAdam's exact semantics (docs/METHOD.md §7 and §12.9,
+ * docs/TESTING.md §4), through the Optimizer so the step counting is part of what is tested.
  * The reference below is `torch/optim/_functional.py: sparse_adam` transcribed op for op;
  * in float64 our rule performs the same operations in the same order, so it is bitwise.
  */
@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { SparseCoo, Tensor, tensor, ValueError } from '../../index.ts';
 import { AdamWHf, SparseAdam, type OptimizerStateDict, type SparseAdamHyper } from '../../optim/index.ts';
-import { assertClose, T32, T64 } from '../kit/index.ts';
+import { assertClose, T32 } from '../kit/index.ts';
 
 interface SparseStep {
   indices: number[];
@@ -101,7 +101,7 @@ describe('SparseAdam equals torch.optim.SparseAdam', () => {
   });
 });
 
-describe('SparseAdam formulas (SPARSEGRAD.md §12.9)', () => {
+describe('SparseAdam formulas (docs/METHOD.md §12.9)', () => {
   const h = { lr: 0.01, betas: [0.9, 0.999] as const, eps: 1e-3 };
 
   test('a constant g moves each entry by lr·g/(|g| + ε/√(1−β2ᵗ)) at step t', () => {
@@ -113,7 +113,10 @@ describe('SparseAdam formulas (SPARSEGRAD.md §12.9)', () => {
       param.grad = sparse([3], { indices: [0, 1, 2], values: g });
       opt.step();
       const moved = Array.from(param.data, (x, i) => x - before[i]!);
-      assertClose(moved, g.map((gi) => (-h.lr * gi) / (Math.abs(gi) + h.eps / Math.sqrt(1 - h.betas[1] ** t))), T64, `step ${t}`);
+      // The closed form and the iterated moments agree up to rounding: of p (|p| ≤ 3, so
+      // 3e-12 absolute, as the move is a difference of two parameters) and of the moments
+      // (≈ t ulps relative), not T64.
+      assertClose(moved, g.map((gi) => (-h.lr * gi) / (Math.abs(gi) + h.eps / Math.sqrt(1 - h.betas[1] ** t))), { name: 'rounding', atol: 3e-12, rtol: 1e-12 }, `step ${t}`);
     }
   });
 

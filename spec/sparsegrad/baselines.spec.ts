@@ -1,5 +1,5 @@
 /**
- * The paper's baselines (SPARSEGRAD.md §8, §12.11–12): LoRA as the authors' lora_utils.py
+ * The paper's baselines (docs/METHOD.md §8, §12.11–12): LoRA as the authors' lora_utils.py
  * and MeProp in both variants, over fast-check sizes and seeds.
  * - LoRA at init: the output is bitwise the base layer's (B = 0 makes the correction ±0),
  *   dA = 0 and dB ≠ 0; r(in + out) trainable entries per layer plus the bias; merge ≡ the

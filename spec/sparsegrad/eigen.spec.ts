@@ -1,4 +1,4 @@
-// The symmetric eigensolver behind the SparseGrad bases (SPARSEGRAD.md §3, §12.1):
+// The symmetric eigensolver behind the SparseGrad bases (docs/METHOD.md §3, §12.1):
 // C·V = V·Λ with Λ descending, VᵀV = I to 1e-12, the sign rule, V·Λ·Vᵀ = C, on random
 // matrices and on the cases that break eigensolvers (repeated, clustered and zero
 // eigenvalues, diagonal input, closed forms). Where eigenvalues repeat, the basis is

@@ -1,4 +1,4 @@
-// The preliminary phase's Gram route (SPARSEGRAD.md §3, §12.1): streamed C_out, C_in
+// The preliminary phase's Gram route (docs/METHOD.md §3, §12.1): streamed C_out, C_in
 // equal the naive sums, their traces the total squared Frobenius norm, and the bases
 // from them equal the left singular vectors of the explicit stacked unfoldings
 // [M_1 … M_N] and [M_1ᵀ … M_Nᵀ] (up to sign, for distinct eigenvalues).

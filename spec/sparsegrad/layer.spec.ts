@@ -1,5 +1,5 @@
 /**
- * SparseGradLinear's identities (SPARSEGRAD.md §12), over fast-check sizes and seeds:
+ * SparseGradLinear's identities (docs/METHOD.md §12), over fast-check sizes and seeds:
  * conversion keeps the forward (both conventions); dX = G W; the dense dW̃ = Vᵀ (Gᵀ X) A
  * with ‖dW̃‖_F = ‖Gᵀ X‖_F; db = Σ G (flag: (Σ G) V); merge reconstructs W; identity
  * bases with full k are bitwise a plain Linear; row compaction and the materialized mode

@@ -91,6 +91,26 @@ describe('preliminary phase and conversion', () => {
     }
   });
 
+  test('bases: one converted copy per layer type, shared by every block; memoryReport counts it once (also after a reload)', async () => {
+    const { memoryReport } = await import('../../nn/memory.ts');
+    const model = bert('float32');
+    const bases = collect(bert('float64')); // float64 bases, float32 model: a conversion is needed
+    const handle = applySparseGrad(model, bases, { keepOriginal: false });
+    const [[, a0], [, b0], [, a1], [, b1]] = handle.layers; // intermediate, output, intermediate, output
+    // Same storage object for the blocks of a type, different ones across types.
+    expect(a1!.U.data).toBe(a0!.U.data);
+    expect(a1!.V.data).toBe(a0!.V.data);
+    expect(b1!.U.data).toBe(b0!.U.data);
+    expect(b0!.U.data).not.toBe(a0!.U.data);
+    expect(a0!.U.dtype).toBe('float32');
+    // H = 8, I = 12: intermediate U 8², V 12²; output U 12², V 8²; float32, once per type.
+    const oneCopy = 2 * (8 * 8 + 12 * 12) * 4;
+    expect(memoryReport(model).bases).toBe(oneCopy);
+    model.loadStateDict(model.stateDict()); // a resumed run copies into the buffers in place: still shared
+    expect(a1!.U.data).toBe(a0!.U.data);
+    expect(memoryReport(model).bases).toBe(oneCopy);
+  });
+
   test('unload puts the original linears back', () => {
     const model = bert();
     const originals = findTargets(model).map(([, l]) => l);

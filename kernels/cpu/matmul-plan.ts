@@ -2,12 +2,13 @@
  * How a batched matmul reaches a GEMM: for each batch position, find where each
  * matrix starts and whether its last two strides read it row-major (trans = false)
  * or column-major (trans = true). A transposed view — A·Bᵀ in a backward pass — is
- * thus multiplied in place, never copied. Shared by every CPU backend.
+ * thus multiplied in place, never copied. The fast backend's own: the reference backend
+ * multiplies through the strides directly, so the two share no planning code.
  */
-import type { FloatStorage } from '../base/dtype.ts';
-import { contiguousStrides } from '../base/shape.ts';
-import type { View } from './view.ts';
-import { forEachOffset } from './view.ts';
+import type { FloatStorage } from '../../base/dtype.ts';
+import { contiguousStrides } from '../../base/shape.ts';
+import type { View } from '../view.ts';
+import { forEachOffset } from '../view.ts';
 
 export type Gemm = (
   transA: boolean, transB: boolean, m: number, n: number, k: number,

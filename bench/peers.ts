@@ -1,0 +1,359 @@
+// sparsegrad side by side with its peers on three training workloads (issue 11):
+//   W1  matmul 128×768 · 768×3072 (float32)
+//   W2  BERT-base MLP training step, 128 tokens: y = gelu(x·W1ᵀ + b1)·W2ᵀ + b2,
+//       loss = Σ y ⊙ G, backward to x, W1, b1, W2, b2
+//   W3  post-LN encoder layer, hidden 256, 4 heads, FFN 1024, seq 128, batch 8, fwd + bwd
+//   W2-SG  W2 with both linears converted to SparseGrad (row compaction; sparsegrad only)
+// on the same deterministic inputs, against @jax-js/jax (wasm backend, jit; a devDependency
+// of this bench only) and PyTorch (Debian's python3-torch through /usr/bin/python3, when
+// present; OpenBLAS/OpenMP with 2 threads and OMP_WAIT_POLICY=PASSIVE). Every system must
+// compute the same loss and gradient sums (checked, within a bound scaled by Σ|terms|);
+// the table gives ms per run (median), GFLOP/s, ratios to sparsegrad measured in this same
+// run, sparsegrad's thread scaling (1 and 2 threads), and the machine's load average,
+// since the machine is shared and timings move with it.
+//
+// Run with: npm run bench -- peers     (or: npx tsx bench/peers.ts)
+// Not a test: nothing here asserts a time.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eye, Generator, randn, setThreads, tensor, type Tensor, threadInfo, threadsReady } from '../index.ts';
+import { linear } from '../core/ops/linear.ts';
+import { Linear } from '../nn/linear.ts';
+import { Parameter } from '../nn/module.ts';
+import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
+import { BertLayer } from '../models/bert.ts';
+import type { BertConfig } from '../models/config.ts';
+
+const REPEATS = Number(process.env.REPEATS ?? 7);
+const [T, H, F] = [128, 768, 3072]; // W1, W2
+const [B3, S3, H3, HEADS3, F3] = [8, 128, 256, 4, 1024]; // W3
+
+/** What one system reports for one workload. `grads`: name → [Σ g, Σ |g|]. */
+interface Result { ms: number; loss: number; grads: Record<string, [number, number]>; rssGrowthMB?: number }
+type Workload = 'W1' | 'W2' | 'W3' | 'W2-SG';
+type Results = Partial<Record<Workload, Result>>;
+
+// Multiply-adds ×2 of each workload's matrix products (the rest is not counted).
+const FLOPS: Record<Workload, number> = {
+  W1: 2 * T * H * F,
+  'W2-SG': 6 * 2 * T * H * F, // counted as the dense step it replaces
+  W2: 6 * 2 * T * H * F, // 2 forward GEMMs, 4 backward (dX and dW per layer)
+  // Per token: 4 projections H3², FFN 2·H3·F3; attention 2·S3·H3 (scores, context); ×3 for fwd + bwd.
+  W3: 3 * 2 * B3 * S3 * (4 * H3 * H3 + 2 * H3 * F3 + 2 * S3 * H3),
+};
+
+function median(times: number[]): number {
+  const s = [...times].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+function timeIt(fn: () => void): number {
+  fn(); // warm-up: compiles wasm tiers, grows memory
+  const times: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function timeAsync(fn: () => Promise<void>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+// ---- inputs: one seeded generator, float32, shared with every system -----------------
+
+const gen = new Generator(11);
+const draw = (shape: number[], scale: number): Float32Array => randn(shape, { generator: gen }).mul(scale).contiguous().data as Float32Array;
+const inputs = new Map<string, { shape: number[]; data: Float32Array }>();
+const input = (name: string, shape: number[], scale: number) => {
+  inputs.set(name, { shape, data: draw(shape, scale) });
+  return inputs.get(name)!.data;
+};
+input('w1.a', [T, H], 1);
+input('w1.b', [H, F], 0.05);
+input('w2.x', [T, H], 1);
+input('w2.w1', [F, H], 0.02);
+input('w2.b1', [F], 0.02);
+input('w2.w2', [H, F], 0.02);
+input('w2.b2', [H], 0.02);
+input('w2.gout', [T, H], 1);
+
+const w3Config: BertConfig = {
+  model_type: 'bert', vocab_size: 1, hidden_size: H3, num_hidden_layers: 1, num_attention_heads: HEADS3,
+  intermediate_size: F3, hidden_act: 'gelu', hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
+  max_position_embeddings: S3, type_vocab_size: 1, layer_norm_eps: 1e-5, pad_token_id: null, num_labels: 1, classifier_dropout: null,
+};
+const layer = new BertLayer(w3Config, { generator: gen });
+// sparsegrad's names → the short names the peers use.
+const W3_NAMES: Record<string, string> = {
+  'attention.self.query': 'q', 'attention.self.key': 'k', 'attention.self.value': 'v', 'attention.output.dense': 'o',
+  'attention.output.LayerNorm': 'ln1', 'intermediate.dense': 'i', 'output.dense': 'out', 'output.LayerNorm': 'ln2',
+};
+const shortName = (name: string) => {
+  const dot = name.lastIndexOf('.');
+  return `${W3_NAMES[name.slice(0, dot)]}.${name.slice(dot + 1)}`;
+};
+for (const [name, p] of layer.namedParameters()) inputs.set(`w3.${shortName(name)}`, { shape: [...p.shape], data: p.contiguous().data as Float32Array });
+input('w3.x', [B3, S3, H3], 1);
+input('w3.gout', [B3, S3, H3], 1);
+const W3_GRADS = ['x', 'q.weight', 'i.weight', 'ln2.weight'];
+
+const get = (name: string) => inputs.get(name)!;
+const sums = (g: Float32Array | Float64Array): [number, number] => {
+  let s = 0, a = 0;
+  for (let i = 0; i < g.length; i++) { s += g[i]!; a += Math.abs(g[i]!); }
+  return [s, a];
+};
+
+// ---- sparsegrad ------------------------------------------------------------------------
+
+function sparsegrad(): Results {
+  const constant = (name: string) => tensor(get(name).data, { shape: get(name).shape });
+  const leaf = (name: string) => constant(name).setRequiresGrad();
+  const out: Results = {};
+
+  const [x, w1, b1, w2, b2] = ['w2.x', 'w2.w1', 'w2.b1', 'w2.w2', 'w2.b2'].map(leaf) as [Tensor, Tensor, Tensor, Tensor, Tensor];
+  const gout = constant('w2.gout');
+  const mlpStep = () => {
+    for (const p of [x, w1, b1, w2, b2]) p.zeroGrad();
+    // linear(): F.linear, the bias fused into the GEMM, dW produced in W's layout.
+    const loss = linear(linear(x, w1, b1).gelu(), w2, b2).mul(gout).sum();
+    loss.backward();
+    return loss;
+  };
+  const rss0 = process.resourceUsage().maxRSS;
+  const ms2 = timeIt(mlpStep);
+  const loss2 = mlpStep().item();
+  out.W2 = {
+    ms: ms2, loss: loss2, rssGrowthMB: (process.resourceUsage().maxRSS - rss0) / 1024,
+    grads: Object.fromEntries(([['x', x], ['w1', w1], ['b1', b1], ['w2', w2], ['b2', b2]] as const).map(([n, t]) => [n, sums((t.grad as Tensor).contiguous().data as Float32Array)])),
+  };
+
+  // SparseGrad's step at the same size (docs/METHOD.md): both linears converted, row
+  // compaction on, k = 7·(in + out) entries per weight. U, V = I: the transforms' GEMMs
+  // cost the same for any basis. Only sparsegrad runs it; the ratio is to its dense W2.
+  const dense = (w: string, b: string) => {
+    const l = new Linear(get(w).shape[1]!, get(w).shape[0]!);
+    l.weight = new Parameter(constant(w));
+    l.bias = new Parameter(constant(b));
+    return l;
+  };
+  const sg1 = new SparseGradLinear(dense('w2.w1', 'w2.b1'), eye(H), eye(F), { k: 7 * (H + F), rowCompaction: true });
+  const sg2 = new SparseGradLinear(dense('w2.w2', 'w2.b2'), eye(F), eye(H), { k: 7 * (H + F), rowCompaction: true });
+  const sgStep = () => {
+    sg1.zeroGrad();
+    sg2.zeroGrad();
+    x.zeroGrad();
+    const loss = sg2.forward(sg1.forward(x).gelu()).mul(gout).sum();
+    loss.backward();
+    return loss;
+  };
+  out['W2-SG'] = { ms: timeIt(sgStep), loss: sgStep().item(), grads: {} };
+
+  const a = constant('w1.a');
+  const b = constant('w1.b');
+  out.W1 = { ms: timeIt(() => a.matmul(b)), loss: a.matmul(b).to('float64').sum().item(), grads: {} };
+
+  const x3 = leaf('w3.x');
+  const g3 = constant('w3.gout');
+  layer.train();
+  const layerStep = () => {
+    layer.zeroGrad();
+    x3.zeroGrad();
+    const loss = layer.forward(x3).mul(g3).sum();
+    loss.backward();
+    return loss;
+  };
+  const ms3 = timeIt(layerStep);
+  const loss3 = layerStep().item();
+  const params = new Map(layer.namedParameters().map(([n, p]) => [shortName(n), p]));
+  out.W3 = {
+    ms: ms3, loss: loss3,
+    grads: Object.fromEntries(W3_GRADS.map((n) => [n, sums(((n === 'x' ? x3 : params.get(n)!).grad as Tensor).contiguous().data as Float32Array)])),
+  };
+  return out;
+}
+
+// ---- @jax-js/jax -----------------------------------------------------------------------
+
+async function jaxjs(): Promise<Results | string> {
+  let jax: typeof import('@jax-js/jax');
+  try {
+    jax = await import('@jax-js/jax');
+  } catch (e) {
+    return `not installed (${(e as Error).message.split('\n')[0]})`;
+  }
+  return runJax(jax);
+}
+
+type Jax = typeof import('@jax-js/jax');
+type JArray = import('@jax-js/jax').Array;
+
+/**
+ * jax-js's arrays are reference-counted: every function takes ownership of its arguments,
+ * so an array used twice is passed as `a.ref` the first time (its README's rules).
+ */
+async function runJax(jax: Jax): Promise<Results> {
+  const { numpy: np, nn, jit, valueAndGrad, tree, blockUntilReady } = jax;
+  await jax.init('wasm');
+  jax.defaultDevice('wasm');
+  const arr = (name: string): JArray => np.array(get(name).data).reshape(get(name).shape);
+  const jsums = (a: JArray): [number, number] => sums(a.dataSync() as Float32Array);
+  const out: Results = {};
+  /** Runs a jitted value-and-grad on fresh references of the inputs; returns [loss, grads]. */
+  async function timed<P>(step: (...a: never[]) => [JArray, P], args: () => unknown[]) {
+    const once = async () => {
+      const r = step(...(args() as never[]));
+      await blockUntilReady(r as never);
+      return r;
+    };
+    const ms = await timeAsync(async () => tree.dispose(await once() as never));
+    return { ms, result: await once() };
+  }
+
+  // W2: the MLP step, differentiated with respect to every input but G.
+  type Mlp = { x: JArray; w1: JArray; b1: JArray; w2: JArray; b2: JArray };
+  const mlpLoss = (p: Mlp, g: JArray) => {
+    const h = nn.gelu(np.matmul(p.x, p.w1.transpose()).add(p.b1), { approximate: false });
+    return np.matmul(h, p.w2.transpose()).add(p.b2).mul(g).sum();
+  };
+  const mlp: Mlp = { x: arr('w2.x'), w1: arr('w2.w1'), b1: arr('w2.b1'), w2: arr('w2.w2'), b2: arr('w2.b2') };
+  const g2 = arr('w2.gout');
+  const mlpStep = jit(valueAndGrad(mlpLoss));
+  const w2 = await timed(mlpStep as never, () => [tree.ref(mlp), g2.ref]);
+  const [loss2, grads2] = w2.result as [JArray, Mlp];
+  out.W2 = { ms: w2.ms, loss: loss2.item() as number, grads: Object.fromEntries(Object.entries(grads2).map(([k, v]) => [k, jsums(v)])) };
+
+  // W1: one product.
+  const a = arr('w1.a'), b = arr('w1.b');
+  const mm = jit((x: JArray, y: JArray) => np.matmul(x, y));
+  const w1ms = await timeAsync(async () => (await blockUntilReady(mm(a.ref, b.ref))).dispose());
+  const c = mm(a.ref, b.ref);
+  out.W1 = { ms: w1ms, loss: sums(c.dataSync() as Float32Array)[0], grads: {} };
+
+  // W3: the post-LN encoder layer, written out (jax-js has no transformer module).
+  type Dense = { weight: JArray; bias: JArray };
+  type Layer = Record<'q' | 'k' | 'v' | 'o' | 'i' | 'out' | 'ln1' | 'ln2', Dense>;
+  const linear = (x: JArray, d: Dense) => np.matmul(x, d.weight.transpose()).add(d.bias);
+  const layerNorm = (x: JArray, d: Dense) => nn.standardize(x, -1, { epsilon: 1e-5 }).mul(d.weight).add(d.bias);
+  // [B, S, H] → [B, heads, S, H/heads]. (nn.dotProductAttention needs iterator helpers, Node ≥ 22.)
+  const dh = H3 / HEADS3;
+  const heads = (x: JArray) => x.reshape([B3, S3, HEADS3, dh]).transpose([0, 2, 1, 3]);
+  const layerLoss = (p: Layer, x: JArray, g: JArray) => {
+    const q = heads(linear(x.ref, p.q)), k = heads(linear(x.ref, p.k)), v = heads(linear(x.ref, p.v));
+    const probs = nn.softmax(np.matmul(q, k.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(dh)), -1);
+    const ctx = np.matmul(probs, v).transpose([0, 2, 1, 3]);
+    const a1 = layerNorm(linear(ctx.reshape([B3, S3, H3]), p.o).add(x), p.ln1);
+    const f = linear(nn.gelu(linear(a1.ref, p.i), { approximate: false }), p.out);
+    return layerNorm(f.add(a1), p.ln2).mul(g).sum();
+  };
+  const dense = (n: string): Dense => ({ weight: arr(`w3.${n}.weight`), bias: arr(`w3.${n}.bias`) });
+  const params = Object.fromEntries(['q', 'k', 'v', 'o', 'i', 'out', 'ln1', 'ln2'].map((n) => [n, dense(n)])) as Layer;
+  const x3 = arr('w3.x'), g3 = arr('w3.gout');
+  const layerStep = jit(valueAndGrad(layerLoss, { argnums: [0, 1] }));
+  const w3 = await timed(layerStep as never, () => [tree.ref(params), x3.ref, g3.ref]);
+  const [loss3, [gp, gx]] = w3.result as [JArray, [Layer, JArray]];
+  out.W3 = {
+    ms: w3.ms, loss: loss3.item() as number,
+    grads: { x: jsums(gx), 'q.weight': jsums(gp.q.weight), 'i.weight': jsums(gp.i.weight), 'ln2.weight': jsums(gp.ln2.weight) },
+  };
+  return out;
+}
+
+// ---- PyTorch ---------------------------------------------------------------------------
+
+function torch(threads: number): Results | string {
+  const python = '/usr/bin/python3';
+  try {
+    execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    return 'python3-torch not installed (apt-get install -y python3-torch libopenblas0-pthread)';
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-peers-'));
+  try {
+    const manifest: Record<string, number[]> = { heads: [HEADS3] };
+    for (const [name, { shape, data }] of inputs) {
+      manifest[name] = shape;
+      writeFileSync(join(dir, `${name}.bin`), data);
+    }
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
+    const script = new URL('./peers_torch.py', import.meta.url).pathname;
+    return JSON.parse(execFileSync(python, [script, dir, String(threads), String(REPEATS)], { env, encoding: 'utf8' })) as Results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- report ----------------------------------------------------------------------------
+
+/**
+ * Two systems agree when |Σa − Σb| ≤ 1e-4 · Σ|terms| (float32 sums in different orders: the
+ * error of a sum is bounded by its terms' magnitudes, not by the sum, which may cancel).
+ */
+function agree(a: Result, b: Result): string[] {
+  const bad: string[] = [];
+  const scale = Math.abs(a.loss) + 1e-4 * Object.values(a.grads).reduce((s, [, abs]) => s + abs, 0);
+  if (Math.abs(a.loss - b.loss) > 1e-4 * Math.max(1, scale)) bad.push(`loss ${a.loss} vs ${b.loss}`);
+  for (const [name, [sum, abs]] of Object.entries(a.grads)) {
+    const other = b.grads[name];
+    if (other && Math.abs(sum - other[0]) > 1e-4 * abs) bad.push(`Σ d${name} ${sum} vs ${other[0]} (Σ|·| ${abs})`);
+  }
+  return bad;
+}
+
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`machine load average before: ${load()}; ${REPEATS} timed runs per cell, median`);
+await threadsReady();
+const columns: [string, Results | string][] = [];
+for (const n of [1, 2]) {
+  setThreads(n);
+  await threadsReady();
+  columns.push([`sparsegrad ${n}T`, sparsegrad()]);
+}
+columns.push(['jax-js', await jaxjs()]);
+columns.push(['torch 1T', torch(1)]);
+columns.push(['torch 2T', torch(2)]);
+console.log(`machine load average after: ${load()}; sparsegrad ${JSON.stringify(threadInfo())}\n`);
+
+const base = columns[1]![1] as Results; // sparsegrad, 2 threads
+const pad = (s: string, n = 16) => s.padStart(n);
+console.log('ms per run (GFLOP/s) [time ÷ sparsegrad 2T]');
+console.log('workload'.padEnd(10) + columns.map(([name]) => pad(name, 24)).join(''));
+for (const w of ['W1', 'W2', 'W3', 'W2-SG'] as const) {
+  const cells = columns.map(([, r]) => {
+    if (typeof r === 'string') return pad('—', 24);
+    const res = r[w];
+    if (!res) return pad('—', 24);
+    return pad(`${res.ms.toFixed(1)} (${(FLOPS[w] / res.ms / 1e6).toFixed(1)}) [${(res.ms / base[w]!.ms).toFixed(2)}]`, 24);
+  });
+  console.log(w.padEnd(10) + cells.join(''));
+}
+for (const [name, r] of columns) if (typeof r === 'string') console.log(`${name}: ${r}`);
+const one = columns[0]![1] as Results;
+console.log(`thread scaling, sparsegrad time 1 thread ÷ 2 threads: ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${(one[w]!.ms / base[w]!.ms).toFixed(2)}×`).join(', ')}`);
+console.log(`SparseGrad step ÷ dense step (2 threads): ${(base['W2-SG']!.ms / base.W2!.ms).toFixed(2)}×`);
+
+console.log('\nagreement with sparsegrad 2T (loss and gradient sums, bound 1e-4 · Σ|terms|):');
+for (const [name, r] of columns.slice(0)) {
+  if (typeof r === 'string' || r === base) continue;
+  for (const w of ['W1', 'W2', 'W3', 'W2-SG'] as const) {
+    if (!r[w] || !base[w]) continue;
+    const bad = agree(base[w]!, r[w]!);
+    console.log(`  ${name.padEnd(14)} ${w}: ${bad.length ? `DIFFERS: ${bad.join('; ')}` : `same (loss ${r[w]!.loss.toPrecision(7)})`}`);
+  }
+}
+const w2 = (name: string) => columns.find(([n]) => n === name)?.[1];
+const rss = (r: Results | string | undefined) => (typeof r === 'object' && r.W2?.rssGrowthMB !== undefined ? `${r.W2.rssGrowthMB.toFixed(0)} MB` : '—');
+console.log(`\npeak RSS growth over the W2 runs: sparsegrad 1T ${rss(w2('sparsegrad 1T'))}, torch 1T ${rss(w2('torch 1T'))}`);
