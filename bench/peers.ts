@@ -194,7 +194,11 @@ async function jaxjs(): Promise<Results | string> {
   } catch (e) {
     return `not installed (${(e as Error).message.split('\n')[0]})`;
   }
-  return runJax(jax);
+  try {
+    return await runJax(jax);
+  } catch (e) {
+    return `failed: ${(e as Error).message.split('\n')[0]}`; // a peer's failure is reported, not fatal
+  }
 }
 
 type Jax = typeof import('@jax-js/jax');
@@ -291,6 +295,8 @@ function torch(threads: number): Results | string {
     const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
     const script = new URL('./peers_torch.py', import.meta.url).pathname;
     return JSON.parse(execFileSync(python, [script, dir, String(threads), String(REPEATS)], { env, encoding: 'utf8' })) as Results;
+  } catch (e) {
+    return `failed: ${(e as Error).message.split('\n')[0]}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

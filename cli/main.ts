@@ -6,6 +6,7 @@
  *   sparsegrad eval [flags]          evaluate a model folder on a task
  *   sparsegrad generate [flags]      LLaMa text from a prompt
  *   sparsegrad memory [flags]        bytes held per method at BERT-base / LLaMa-7B MLP sizes
+ *   sparsegrad sweep [flags]         learning rates per method, chosen on a validation split
  *   sparsegrad pretrain [flags]      build the small pretrained models
  *
  * The executable is bin.ts (bundled into dist/sparsegrad.js; cli/bin.mjs runs the sources
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   finetune: { summary: 'fine-tune one method on a task (any BERT/LLaMa folder), with checkpoints and --resume', load: async () => (await import('./commands/finetune.ts')).finetuneCommand },
   eval: { summary: 'evaluate a model folder on a task (accuracy/F1, or perplexity)', load: async () => (await import('./commands/eval.ts')).evalCommand },
   generate: { summary: 'generate LLaMa text from a prompt', load: async () => (await import('./commands/generate.ts')).generateCommand },
+  sweep: { summary: "learning-rate sweep: 'compare' per rate on a validation split, each method's best rate (then compare --sweep)", load: async () => (await import('./commands/sweep.ts')).sweepCommand },
   memory: { summary: 'exact bytes each method holds at BERT-base and LLaMa-7B MLP sizes, from config alone (no training)', load: async () => (await import('./commands/memory.ts')).memoryCommand },
   pretrain: { summary: 'pretrain the small BERT and LLaMa models (pretrained/bert-mini, pretrained/llama-mini)', load: async () => (await import('./commands/pretrain.ts')).pretrainCommand as Command },
 };

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setThreads } from '../index.ts';
 import { writeFileAtomic } from '../node.ts';
 import { CliError } from './args.ts';
 import { Interrupted, runTraining, type EncodedTask, type RunConfig } from './train.ts';
@@ -19,6 +20,8 @@ export interface Job {
 }
 
 async function main(): Promise<number> {
+  // The parent gives each run its share of the cores (compare.ts); unset, all of them.
+  if (process.env.SPARSEGRAD_THREADS) setThreads(Number(process.env.SPARSEGRAD_THREADS));
   const jobPath = process.argv[2];
   if (!jobPath) throw new CliError('usage: worker.ts <job.json>');
   const job = JSON.parse(readFileSync(jobPath, 'utf8')) as Job;

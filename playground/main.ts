@@ -19,11 +19,12 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 // ---- which backend runs the kernels ---------------------------------------------------------
 
 /**
- * The page starts on the reference backend — every kernel a plain loop a learner can step
- * through in the browser's debugger — unless the address says `?backend=cpu` (the fast
- * WebAssembly GEMM path). The results agree to rounding; only speed and readability differ.
+ * The page starts on the fast cpu backend (the WebAssembly GEMM; one thread, since a page
+ * without cross-origin isolation has no shared memory) unless the address says
+ * `?backend=reference`: every kernel a plain loop a learner can step through in the
+ * browser's debugger. The results agree to rounding; only speed and readability differ.
  */
-const DEFAULT_BACKEND = 'reference';
+const DEFAULT_BACKEND = 'cpu';
 const requested = new URLSearchParams(location.search).get('backend') ?? DEFAULT_BACKEND;
 setBackend(backendNames().includes(requested) ? requested : DEFAULT_BACKEND);
 const backendSelect = $<HTMLSelectElement>('backend');

@@ -11,12 +11,13 @@
  * also rules out any cycle between folders. It also holds core/ to a budget of lines of
  * code, as tinygrad does: the engine a learner must read stays small.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { registerBackend, withBackend, type Backend } from '../kernels/backend.ts';
 import { referenceBackend } from '../kernels/reference/index.ts';
 import { GramAccumulator } from '../nn/sparsegrad/gram.ts';
+import { importsOf, tsFiles } from './imports.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -32,32 +33,7 @@ function layerOf(path: string): string | null {
   return top in RANK ? top : null;
 }
 
-function tsFiles(dir: string): string[] {
-  return readdirSync(join(root, dir)).flatMap((name) => {
-    const rel = `${dir}/${name}`;
-    if (name === 'node_modules' || name === 'dist') return [];
-    if (statSync(join(root, rel)).isDirectory()) return tsFiles(rel);
-    return /\.ts$/.test(name) && !name.endsWith('.d.ts') ? [rel] : [];
-  });
-}
-
 const libraryFiles = [...Object.keys(RANK).flatMap(tsFiles), ...Object.keys(ROOT_FILES)];
-
-/**
- * The module specifiers a file imports. Block comments and whole-line `//` comments are
- * dropped first, so an example in a doc comment is not mistaken for an import.
- */
-function importsOf(source: string): string[] {
-  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
-  const specifiers: string[] = [];
-  const patterns = [
-    /\b(?:import|export)\s+(?:type\s+)?[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g, // import … from '…', export … from '…'
-    /\bimport\s*['"]([^'"]+)['"]/g, // import '…' (side effect)
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, // import('…')
-  ];
-  for (const re of patterns) for (const m of code.matchAll(re)) specifiers.push(m[1]!);
-  return specifiers;
-}
 
 interface Edge {
   file: string;

@@ -160,7 +160,10 @@ describe.skipIf(skipWithoutBrowser('playground page'))('playground: the page in 
     expectClose(output.value, [out.item()], 1e-12, 'output');
     expect(output.grad).toEqual([1]);
 
-    // The page's training is the Node trainer's, step for step, on the page's backend.
+    // The page's training is the Node trainer's, step for step, on the page's backend: the
+    // fast cpu one, which must work in a page without cross-origin isolation (one thread,
+    // a WebAssembly memory that is not shared and detaches its buffer when it grows).
+    expect(page.backend).toBe('cpu');
     expect(page.losses.length).toBeGreaterThanOrEqual(STEPS);
     const want = withBackend(page.backend, () => {
       const trainer = new Trainer();

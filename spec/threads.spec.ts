@@ -76,6 +76,30 @@ test("a task that traps in a worker is reported by the caller's run(), and the p
   expect([...out].every((v) => v === 2)).toBe(true);
 });
 
+test('many short jobs in a row: every task runs exactly once, however late the workers wake', async () => {
+  pool.setThreads(3);
+  await pool.ready();
+  // Jobs this short often end before a worker is awake; the caller must not wait for it,
+  // and a late worker must take nothing twice nor anything of a job with stale arguments
+  // (a task run twice would mark 2·value, one run with another job's value would show it).
+  for (let job = 0; job < 300; job++) {
+    const tasks = 2 + (job % 9);
+    const out = runMarks(tasks, job + 1);
+    const wrong = [...out].findIndex((v) => v !== job + 1);
+    expect(wrong, `job ${job}: task ${wrong} marked ${out[wrong]}`).toBe(-1);
+  }
+});
+
+test("a trap in any thread fails run() (the caller's error, or a SparsegradError), and the next job runs", async () => {
+  pool.setThreads(2);
+  await pool.ready();
+  for (const trapAt of [0, 5, 63]) {
+    expect(() => runMarks(64, 1, trapAt)).toThrow();
+    const out = runMarks(64, 4);
+    expect([...out].every((v) => v === 4), `after a trap at task ${trapAt}`).toBe(true);
+  }
+});
+
 test('setThreads() rejects non-positive or fractional counts; after shutdown() jobs run on the caller', () => {
   for (const bad of [0, -2, 2.5, NaN]) expect(() => pool.setThreads(bad)).toThrow(/setThreads\(\): the thread count must be a positive integer/);
   pool.shutdown();

@@ -35,6 +35,7 @@ import { renderReport, type Difference, type LoadReport, type ReportData, type M
 import { encodeClassification, type EncodedClassification, type EncodedTask, type RunConfig, type RunResult } from '../train.ts';
 import type { Job } from '../worker.ts';
 import { LM_TASK_HINT, loadEncodedTask, taskKind } from './finetune.ts';
+import type { SweepSummary } from './sweep.ts';
 import { DIVERGED_EXIT } from '../divergence.ts';
 import { checkModelFolder, checkOutputFolder } from '../preflight.ts';
 
@@ -97,6 +98,7 @@ export const compareFlags = {
   prelimAll: { type: 'boolean', help: "ablation: LoRA and MeProp also start with SparseGrad's preliminary full AdamW steps (--prelim-steps, counted in --steps), so that it is not SparseGrad's advantage alone" },
   sparseMoments: { type: 'boolean', help: "SparseGrad: SparseAdam keeps m and v only for the entries ever selected (int32 index + 2 moments each) instead of dense" },
   rowCompaction: { type: 'boolean', help: "SparseGrad: skip the all-zero rows of the output gradient in the backward (padding, the last block's non-[CLS] positions); same numbers" },
+  sweep: { type: 'string', placeholder: 'FILE', help: "take each method's learning rate from a learning-rate sweep (the sweep.json of 'sparsegrad sweep', same task) and show the whole grid in the report; --lr-<method> still overrides one" },
   bootstrap: { type: 'int', min: 100, default: 10_000, help: 'paired bootstrap replicates for the 95 % intervals of accuracy (or held-out loss) differences (seeded, over test examples and seeds)' },
   concentrationBatches: { type: 'int', min: 0, default: 4, help: 'batches of held-out gradients for the concentration plot' },
   evalBatchSize: { type: 'int', min: 1, default: 64, help: 'examples per evaluation batch' },
@@ -122,7 +124,7 @@ export const compareHelp = () => formatHelp('compare', [
   'and MeProp the preliminary full steps SparseGrad takes. Per step, the report shows how many entries each',
   'method changed and how much gradient energy its top-k kept. Memory at BERT-base size: sparsegrad memory.',
   `Settings: default: ${describeProfile('default')}.`,
-  `Language modelling (--task moby-dick or brown:<genre>, LLaMa): held-out loss and perplexity; ${(['quick', 'default', 'full'] as const).map((n) => `${n}: ${LM_PROFILES[n].steps} steps of ${LM_PROFILES[n].batchSize}×${LM_PROFILES[n].maxLength} tokens, ≤ ${formatCount(LM_PROFILES[n].maxChars)} chars per side, ${LM_PROFILES[n].seeds.length} seed${LM_PROFILES[n].seeds.length > 1 ? 's' : ''}`).join('; ')}; lr 1e-3 for every method (not tuned yet).`,
+  `Language modelling (--task moby-dick or brown:<genre>, LLaMa): held-out loss and perplexity; ${(['quick', 'default', 'full'] as const).map((n) => `${n}: ${LM_PROFILES[n].steps} steps of ${LM_PROFILES[n].batchSize}×${LM_PROFILES[n].maxLength} tokens, ≤ ${formatCount(LM_PROFILES[n].maxChars)} chars per side, ${LM_PROFILES[n].seeds.length} seed${LM_PROFILES[n].seeds.length > 1 ? 's' : ''}`).join('; ')}; lr 1e-3 for every method (not tuned yet). The paper's LLaMa runs freeze everything outside the MLP: add --train mlp-only.`,
 ].join('\n'), compareFlags);
 
 interface Settings {
@@ -166,6 +168,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const profile = flags.quick ? 'quick' : flags.full ? 'full' : 'default';
   const task = flags.task ?? PROFILES[profile].task;
   const kind = taskKind(task);
+  const sweep = flags.sweep === undefined ? undefined : readSweep(resolve(flags.sweep), task, flags);
   // Classification reads its sizes from PROFILES; language modelling from LM_PROFILES (example counts unused).
   const p = kind === 'classification' ? PROFILES[profile] : { ...PROFILES[profile], ...LM_PROFILES[profile] };
   const s: Settings = {
@@ -176,10 +179,10 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     steps: flags.steps ?? p.steps,
     batchSize: flags.batchSize ?? p.batchSize,
     lr: {
-      full: flags.lrFull ?? flags.lr ?? p.lr.full,
-      lora: flags.lrLora ?? flags.lr ?? p.lr.lora,
-      meprop: flags.lrMeprop ?? flags.lr ?? p.lr.meprop,
-      sparsegrad: flags.lrSparsegrad ?? flags.lr ?? p.lr.sparsegrad,
+      full: flags.lrFull ?? flags.lr ?? sweep?.chosen.full ?? p.lr.full,
+      lora: flags.lrLora ?? flags.lr ?? sweep?.chosen.lora ?? p.lr.lora,
+      meprop: flags.lrMeprop ?? flags.lr ?? sweep?.chosen.meprop ?? p.lr.meprop,
+      sparsegrad: flags.lrSparsegrad ?? flags.lr ?? sweep?.chosen.sparsegrad ?? p.lr.sparsegrad,
     },
     validation: flags.validation,
     maxLength: flags.maxLength ?? p.maxLength,
@@ -212,6 +215,11 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   }
   if (s.methods.includes('sparsegrad') && s.steps <= s.prelimSteps) throw new CliError(`--steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}): SparseGrad's preliminary steps count towards the run's steps`);
   if (s.prelimAll && s.steps <= s.prelimSteps) throw new CliError(`--prelim-all: --steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}), which LoRA and MeProp then take first too`);
+  if (sweep) {
+    const lrFlag = { full: flags.lrFull, lora: flags.lrLora, meprop: flags.lrMeprop, sparsegrad: flags.lrSparsegrad };
+    const missing = s.methods.filter((m) => sweep.chosen[m] === undefined && lrFlag[m] === undefined);
+    if (missing.length > 0) throw new CliError(`--sweep ${flags.sweep}: no rate was chosen for ${missing.map((m) => METHOD_LABELS[m]).join(', ')} (the sweep ran ${Object.keys(sweep.chosen).join(', ')}); sweep them too, or pass --lr-<method>`);
+  }
   if (new Set(s.seeds).size !== s.seeds.length) throw new CliError(`--seeds lists a seed twice: ${s.seeds.join(',')}`);
   if (!existsSync(join(s.model, 'config.json'))) {
     throw new CliError(`model folder not found: ${s.model} (expected config.json, model.safetensors and vocab.txt)${flags.model === compareFlags.model.default ? "; build it with 'sparsegrad pretrain' or pass --model DIR" : ''}`);
@@ -273,7 +281,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     };
     const jobPath = join(j.dir, 'job.json');
     await writeFileAtomic(jobPath, JSON.stringify({ config, taskPath } satisfies Job));
-    const code = await runWorker(jobPath, s.jobs > 1);
+    const code = await runWorker(jobPath, s.jobs);
     if (code === 0) {
       const r = JSON.parse(readFileSync(join(j.dir, 'result.json'), 'utf8')) as RunResult;
       results.set(j.dir, r);
@@ -326,6 +334,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
       'trained besides the MLP linears': s.train === 'paper' ? 'everything (paper)' : 'the task head only (mlp-only)',
       'preliminary full steps for LoRA and MeProp': s.prelimAll ? `yes (${s.prelimSteps})` : 'no',
       'SparseAdam moments': s.sparseMoments ? 'sparse (touched entries only)' : 'dense', 'row compaction': s.rowCompaction ? 'on' : 'off',
+      ...(flags.sweep !== undefined ? { 'learning rates chosen by': `${resolve(flags.sweep)} (best mean validation accuracy)` } : {}),
       'bootstrap replicates': s.bootstrap, ...(s.k !== undefined ? { 'MeProp/SparseGrad k per layer': s.k } : {}),
     },
     kind,
@@ -335,6 +344,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     rows,
     differences,
     load,
+    ...(sweep ? { sweep } : {}),
     runs: runs.map((r) => ({ ...r, eval: { ...r.eval, predictions: undefined } })),
     concentration: concentrationOverSeeds(runs),
     update: runs.find((r) => r.update)?.update ?? null,
@@ -355,8 +365,9 @@ function formatLrs(s: Pick<Settings, 'lr' | 'methods'>): string {
   return values.every((v) => v === values[0]) ? `lr ${values[0]}` : s.methods.map((m) => `${METHOD_LABELS[m]} lr ${s.lr[m]}`).join(', ');
 }
 
-/** Run a worker process; resolves with its exit status. */
-function runWorker(jobPath: string, parallel: boolean): Promise<number> {
+/** Run a worker process, one of `jobs` at once; resolves with its exit status. */
+function runWorker(jobPath: string, jobs: number): Promise<number> {
+  const parallel = jobs > 1;
   // The bundle runs its own worker.js; the sources need tsx's loader for worker.ts.
   const [worker, loader] = BUNDLED ? [join(CLI_ROOT, 'dist/worker.js'), []] : [join(CLI_ROOT, 'worker.ts'), ['--import', import.meta.resolve('tsx')]];
   const env = { ...process.env };
@@ -365,6 +376,9 @@ function runWorker(jobPath: string, parallel: boolean): Promise<number> {
     env.SPARSEGRAD_PROGRESS = 'plain';
     env.SPARSEGRAD_PROGRESS_INTERVAL_MS ??= '15000';
   }
+  // The cores are shared among the runs: each worker's GEMM threads get its share, so that
+  // two runs on two cores do not start four threads that fight for them.
+  env.SPARSEGRAD_THREADS ??= String(Math.max(1, Math.floor(availableParallelism() / jobs)));
   // A larger young generation: the engine allocates many short-lived arrays (≈15 % faster steps, measured).
   const child = fork(worker, [jobPath], { execArgv: ['--max-semi-space-size=32', ...loader], stdio: 'inherit', env });
   return new Promise((done) => {
@@ -384,6 +398,17 @@ export function machineInfo(): ReportData['machine'] {
 export function formatSeconds(s: number): string {
   const m = Math.floor(s / 60);
   return m > 0 ? `${m} min ${Math.round(s - 60 * m)} s` : `${s.toFixed(1)} s`;
+}
+
+/** A sweep's summary, checked against this comparison: same task, no --lr or --validation beside it. */
+function readSweep(path: string, task: string, flags: { lr?: number; validation?: number }): SweepSummary {
+  if (!existsSync(path)) throw new CliError(`--sweep: no file ${path} (run 'sparsegrad sweep' first; it writes sweep.json in its --out)`);
+  const sweep = JSON.parse(readFileSync(path, 'utf8')) as SweepSummary;
+  if (!sweep.chosen || !sweep.grid) throw new CliError(`--sweep: ${path} is not a sweep summary (no 'chosen' rates)`);
+  if (sweep.task !== task) throw new CliError(`--sweep: ${path} swept ${sweep.task}, this comparison runs ${task}`);
+  if (flags.lr !== undefined) throw new CliError('--sweep and --lr exclude each other (--lr-<method> overrides one method)');
+  if (flags.validation !== undefined) throw new CliError('--sweep: the rates were chosen on a validation split; the comparison that uses them evaluates on the test split (drop --validation)');
+  return sweep;
 }
 
 /** A classification task: loaded, optionally split for validation, tokenized; with its majority-class baseline. */

@@ -376,7 +376,10 @@ export function leastSentence(t: MemoryTable): string {
   const pct = (x: number, of: number) => `${((x / of) * 100).toFixed(1)} %`;
   let s = `${least.row.label} holds the least: ${formatBytes(least.bytes.held)}`;
   if (next) s += `, ${formatBytes(next.bytes.held - least.bytes.held)} less than ${next.row.label} (${formatBytes(next.bytes.held)})`;
-  if (full && full !== least) s += `${full === next ? ',' : `, ${formatBytes(full.bytes.held - least.bytes.held)}`} ${pct(full.bytes.held - least.bytes.held, full.bytes.held)} less than full fine-tuning`;
+  if (full && full !== least) {
+    const share = pct(full.bytes.held - least.bytes.held, full.bytes.held);
+    s += full === next ? `, ${share} less than full fine-tuning` : `, ${formatBytes(full.bytes.held - least.bytes.held)} (${share}) less than full fine-tuning`;
+  }
   for (const r of t.rows.filter((x) => x.row.method === 'sparsegrad')) {
     if (!full) break;
     const d = r.bytes.held - full.bytes.held;

@@ -19,6 +19,7 @@
 import { VARIANT_LABELS, VARIANTS, type LayerConcentration } from '../concentration.ts';
 import type { MethodName } from '../methods.ts';
 import { formatBytes, formatCount, formatDifference, formatPercent, type MeanStd, type PairedDifference } from '../metrics.ts';
+import type { SweepSummary } from '../commands/sweep.ts';
 import type { RunResult, UpdateSnapshot } from '../train.ts';
 import { barChart, esc, heatmap, lineChart, PALETTE, type Series } from './svg.ts';
 
@@ -93,6 +94,8 @@ export interface ReportData {
   /** Gold labels of the test split, in order: with the runs' predictions (results.json only), the intervals can be recomputed. */
   testLabels?: number[];
   load?: LoadReport;
+  /** The learning-rate sweep the rates came from (compare --sweep). */
+  sweep?: SweepSummary;
   runs: RunResult[];
   concentration: LayerConcentration[] | null;
   update: UpdateSnapshot | null;
@@ -250,7 +253,7 @@ function htmlTable(d: ReportData): string {
   const diffRows = diffs.map((x) => `<tr><td>${esc(`${label(x.a)} − ${label(x.b)}`)}</td><td class="num">${pts(x.diff)}</td><td class="num">${pts(x.lo)} to ${pts(x.hi)}</td><td>${x.lo > 0 || x.hi < 0 ? 'excludes 0' : 'includes 0'}</td></tr>`).join('');
   return `${main}
 <table data-table="differences"><thead><tr><th>${metricLoss ? 'held-out loss difference' : 'accuracy difference'}</th><th class="num">${metricLoss ? 'nats/token' : 'points'}</th><th class="num">${Math.round(d0.level * 100)} % CI</th><th></th></tr></thead><tbody>${diffRows}</tbody></table>
-<p class="muted">${esc(`Paired bootstrap over ${d0.examples} ${metricLoss ? 'held-out blocks' : 'test examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'} (${formatCount(d0.replicates)} seeded replicates): each replicate redraws the seeds and the test examples with replacement, the same draw for both methods, and the interval is the 2.5–97.5 % percentile range.${d0.seeds === 1 ? ' With one seed it covers the sampling of the test set only, not the variation between training runs, so no method is ranked above another.' : ''}`)}</p>`;
+<p class="muted">${esc(`Paired bootstrap over ${d0.examples} ${metricLoss ? 'held-out blocks' : 'test examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'} (${formatCount(d0.replicates)} seeded replicates): each replicate redraws the seeds and the ${metricLoss ? 'held-out blocks' : 'test examples'} with replacement, the same draw for both methods, and the interval is the 2.5–97.5 % percentile range.${d0.seeds === 1 ? ` With one seed it covers the sampling of the ${metricLoss ? 'held-out text' : 'test set'} only, not the variation between training runs, so no method is ranked above another.` : ''}`)}</p>`;
 }
 
 /**
@@ -312,6 +315,17 @@ export function findings(d: ReportData): string[] {
   return out;
 }
 
+/** The whole sweep grid, validation accuracy per method and rate, the chosen rate in bold. */
+function sweepTable(w: SweepSummary, label: (m: MethodName) => string): string {
+  const methods = Object.keys(w.grid) as MethodName[];
+  const rows = methods.map((m) => `<tr><td>${esc(label(m))}</td>${w.grid[m]!.map((c) => {
+    const text = `${(c.mean * 100).toFixed(1)}${c.n > 1 ? ` ± ${(c.std * 100).toFixed(1)}` : ''}`;
+    return `<td class="num">${c.lr === w.chosen[m] ? `<b>${text}</b>` : text}</td>`;
+  }).join('')}</tr>`).join('');
+  return `<table data-table="sweep"><thead><tr><th>validation accuracy %</th>${w.lrs.map((lr) => `<th class="num">lr ${esc(lr)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>
+<p class="muted">${esc(`The rates were chosen by ${w.command} (${w.generated}): each method's best mean validation accuracy over seeds (in bold; ties go to the smaller rate), on a validation split held out of the training set; the test split was not read. The comparison above trains at those rates on the whole training split.`)}</p>`;
+}
+
 /** "12.34 ± 0.56" for a mean and std that are not fractions. */
 function formatPercentless({ mean, std, n }: MeanStd): string {
   return n > 1 ? `${mean.toFixed(2)} ± ${std.toFixed(2)}` : mean.toFixed(2);
@@ -360,6 +374,8 @@ export function renderReport(d: ReportData): string {
 ${htmlTable(d)}
 <ul>${findings(d).map((f) => `<li>${esc(f)}</li>`).join('')}</ul>
 <p class="muted">How to read it: every method takes the same number of optimizer steps on the same batches, at its own constant learning rate (see Settings; no clipping, AdamW ε 1e-8, wd 0). LoRA (r, α = 1) freezes the MLP weights; MeProp and SparseGrad select k = r·(in + out) entries of each MLP weight gradient per step (the LoRA budget) — SparseAdam then moves only those, while MeProp's AdamW keeps moving every entry it ever selected (see “What each method changes”). SparseGrad's first steps are its preliminary full AdamW steps (the reference's 11), which count towards the total${String(d.settings['preliminary full steps for LoRA and MeProp'] ?? 'no').startsWith('yes') ? '; here LoRA and MeProp take the same preliminary steps first (--prelim-all)' : ''}. ${String(d.settings['trained besides the MLP linears'] ?? '').includes('mlp-only') ? 'Everything outside the MLP linears is frozen in every method except the task head (pooler and classifier): the MLP method is the only variable (--train mlp-only).' : "Everything outside the MLP linears trains densely with AdamW in every method, as in the paper's GLUE code (--train paper), so each method's learning rate also drives those dense updates."} “Trainable params” counts every parameter that requires grad; for SparseGrad that includes the full W̃ matrices, of which only the selected entries move per step. “grad + opt state” is exact: the bytes of every gradient (dense arrays; sparse COO as int32 indices + float32 values) and every optimizer buffer (AdamW/SparseAdam moments), read from the live arrays by memoryReport at the last training step; “held” adds the parameters, the originals kept for unload, the SparseGrad bases (one copy per layer type) and materialized weights. Peak RSS is each run's own process maximum (model, data, activations and all). ms/step is the median wall time of a training step.${d.load ? ` During the runs the 1-minute load average was ${d.load.mean.toFixed(1)} on average (max ${d.load.max.toFixed(1)}) on ${d.load.cores} cores${d.load.noisy ? `: ms/step is noisy (${loadText(d.load)})` : ''}.` : ''}</p>
+${d.sweep ? `<h2>Learning-rate sweep</h2>
+${sweepTable(d.sweep, (m) => d.rows.find((r) => r.method === m)?.label ?? m)}` : ''}
 <h2>Training loss</h2>
 ${lossChart(d)}
 <h2>${d.kind === 'lm' ? 'Perplexity' : 'Accuracy'}</h2>

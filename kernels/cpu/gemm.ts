@@ -29,11 +29,12 @@ const MR = 4; // rows in a register tile
 const NV = 2; // SIMD vectors per tile row: NR = NV * lanes columns
 const BLOCK_BYTES = 192 * 1024; // a block of packed A panels that stays in L2 while B panels stream by
 /**
- * Work a thread must get before a product is split: waking a worker costs ~10–50 µs
- * (a futex wake plus cache misses), so a share under ~1 M multiply-adds (~50 µs at
- * 40 GFLOP/s) would be spent mostly waiting. Smaller products run on the caller alone.
+ * Work a thread must get before a product is split. The caller never waits for a worker
+ * that has not started (kernels/threads/pool.ts), so splitting costs only the wake-up
+ * call (a few µs) — but a worker takes ~10–50 µs to wake, so a share under ~256 k
+ * multiply-adds (~15 µs at 35 GFLOP/s) would be done by the caller before it could help.
  */
-export const PARALLEL_MIN_MACS = 1 << 20;
+export const PARALLEL_MIN_MACS = 1 << 18;
 const MAX_PAGES = 32768; // 2 GiB: the memory's ceiling (a shared memory must declare one)
 
 interface Dtype { bytes: number; load: MemOp; store: MemOp; splat: MemOp; add: Op; mul: Op; madd: Op }

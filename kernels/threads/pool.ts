@@ -16,7 +16,8 @@
  *
  * Which thread runs a task never changes what the task computes (a task writes its own
  * part of the output), so results are bitwise the same for any thread count; the kernels
- * built on this pool are written so that holds (spec/threads.spec.ts checks it).
+ * built on this pool are written so that holds (spec/gemm.spec.ts checks it for the GEMM,
+ * spec/threads.spec.ts that every task runs exactly once).
  *
  * The core stays free of Node imports: `worker_threads` is reached through
  * `process.getBuiltinModule` (Node ≥ 20.16), browsers use `new Worker(blob URL)`. The
@@ -61,8 +62,9 @@ const start = ({ module, memory, names, id, epoch }) => {
     if (g === gen) continue;
     gen = g;
     if (Atomics.load(ctl, ${EPOCH}) !== epoch) return;
-    if (id >= ctl[${PARTICIPANTS}]) continue;
-    const f = fns[ctl[${FN}]], tasks = ctl[${TASKS}], a = ctl.slice(${ARGS}, ${ARGS + MAX_ARGS});
+    if (id >= Atomics.load(ctl, ${PARTICIPANTS})) continue;
+    const f = fns[Atomics.load(ctl, ${FN})], tasks = Atomics.load(ctl, ${TASKS});
+    const a = Array.from({ length: ${MAX_ARGS} }, (_, i) => Atomics.load(ctl, ${ARGS} + i));
     const tag = (g & 0xffff) << 16;
     for (;;) {
       const v = Atomics.load(ctl, ${NEXT});
@@ -135,7 +137,7 @@ export function defaultThreads(): number {
 }
 
 export class ThreadPool {
-  private readonly ctl: Int32Array;
+  private ctlView: Int32Array;
   private readonly fns: WasmFn[];
   private readonly spawn: ((data: unknown) => WorkerLike) | undefined;
   private workers: WorkerLike[] = [];
@@ -156,11 +158,21 @@ export class ThreadPool {
     instance: WebAssembly.Instance,
     private readonly names: readonly string[],
   ) {
-    this.ctl = new Int32Array(memory.buffer, 0, CONTROL_BYTES >> 2);
+    this.ctlView = new Int32Array(memory.buffer, 0, CONTROL_BYTES >> 2);
     this.fns = names.map((n) => instance.exports[n] as WasmFn);
     const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     this.spawn = shared && canBlock(memory) ? workerFactory() : undefined;
     Atomics.store(this.ctl, EPOCH, 1);
+  }
+
+  /**
+   * The control words. Growing a memory that is not shared (the one-thread fallback, e.g. a
+   * page without cross-origin isolation) detaches its old buffer, and every view on it: make
+   * the view again whenever the memory's buffer has changed.
+   */
+  private get ctl(): Int32Array {
+    if (this.ctlView.buffer !== this.memory.buffer) this.ctlView = new Int32Array(this.memory.buffer, 0, CONTROL_BYTES >> 2);
+    return this.ctlView;
   }
 
   /** Whether this platform can run more than one thread (else setThreads(n) runs everything on one). */
@@ -250,13 +262,15 @@ export class ThreadPool {
     const tag = (gen & 0xffff) << 16;
     // The counter first: from here on, no late worker of an earlier job can take a task.
     Atomics.store(ctl, NEXT, tag);
-    for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i]!;
-    ctl[FN] = fn;
-    ctl[TASKS] = tasks;
-    ctl[COMPLETED] = 0;
-    ctl[FAILED] = 0;
-    ctl[PARTICIPANTS] = helpers;
-    Atomics.store(ctl, GEN, gen); // sequentially consistent: the workers see everything written above
+    // Atomic stores (and loads in the worker): one total order, so a worker that sees any
+    // part of this job also sees the counter's new tag written before it.
+    for (let i = 0; i < args.length; i++) Atomics.store(ctl, ARGS + i, args[i]!);
+    Atomics.store(ctl, FN, fn);
+    Atomics.store(ctl, TASKS, tasks);
+    Atomics.store(ctl, COMPLETED, 0);
+    Atomics.store(ctl, FAILED, 0);
+    Atomics.store(ctl, PARTICIPANTS, helpers);
+    Atomics.store(ctl, GEN, gen);
     Atomics.notify(ctl, GEN);
     /** Takes the next task number of this job, or −1 when none is left. */
     const take = (): number => {
@@ -276,7 +290,7 @@ export class ThreadPool {
           // The job has failed: the tasks nobody took yet are skipped, but counted, so
           // that the wait below ends once the workers' tasks in flight are done.
           Atomics.add(ctl, COMPLETED, 1);
-          for (let u; (u = take()) >= 0;) Atomics.add(ctl, COMPLETED, 1);
+          while (take() >= 0) Atomics.add(ctl, COMPLETED, 1);
           break;
         }
         Atomics.add(ctl, COMPLETED, 1);

@@ -5,10 +5,9 @@
  * bitwise, wherever fast-check chooses to stop.
  */
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crossEntropy, dropout, FormatError, Generator, randint, randn, Tensor, tensor, ValueError } from '../../index.ts';
@@ -19,6 +18,7 @@ import { Module } from '../../nn/module.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../node.ts';
 import { AdamW } from '../../optim/index.ts';
 import { arbSeed, assertClose } from '../kit/index.ts';
+import { reachable } from '../imports.ts';
 
 const folders: string[] = [];
 async function tempFolder(): Promise<string> {
@@ -450,28 +450,11 @@ describe('resume', () => {
 
 describe('packaging', () => {
   const root = resolve(import.meta.dirname, '../..');
-  /** Every repo file `entry` reaches through imports, and the non-relative specifiers on the way. */
-  function imports(entry: string): { files: Set<string>; external: string[] } {
-    const files = new Set<string>();
-    const external: string[] = [];
-    const stack = [resolve(root, entry)];
-    while (stack.length > 0) {
-      const file = stack.pop()!;
-      if (files.has(file)) continue;
-      files.add(file);
-      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
-        if (spec!.startsWith('.')) stack.push(resolve(dirname(file), spec!));
-        else external.push(`${relative(root, file)}: ${spec}`);
-      }
-    }
-    return { files, external };
-  }
-
   it('the formats and the main entry reach no Node built-in; only the Node entry (node.ts, node/) does', () => {
     // models/index.ts is `sparsegrad/models` (models from bytes, for browsers and workers); tokenizers the same.
-    for (const entry of ['index.ts', 'models/index.ts', 'models/tokenizers/index.ts', 'models/safetensors.ts', 'models/checkpoint.ts']) expect(imports(entry).external, entry).toEqual([]);
-    expect(imports('models/index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
-    expect(imports('index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
-    expect(imports('node.ts').external.filter((e) => !/^node(\.ts|\/[\w-]+\.ts): node:/.test(e))).toEqual([]);
+    for (const entry of ['index.ts', 'models/index.ts', 'models/tokenizers/index.ts', 'models/safetensors.ts', 'models/checkpoint.ts']) expect(reachable(entry).external, entry).toEqual([]);
+    expect(reachable('models/index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
+    expect(reachable('index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
+    expect(reachable('node.ts').external.filter((e) => !/^node(\.ts|\/[\w-]+\.ts): node:/.test(e))).toEqual([]);
   });
 });

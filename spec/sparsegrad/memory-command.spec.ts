@@ -61,6 +61,13 @@ describe('memory: exact bytes by hand', () => {
     expect(leastSentence(t)).toBe('LoRA holds the least: 2.03 KiB, 512 B less than Full FT (2.53 KiB), 19.8 % less than full fine-tuning; SparseGrad, dense moments holds 352 B more than full fine-tuning; SparseGrad, sparse moments holds 160 B more than full fine-tuning.');
   });
 
+  test('when the runner-up is not full fine-tuning, both gaps are given', () => {
+    const t = memoryTable(spec, s, 2 ** 30);
+    const held = (key: string, bytes: number) => ({ row: row(key), bytes: { ...t.rows[0]!.bytes, held: bytes } });
+    const sentence = leastSentence({ ...t, rows: [held('full', 4000), held('lora', 1000), held('sparsegrad', 3000)] });
+    expect(sentence).toBe('LoRA holds the least: 1000 B, 1.95 KiB less than SparseGrad, dense moments (2.93 KiB), 2.93 KiB (75.0 %) less than full fine-tuning; SparseGrad, dense moments holds 1000 B less than full fine-tuning.');
+  });
+
   test('over the limit, nothing is built: the analytic figures, labelled', () => {
     const t = memoryTable(spec, s, 1000);
     expect(t.route).toBe('analytic');
