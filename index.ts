@@ -13,8 +13,44 @@ export { Generator, manualSeed, defaultGenerator } from './core/random.ts';
 export { ShapeError, DTypeError, IndexError, ValueError, AutogradError, FormatError, SparsegradError } from './base/errors.ts';
 export { DTYPES, type DType, type FloatDType, type Storage } from './base/dtype.ts';
 export { broadcastShapes, MAX_NUMEL } from './base/shape.ts';
-export { setBackend, getBackend, withBackend, backendNames, registerBackend, setRelaxedSimd, setThreads, threadInfo, threadsReady, type Backend } from './kernels/backend.ts';
-export { add, sub, mul, div, pow, maximum, minimum, where, neg, abs, sign, exp, log, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, gelu, silu, erf, clamp } from './core/ops/elementwise.ts';
+export {
+  setBackend,
+  getBackend,
+  withBackend,
+  backendNames,
+  registerBackend,
+  setRelaxedSimd,
+  setThreads,
+  threadInfo,
+  threadsReady,
+  type Backend,
+} from './kernels/backend.ts';
+export {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  where,
+  neg,
+  abs,
+  sign,
+  exp,
+  log,
+  sqrt,
+  rsqrt,
+  sin,
+  cos,
+  tanh,
+  sigmoid,
+  relu,
+  gelu,
+  silu,
+  erf,
+  clamp,
+} from './core/ops/elementwise.ts';
 export { sum, mean, variance as var_, logsumexp, argmax, argmin } from './core/ops/reduce.ts';
 export { reshape, permute, transpose, expand, squeeze, unsqueeze, slice, narrow, cat, stack, split, chunk, flatten } from './core/ops/movement.ts';
 export { matmul } from './core/ops/linalg.ts';

@@ -21,7 +21,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Tensor } from './core/tensor.ts';
-import { type Checkpoint, committedFiles, decodeCheckpoint, type DecodeOptions, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE_FILE } from './models/checkpoint.ts';
+import {
+  type Checkpoint,
+  committedFiles,
+  decodeCheckpoint,
+  type DecodeOptions,
+  encodeCheckpoint,
+  MODEL_FILE,
+  OPTIMIZER_FILE,
+  TRAINER_STATE_FILE,
+} from './models/checkpoint.ts';
 import { parseSafetensors, type SafetensorsFile, serializeSafetensors, type SerializeOptions } from './models/safetensors.ts';
 
 export type { Checkpoint, DecodeOptions, OptimizerStateDict } from './models/checkpoint.ts';

@@ -35,13 +35,19 @@ export function allocate(dtype: DType, length: number, op = 'allocate'): Storage
   checkDType(op, dtype);
   if (!Number.isSafeInteger(length) || length < 0 || length > MAX_NUMEL) {
     const bytes = Number.isFinite(length) && length > 0 ? ` (${formatBytes(length * ITEM_SIZE[dtype])})` : '';
-    throw new ShapeError(`${op}(): cannot allocate ${length} ${dtype} elements${bytes}: a tensor holds a non-negative integer number of elements, at most ${MAX_NUMEL}`);
+    throw new ShapeError(
+      `${op}(): cannot allocate ${length} ${dtype} elements${bytes}: a tensor holds a non-negative integer number of elements, at most ${MAX_NUMEL}`,
+    );
   }
   switch (dtype) {
-    case 'float32': return new Float32Array(length);
-    case 'float64': return new Float64Array(length);
-    case 'int32': return new Int32Array(length);
-    case 'bool': return new Uint8Array(length);
+    case 'float32':
+      return new Float32Array(length);
+    case 'float64':
+      return new Float64Array(length);
+    case 'int32':
+      return new Int32Array(length);
+    case 'bool':
+      return new Uint8Array(length);
   }
 }
 
@@ -77,7 +83,9 @@ export function dtypeOf(data: Storage): DType {
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof Uint8Array) return 'bool';
   const name = (data as object).constructor?.name ?? typeof data;
-  throw new DTypeError(`unsupported storage ${name}: use Float32Array, Float64Array, Int32Array or Uint8Array (bool), or pass { dtype } to tensor() to convert`);
+  throw new DTypeError(
+    `unsupported storage ${name}: use Float32Array, Float64Array, Int32Array or Uint8Array (bool), or pass { dtype } to tensor() to convert`,
+  );
 }
 
 export function isFloat(dtype: DType): dtype is FloatDType {

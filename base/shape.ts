@@ -22,9 +22,12 @@ export function checkShape(op: string, shape: unknown, bytesPerElement?: number)
   if (!Array.isArray(shape)) throw new ShapeError(`${op}(): shape must be an array of non-negative integers, got ${describe(shape)}`);
   shape.forEach((d: unknown, i) => {
     // torch's wording for the common case, so its answers are found.
-    if (typeof d === 'number' && Number.isSafeInteger(d) && d < 0) throw new ShapeError(`${op}(): Trying to create tensor with negative dimension ${d}: ${describe(shape)}`);
+    if (typeof d === 'number' && Number.isSafeInteger(d) && d < 0)
+      throw new ShapeError(`${op}(): Trying to create tensor with negative dimension ${d}: ${describe(shape)}`);
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new ShapeError(`${op}(): invalid shape ${describe(shape)}: dimension ${i} is ${describe(d)} (dimensions must be non-negative integers, at most 2^53 − 1)`);
+      throw new ShapeError(
+        `${op}(): invalid shape ${describe(shape)}: dimension ${i} is ${describe(d)} (dimensions must be non-negative integers, at most 2^53 − 1)`,
+      );
     }
   });
   checkNumel(op, shape as Shape, bytesPerElement);
@@ -37,8 +40,11 @@ export function checkShape(op: string, shape: unknown, bytesPerElement?: number)
 export function checkNumel(op: string, shape: Shape, bytesPerElement?: number): void {
   const n = numel(shape);
   if (n > MAX_NUMEL) {
-    const bytes = bytesPerElement === undefined ? '' : ` (${(n * bytesPerElement).toLocaleString('en-US')} bytes = ${((n * bytesPerElement) / 2 ** 30).toFixed(1)} GiB)`;
-    throw new ShapeError(`${op}(): shape ${formatShape(shape)} has ${n} elements${bytes}, over the limit of ${MAX_NUMEL} elements per tensor (2^31 − 1: every element needs an int32 index)`);
+    const bytes =
+      bytesPerElement === undefined ? '' : ` (${(n * bytesPerElement).toLocaleString('en-US')} bytes = ${((n * bytesPerElement) / 2 ** 30).toFixed(1)} GiB)`;
+    throw new ShapeError(
+      `${op}(): shape ${formatShape(shape)} has ${n} elements${bytes}, over the limit of ${MAX_NUMEL} elements per tensor (2^31 − 1: every element needs an int32 index)`,
+    );
   }
 }
 
@@ -105,9 +111,7 @@ export function broadcastShapes(a: Shape, b: Shape): number[] {
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(
-        `The size of tensor a (${da}) must match the size of tensor b (${db}) at non-singleton dimension ${i}`,
-      );
+      throw new ShapeError(`The size of tensor a (${da}) must match the size of tensor b (${db}) at non-singleton dimension ${i}`);
     }
     out[i] = da === 1 ? db : da;
   }
@@ -125,7 +129,9 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], targe
     const own = shape[i - lead]!;
     if (own === d) return strides[i - lead]!;
     if (own === 1) return 0;
-    throw new ShapeError(`The expanded size of the tensor (${d}) must match the existing size (${own}) at non-singleton dimension ${i}.  Target sizes: ${formatShape(target)}.  Tensor sizes: ${formatShape(shape)}`);
+    throw new ShapeError(
+      `The expanded size of the tensor (${d}) must match the existing size (${own}) at non-singleton dimension ${i}.  Target sizes: ${formatShape(target)}.  Tensor sizes: ${formatShape(shape)}`,
+    );
   });
 }
 

@@ -3,7 +3,7 @@
 // with hidden 256, 4 heads, seq 128, batch 8, float32 — reference kernels vs fast kernels.
 // Run with: npx tsx bench/attention.bench.ts
 import { bench, measure, run } from 'mitata';
-import { Generator, ones, randn, Tensor, withBackend } from '../index.ts';
+import { Generator, ones, randn, type Tensor, withBackend } from '../index.ts';
 import { MultiHeadAttention } from '../nn/attention.ts';
 
 const BATCH = 8;
@@ -34,7 +34,10 @@ const cpuNs = (await run()).benchmarks[0]!.runs[0]!.stats!.avg;
 const referenceNs = (await measure(() => withBackend('reference', step), { min_samples: 2, min_cpu_time: 0 })).avg;
 
 console.log(`\nSelf-attention training step, batch ${BATCH} × seq ${SEQ}, hidden ${HIDDEN}, ${HEADS} heads, float32`);
-for (const [backend, ns] of [['reference', referenceNs], ['cpu', cpuNs]] as const) {
+for (const [backend, ns] of [
+  ['reference', referenceNs],
+  ['cpu', cpuNs],
+] as const) {
   console.log(`${backend.padEnd(10)} ${(ns / 1e6).toFixed(1).padStart(9)} ms/step ${(FLOPS / ns).toFixed(2).padStart(8)} GFLOP/s`);
 }
 console.log(`ratio      ${(referenceNs / cpuNs).toFixed(1)}× (reference / cpu)`);

@@ -24,15 +24,19 @@ const cpuMs = () => {
 /** Runs f `runs` times; prints the mean wall and CPU time per run. */
 function time<T>(label: string, runs: number, f: () => T): T {
   let result!: T;
-  const wall0 = performance.now(), cpu0 = cpuMs();
+  const wall0 = performance.now(),
+    cpu0 = cpuMs();
   for (let r = 0; r < runs; r++) result = f();
-  const wall = (performance.now() - wall0) / runs, cpu = (cpuMs() - cpu0) / runs;
+  const wall = (performance.now() - wall0) / runs,
+    cpu = (cpuMs() - cpu0) / runs;
   console.log(`${label.padEnd(34)}${(wall / 1000).toFixed(3).padStart(9)} s wall${(cpu / 1000).toFixed(3).padStart(9)} s CPU`);
   return result;
 }
 
 // A Gram slice: float32 like a real `.grad`. The first slice also warms up the GEMM.
-const OUT = 768, IN = 3072, SLICES = 3;
+const OUT = 768,
+  IN = 3072,
+  SLICES = 3;
 const slice = Float32Array.from({ length: OUT * IN }, () => 0.01 * g.normal());
 const acc = new GramAccumulator(OUT, IN);
 acc.add(slice);

@@ -7,18 +7,24 @@ import { gemm as fast, setThreads, threadInfo, threadsReady } from '../kernels/c
 
 type Gemm = typeof reference;
 
+type Shape = ReturnType<typeof shape>;
+
 function shape(name: string, m: number, n: number, k: number, transA: boolean, transB: boolean) {
   const fill = (length: number) => Float32Array.from({ length }, () => Math.random() * 2 - 1);
-  const a = fill(m * k), b = fill(k * n), c = new Float32Array(m * n);
-  const lda = transA ? m : k, ldb = transB ? k : n;
+  const a = fill(m * k),
+    b = fill(k * n),
+    c = new Float32Array(m * n);
+  const lda = transA ? m : k,
+    ldb = transB ? k : n;
   return {
-    name, flops: 2 * m * n * k,
+    name,
+    flops: 2 * m * n * k,
     run: (gemm: Gemm) => gemm(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, c, 0, n),
   };
 }
 
 // The first three share m·n·k: a linear layer's products in training.
-const shapes = [
+const shapes: [Shape, Shape, Shape, Shape] = [
   shape('A·B   128×768 · 768×3072', 128, 3072, 768, false, false),
   shape('A·Bᵀ  128×768 · (3072×768)ᵀ', 128, 3072, 768, false, true), // x · Wᵀ
   shape('Aᵀ·B  (128×3072)ᵀ · 128×768', 3072, 768, 128, true, false), // dW = Gᵀ · X
@@ -35,7 +41,7 @@ summary(() => {
 bench(`fast ${shapes[3].name}`, () => shapes[3].run(fast));
 
 const { benchmarks } = await run();
-const fastNs = benchmarks.map((trial) => trial.runs[0].stats!.avg);
+const fastNs = benchmarks.map((trial) => trial.runs[0]!.stats!.avg);
 
 // mitata's default sampling (≥ 12 runs) would spend about a minute on the
 // reference at ~1 s a call, so it gets two timed runs per shape instead.
@@ -45,8 +51,12 @@ for (const s of shapes) refNs.push((await measure(() => s.run(reference), { min_
 const gflops = (flops: number, ns: number) => (flops / ns).toFixed(1); // flop/ns = GFLOP/s
 console.log(`\n${'shape'.padEnd(32)}${'ref GFLOP/s'.padStart(12)}${'fast GFLOP/s'.padStart(14)}${'fast/ref'.padStart(10)}`);
 shapes.forEach((s, i) => {
-  console.log(s.name.padEnd(32) + gflops(s.flops, refNs[i]).padStart(12) +
-    gflops(s.flops, fastNs[i]).padStart(14) + `${(refNs[i] / fastNs[i]).toFixed(1)}×`.padStart(10));
+  console.log(
+    s.name.padEnd(32) +
+      gflops(s.flops, refNs[i]!).padStart(12) +
+      gflops(s.flops, fastNs[i]!).padStart(14) +
+      `${(refNs[i]! / fastNs[i]!).toFixed(1)}×`.padStart(10),
+  );
 });
 
 // Thread scaling: the same three shapes on 1 thread and on every core (results are
@@ -60,9 +70,14 @@ for (const s of shapes.slice(0, 3)) {
     setThreads(n);
     return (await measure(() => s.run(fast), { min_samples: 10 })).p50;
   };
-  const one = await at(1), many = await at(all);
+  const one = await at(1),
+    many = await at(all);
   scaling.push(`${s.name.padEnd(32)}${gflops(s.flops, one).padStart(10)}${gflops(s.flops, many).padStart(10)}${`${(one / many).toFixed(2)}×`.padStart(8)}`);
 }
 setThreads(all);
-console.log(`\nthreads: 1 vs ${all} (GFLOP/s), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `\nthreads: 1 vs ${all} (GFLOP/s), load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 for (const line of scaling) console.log(line);

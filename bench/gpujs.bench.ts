@@ -43,7 +43,10 @@ const g = new Generator(0);
 const fmt = (ns: number, flops: number) => `${(ns / 1e6).toFixed(0).padStart(8)} ms${(flops / ns).toFixed(2).padStart(9)} GFLOP/s`;
 
 // ---- matmul -------------------------------------------------------------------------------
-const shapes: [string, number, number, number][] = [['128×768 · 768×3072', 128, 768, 3072], ['512×512 · 512×512', 512, 512, 512]];
+const shapes: [string, number, number, number][] = [
+  ['128×768 · 768×3072', 128, 768, 3072],
+  ['512×512 · 512×512', 512, 512, 512],
+];
 console.log('\nfloat32 matmul (result read back)');
 for (const [name, m, k, n] of shapes) {
   const a = randn([m, k], { generator: g });
@@ -64,13 +67,16 @@ const leaf = (shape: number[], scale: number) => randn(shape, { generator: g }).
 const host = { x: leaf([TOKENS, HIDDEN], 1), w1: leaf([FFN, HIDDEN], 0.02), b1: leaf([FFN], 0.02), w2: leaf([HIDDEN, FFN], 0.02), b2: leaf([HIDDEN], 0.02) };
 const gradOut = randn([TOKENS, HIDDEN], { generator: g });
 for (const t of targets) {
-  const p = t.run(() => Object.fromEntries(Object.entries(host).map(([k, v]) => [k, (t.backend?.onDevice ? toDevice(v) : v.detach().clone()).setRequiresGrad()]))) as Record<keyof typeof host, Tensor>;
-  const step = () => t.run(() => {
-    for (const v of Object.values(p)) v.zeroGrad();
-    const h = p.x.matmul(p.w1.transpose()).add(p.b1).gelu();
-    h.matmul(p.w2.transpose()).add(p.b2).mul(gradOut).sum().backward();
-    return (p.w1.grad as Tensor).sum().item();
-  });
+  const p = t.run(() =>
+    Object.fromEntries(Object.entries(host).map(([k, v]) => [k, (t.backend?.onDevice ? toDevice(v) : v.detach().clone()).setRequiresGrad()])),
+  ) as Record<keyof typeof host, Tensor>;
+  const step = () =>
+    t.run(() => {
+      for (const v of Object.values(p)) v.zeroGrad();
+      const h = p.x.matmul(p.w1.transpose()).add(p.b1).gelu();
+      h.matmul(p.w2.transpose()).add(p.b2).mul(gradOut).sum().backward();
+      return (p.w1.grad as Tensor).sum().item();
+    });
   console.log(`  ${t.label.padEnd(20)}${fmt(await time(step, t.backend ? 2 : 8), MLP_FLOPS)}`);
 }
 console.log('\nheadlessgl runs on Mesa llvmpipe (software) here; speed on a real GPU is not measured on these machines.');

@@ -29,7 +29,10 @@ const K = RANK * (HIDDEN + FFN);
 const HYPER = { lr: 1e-4, eps: 1e-8 };
 
 const x = randn([TOKENS, HIDDEN], { generator: new Generator(1) }).setRequiresGrad();
-const realRows = Tensor.fromStorage(Float32Array.from({ length: TOKENS }, (_, t) => (t < TOKENS - PADDED ? 1 : 0)), [TOKENS, 1]);
+const realRows = Tensor.fromStorage(
+  Float32Array.from({ length: TOKENS }, (_, t) => (t < TOKENS - PADDED ? 1 : 0)),
+  [TOKENS, 1],
+);
 const gradOut = randn([TOKENS, HIDDEN], { generator: new Generator(2) }).mul(realRows);
 
 /** A dense random n×n orthogonal matrix (float32) and its transpose as a separate array. */
@@ -55,25 +58,40 @@ interface Setup {
   optimizer: Optimizer;
 }
 const newBlock = () => new GeluMlp(HIDDEN, FFN, { generator: new Generator(5) });
-const adamW = (block: GeluMlp): Setup => ({ block, optimizer: new Optimizer(block.parameters().filter((p) => p.requiresGrad), { rule: adamWHf, ...HYPER }) });
+const adamW = (block: GeluMlp): Setup => ({
+  block,
+  optimizer: new Optimizer(
+    block.parameters().filter((p) => p.requiresGrad),
+    { rule: adamWHf, ...HYPER },
+  ),
+});
 const sparseGrad = (config: SparseGradConfig) => (): Setup => {
   const block = newBlock();
   const handle = applySparseGrad(block, bases, { k: K, ...config });
-  return { block, optimizer: new Optimizer(sparseGradGroups<AnyRule, AnyRule>(block, handle, { sparse: sparseAdam, dense: adamWHf }, HYPER), { rule: adamWHf }) };
+  return {
+    block,
+    optimizer: new Optimizer(sparseGradGroups<AnyRule, AnyRule>(block, handle, { sparse: sparseAdam, dense: adamWHf }, HYPER), { rule: adamWHf }),
+  };
 };
 
 const methods: [string, () => Setup][] = [
   ['full FT', () => adamW(newBlock())],
-  ['LoRA r=7', () => {
-    const block = newBlock();
-    applyLora(block, { r: RANK });
-    return adamW(block);
-  }],
-  ['MeProp (paper)', () => {
-    const block = newBlock();
-    applyMeProp(block, { k: K });
-    return adamW(block);
-  }],
+  [
+    'LoRA r=7',
+    () => {
+      const block = newBlock();
+      applyLora(block, { r: RANK });
+      return adamW(block);
+    },
+  ],
+  [
+    'MeProp (paper)',
+    () => {
+      const block = newBlock();
+      applyMeProp(block, { k: K });
+      return adamW(block);
+    },
+  ],
   ['SparseGrad', sparseGrad({})],
   ['SG compacted', sparseGrad({ rowCompaction: true })],
   ['SG materialized', sparseGrad({ materialized: true })],

@@ -3,7 +3,7 @@
 // with 128 tokens, W1 3072×768, W2 768×3072, float32 — reference kernels vs fast kernels.
 // Run with: npx tsx bench/mlp.bench.ts
 import { bench, measure, run } from 'mitata';
-import { Generator, randn, Tensor, withBackend } from '../index.ts';
+import { Generator, randn, type Tensor, withBackend } from '../index.ts';
 
 const TOKENS = 128;
 const HIDDEN = 768;

@@ -51,6 +51,8 @@ if (base === undefined) {
         best[k] = Math.min(best[k], ms(steps[k], 20));
       }
     }
-    console.log(`${norm} fwd+bwd ${TOKENS}×${HIDDEN} float32 cpu: BASE ${best.base.toFixed(2)} ms, this tree ${best.this.toFixed(2)} ms (best of 30 interleaved rounds of 20 steps)`);
+    console.log(
+      `${norm} fwd+bwd ${TOKENS}×${HIDDEN} float32 cpu: BASE ${best.base.toFixed(2)} ms, this tree ${best.this.toFixed(2)} ms (best of 30 interleaved rounds of 20 steps)`,
+    );
   }
 }

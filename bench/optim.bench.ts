@@ -22,7 +22,12 @@ function pattern(): Int32Array {
   while (chosen.size < NNZ) chosen.add(g.integer(0, SIZE));
   return Int32Array.from(chosen).sort();
 }
-const sparseGrad = (indices: Int32Array) => new SparseCoo([ROWS, COLS], indices, Float32Array.from(indices, () => g.normal() * 1e-3));
+const sparseGrad = (indices: Int32Array) =>
+  new SparseCoo(
+    [ROWS, COLS],
+    indices,
+    Float32Array.from(indices, () => g.normal() * 1e-3),
+  );
 const param = () => new Parameter(randn([ROWS, COLS], { generator: g }).mul(0.02));
 
 const fixed = pattern();
@@ -42,7 +47,9 @@ for (const [name, opt] of cases) bench(name, () => opt.step());
 const { benchmarks } = await run();
 const ms = benchmarks.map((b) => b.runs[0]!.stats!.avg / 1e6);
 console.log(`\nOne step on a ${ROWS}×${COLS} float32 parameter (${NNZ} of ${SIZE} entries present)`);
-cases.forEach(([name], i) => console.log(`${name.padEnd(34)}${ms[i]!.toFixed(3).padStart(9)} ms/step  ${(ms[0]! / ms[i]!).toFixed(1).padStart(6)}× AdamW's speed`));
+cases.forEach(([name], i) =>
+  console.log(`${name.padEnd(34)}${ms[i]!.toFixed(3).padStart(9)} ms/step  ${(ms[0]! / ms[i]!).toFixed(1).padStart(6)}× AdamW's speed`),
+);
 
 /** Bytes of optimizer state after `steps` steps whose patterns come from `next`. */
 function stateBytes(steps: number, next: () => Int32Array): { bytes: number; ms: number } {
@@ -68,5 +75,7 @@ for (const [name, steps, next] of [
 ] as const) {
   const { bytes, ms: perStep } = stateBytes(steps, next);
   const saved = 1 - bytes / denseBytes;
-  console.log(`  ${name}, ${steps} steps: ${(bytes / 2 ** 20).toFixed(2)} MiB (${saved >= 0 ? `saves ${(saved * 100).toFixed(1)}%` : `costs ${(-saved * 100).toFixed(1)}% more`}), ${perStep.toFixed(2)} ms/step while growing`);
+  console.log(
+    `  ${name}, ${steps} steps: ${(bytes / 2 ** 20).toFixed(2)} MiB (${saved >= 0 ? `saves ${(saved * 100).toFixed(1)}%` : `costs ${(-saved * 100).toFixed(1)}% more`}), ${perStep.toFixed(2)} ms/step while growing`,
+  );
 }

@@ -31,7 +31,12 @@ const [T, H, F] = [128, 768, 3072]; // W1, W2
 const [B3, S3, H3, HEADS3, F3] = [8, 128, 256, 4, 1024]; // W3
 
 /** What one system reports for one workload. `grads`: name → [Σ g, Σ |g|]. */
-interface Result { ms: number; loss: number; grads: Record<string, [number, number]>; rssGrowthMB?: number }
+interface Result {
+  ms: number;
+  loss: number;
+  grads: Record<string, [number, number]>;
+  rssGrowthMB?: number;
+}
 type Workload = 'W1' | 'W2' | 'W3' | 'W2-SG';
 type Results = Partial<Record<Workload, Result>>;
 
@@ -90,15 +95,33 @@ input('w2.b2', [H], 0.02);
 input('w2.gout', [T, H], 1);
 
 const w3Config: BertConfig = {
-  model_type: 'bert', vocab_size: 1, hidden_size: H3, num_hidden_layers: 1, num_attention_heads: HEADS3,
-  intermediate_size: F3, hidden_act: 'gelu', hidden_dropout_prob: 0, attention_probs_dropout_prob: 0,
-  max_position_embeddings: S3, type_vocab_size: 1, layer_norm_eps: 1e-5, pad_token_id: null, num_labels: 1, classifier_dropout: null,
+  model_type: 'bert',
+  vocab_size: 1,
+  hidden_size: H3,
+  num_hidden_layers: 1,
+  num_attention_heads: HEADS3,
+  intermediate_size: F3,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0,
+  attention_probs_dropout_prob: 0,
+  max_position_embeddings: S3,
+  type_vocab_size: 1,
+  layer_norm_eps: 1e-5,
+  pad_token_id: null,
+  num_labels: 1,
+  classifier_dropout: null,
 };
 const layer = new BertLayer(w3Config, { generator: gen });
 // sparsegrad's names → the short names the peers use.
 const W3_NAMES: Record<string, string> = {
-  'attention.self.query': 'q', 'attention.self.key': 'k', 'attention.self.value': 'v', 'attention.output.dense': 'o',
-  'attention.output.LayerNorm': 'ln1', 'intermediate.dense': 'i', 'output.dense': 'out', 'output.LayerNorm': 'ln2',
+  'attention.self.query': 'q',
+  'attention.self.key': 'k',
+  'attention.self.value': 'v',
+  'attention.output.dense': 'o',
+  'attention.output.LayerNorm': 'ln1',
+  'intermediate.dense': 'i',
+  'output.dense': 'out',
+  'output.LayerNorm': 'ln2',
 };
 const shortName = (name: string) => {
   const dot = name.lastIndexOf('.');
@@ -111,8 +134,12 @@ const W3_GRADS = ['x', 'q.weight', 'i.weight', 'ln2.weight'];
 
 const get = (name: string) => inputs.get(name)!;
 const sums = (g: Float32Array | Float64Array): [number, number] => {
-  let s = 0, a = 0;
-  for (let i = 0; i < g.length; i++) { s += g[i]!; a += Math.abs(g[i]!); }
+  let s = 0,
+    a = 0;
+  for (let i = 0; i < g.length; i++) {
+    s += g[i]!;
+    a += Math.abs(g[i]!);
+  }
   return [s, a];
 };
 
@@ -128,7 +155,9 @@ function sparsegrad(): Results {
   const mlpStep = () => {
     for (const p of [x, w1, b1, w2, b2]) p.zeroGrad();
     // linear(): F.linear, the bias fused into the GEMM, dW produced in W's layout.
-    const loss = linear(linear(x, w1, b1).gelu(), w2, b2).mul(gout).sum();
+    const loss = linear(linear(x, w1, b1).gelu(), w2, b2)
+      .mul(gout)
+      .sum();
     loss.backward();
     return loss;
   };
@@ -136,8 +165,20 @@ function sparsegrad(): Results {
   const ms2 = timeIt(mlpStep);
   const loss2 = mlpStep().item();
   out.W2 = {
-    ms: ms2, loss: loss2, rssGrowthMB: (process.resourceUsage().maxRSS - rss0) / 1024,
-    grads: Object.fromEntries(([['x', x], ['w1', w1], ['b1', b1], ['w2', w2], ['b2', b2]] as const).map(([n, t]) => [n, sums((t.grad as Tensor).contiguous().data as Float32Array)])),
+    ms: ms2,
+    loss: loss2,
+    rssGrowthMB: (process.resourceUsage().maxRSS - rss0) / 1024,
+    grads: Object.fromEntries(
+      (
+        [
+          ['x', x],
+          ['w1', w1],
+          ['b1', b1],
+          ['w2', w2],
+          ['b2', b2],
+        ] as const
+      ).map(([n, t]) => [n, sums((t.grad as Tensor).contiguous().data as Float32Array)]),
+    ),
   };
 
   // SparseGrad's step at the same size (docs/METHOD.md): both linears converted, row
@@ -179,7 +220,8 @@ function sparsegrad(): Results {
   const loss3 = layerStep().item();
   const params = new Map(layer.namedParameters().map(([n, p]) => [shortName(n), p]));
   out.W3 = {
-    ms: ms3, loss: loss3,
+    ms: ms3,
+    loss: loss3,
     grads: Object.fromEntries(W3_GRADS.map((n) => [n, sums(((n === 'x' ? x3 : params.get(n)!).grad as Tensor).contiguous().data as Float32Array)])),
   };
   return out;
@@ -222,7 +264,7 @@ async function runJax(jax: Jax): Promise<Results> {
       await blockUntilReady(r as never);
       return r;
     };
-    const ms = await timeAsync(async () => tree.dispose(await once() as never));
+    const ms = await timeAsync(async () => tree.dispose((await once()) as never));
     return { ms, result: await once() };
   }
 
@@ -240,7 +282,8 @@ async function runJax(jax: Jax): Promise<Results> {
   out.W2 = { ms: w2.ms, loss: loss2.item() as number, grads: Object.fromEntries(Object.entries(grads2).map(([k, v]) => [k, jsums(v)])) };
 
   // W1: one product.
-  const a = arr('w1.a'), b = arr('w1.b');
+  const a = arr('w1.a'),
+    b = arr('w1.b');
   const mm = jit((x: JArray, y: JArray) => np.matmul(x, y));
   const w1ms = await timeAsync(async () => (await blockUntilReady(mm(a.ref, b.ref))).dispose());
   const c = mm(a.ref, b.ref);
@@ -255,7 +298,9 @@ async function runJax(jax: Jax): Promise<Results> {
   const dh = H3 / HEADS3;
   const heads = (x: JArray) => x.reshape([B3, S3, HEADS3, dh]).transpose([0, 2, 1, 3]);
   const layerLoss = (p: Layer, x: JArray, g: JArray) => {
-    const q = heads(linear(x.ref, p.q)), k = heads(linear(x.ref, p.k)), v = heads(linear(x.ref, p.v));
+    const q = heads(linear(x.ref, p.q)),
+      k = heads(linear(x.ref, p.k)),
+      v = heads(linear(x.ref, p.v));
     const probs = nn.softmax(np.matmul(q, k.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(dh)), -1);
     const ctx = np.matmul(probs, v).transpose([0, 2, 1, 3]);
     const a1 = layerNorm(linear(ctx.reshape([B3, S3, H3]), p.o).add(x), p.ln1);
@@ -264,12 +309,14 @@ async function runJax(jax: Jax): Promise<Results> {
   };
   const dense = (n: string): Dense => ({ weight: arr(`w3.${n}.weight`), bias: arr(`w3.${n}.bias`) });
   const params = Object.fromEntries(['q', 'k', 'v', 'o', 'i', 'out', 'ln1', 'ln2'].map((n) => [n, dense(n)])) as Layer;
-  const x3 = arr('w3.x'), g3 = arr('w3.gout');
+  const x3 = arr('w3.x'),
+    g3 = arr('w3.gout');
   const layerStep = jit(valueAndGrad(layerLoss, { argnums: [0, 1] }));
   const w3 = await timed(layerStep as never, () => [tree.ref(params), x3.ref, g3.ref]);
   const [loss3, [gp, gx]] = w3.result as [JArray, [Layer, JArray]];
   out.W3 = {
-    ms: w3.ms, loss: loss3.item() as number,
+    ms: w3.ms,
+    loss: loss3.item() as number,
     grads: { x: jsums(gx), 'q.weight': jsums(gp.q.weight), 'i.weight': jsums(gp.i.weight), 'ln2.weight': jsums(gp.ln2.weight) },
   };
   return out;
@@ -319,7 +366,10 @@ function agree(a: Result, b: Result): string[] {
   return bad;
 }
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 console.log(`machine load average before: ${load()}; ${REPEATS} timed runs per cell, median`);
 await threadsReady();
 const columns: [string, Results | string][] = [];
@@ -348,7 +398,9 @@ for (const w of ['W1', 'W2', 'W3', 'W2-SG'] as const) {
 }
 for (const [name, r] of columns) if (typeof r === 'string') console.log(`${name}: ${r}`);
 const one = columns[0]![1] as Results;
-console.log(`thread scaling, sparsegrad time 1 thread ÷ 2 threads: ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${(one[w]!.ms / base[w]!.ms).toFixed(2)}×`).join(', ')}`);
+console.log(
+  `thread scaling, sparsegrad time 1 thread ÷ 2 threads: ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${(one[w]!.ms / base[w]!.ms).toFixed(2)}×`).join(', ')}`,
+);
 console.log(`SparseGrad step ÷ dense step (2 threads): ${(base['W2-SG']!.ms / base.W2!.ms).toFixed(2)}×`);
 
 console.log('\nagreement with sparsegrad 2T (loss and gradient sums, bound 1e-4 · Σ|terms|):');

@@ -4,7 +4,17 @@
 // it starts Python and takes a few minutes.
 export {};
 // Each file runs its own comparison (side by side, in the same run) and prints ratios.
-const files = ['gemm.bench.ts', 'elementwise.bench.ts', 'mlp.bench.ts', 'attention.bench.ts', 'optim.bench.ts', 'methods.bench.ts', 'eigen.bench.ts', 'models.bench.ts', 'gpujs.bench.ts'];
+const files = [
+  'gemm.bench.ts',
+  'elementwise.bench.ts',
+  'mlp.bench.ts',
+  'attention.bench.ts',
+  'optim.bench.ts',
+  'methods.bench.ts',
+  'eigen.bench.ts',
+  'models.bench.ts',
+  'gpujs.bench.ts',
+];
 const named = process.argv.slice(2);
 const selected = named.length === 0 ? files : named.map((name) => (name === 'peers' ? 'peers.ts' : `${name.replace(/\.bench(\.ts)?$/, '')}.bench.ts`));
 for (const file of selected) {

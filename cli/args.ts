@@ -10,7 +10,10 @@
 
 /** A usage error: printed as `error: <message>` with exit status 2 (no stack trace). */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -58,25 +61,57 @@ interface Base {
   /** Not listed in --help (test hooks). */
   hidden?: boolean;
 }
-export interface IntFlag extends Base { type: 'int'; default?: number; min?: number; max?: number }
-export interface NumberFlag extends Base { type: 'number'; default?: number; min?: number; max?: number; exclusiveMin?: boolean }
-export interface StringFlag extends Base { type: 'string'; default?: string }
-export interface BooleanFlag extends Base { type: 'boolean'; default?: boolean }
-export interface ChoiceFlag extends Base { type: 'choice'; choices: readonly string[]; default?: string }
+export interface IntFlag extends Base {
+  type: 'int';
+  default?: number;
+  min?: number;
+  max?: number;
+}
+export interface NumberFlag extends Base {
+  type: 'number';
+  default?: number;
+  min?: number;
+  max?: number;
+  exclusiveMin?: boolean;
+}
+export interface StringFlag extends Base {
+  type: 'string';
+  default?: string;
+}
+export interface BooleanFlag extends Base {
+  type: 'boolean';
+  default?: boolean;
+}
+export interface ChoiceFlag extends Base {
+  type: 'choice';
+  choices: readonly string[];
+  default?: string;
+}
 /** Comma-separated values, each one of `choices` when given. */
-export interface ListFlag extends Base { type: 'list'; choices?: readonly string[]; default?: readonly string[] }
+export interface ListFlag extends Base {
+  type: 'list';
+  choices?: readonly string[];
+  default?: readonly string[];
+}
 /** Comma-separated integers. */
-export interface IntListFlag extends Base { type: 'ints'; default?: readonly number[]; min?: number }
+export interface IntListFlag extends Base {
+  type: 'ints';
+  default?: readonly number[];
+  min?: number;
+}
 
 export type FlagSpec = IntFlag | NumberFlag | StringFlag | BooleanFlag | ChoiceFlag | ListFlag | IntListFlag;
 export type FlagSpecs = Record<string, FlagSpec>;
 
-type ValueOf<F extends FlagSpec> =
-  F extends IntFlag | NumberFlag ? number :
-  F extends BooleanFlag ? boolean :
-  F extends ListFlag ? string[] :
-  F extends IntListFlag ? number[] :
-  string;
+type ValueOf<F extends FlagSpec> = F extends IntFlag | NumberFlag
+  ? number
+  : F extends BooleanFlag
+    ? boolean
+    : F extends ListFlag
+      ? string[]
+      : F extends IntListFlag
+        ? number[]
+        : string;
 type HasDefault<F> = F extends { default: unknown } ? true : F extends BooleanFlag ? true : false;
 
 /** Parsed values: flags with a default (and booleans) are always present, others may be undefined. */
@@ -144,14 +179,22 @@ function parseValue(flag: string, spec: FlagSpec, raw: string): unknown {
       if (!spec.choices.includes(raw)) bad(`unknown value '${raw}'${suggest(raw, spec.choices)}; valid: ${spec.choices.join(', ')}`);
       return raw;
     case 'list': {
-      const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       if (items.length === 0) bad('expected a comma-separated list, got nothing');
-      if (spec.choices) for (const item of items) if (!spec.choices.includes(item)) bad(`unknown value '${item}'${suggest(item, spec.choices)}; valid: ${spec.choices.join(', ')}`);
+      if (spec.choices)
+        for (const item of items)
+          if (!spec.choices.includes(item)) bad(`unknown value '${item}'${suggest(item, spec.choices)}; valid: ${spec.choices.join(', ')}`);
       if (new Set(items).size !== items.length) bad(`a value is listed twice in '${raw}'`);
       return items;
     }
     case 'ints': {
-      const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       if (items.length === 0) bad('expected comma-separated whole numbers, got nothing');
       return items.map((s) => {
         const n = Number(s);
@@ -208,7 +251,9 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
       inline = 'false';
     }
     if (!spec) {
-      const visible = Object.entries(specs).filter(([, s]) => !s.hidden).map(([k]) => kebab(k));
+      const visible = Object.entries(specs)
+        .filter(([, s]) => !s.hidden)
+        .map(([k]) => kebab(k));
       throw new CliError(`${command}: unknown flag --${name}${suggest(name, names, '--')}; valid flags: ${visible.map((n) => `--${n}`).join(', ')}`);
     }
     let raw = inline;
@@ -230,7 +275,12 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
   }
   const maxPositional = options.positional ?? 0;
   if (positional.length > maxPositional) {
-    throw new CliError(`${command}: unexpected argument${positional.length - maxPositional > 1 ? 's' : ''} ${positional.slice(maxPositional).map((p) => `'${p}'`).join(' ')}${maxPositional === 0 ? ' (this command takes flags only)' : ''}`);
+    throw new CliError(
+      `${command}: unexpected argument${positional.length - maxPositional > 1 ? 's' : ''} ${positional
+        .slice(maxPositional)
+        .map((p) => `'${p}'`)
+        .join(' ')}${maxPositional === 0 ? ' (this command takes flags only)' : ''}`,
+    );
   }
   for (const [key, spec] of Object.entries(specs)) {
     if (!(key in values)) {
@@ -243,15 +293,33 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
 
 /** Help text: usage, description and one line per visible flag with its type and default. */
 export function formatHelp(command: string, summary: string, specs: FlagSpecs, usage?: string): string {
-  const rows = Object.entries(specs).filter(([, s]) => !s.hidden).map(([key, s]) => {
-    const placeholder = s.placeholder ?? (s.type === 'choice' ? s.choices.join('|') : s.type === 'list' ? (s.choices ? `${s.choices.join(',')}` : 'A,B') : s.type === 'ints' ? 'N,N' : s.type === 'boolean' ? '' : s.type === 'int' ? 'N' : s.type === 'number' ? 'X' : 'VALUE');
-    const left = `  --${kebab(key)}${placeholder ? ` ${placeholder}` : ''}`;
-    const def = s.default === undefined ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
-    return [left, `${s.help}${def}`] as const;
-  });
+  const rows = Object.entries(specs)
+    .filter(([, s]) => !s.hidden)
+    .map(([key, s]) => {
+      const placeholder =
+        s.placeholder ??
+        (s.type === 'choice'
+          ? s.choices.join('|')
+          : s.type === 'list'
+            ? s.choices
+              ? `${s.choices.join(',')}`
+              : 'A,B'
+            : s.type === 'ints'
+              ? 'N,N'
+              : s.type === 'boolean'
+                ? ''
+                : s.type === 'int'
+                  ? 'N'
+                  : s.type === 'number'
+                    ? 'X'
+                    : 'VALUE');
+      const left = `  --${kebab(key)}${placeholder ? ` ${placeholder}` : ''}`;
+      const def = s.default === undefined ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+      return [left, `${s.help}${def}`] as const;
+    });
   const width = Math.min(40, Math.max(...rows.map(([l]) => l.length), 0) + 2);
   const lines = [`usage: ${usage ?? `sparsegrad ${command} [flags]`}`, '', summary, '', 'flags:'];
   for (const [left, right] of rows) lines.push(left.length >= width ? `${left}\n${' '.repeat(width)}${right}` : `${left.padEnd(width)}${right}`);
-  lines.push(`  -h, --help`.padEnd(width) + 'show this help');
+  lines.push(`${`  -h, --help`.padEnd(width)}show this help`);
   return lines.join('\n');
 }

@@ -68,7 +68,12 @@ export function energyCurve(values: ArrayLike<number>, fractions: readonly numbe
 }
 
 /** Vᵀ M A for M (out×in, row-major), A = U or Uᵀ, in float64. */
-export function rotate(m: Float64Array, shape: readonly [number, number], bases: Pick<LayerTypeBases, 'U' | 'V'>, convention: 'consistent' | 'reference'): Float64Array {
+export function rotate(
+  m: Float64Array,
+  shape: readonly [number, number],
+  bases: Pick<LayerTypeBases, 'U' | 'V'>,
+  convention: 'consistent' | 'reference',
+): Float64Array {
   const M = Tensor.fromStorage(m, [...shape]);
   const V = bases.V.to('float64');
   const U = bases.U.to('float64');
@@ -106,7 +111,10 @@ export function measureConcentration(
     const x = curveFractions(shape[0] * shape[1], options.points);
     const top1 = { untransformed: 0, consistent: 0, reference: 0 } as Record<Variant, number>;
     const n = shape[0] * shape[1];
-    const atBudget = budget === undefined ? undefined : { k: Math.min(budget, n), fraction: Math.min(budget, n) / n, share: { untransformed: 0, consistent: 0, reference: 0 } as Record<Variant, number> };
+    const atBudget =
+      budget === undefined
+        ? undefined
+        : { k: Math.min(budget, n), fraction: Math.min(budget, n) / n, share: { untransformed: 0, consistent: 0, reference: 0 } as Record<Variant, number> };
     const sums = Object.fromEntries(VARIANTS.map((v) => [v, new Array<number>(x.length).fill(0)])) as Record<Variant, number[]>;
     for (const m of slices) {
       const forms: Record<Variant, Float64Array> = {
@@ -137,13 +145,20 @@ export function mergeConcentration(runs: readonly (readonly LayerConcentration[]
     const same = runs.map((r) => r.find((m) => m.layerType === l.layerType)).filter((m): m is LayerConcentration => m !== undefined);
     const slices = same.reduce((n, m) => n + m.slices, 0);
     const mean = (get: (m: LayerConcentration) => number) => same.reduce((acc, m) => acc + get(m) * m.slices, 0) / slices;
-    const byVariant = (get: (m: LayerConcentration, v: Variant) => number) => Object.fromEntries(VARIANTS.map((v) => [v, mean((m) => get(m, v))])) as Record<Variant, number>;
+    const byVariant = (get: (m: LayerConcentration, v: Variant) => number) =>
+      Object.fromEntries(VARIANTS.map((v) => [v, mean((m) => get(m, v))])) as Record<Variant, number>;
     const b = l.atBudget;
     return {
-      layerType: l.layerType, shape: l.shape, slices, runs: same.reduce((n, m) => n + (m.runs ?? 1), 0),
+      layerType: l.layerType,
+      shape: l.shape,
+      slices,
+      runs: same.reduce((n, m) => n + (m.runs ?? 1), 0),
       top1: byVariant((m, v) => m.top1[v]),
       ...(b ? { atBudget: { k: b.k, fraction: b.fraction, share: byVariant((m, v) => m.atBudget?.share[v] ?? NaN) } } : {}),
-      curve: { x: l.curve.x, y: Object.fromEntries(VARIANTS.map((v) => [v, l.curve.x.map((_, i) => mean((m) => m.curve.y[v][i]!))])) as Record<Variant, number[]> },
+      curve: {
+        x: l.curve.x,
+        y: Object.fromEntries(VARIANTS.map((v) => [v, l.curve.x.map((_, i) => mean((m) => m.curve.y[v][i]!))])) as Record<Variant, number[]>,
+      },
     };
   });
 }

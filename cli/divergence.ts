@@ -62,7 +62,11 @@ export class DivergenceGuard {
   private over = 0;
 
   /** `history`: the losses of the steps already taken (a resumed run picks up its first loss and its streak). */
-  constructor(readonly label: string, readonly options: DivergenceOptions = DEFAULT_DIVERGENCE, history: readonly number[] = []) {
+  constructor(
+    readonly label: string,
+    readonly options: DivergenceOptions = DEFAULT_DIVERGENCE,
+    history: readonly number[] = [],
+  ) {
     for (const value of history) this.track(value);
   }
 

@@ -21,13 +21,28 @@ import { Interrupted } from './train.ts';
 type Command = (argv: readonly string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  compare: { summary: 'fine-tune BERT with Full FT, LoRA, MeProp and SparseGrad over seeds; table + HTML report (default)', load: async () => (await import('./commands/compare.ts')).compareCommand },
-  finetune: { summary: 'fine-tune one method on a task (any BERT/LLaMa folder), with checkpoints and --resume', load: async () => (await import('./commands/finetune.ts')).finetuneCommand },
+  compare: {
+    summary: 'fine-tune BERT with Full FT, LoRA, MeProp and SparseGrad over seeds; table + HTML report (default)',
+    load: async () => (await import('./commands/compare.ts')).compareCommand,
+  },
+  finetune: {
+    summary: 'fine-tune one method on a task (any BERT/LLaMa folder), with checkpoints and --resume',
+    load: async () => (await import('./commands/finetune.ts')).finetuneCommand,
+  },
   eval: { summary: 'evaluate a model folder on a task (accuracy/F1, or perplexity)', load: async () => (await import('./commands/eval.ts')).evalCommand },
   generate: { summary: 'generate LLaMa text from a prompt', load: async () => (await import('./commands/generate.ts')).generateCommand },
-  sweep: { summary: "learning-rate sweep: 'compare' per rate on a validation split, each method's best rate (then compare --sweep)", load: async () => (await import('./commands/sweep.ts')).sweepCommand },
-  memory: { summary: 'exact bytes each method holds at BERT-base and LLaMa-7B MLP sizes, from config alone (no training)', load: async () => (await import('./commands/memory.ts')).memoryCommand },
-  pretrain: { summary: 'pretrain the small BERT and LLaMa models (pretrained/bert-mini, pretrained/llama-mini)', load: async () => (await import('./commands/pretrain.ts')).pretrainCommand as Command },
+  sweep: {
+    summary: "learning-rate sweep: 'compare' per rate on a validation split, each method's best rate (then compare --sweep)",
+    load: async () => (await import('./commands/sweep.ts')).sweepCommand,
+  },
+  memory: {
+    summary: 'exact bytes each method holds at BERT-base and LLaMa-7B MLP sizes, from config alone (no training)',
+    load: async () => (await import('./commands/memory.ts')).memoryCommand,
+  },
+  pretrain: {
+    summary: 'pretrain the small BERT and LLaMa models (pretrained/bert-mini, pretrained/llama-mini)',
+    load: async () => (await import('./commands/pretrain.ts')).pretrainCommand as Command,
+  },
 };
 
 export function usage(): string {

@@ -100,7 +100,9 @@ async function readConfig(dir: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(join(dir, 'config.json'), 'utf8');
   } catch {
-    throw new CliError(`model folder not found or incomplete: ${dir} (expected config.json and model.safetensors; run 'sparsegrad pretrain' to build the default models, or pass --model DIR)`);
+    throw new CliError(
+      `model folder not found or incomplete: ${dir} (expected config.json and model.safetensors; run 'sparsegrad pretrain' to build the default models, or pass --model DIR)`,
+    );
   }
   try {
     return JSON.parse(text) as Record<string, unknown>;
@@ -117,10 +119,17 @@ export type AnyTokenizer = BertTokenizer | LlamaTokenizer;
  * classifier missing from an MLM checkpoint keep their fresh init from `generator`).
  * A folder that already holds a classifier with the same label count loads strictly.
  */
-export async function loadBertClassifier(dir: string, numLabels: number, generator: Generator): Promise<{ model: BertForSequenceClassification; tokenizer: BertTokenizer; missing: string[] }> {
+export async function loadBertClassifier(
+  dir: string,
+  numLabels: number,
+  generator: Generator,
+): Promise<{ model: BertForSequenceClassification; tokenizer: BertTokenizer; missing: string[] }> {
   const raw = await readConfig(dir);
   const arch = Array.isArray(raw.architectures) ? String(raw.architectures[0]) : String(raw.model_type ?? '');
-  if (!/^Bert/.test(arch) && raw.model_type !== 'bert') throw new CliError(`${dir} holds a ${arch || 'model of unknown type'}, not a BERT model: classification tasks need a BERT folder (e.g. pretrained/bert-mini)`);
+  if (!/^Bert/.test(arch) && raw.model_type !== 'bert')
+    throw new CliError(
+      `${dir} holds a ${arch || 'model of unknown type'}, not a BERT model: classification tasks need a BERT folder (e.g. pretrained/bert-mini)`,
+    );
   const { id2label: _i, label2id: _l, num_labels: _n, architectures: _a, ...rest } = raw;
   const config = bertConfig({ ...rest, num_labels: numLabels });
   const model = new BertForSequenceClassification(config, { generator });
@@ -128,7 +137,8 @@ export async function loadBertClassifier(dir: string, numLabels: number, generat
   const sameHead = arch === 'BertForSequenceClassification' && weights['classifier.weight']?.shape[0] === numLabels;
   const wanted = sameHead ? weights : Object.fromEntries(Object.entries(weights).filter(([n]) => !n.startsWith('cls.') && !n.startsWith('classifier.')));
   const { missing, unexpected } = loadWeights(model, wanted, { strict: false });
-  if (unexpected.length > 0) throw new CliError(`${dir}: weights that fit no parameter of a BERT classifier: ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}`);
+  if (unexpected.length > 0)
+    throw new CliError(`${dir}: weights that fit no parameter of a BERT classifier: ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}`);
   const allowed = /^(bert\.pooler\.|classifier\.)/;
   const bad = missing.filter((n) => !allowed.test(n));
   if (bad.length > 0) throw new CliError(`${dir}: the checkpoint lacks ${bad.length} encoder weight(s), e.g. ${bad.slice(0, 3).join(', ')}`);
@@ -146,7 +156,8 @@ export async function loadLlama(dir: string, generator: Generator): Promise<{ mo
   } catch (e) {
     throw new CliError(`${dir}: ${(e as Error).message}`);
   }
-  if (!(model instanceof LlamaForCausalLM)) throw new CliError(`${dir} holds a ${model.constructor.name}, not a LLaMa model: language-model tasks need a LLaMa folder (e.g. pretrained/llama-mini)`);
+  if (!(model instanceof LlamaForCausalLM))
+    throw new CliError(`${dir} holds a ${model.constructor.name}, not a LLaMa model: language-model tasks need a LLaMa folder (e.g. pretrained/llama-mini)`);
   loadWeights(model, await readFolderWeights(dir));
   const tokenizer = await readFolderTokenizer(dir);
   if (!tokenizer || 'clsId' in tokenizer) throw new CliError(`${dir} has no LLaMa tokenizer (tokenizer.json with a BPE model)`);
@@ -237,16 +248,28 @@ function useMaterialized(model: Module, o: MethodOptions): boolean {
 export function convertSparseGrad(model: Module, bases: Map<string, LayerTypeBases>, o: MethodOptions): Prepared {
   const k = layerBudget(model, o);
   const sparse = applySparseGrad(model, bases, {
-    ...targetOptions(o), k: o.k, rank: o.rank, inputBasis: o.inputBasis,
-    materialized: useMaterialized(model, o), keepOriginal: false, rowCompaction: o.rowCompaction ?? false,
+    ...targetOptions(o),
+    k: o.k,
+    rank: o.rank,
+    inputBasis: o.inputBasis,
+    materialized: useMaterialized(model, o),
+    keepOriginal: false,
+    rowCompaction: o.rowCompaction ?? false,
   });
   const sparseMoments = o.sparseMoments ?? false;
   const groups = sparseGradGroups(model, sparse, { sparse: sparseAdam, dense: adamWHf }, { lr: o.lr, eps: 1e-8, betas: [0.9, 0.999] });
-  const optimizer = new Optimizer(groups.map((g) => (g.rule === adamWHf ? { ...g, weightDecay: 0 } : { ...g, sparseMoments })), { rule: adamWHf, lr: o.lr });
+  const optimizer = new Optimizer(
+    groups.map((g) => (g.rule === adamWHf ? { ...g, weightDecay: 0 } : { ...g, sparseMoments })),
+    { rule: adamWHf, lr: o.lr },
+  );
   const options = sparse.layers[0]![1].options;
-  const modes = [options.materialized ? 'materialized' : '', options.rowCompaction ? 'row compaction' : '', sparseMoments ? 'sparse moments' : ''].filter(Boolean);
+  const modes = [options.materialized ? 'materialized' : '', options.rowCompaction ? 'row compaction' : '', sparseMoments ? 'sparse moments' : ''].filter(
+    Boolean,
+  );
   return {
-    optimizer, sparse, budget: k,
+    optimizer,
+    sparse,
+    budget: k,
     tracked: sparse.layers.map(([name, l]) => ({ name, tensors: [l.weight_tilde], selection: () => l.lastSelection })),
     merge: () => sparse.merge(),
     summary: `SparseGrad: ${sparse.layers.length} MLP linears converted (${bases.size} layer types, input basis ${o.inputBasis}${modes.map((m) => `, ${m}`).join('')}), k = ${k} per layer, SparseAdam on W̃ + AdamW on the rest${scopeNote(o)}`,
@@ -274,14 +297,19 @@ export function prepareSimple(model: Module, o: MethodOptions, generator: Genera
   switch (o.method) {
     case 'full':
       return {
-        optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: null, merge: () => {},
+        optimizer: denseOptimizer(trainable(), o.lr),
+        sparse: null,
+        budget: null,
+        merge: () => {},
         tracked: findTargets(model, targetOptions(o)).map(([name, l]) => ({ name, tensors: [l.weight] })),
         summary: (o.train ?? 'paper') === 'paper' ? 'full fine-tuning: every parameter, AdamW' : `full fine-tuning of the MLP linears, AdamW${note}`,
       };
     case 'lora': {
       const handle: LoraHandle = applyLora(model, { ...targetOptions(o), r: o.rank, alpha: o.loraAlpha, generator });
       return {
-        optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: o.rank * (handle.layers[0]![1].inFeatures + handle.layers[0]![1].outFeatures),
+        optimizer: denseOptimizer(trainable(), o.lr),
+        sparse: null,
+        budget: o.rank * (handle.layers[0]![1].inFeatures + handle.layers[0]![1].outFeatures),
         tracked: handle.layers.map(([name, l]) => ({ name, tensors: [l.lora_A, l.lora_B] })),
         merge: () => handle.merge(),
         summary: `LoRA r=${o.rank} α=${o.loraAlpha} on ${handle.layers.length} MLP linears (W frozen), ${note ? `AdamW${note}` : 'everything else AdamW'}`,
@@ -291,7 +319,9 @@ export function prepareSimple(model: Module, o: MethodOptions, generator: Genera
       const k = layerBudget(model, o);
       const handle: MePropHandle = applyMeProp(model, { ...targetOptions(o), k: o.k, rank: o.rank });
       return {
-        optimizer: denseOptimizer(trainable(), o.lr), sparse: null, budget: k,
+        optimizer: denseOptimizer(trainable(), o.lr),
+        sparse: null,
+        budget: k,
         tracked: handle.layers.map(([name, l], i) => ({ name, tensors: [l.weight], selection: () => handle.selections()[i] ?? null })),
         merge: () => handle.unload(),
         summary: `MeProp (paper variant) on ${handle.layers.length} MLP linears, top-${k} of each dW, AdamW on ${note ? `them${note}` : 'everything'}`,
@@ -334,15 +364,23 @@ export function runPreliminary(model: Module, o: MethodOptions, backward: (step:
     let gram = types.get(type);
     if (!gram) types.set(type, (gram = new GramAccumulator(out, inF)));
     const g = gram;
-    hooks.push(linear.weight.registerPostAccumulateGradHook((w) => {
-      if (!(w.grad instanceof Tensor)) throw new ValueError(`SparseGrad: expected a dense gradient on ${name}.weight during collection`);
-      g.add(w.grad.contiguous().data as Float32Array | Float64Array);
-    }));
+    hooks.push(
+      linear.weight.registerPostAccumulateGradHook((w) => {
+        if (!(w.grad instanceof Tensor)) throw new ValueError(`SparseGrad: expected a dense gradient on ${name}.weight during collection`);
+        g.add(w.grad.contiguous().data as Float32Array | Float64Array);
+      }),
+    );
   }
   const t0 = performance.now();
   let losses: number[];
   try {
-    losses = fullSteps(model, o, backward, 'sparsegrad: collect gradients', `${[...types.values()].reduce((s, g) => s + g.outFeatures * g.inFeatures, 0).toLocaleString('en-US')} entries per slice set`);
+    losses = fullSteps(
+      model,
+      o,
+      backward,
+      'sparsegrad: collect gradients',
+      `${[...types.values()].reduce((s, g) => s + g.outFeatures * g.inFeatures, 0).toLocaleString('en-US')} entries per slice set`,
+    );
   } finally {
     for (const h of hooks) h.remove();
   }
@@ -357,7 +395,9 @@ export function runPreliminary(model: Module, o: MethodOptions, backward: (step:
     bases.set(type, {
       U: Tensor.fromStorage(U, [gram.inFeatures, gram.inFeatures]),
       V: Tensor.fromStorage(V, [gram.outFeatures, gram.outFeatures]),
-      inValues: eigenvalues.u, outValues: eigenvalues.v, slices: result.slices,
+      inValues: eigenvalues.u,
+      outValues: eigenvalues.v,
+      slices: result.slices,
     });
     eig.tick(1, `${type} (${gram.outFeatures}×${gram.inFeatures}, ${result.slices} slices)`);
   }
@@ -370,8 +410,17 @@ export function runPreliminary(model: Module, o: MethodOptions, backward: (step:
  * their own that is dropped afterwards (the reference's preliminary phase; with
  * `prelimUpdate` false, backward passes only). Returns the losses.
  */
-export function fullSteps(model: Module, o: Pick<MethodOptions, 'lr' | 'prelimSteps' | 'prelimUpdate'>, backward: (step: number) => number, label: string, doneNote?: string): number[] {
-  const optimizer = denseOptimizer(model.parameters().filter((p) => p.requiresGrad), o.lr);
+export function fullSteps(
+  model: Module,
+  o: Pick<MethodOptions, 'lr' | 'prelimSteps' | 'prelimUpdate'>,
+  backward: (step: number) => number,
+  label: string,
+  doneNote?: string,
+): number[] {
+  const optimizer = denseOptimizer(
+    model.parameters().filter((p) => p.requiresGrad),
+    o.lr,
+  );
   const losses: number[] = [];
   const bar = startProgress(label, o.prelimSteps);
   for (let step = 0; step < o.prelimSteps; step++) {

@@ -43,7 +43,11 @@ export function macroF1(predicted: ArrayLike<number>, gold: ArrayLike<number>, n
 }
 
 /** The majority-class baseline: always predict the most frequent training label (ties: the lowest id). */
-export function majorityBaseline(trainLabels: readonly number[], testLabels: readonly number[], numClasses: number): { label: number; accuracy: number; f1: number } {
+export function majorityBaseline(
+  trainLabels: readonly number[],
+  testLabels: readonly number[],
+  numClasses: number,
+): { label: number; accuracy: number; f1: number } {
   const counts = new Array<number>(numClasses).fill(0);
   for (const y of trainLabels) counts[y]!++;
   const label = counts.indexOf(Math.max(...counts));
@@ -111,14 +115,17 @@ export interface PairedDifference {
  * sample's noise only, not the training run's. Deterministic given `seed`.
  */
 export function pairedBootstrap(
-  a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[],
+  a: readonly ArrayLike<number>[],
+  b: readonly ArrayLike<number>[],
   options: { replicates?: number; level?: number; seed?: number } = {},
 ): PairedDifference {
   const S = a.length;
   const N = a[0]?.length ?? 0;
   if (S === 0 || N === 0) throw new ValueError(`pairedBootstrap: need at least one seed and one example, got ${S} seeds × ${N} examples`);
   if (b.length !== S || [...a, ...b].some((row) => row.length !== N)) {
-    throw new ValueError(`pairedBootstrap: a and b must both be ${S} seeds × ${N} examples, got a ${a.map((r) => r.length).join('/')} and b ${b.map((r) => r.length).join('/')}`);
+    throw new ValueError(
+      `pairedBootstrap: a and b must both be ${S} seeds × ${N} examples, got a ${a.map((r) => r.length).join('/')} and b ${b.map((r) => r.length).join('/')}`,
+    );
   }
   const B = options.replicates ?? 10_000;
   const level = options.level ?? 0.95;
@@ -152,6 +159,7 @@ export function pairedBootstrap(
 export function formatDifference(d: PairedDifference, metric: 'accuracy' | 'loss' = 'accuracy'): string {
   const signed = (x: number, scale: number, digits: number) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x * scale).toFixed(digits)}`;
   const ci = `${Math.round(d.level * 100)} % CI`;
-  if (metric === 'loss') return `${signed(d.diff, 1, 3)} nats/token (${ci} ${signed(d.lo, 1, 3)} to ${signed(d.hi, 1, 3)}; perplexity ×${Math.exp(d.diff).toFixed(3)})`;
+  if (metric === 'loss')
+    return `${signed(d.diff, 1, 3)} nats/token (${ci} ${signed(d.lo, 1, 3)} to ${signed(d.hi, 1, 3)}; perplexity ×${Math.exp(d.diff).toFixed(3)})`;
   return `${signed(d.diff, 100, 1)} points (${ci} ${signed(d.lo, 100, 1)} to ${signed(d.hi, 100, 1)})`;
 }

@@ -52,7 +52,16 @@ export function checkOutputFolder(flag: string, dir: string): void {
 function fromFile(path: string, error: unknown): CliError {
   if (error instanceof CliError) return error;
   const message = (error as Error)?.message ?? String(error);
-  if (!(error instanceof SparsegradError || error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError || (error as NodeJS.ErrnoException)?.code)) throw error;
+  if (
+    !(
+      error instanceof SparsegradError ||
+      error instanceof SyntaxError ||
+      error instanceof TypeError ||
+      error instanceof RangeError ||
+      (error as NodeJS.ErrnoException)?.code
+    )
+  )
+    throw error;
   return new CliError(message.includes(path) ? message : `${path}: ${message}`);
 }
 
@@ -65,7 +74,8 @@ export async function checkModelFolder(dir: string, kind: 'classification' | 'lm
   } catch (e) {
     throw fromFile(configPath, e instanceof SyntaxError ? new SyntaxError(`not valid JSON (${e.message})`) : e);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CliError(`${configPath}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : String(raw)}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new CliError(`${configPath}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : String(raw)}`);
 
   const tokenizerPath = existsSync(join(dir, 'tokenizer.json')) ? join(dir, 'tokenizer.json') : join(dir, 'vocab.txt');
   try {

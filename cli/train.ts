@@ -44,8 +44,20 @@ import { CliError } from './args.ts';
 import { assertFiniteTensors, DEFAULT_DIVERGENCE, DivergenceGuard, type DivergenceOptions } from './divergence.ts';
 import { measureConcentration, type LayerConcentration } from './concentration.ts';
 import {
-  applyTrainScope, basesFromState, convertSparseGrad, fullSteps, hasPreliminary, layerBudget, loadBertClassifier, loadLlama, type MethodName, type MethodOptions,
-  type Prepared, prepareSimple, runPreliminary, targetGradients,
+  applyTrainScope,
+  basesFromState,
+  convertSparseGrad,
+  fullSteps,
+  hasPreliminary,
+  layerBudget,
+  loadBertClassifier,
+  loadLlama,
+  type MethodName,
+  type MethodOptions,
+  type Prepared,
+  prepareSimple,
+  runPreliminary,
+  targetGradients,
 } from './methods.ts';
 import { accuracy, macroF1 } from './metrics.ts';
 import { startProgress } from './progress.ts';
@@ -92,11 +104,12 @@ export type EncodedTask = EncodedClassification | EncodedLm;
 export function encodeClassification(task: ClassificationTask, tokenizer: BertTokenizer, maxLength: number): EncodedClassification {
   const all = [...task.train, ...task.test];
   const bar = startProgress('tokenize', all.length, { unit: 'texts' });
-  const encode = (rows: { text: string; label: number }[]) => rows.map(({ text, label }) => {
-    const ids = tokenizer.encode(text, undefined, { maxLength, truncation: 'longest_first' }).inputIds;
-    bar.tick();
-    return { ids, label };
-  });
+  const encode = (rows: { text: string; label: number }[]) =>
+    rows.map(({ text, label }) => {
+      const ids = tokenizer.encode(text, undefined, { maxLength, truncation: 'longest_first' }).inputIds;
+      bar.tick();
+      return { ids, label };
+    });
   const train = encode(task.train);
   const test = encode(task.test);
   const mean = all.length ? [...train, ...test].reduce((s, e) => s + e.ids.length, 0) / all.length : 0;
@@ -139,7 +152,10 @@ export function mixSeed(...xs: number[]): number {
 /** The example order: epoch e is a seeded shuffle, so step s's batch depends on (seed, s) only. */
 export class Stream {
   private readonly cache = new Map<number, Int32Array>();
-  constructor(readonly size: number, readonly seed: number) {}
+  constructor(
+    readonly size: number,
+    readonly seed: number,
+  ) {}
 
   private order(epoch: number): Int32Array {
     let perm = this.cache.get(epoch);
@@ -310,10 +326,16 @@ export interface StepChanges {
 /** Thrown after Ctrl-C once the checkpoint is safe: main.ts exits with status 130. */
 export class Interrupted extends Error {
   /** `resumeCommand`: the full command that continues the run (commands know their flags; the loop does not). */
-  constructor(readonly checkpointDir: string | undefined, readonly step: number, resumeCommand?: string) {
-    super(checkpointDir
-      ? `interrupted at step ${step}; checkpoint saved in ${checkpointDir} (continue with ${resumeCommand ?? '--resume'})`
-      : `interrupted at step ${step} (no checkpoint directory was set, nothing saved)`);
+  constructor(
+    readonly checkpointDir: string | undefined,
+    readonly step: number,
+    resumeCommand?: string,
+  ) {
+    super(
+      checkpointDir
+        ? `interrupted at step ${step}; checkpoint saved in ${checkpointDir} (continue with ${resumeCommand ?? '--resume'})`
+        : `interrupted at step ${step} (no checkpoint directory was set, nothing saved)`,
+    );
     this.name = 'Interrupted';
   }
 }
@@ -354,11 +376,28 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /** The fields of a configuration that must match to resume. */
 function fingerprint(c: RunConfig, task: EncodedTask): Record<string, unknown> {
   return {
-    model: c.model, task: task.name, kind: task.kind, trainSize: task.train.length, method: c.method, seed: c.seed, lr: c.lr,
-    batchSize: c.batchSize, steps: c.steps, maxLength: c.maxLength, rank: c.rank, k: c.k ?? null, loraAlpha: c.loraAlpha,
-    prelimSteps: c.prelimSteps, prelimUpdate: c.prelimUpdate, inputBasis: c.inputBasis, materialized: c.materialized,
-    everyNthBlock: c.everyNthBlock ?? null, train: c.train ?? 'paper', prelimAll: c.prelimAll ?? false,
-    sparseMoments: c.sparseMoments ?? false, rowCompaction: c.rowCompaction ?? false,
+    model: c.model,
+    task: task.name,
+    kind: task.kind,
+    trainSize: task.train.length,
+    method: c.method,
+    seed: c.seed,
+    lr: c.lr,
+    batchSize: c.batchSize,
+    steps: c.steps,
+    maxLength: c.maxLength,
+    rank: c.rank,
+    k: c.k ?? null,
+    loraAlpha: c.loraAlpha,
+    prelimSteps: c.prelimSteps,
+    prelimUpdate: c.prelimUpdate,
+    inputBasis: c.inputBasis,
+    materialized: c.materialized,
+    everyNthBlock: c.everyNthBlock ?? null,
+    train: c.train ?? 'paper',
+    prelimAll: c.prelimAll ?? false,
+    sparseMoments: c.sparseMoments ?? false,
+    rowCompaction: c.rowCompaction ?? false,
   };
 }
 
@@ -412,20 +451,27 @@ export function runTraining(config: RunConfig, task: EncodedTask): Promise<RunOu
 async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
   validate(c, task);
   const modelGenerator = new Generator(c.seed);
-  const model: AnyModel = task.kind === 'classification'
-    ? (await loadBertClassifier(c.model, task.labels.length, modelGenerator)).model
-    : (await loadLlama(c.model, modelGenerator)).model;
+  const model: AnyModel =
+    task.kind === 'classification'
+      ? (await loadBertClassifier(c.model, task.labels.length, modelGenerator)).model
+      : (await loadLlama(c.model, modelGenerator)).model;
   model.train();
   applyTrainScope(model, c); // before any method is prepared: 'mlp-only' freezes all but the MLP linears and the head
   const stream = new Stream(task.train.length, c.seed);
   const batchAt = (step: number): Batch => {
     const idx = stream.batch(step, c.batchSize);
-    return task.kind === 'classification' ? classificationBatch(idx.map((i) => task.train[i]!), task.padId) : lmBatch(idx.map((i) => task.train[i]!));
+    return task.kind === 'classification'
+      ? classificationBatch(
+          idx.map((i) => task.train[i]!),
+          task.padId,
+        )
+      : lmBatch(idx.map((i) => task.train[i]!));
   };
   const lossOf = (b: Batch): Tensor => {
-    const out = task.kind === 'classification'
-      ? (model as BertForSequenceClassification).forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels })
-      : (model as LlamaForCausalLM).forward({ inputIds: b.inputIds, labels: b.labels });
+    const out =
+      task.kind === 'classification'
+        ? (model as BertForSequenceClassification).forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels })
+        : (model as LlamaForCausalLM).forward({ inputIds: b.inputIds, labels: b.labels });
     return out.loss!;
   };
   // Every loss of the run is checked before its backward pass and update (cli/divergence.ts);
@@ -455,9 +501,14 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     const state = ckpt.config as SavedState;
     const diff = Object.keys(run).filter((k) => JSON.stringify(run[k]) !== JSON.stringify(state.run?.[k]));
     if (diff.length > 0) {
-      throw new CliError(`the checkpoint in ${c.checkpointDir} was written by a different configuration (${diff.map((k) => `${k}: ${JSON.stringify(state.run?.[k])} there, ${JSON.stringify(run[k])} now`).join('; ')}); use the same flags, or another --checkpoint-dir`);
+      throw new CliError(
+        `the checkpoint in ${c.checkpointDir} was written by a different configuration (${diff.map((k) => `${k}: ${JSON.stringify(state.run?.[k])} there, ${JSON.stringify(run[k])} now`).join('; ')}); use the same flags, or another --checkpoint-dir`,
+      );
     }
-    prepared = c.method === 'sparsegrad' ? convertSparseGrad(model, basesFromState(model, ckpt.model, c), methodOptions) : prepareSimple(model, methodOptions, loraGenerator);
+    prepared =
+      c.method === 'sparsegrad'
+        ? convertSparseGrad(model, basesFromState(model, ckpt.model, c), methodOptions)
+        : prepareSimple(model, methodOptions, loraGenerator);
     model.loadStateDict(ckpt.model);
     prepared.optimizer.loadStateDict(ckpt.optimizer as OptimizerStateDict);
     modelGenerator.setState(ckpt.rng!.model!);
@@ -499,7 +550,14 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
         modelGenerator.setState(rng);
         saved.concentration = measureConcentration(slices, pre.bases, { budget: layerBudget(model, c) });
         saved.prep.concentration = (performance.now() - t0) / 1000;
-        bar.done(saved.concentration.map((l) => `${l.layerType.split('.').slice(-2, -1)[0]}: top-1% ${(l.top1.untransformed * 100).toFixed(1)}% → ${(l.top1.consistent * 100).toFixed(1)}%`).join(', '));
+        bar.done(
+          saved.concentration
+            .map(
+              (l) =>
+                `${l.layerType.split('.').slice(-2, -1)[0]}: top-1% ${(l.top1.untransformed * 100).toFixed(1)}% → ${(l.top1.consistent * 100).toFixed(1)}%`,
+            )
+            .join(', '),
+        );
       }
       prepared = convertSparseGrad(model, pre.bases, methodOptions);
       startStep = c.prelimSteps;
@@ -521,7 +579,11 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     // Never a checkpoint with NaN/Inf in it: weights and every optimizer buffer are checked first.
     assertFiniteTensors(c.checkpointDir, [
       ...Object.entries(modelState),
-      ...Object.entries(optimizerState.state).flatMap(([k, entry]) => Object.entries(entry).filter((e): e is [string, Tensor] => e[1] instanceof Tensor).map(([b, t]) => [`optimizer state ${k}.${b}`, t] as const)),
+      ...Object.entries(optimizerState.state).flatMap(([k, entry]) =>
+        Object.entries(entry)
+          .filter((e): e is [string, Tensor] => e[1] instanceof Tensor)
+          .map(([b, t]) => [`optimizer state ${k}.${b}`, t] as const),
+      ),
     ]);
     await saveCheckpoint(c.checkpointDir, {
       model: modelState,
@@ -561,8 +623,11 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     if (grad && before && firstSparse) {
       const w = firstSparse[1].weight_tilde.data as Float32Array;
       saved.update = {
-        layer: firstSparse[0], shape: firstSparse[1].weight_tilde.shape as [number, number], step: step + 1,
-        indices: Array.from(grad.indices), delta: Array.from(grad.indices, (i, n) => w[i]! - before![n]!),
+        layer: firstSparse[0],
+        shape: firstSparse[1].weight_tilde.shape as [number, number],
+        step: step + 1,
+        indices: Array.from(grad.indices),
+        delta: Array.from(grad.indices, (i, n) => w[i]! - before![n]!),
       };
     }
     optimizer.zeroGrad();
@@ -595,10 +660,17 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
   // Step times of this run's main phase (SparseGrad's preliminary steps are timed in prepSeconds); the first is warm-up.
   const mainPhase = saved.stepMs.length > 1 ? saved.stepMs.slice(1) : saved.stepMs;
   const result: RunResult = {
-    method: c.method, seed: c.seed, task: task.name, steps: c.steps, summary: prepared.summary, budget: prepared.budget,
+    method: c.method,
+    seed: c.seed,
+    task: task.name,
+    steps: c.steps,
+    summary: prepared.summary,
+    budget: prepared.budget,
     losses: saved.losses,
     msPerStep: median(mainPhase),
-    prepSeconds: saved.prep, trainSeconds, evalSeconds,
+    prepSeconds: saved.prep,
+    trainSeconds,
+    evalSeconds,
     memory: saved.memory ?? null,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     eval: evalResult, // predictions included: the comparison's paired bootstrap needs them
@@ -625,38 +697,49 @@ class ChangeTracker {
   private everCount = 0;
   private readonly record: StepChanges;
 
-  constructor(private readonly prepared: Prepared, previous: StepChanges | null) {
+  constructor(
+    private readonly prepared: Prepared,
+    previous: StepChanges | null,
+  ) {
     this.layers = prepared.tracked.map((l) => l.tensors);
     this.ever = this.layers.map((ts) => ts.map((t) => new Uint8Array(t.numel)));
     const hasSelection = prepared.tracked.some((l) => l.selection);
     this.record = previous ?? {
-      layers: this.layers.length, entriesPerLayer: this.layers[0]?.reduce((n, t) => n + t.numel, 0) ?? 0,
-      steps: [], modified: [], everSelected: [], energyKept: hasSelection ? [] : null,
+      layers: this.layers.length,
+      entriesPerLayer: this.layers[0]?.reduce((n, t) => n + t.numel, 0) ?? 0,
+      steps: [],
+      modified: [],
+      everSelected: [],
+      energyKept: hasSelection ? [] : null,
     };
     if (previous) previous.everSelectedFrom = (previous.steps.at(-1) ?? 0) + 1;
   }
 
   before(): void {
     this.copies = this.layers.map((ts) => ts.map((t) => (t.data as Float32Array | Float64Array).slice()));
-    this.layers.forEach((ts, l) => ts.forEach((t, j) => {
-      const mark = this.ever[l]![j]!;
-      const g = t.grad;
-      if (g instanceof SparseCoo) {
-        for (let n = 0; n < g.indices.length; n++) if (g.values[n] !== 0 && !mark[g.indices[n]!]) (mark[g.indices[n]!] = 1), this.everCount++;
-      } else if (g) {
-        const d = g.contiguous().data;
-        for (let i = 0; i < d.length; i++) if (d[i] !== 0 && !mark[i]) (mark[i] = 1), this.everCount++;
-      }
-    }));
+    this.layers.forEach((ts, l) =>
+      ts.forEach((t, j) => {
+        const mark = this.ever[l]![j]!;
+        const g = t.grad;
+        if (g instanceof SparseCoo) {
+          for (let n = 0; n < g.indices.length; n++) if (g.values[n] !== 0 && !mark[g.indices[n]!]) (mark[g.indices[n]!] = 1), this.everCount++;
+        } else if (g) {
+          const d = g.contiguous().data;
+          for (let i = 0; i < d.length; i++) if (d[i] !== 0 && !mark[i]) (mark[i] = 1), this.everCount++;
+        }
+      }),
+    );
   }
 
   after(step: number): StepChanges {
     let modified = 0;
-    this.layers.forEach((ts, l) => ts.forEach((t, j) => {
-      const now = t.data as Float32Array | Float64Array;
-      const was = this.copies[l]![j]!;
-      for (let i = 0; i < now.length; i++) if (now[i] !== was[i]) modified++;
-    }));
+    this.layers.forEach((ts, l) =>
+      ts.forEach((t, j) => {
+        const now = t.data as Float32Array | Float64Array;
+        const was = this.copies[l]![j]!;
+        for (let i = 0; i < now.length; i++) if (now[i] !== was[i]) modified++;
+      }),
+    );
     const r = this.record;
     r.steps.push(step);
     r.modified.push(modified);
@@ -677,7 +760,9 @@ class ChangeTracker {
 function validate(c: RunConfig, task: EncodedTask): void {
   if (task.train.length === 0) throw new CliError(`task ${task.name} has no training examples`);
   if (hasPreliminary(c) && c.steps <= c.prelimSteps) {
-    throw new CliError(`--steps (${c.steps}) must exceed the preliminary steps (--prelim-steps ${c.prelimSteps}${c.method === 'sparsegrad' ? '' : ', taken first with --prelim-all'}), which count towards them`);
+    throw new CliError(
+      `--steps (${c.steps}) must exceed the preliminary steps (--prelim-steps ${c.prelimSteps}${c.method === 'sparsegrad' ? '' : ', taken first with --prelim-all'}), which count towards them`,
+    );
   }
 }
 
@@ -703,7 +788,13 @@ export function evaluate(model: Module, task: EncodedTask, batchSize: number, sh
           bar?.tick();
         }
         const gold = task.test.map((r) => r.label);
-        const result = { kind: 'classification' as const, examples: gold.length, accuracy: accuracy(predictions, gold), f1: macroF1(predictions, gold, task.labels.length), predictions };
+        const result = {
+          kind: 'classification' as const,
+          examples: gold.length,
+          accuracy: accuracy(predictions, gold),
+          f1: macroF1(predictions, gold, task.labels.length),
+          predictions,
+        };
         bar?.done(`accuracy ${(result.accuracy * 100).toFixed(2)}%  macro-F1 ${(result.f1 * 100).toFixed(2)}%`);
         return result;
       }
@@ -716,7 +807,9 @@ export function evaluate(model: Module, task: EncodedTask, batchSize: number, sh
         const logits = (model as LlamaForCausalLM).forward({ inputIds: batch.inputIds }).logits;
         const predicted = logits.slice(1, 0, T - 1).reshape([B * (T - 1), -1]);
         const targets = batch.inputIds.slice(1, 1, T).reshape([B * (T - 1)]);
-        const perToken = crossEntropy(predicted, targets, { reduction: 'none' }).reshape([B, T - 1]).mean(1);
+        const perToken = crossEntropy(predicted, targets, { reduction: 'none' })
+          .reshape([B, T - 1])
+          .mean(1);
         blockLosses.push(...(perToken.toArray() as number[]));
         bar?.tick();
       }

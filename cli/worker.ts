@@ -38,7 +38,7 @@ main().then(
       process.stderr.write(`${error.message}\n`);
       process.exit(130);
     }
-    process.stderr.write(`error: ${error instanceof CliError ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(`error: ${error instanceof CliError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
     process.exit(error instanceof CliError ? error.exitCode : 1); // 2: bad input, 3: diverged (cli/divergence.ts)
   },
 );

@@ -173,7 +173,9 @@ function rootGrads(outputs: readonly Tensor[], given: readonly (Tensor | null)[]
     const g = given?.[i];
     if (g) {
       if (!sameShape(g.shape, out.shape)) {
-        throw new AutogradError(`Mismatch in shape: grad_output[${i}] has a shape of ${formatShape(g.shape)} and output[${i}] has a shape of ${formatShape(out.shape)}.`);
+        throw new AutogradError(
+          `Mismatch in shape: grad_output[${i}] has a shape of ${formatShape(g.shape)} and output[${i}] has a shape of ${formatShape(out.shape)}.`,
+        );
       }
       return g;
     }
@@ -272,7 +274,9 @@ function callVjp(node: Node, g: Grad, retainGraph: boolean): readonly (Grad | nu
   grads.forEach((gi, j) => {
     const input = node.inputs[j]!;
     if (gi !== null && input.requiresGrad && !sameShape(gi.shape, input.shape)) {
-      throw new AutogradError(`Function ${node.name} returned an invalid gradient at index ${j} - got ${formatShape(gi.shape)} but expected shape compatible with ${formatShape(input.shape)}`);
+      throw new AutogradError(
+        `Function ${node.name} returned an invalid gradient at index ${j} - got ${formatShape(gi.shape)} but expected shape compatible with ${formatShape(input.shape)}`,
+      );
     }
   });
   return grads;

@@ -79,7 +79,8 @@ export function tensor(value: Nested | Storage, options: CreateOptions & { shape
   flatten(value as Nested, shape, 0, flat);
   const kinds = new Set(flat.map((v) => typeof v));
   if (kinds.size > 1) throw new DTypeError('tensor(): cannot mix booleans and numbers in one tensor');
-  if (kinds.has('string') || kinds.has('object') || kinds.has('undefined')) throw new TypeError(`tensor(): expected numbers or booleans, got ${[...kinds].join(', ')}`);
+  if (kinds.has('string') || kinds.has('object') || kinds.has('undefined'))
+    throw new TypeError(`tensor(): expected numbers or booleans, got ${[...kinds].join(', ')}`);
   const dtype = options.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : 'float32');
   const data = allocate(dtype, flat.length, 'tensor');
   flat.forEach((v, i) => (data[i] = convertValue('tensor', dtype, Number(v), i)));

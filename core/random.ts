@@ -112,7 +112,7 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-const LN2 = 0.6931471805599453;
+const LN2 = Math.LN2;
 
 /**
  * ln(x) for x in (0, 1], identical on every engine: scale x into [√½, √2) by exact

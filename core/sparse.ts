@@ -41,7 +41,10 @@ export class SparseCoo {
     for (let i = 0; i < indices.length; i++) {
       const ix = indices[i]!;
       if (ix < 0 || ix >= size) throw new ValueError(`SparseCoo: index ${ix} out of range for shape ${formatShape(shape)}`);
-      if (i > 0 && ix <= indices[i - 1]!) throw new ValueError(`SparseCoo: indices must be strictly increasing (index ${i}: ${indices[i - 1]} then ${ix}); use SparseCoo.coalesce for unsorted input`);
+      if (i > 0 && ix <= indices[i - 1]!)
+        throw new ValueError(
+          `SparseCoo: indices must be strictly increasing (index ${i}: ${indices[i - 1]} then ${ix}); use SparseCoo.coalesce for unsorted input`,
+        );
     }
     this.shape = [...shape];
     this.indices = indices;

@@ -26,6 +26,7 @@ import * as la from './ops/linalg.ts';
 import * as ix from './ops/indexing.ts';
 import * as nn from './ops/nn.ts';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: as torch's register_hook, a hook returns a replacement or nothing
 export type GradHook = (grad: Grad) => Grad | void;
 export interface HookHandle {
   remove(): void;
@@ -240,7 +241,8 @@ export class Tensor {
    * ```
    */
   registerPostAccumulateGradHook(hook: (t: Tensor) => void): HookHandle {
-    if (!this.isLeaf || !this.requiresGrad) throw new AutogradError('post accumulate grad hooks cannot be registered on non-leaf tensors or tensors that do not require grad');
+    if (!this.isLeaf || !this.requiresGrad)
+      throw new AutogradError('post accumulate grad hooks cannot be registered on non-leaf tensors or tensors that do not require grad');
     this.postAccumulateHooks.push(hook);
     return { remove: () => removeFrom(this.postAccumulateHooks, hook) };
   }
@@ -355,40 +357,104 @@ export class Tensor {
   }
 
   // ---- elementwise ---------------------------------------------------------------
-  add(other: Operand): Tensor { return ew.add(this, other); }
-  sub(other: Operand): Tensor { return ew.sub(this, other); }
-  mul(other: Operand): Tensor { return ew.mul(this, other); }
-  div(other: Operand): Tensor { return ew.div(this, other); }
-  pow(other: Operand): Tensor { return ew.pow(this, other); }
-  maximum(other: Operand): Tensor { return ew.maximum(this, other); }
-  minimum(other: Operand): Tensor { return ew.minimum(this, other); }
-  neg(): Tensor { return ew.neg(this); }
-  exp(): Tensor { return ew.exp(this); }
-  log(): Tensor { return ew.log(this); }
-  sqrt(): Tensor { return ew.sqrt(this); }
-  rsqrt(): Tensor { return ew.rsqrt(this); }
-  abs(): Tensor { return ew.abs(this); }
-  sign(): Tensor { return ew.sign(this); }
-  sin(): Tensor { return ew.sin(this); }
-  cos(): Tensor { return ew.cos(this); }
-  tanh(): Tensor { return ew.tanh(this); }
-  sigmoid(): Tensor { return ew.sigmoid(this); }
-  relu(): Tensor { return ew.relu(this); }
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return ew.gelu(this, approximate); }
-  silu(): Tensor { return ew.silu(this); }
-  erf(): Tensor { return ew.erf(this); }
-  clamp(min = -Infinity, max = Infinity): Tensor { return ew.clamp(this, min, max); }
-  eq(other: Operand): Tensor { return ew.compare('eq', this, other); }
-  ne(other: Operand): Tensor { return ew.compare('ne', this, other); }
-  lt(other: Operand): Tensor { return ew.compare('lt', this, other); }
-  le(other: Operand): Tensor { return ew.compare('le', this, other); }
-  gt(other: Operand): Tensor { return ew.compare('gt', this, other); }
-  ge(other: Operand): Tensor { return ew.compare('ge', this, other); }
+  add(other: Operand): Tensor {
+    return ew.add(this, other);
+  }
+  sub(other: Operand): Tensor {
+    return ew.sub(this, other);
+  }
+  mul(other: Operand): Tensor {
+    return ew.mul(this, other);
+  }
+  div(other: Operand): Tensor {
+    return ew.div(this, other);
+  }
+  pow(other: Operand): Tensor {
+    return ew.pow(this, other);
+  }
+  maximum(other: Operand): Tensor {
+    return ew.maximum(this, other);
+  }
+  minimum(other: Operand): Tensor {
+    return ew.minimum(this, other);
+  }
+  neg(): Tensor {
+    return ew.neg(this);
+  }
+  exp(): Tensor {
+    return ew.exp(this);
+  }
+  log(): Tensor {
+    return ew.log(this);
+  }
+  sqrt(): Tensor {
+    return ew.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return ew.rsqrt(this);
+  }
+  abs(): Tensor {
+    return ew.abs(this);
+  }
+  sign(): Tensor {
+    return ew.sign(this);
+  }
+  sin(): Tensor {
+    return ew.sin(this);
+  }
+  cos(): Tensor {
+    return ew.cos(this);
+  }
+  tanh(): Tensor {
+    return ew.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return ew.sigmoid(this);
+  }
+  relu(): Tensor {
+    return ew.relu(this);
+  }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    return ew.gelu(this, approximate);
+  }
+  silu(): Tensor {
+    return ew.silu(this);
+  }
+  erf(): Tensor {
+    return ew.erf(this);
+  }
+  clamp(min = -Infinity, max = Infinity): Tensor {
+    return ew.clamp(this, min, max);
+  }
+  eq(other: Operand): Tensor {
+    return ew.compare('eq', this, other);
+  }
+  ne(other: Operand): Tensor {
+    return ew.compare('ne', this, other);
+  }
+  lt(other: Operand): Tensor {
+    return ew.compare('lt', this, other);
+  }
+  le(other: Operand): Tensor {
+    return ew.compare('le', this, other);
+  }
+  gt(other: Operand): Tensor {
+    return ew.compare('gt', this, other);
+  }
+  ge(other: Operand): Tensor {
+    return ew.compare('ge', this, other);
+  }
 
   // ---- reductions ----------------------------------------------------------------
-  sum(axes?: number | number[], keepdim = false): Tensor { return red.sum(this, axes, keepdim); }
-  mean(axes?: number | number[], keepdim = false): Tensor { return red.mean(this, axes, keepdim); }
-  var(axes?: number | number[], options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor { return red.variance(this, axes, options); }
+  sum(axes?: number | number[], keepdim = false): Tensor {
+    return red.sum(this, axes, keepdim);
+  }
+  mean(axes?: number | number[], keepdim = false): Tensor {
+    return red.mean(this, axes, keepdim);
+  }
+  var(axes?: number | number[], options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
+    return red.variance(this, axes, options);
+  }
   max(): Tensor;
   max(axis: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
   max(axis?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
@@ -399,37 +465,90 @@ export class Tensor {
   min(axis?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
     return axis === undefined ? red.amin(this) : red.minAlong(this, axis, keepdim);
   }
-  argmax(axis?: number, keepdim = false): Tensor { return red.argmax(this, axis, keepdim); }
-  argmin(axis?: number, keepdim = false): Tensor { return red.argmin(this, axis, keepdim); }
-  logsumexp(axes: number | number[], keepdim = false): Tensor { return red.logsumexp(this, axes, keepdim); }
+  argmax(axis?: number, keepdim = false): Tensor {
+    return red.argmax(this, axis, keepdim);
+  }
+  argmin(axis?: number, keepdim = false): Tensor {
+    return red.argmin(this, axis, keepdim);
+  }
+  logsumexp(axes: number | number[], keepdim = false): Tensor {
+    return red.logsumexp(this, axes, keepdim);
+  }
 
   // ---- movement (views where possible) ---------------------------------------------
-  reshape(...shape: number[] | [readonly number[]]): Tensor { return mv.reshape(this, flatArgs(shape)); }
-  view(...shape: number[] | [readonly number[]]): Tensor { return mv.view(this, flatArgs(shape)); }
-  flatten(startAxis = 0, endAxis = -1): Tensor { return mv.flatten(this, startAxis, endAxis); }
-  permute(...axes: number[] | [readonly number[]]): Tensor { return mv.permute(this, flatArgs(axes)); }
-  transpose(a = -2, b = -1): Tensor { return mv.transpose(this, a, b); }
-  get T(): Tensor { return mv.permute(this, this.shape.map((_, i) => this.rank - 1 - i)); }
-  expand(...shape: number[] | [readonly number[]]): Tensor { return mv.expand(this, flatArgs(shape)); }
-  squeeze(axis?: number): Tensor { return mv.squeeze(this, axis); }
-  unsqueeze(axis: number): Tensor { return mv.unsqueeze(this, axis); }
-  slice(axis: number, start?: number, end?: number, step = 1): Tensor { return mv.slice(this, axis, start, end, step); }
-  narrow(axis: number, start: number, length: number): Tensor { return mv.narrow(this, axis, start, length); }
-  split(sizes: number | number[], axis = 0): Tensor[] { return mv.split(this, sizes, axis); }
-  chunk(chunks: number, axis = 0): Tensor[] { return mv.chunk(this, chunks, axis); }
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return mv.reshape(this, flatArgs(shape));
+  }
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return mv.view(this, flatArgs(shape));
+  }
+  flatten(startAxis = 0, endAxis = -1): Tensor {
+    return mv.flatten(this, startAxis, endAxis);
+  }
+  permute(...axes: number[] | [readonly number[]]): Tensor {
+    return mv.permute(this, flatArgs(axes));
+  }
+  transpose(a = -2, b = -1): Tensor {
+    return mv.transpose(this, a, b);
+  }
+  get T(): Tensor {
+    return mv.permute(
+      this,
+      this.shape.map((_, i) => this.rank - 1 - i),
+    );
+  }
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return mv.expand(this, flatArgs(shape));
+  }
+  squeeze(axis?: number): Tensor {
+    return mv.squeeze(this, axis);
+  }
+  unsqueeze(axis: number): Tensor {
+    return mv.unsqueeze(this, axis);
+  }
+  slice(axis: number, start?: number, end?: number, step = 1): Tensor {
+    return mv.slice(this, axis, start, end, step);
+  }
+  narrow(axis: number, start: number, length: number): Tensor {
+    return mv.narrow(this, axis, start, length);
+  }
+  split(sizes: number | number[], axis = 0): Tensor[] {
+    return mv.split(this, sizes, axis);
+  }
+  chunk(chunks: number, axis = 0): Tensor[] {
+    return mv.chunk(this, chunks, axis);
+  }
 
   // ---- indexing ------------------------------------------------------------------------
-  gather(axis: number, index: Tensor): Tensor { return ix.gather(this, axis, index); }
-  indexSelect(axis: number, index: Tensor): Tensor { return ix.indexSelect(this, axis, index); }
-  scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor { return ix.scatterAdd(this, axis, index, src); }
-  maskedFill(mask: Tensor, value: number): Tensor { return ix.maskedFill(this, mask, value); }
-  tril(diagonal = 0): Tensor { return ix.tril(this, diagonal); }
-  triu(diagonal = 0): Tensor { return ix.triu(this, diagonal); }
+  gather(axis: number, index: Tensor): Tensor {
+    return ix.gather(this, axis, index);
+  }
+  indexSelect(axis: number, index: Tensor): Tensor {
+    return ix.indexSelect(this, axis, index);
+  }
+  scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor {
+    return ix.scatterAdd(this, axis, index, src);
+  }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return ix.maskedFill(this, mask, value);
+  }
+  tril(diagonal = 0): Tensor {
+    return ix.tril(this, diagonal);
+  }
+  triu(diagonal = 0): Tensor {
+    return ix.triu(this, diagonal);
+  }
 
   // ---- linear algebra and nn ---------------------------------------------------------------
-  matmul(other: Tensor): Tensor { return la.matmul(this, other); }
-  softmax(axis = -1): Tensor { return nn.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return nn.logSoftmax(this, axis); }
+  matmul(other: Tensor): Tensor {
+    return la.matmul(this, other);
+  }
+  softmax(axis = -1): Tensor {
+    return nn.softmax(this, axis);
+  }
+  logSoftmax(axis = -1): Tensor {
+    return nn.logSoftmax(this, axis);
+  }
 
   /**
    * The backend running this tensor's kernels (one global choice for now).

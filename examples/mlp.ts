@@ -5,7 +5,7 @@
  *
  *   npm start            # or: npx tsx examples/mlp.ts [steps]
  */
-import { crossEntropy, Generator, noGrad, randn, Tensor, tensor, zeros } from '../index.ts';
+import { crossEntropy, Generator, noGrad, randn, type Tensor, tensor, zeros } from '../index.ts';
 
 const CLASSES = 3;
 const PER_CLASS = 100;
@@ -30,7 +30,9 @@ function spirals(): { x: Tensor; y: Tensor } {
 
 /** Kaiming-style init: weights ~ N(0, 2/fan_in), so ReLU activations keep their scale. */
 const layer = (fanIn: number, fanOut: number) => ({
-  w: randn([fanIn, fanOut], { generator: rng }).mul(Math.sqrt(2 / fanIn)).setRequiresGrad(),
+  w: randn([fanIn, fanOut], { generator: rng })
+    .mul(Math.sqrt(2 / fanIn))
+    .setRequiresGrad(),
   b: zeros([fanOut]).setRequiresGrad(),
 });
 
@@ -49,10 +51,14 @@ for (let step = 0; step <= steps; step++) {
   params.forEach((p) => p.zeroGrad());
   loss.backward();
   // SGD with momentum 0.9, lr 0.5, under noGrad so the update is not recorded.
-  noGrad(() => params.forEach((p, i) => {
-    velocity[i]!.mul_(0.9).add_(p.grad as Tensor);
-    p.add_(velocity[i]!, -0.5);
-  }));
+  noGrad(() =>
+    params.forEach((p, i) => {
+      velocity[i]!.mul_(0.9).add_(p.grad as Tensor);
+      p.add_(velocity[i]!, -0.5);
+    }),
+  );
   if (step % 25 === 0) console.log(`step ${String(step).padStart(4)}  loss ${loss.item().toFixed(4)}`);
 }
-console.log(`accuracy ${(accuracy() * 100).toFixed(1)}% on ${CLASSES * PER_CLASS} spiral points (chance ${(100 / CLASSES).toFixed(1)}%), ${((performance.now() - start) / 1000).toFixed(1)} s`);
+console.log(
+  `accuracy ${(accuracy() * 100).toFixed(1)}% on ${CLASSES * PER_CLASS} spiral points (chance ${(100 / CLASSES).toFixed(1)}%), ${((performance.now() - start) / 1000).toFixed(1)} s`,
+);

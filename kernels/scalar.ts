@@ -71,7 +71,7 @@ export const UNARY = {
   tanh: { f: (x) => Math.tanh(x), df: (x) => 1 - Math.tanh(x) ** 2, floatOnly: true },
   sigmoid: { f: sigmoid, df: (x) => sigmoid(x) * (1 - sigmoid(x)), floatOnly: true },
   // relu keeps NaN (x < 0 is false for NaN) and, like torch, has derivative 0 at 0.
-  relu: { f: (x) => (x < 0 ? 0 : x), df: (x) => (x > 0 ? 1 : 0), floatOnly: true },
+  relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0), floatOnly: true },
   erf: { f: erf, df: (x) => TWO_OVER_SQRT_PI * Math.exp(-x * x), floatOnly: true },
   // GELU (exact and tanh forms) and SiLU: the named functions above.
   gelu: { f: gelu, df: geluGrad, floatOnly: true },
@@ -81,7 +81,7 @@ export const UNARY = {
   powScalar: { f: (x, p) => x ** p, df: (x, p) => (p === 0 ? 0 : p * x ** (p - 1)), floatOnly: true },
   // clamp(x, lo, hi); the gradient passes where lo ≤ x ≤ hi, as in torch.
   clamp: {
-    f: (x, lo, hi) => (x < lo ? lo : x > hi ? hi : x),
+    f: (x, lo, hi) => (x < lo ? lo : Math.min(x, hi)),
     df: (x, lo, hi) => (x >= lo && x <= hi ? 1 : 0),
     floatOnly: false,
   },
@@ -116,7 +116,9 @@ export const COMPARISONS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le
 /** Reductions: an initial value and a combine step. max/min let NaN win, as torch does. */
 export const REDUCE = {
   sum: { init: 0, combine: (acc: number, x: number) => acc + x },
+  // biome-ignore lint/suspicious/noSelfCompare: x !== x is the NaN test, without a call in the hot loop
   max: { init: -Infinity, combine: (acc: number, x: number) => (x > acc || x !== x ? x : acc) },
+  // biome-ignore lint/suspicious/noSelfCompare: as above
   min: { init: Infinity, combine: (acc: number, x: number) => (x < acc || x !== x ? x : acc) },
 } satisfies Record<string, { init: number; combine(acc: number, x: number): number }>;
 

@@ -56,8 +56,7 @@ export function collapseAxes(shape: Shape, stridesList: readonly (readonly numbe
     const d = shape[axis]!;
     if (d === 1) continue;
     const last = outShape.length - 1;
-    const mergeable =
-      last >= 0 && stridesList.every((s, v) => outStrides[v]![last] === s[axis]! * d);
+    const mergeable = last >= 0 && stridesList.every((s, v) => outStrides[v]![last] === s[axis]! * d);
     if (mergeable) {
       outShape[last]! *= d;
       stridesList.forEach((s, v) => (outStrides[v]![last] = s[axis]!));
@@ -73,15 +72,18 @@ export function collapseAxes(shape: Shape, stridesList: readonly (readonly numbe
  * Visit every innermost row: `visit(offsets, length, innerStrides)` once per position of
  * the outer axes, after collapsing. The fast kernels put their tight loop inside `visit`.
  */
-export function forEachRow(
-  shape: Shape,
-  views: readonly View[],
-  visit: (offsets: number[], length: number, innerStrides: number[]) => void,
-): void {
+export function forEachRow(shape: Shape, views: readonly View[], visit: (offsets: number[], length: number, innerStrides: number[]) => void): void {
   if (shape.some((d) => d === 0)) return;
-  const c = collapseAxes(shape, views.map((v) => v.strides));
+  const c = collapseAxes(
+    shape,
+    views.map((v) => v.strides),
+  );
   if (c.shape.length === 0) {
-    visit(views.map((v) => v.offset), 1, views.map(() => 0));
+    visit(
+      views.map((v) => v.offset),
+      1,
+      views.map(() => 0),
+    );
     return;
   }
   const inner = c.shape.length - 1;

@@ -86,8 +86,13 @@ export class BertAttention extends Module {
   constructor(c: BertConfig, o: BuildOptions) {
     super();
     this.self = new MultiHeadAttention({
-      hidden: c.hidden_size, numHeads: c.num_attention_heads, bias: true, names: BERT_NAMES,
-      dropout: c.attention_probs_dropout_prob, dtype: o.dtype, generator: o.generator,
+      hidden: c.hidden_size,
+      numHeads: c.num_attention_heads,
+      bias: true,
+      names: BERT_NAMES,
+      dropout: c.attention_probs_dropout_prob,
+      dtype: o.dtype,
+      generator: o.generator,
     });
     this.output = new BertResidualOutput(c.hidden_size, c, o);
   }
@@ -165,7 +170,10 @@ export class BertModel extends Module {
   /** Absent in masked-LM models (HF's add_pooling_layer=False). */
   pooler: BertPooler | null;
 
-  constructor(readonly config: BertConfig, o: BuildOptions & { pooler?: boolean } = {}) {
+  constructor(
+    readonly config: BertConfig,
+    o: BuildOptions & { pooler?: boolean } = {},
+  ) {
     super();
     const opts = { dtype: o.dtype, generator: o.generator ?? defaultGenerator };
     this.embeddings = new BertEmbeddings(config, opts);
@@ -212,7 +220,10 @@ export class BertForSequenceClassification extends Module {
   dropout: Dropout;
   classifier: Linear;
 
-  constructor(readonly config: BertConfig, o: BuildOptions = {}) {
+  constructor(
+    readonly config: BertConfig,
+    o: BuildOptions = {},
+  ) {
     super();
     const generator = o.generator ?? defaultGenerator;
     this.bert = new BertModel(config, { ...o, generator });
@@ -297,7 +308,10 @@ export class BertForMaskedLM extends Module {
   bert: BertModel;
   cls: BertOnlyMLMHead;
 
-  constructor(readonly config: BertConfig, o: BuildOptions = {}) {
+  constructor(
+    readonly config: BertConfig,
+    o: BuildOptions = {},
+  ) {
     super();
     const generator = o.generator ?? defaultGenerator;
     this.bert = new BertModel(config, { ...o, generator, pooler: false });

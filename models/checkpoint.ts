@@ -113,7 +113,9 @@ export function decodeCheckpoint(files: ReadonlyMap<string, Uint8Array>, options
     const bytes = files.get(name);
     if (!bytes) throw new FormatError(`${name} is missing, but ${TRAINER_STATE_FILE} lists it`);
     if (!matches(bytes)) {
-      throw new FormatError(`${name} does not match ${TRAINER_STATE_FILE} (length or CRC-32 differ): the folder holds parts of two checkpoints, or a damaged file`);
+      throw new FormatError(
+        `${name} does not match ${TRAINER_STATE_FILE} (length or CRC-32 differ): the folder holds parts of two checkpoints, or a damaged file`,
+      );
     }
   }
   const checkpoint: Checkpoint = { model: parseSafetensors(files.get(MODEL_FILE)!).tensors, step: state.step as number };
@@ -168,7 +170,9 @@ function joinOptimizerState(json: unknown, tensors: Record<string, Tensor>): Opt
     list.push([buffer!, tensor]);
   }
   // Object.fromEntries defines properties, so a buffer named `__proto__` stays a plain key.
-  const joined = Object.fromEntries(Object.entries(state).map(([index, numbers]) => [index, Object.fromEntries([...Object.entries(numbers), ...buffers.get(index)!])]));
+  const joined = Object.fromEntries(
+    Object.entries(state).map(([index, numbers]) => [index, Object.fromEntries([...Object.entries(numbers), ...buffers.get(index)!])]),
+  );
   return { state: joined as OptimizerStateDict['state'], paramGroups };
 }
 
@@ -182,10 +186,13 @@ function canonical(key: string, value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
-    throw new ValueError(`encodeCheckpoint(): '${key}' holds a ${proto?.constructor?.name ?? 'non-plain object'}; checkpoints store plain JSON data (Tensors belong in the model or optimizer state)`);
+    throw new ValueError(
+      `encodeCheckpoint(): '${key}' holds a ${proto?.constructor?.name ?? 'non-plain object'}; checkpoints store plain JSON data (Tensors belong in the model or optimizer state)`,
+    );
   }
   const keys = Object.keys(value).sort();
-  if (keys.length === 1 && keys[0] === '$float') throw new ValueError(`encodeCheckpoint(): '${key}' is an object with the single key '$float', which is reserved for special numbers`);
+  if (keys.length === 1 && keys[0] === '$float')
+    throw new ValueError(`encodeCheckpoint(): '${key}' is an object with the single key '$float', which is reserved for special numbers`);
   return Object.fromEntries(keys.map((k) => [k, (value as Record<string, unknown>)[k]]));
 }
 
@@ -213,10 +220,13 @@ function readTrainerState(raw: Uint8Array): Record<string, unknown> {
   }
   if (!isRecord(state) || state.format !== FORMAT) return bad(`not a ${FORMAT} file`);
   if (state.version !== VERSION) {
-    return bad(`format version ${show(state.version)} is not supported (this sparsegrad reads version ${VERSION}${state.version === 1 ? '; version 1 files have no checksum: save the checkpoint again with a current sparsegrad' : ''})`);
+    return bad(
+      `format version ${show(state.version)} is not supported (this sparsegrad reads version ${VERSION}${state.version === 1 ? '; version 1 files have no checksum: save the checkpoint again with a current sparsegrad' : ''})`,
+    );
   }
   const unknown = Object.keys(state).filter((k) => !REQUIRED_KEYS.includes(k) && !OPTIONAL_KEYS.includes(k));
-  if (unknown.length > 0) bad(`unknown key(s) ${unknown.map((k) => show(k)).join(', ')} (a checkpoint holds ${[...REQUIRED_KEYS, ...OPTIONAL_KEYS].join(', ')})`);
+  if (unknown.length > 0)
+    bad(`unknown key(s) ${unknown.map((k) => show(k)).join(', ')} (a checkpoint holds ${[...REQUIRED_KEYS, ...OPTIONAL_KEYS].join(', ')})`);
   const missing = REQUIRED_KEYS.filter((k) => !Object.hasOwn(state as object, k));
   if (missing.length > 0) bad(`missing key(s) ${missing.map((k) => `'${k}'`).join(', ')}`);
   const { checksum, ...content } = state;
@@ -228,7 +238,13 @@ function readTrainerState(raw: Uint8Array): Record<string, unknown> {
   if (!isRecord(files)) return bad(`files must map file names to {bytes, crc32}, got ${show(files)}`);
   for (const [name, entry] of Object.entries(files)) {
     if (!KNOWN_FILES.includes(name)) bad(`files lists ${show(name)}; a checkpoint has only ${KNOWN_FILES.join(' and ')}`);
-    if (!isRecord(entry) || !exactKeys(entry, ['bytes', 'crc32']) || !isNat(entry.bytes) || typeof entry.crc32 !== 'string' || !/^[0-9a-f]{8}$/.test(entry.crc32)) {
+    if (
+      !isRecord(entry) ||
+      !exactKeys(entry, ['bytes', 'crc32']) ||
+      !isNat(entry.bytes) ||
+      typeof entry.crc32 !== 'string' ||
+      !/^[0-9a-f]{8}$/.test(entry.crc32)
+    ) {
       bad(`files[${show(name)}] must be {bytes: a length, crc32: 8 hex digits}, got ${show(entry)}`);
     }
   }
@@ -247,10 +263,16 @@ function readTrainerState(raw: Uint8Array): Record<string, unknown> {
   } else if (Object.hasOwn(files, OPTIMIZER_FILE)) {
     bad(`files lists ${OPTIMIZER_FILE}, but there is no optimizer state`);
   }
-  if (Object.hasOwn(state, 'rng') && !(isRecord(state.rng) && Object.values(state.rng).every((s) => Array.isArray(s) && s.every((x) => typeof x === 'number')))) {
+  if (
+    Object.hasOwn(state, 'rng') &&
+    !(isRecord(state.rng) && Object.values(state.rng).every((s) => Array.isArray(s) && s.every((x) => typeof x === 'number')))
+  ) {
     bad('rng must map names to arrays of numbers');
   }
-  if (Object.hasOwn(state, 'data') && !(isRecord(state.data) && exactKeys(state.data, ['cursor', 'epoch']) && isNat(state.data.epoch) && isNat(state.data.cursor))) {
+  if (
+    Object.hasOwn(state, 'data') &&
+    !(isRecord(state.data) && exactKeys(state.data, ['cursor', 'epoch']) && isNat(state.data.epoch) && isNat(state.data.cursor))
+  ) {
     bad('data must be {epoch, cursor} with non-negative integers');
   }
   return state;

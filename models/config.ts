@@ -141,7 +141,10 @@ function divisible(c: Raw, field: string, by: string): void {
 /** ValueError naming every field of `fields` that `raw` lacks (undefined or null). */
 export function required(raw: Raw, fields: readonly string[]): void {
   const absent = fields.filter((f) => raw[f] === undefined || raw[f] === null);
-  if (absent.length > 0) throw new ValueError(`config.json must give ${absent.map((f) => `'${f}'`).join(', ')}: the weights' shapes depend on ${absent.length > 1 ? 'them' : 'it'}, and no default fits every checkpoint`);
+  if (absent.length > 0)
+    throw new ValueError(
+      `config.json must give ${absent.map((f) => `'${f}'`).join(', ')}: the weights' shapes depend on ${absent.length > 1 ? 'them' : 'it'}, and no default fits every checkpoint`,
+    );
 }
 
 function layers(c: Raw, limits: ConfigLimits): void {
@@ -176,7 +179,17 @@ export function bertConfig(raw: Raw, limits: ConfigLimits = {}): BertConfig {
   if (raw.model_type !== undefined && raw.model_type !== 'bert') throw new ValueError(`config.model_type must be "bert", got ${show(raw.model_type)}`);
   required(raw, ['vocab_size', 'hidden_size', 'num_attention_heads', 'intermediate_size']);
   const c = { ...BERT_DEFAULTS, ...stripUndefined(raw), model_type: 'bert', num_labels: numLabels(raw) ?? BERT_DEFAULTS.num_labels } as Raw;
-  for (const f of ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size', 'num_labels']) positiveInt(c, f);
+  for (const f of [
+    'vocab_size',
+    'hidden_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+    'max_position_embeddings',
+    'type_vocab_size',
+    'num_labels',
+  ])
+    positiveInt(c, f);
   layers(c, limits);
   for (const f of ['hidden_dropout_prob', 'attention_probs_dropout_prob']) probability(c, f);
   if (c.classifier_dropout !== null) probability(c, 'classifier_dropout');
@@ -210,7 +223,16 @@ export function llamaConfig(raw: Raw, limits: ConfigLimits = {}): LlamaConfig {
   const c = { ...LLAMA_DEFAULTS, ...stripUndefined(raw), model_type: 'llama' } as Raw;
   if (Array.isArray(c.eos_token_id)) c.eos_token_id = c.eos_token_id.length > 0 ? c.eos_token_id[0] : null;
   c.num_key_value_heads ??= c.num_attention_heads;
-  for (const f of ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'max_position_embeddings']) positiveInt(c, f);
+  for (const f of [
+    'vocab_size',
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'max_position_embeddings',
+  ])
+    positiveInt(c, f);
   layers(c, limits);
   if (c.head_dim === undefined || c.head_dim === null) {
     divisible(c, 'hidden_size', 'num_attention_heads');
@@ -228,7 +250,8 @@ export function llamaConfig(raw: Raw, limits: ConfigLimits = {}): LlamaConfig {
   }
   divisible(c, 'num_attention_heads', 'num_key_value_heads');
   if ((c.head_dim as number) % 2 !== 0) throw new ValueError(`config.head_dim must be even for rotary embeddings, got ${c.head_dim}`);
-  if (c.mlp_bias !== undefined && c.mlp_bias !== null && c.mlp_bias !== false) throw new ValueError(`config.mlp_bias ${show(c.mlp_bias)} is not supported (LLaMa MLPs have no bias)`);
+  if (c.mlp_bias !== undefined && c.mlp_bias !== null && c.mlp_bias !== false)
+    throw new ValueError(`config.mlp_bias ${show(c.mlp_bias)} is not supported (LLaMa MLPs have no bias)`);
   if (c.hidden_act !== 'silu') throw new ValueError(`config.hidden_act must be "silu" for LLaMa, got ${show(c.hidden_act)}`);
   if (c.rope_scaling !== undefined && c.rope_scaling !== null) throw new ValueError('config.rope_scaling is not supported (plain rotary embeddings only)');
   return c as unknown as LlamaConfig;
@@ -250,7 +273,16 @@ export function llamaConfig(raw: Raw, limits: ConfigLimits = {}): LlamaConfig {
  */
 export function parameterCount(architecture: PretrainedArchitecture, config: BertConfig | LlamaConfig): number {
   if (config.model_type === 'llama') {
-    const { vocab_size: V, hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: nH, num_key_value_heads: nKV, head_dim: hd, attention_bias } = config;
+    const {
+      vocab_size: V,
+      hidden_size: H,
+      intermediate_size: I,
+      num_hidden_layers: L,
+      num_attention_heads: nH,
+      num_key_value_heads: nKV,
+      head_dim: hd,
+      attention_bias,
+    } = config;
     const b = attention_bias ? 1 : 0;
     const attention = H * nH * hd + 2 * H * nKV * hd + nH * hd * H + b * (nH * hd + 2 * nKV * hd + H);
     const layer = attention + 3 * H * I + 2 * H;
@@ -263,11 +295,15 @@ export function parameterCount(architecture: PretrainedArchitecture, config: Ber
   const encoder = embeddings + L * layer;
   const pooler = H * H + H;
   switch (architecture) {
-    case 'BertModel': return encoder + pooler;
-    case 'BertForSequenceClassification': return encoder + pooler + H * C + C;
+    case 'BertModel':
+      return encoder + pooler;
+    case 'BertForSequenceClassification':
+      return encoder + pooler + H * C + C;
     // No pooler; the transform (dense + LayerNorm) and the decoder bias; the decoder weight is the tied embedding.
-    case 'BertForMaskedLM': return encoder + (H * H + H) + 2 * H + V;
-    default: throw new ValueError(`parameterCount(): ${architecture} is not a BERT architecture`);
+    case 'BertForMaskedLM':
+      return encoder + (H * H + H) + 2 * H + V;
+    default:
+      throw new ValueError(`parameterCount(): ${architecture} is not a BERT architecture`);
   }
 }
 
@@ -279,7 +315,9 @@ export function checkModelSize(architecture: PretrainedArchitecture, config: Ber
   const max = limits.maxParameters ?? DEFAULT_MAX_PARAMETERS;
   const count = parameterCount(architecture, config);
   if (count > max) {
-    throw new ValueError(`config.json describes a ${architecture} of ${count.toExponential(3)} values (hidden_size ${config.hidden_size}, intermediate_size ${config.intermediate_size}, num_hidden_layers ${config.num_hidden_layers}, vocab_size ${config.vocab_size}), more than the limit of ${max} (raise it with the maxParameters option)`);
+    throw new ValueError(
+      `config.json describes a ${architecture} of ${count.toExponential(3)} values (hidden_size ${config.hidden_size}, intermediate_size ${config.intermediate_size}, num_hidden_layers ${config.num_hidden_layers}, vocab_size ${config.vocab_size}), more than the limit of ${max} (raise it with the maxParameters option)`,
+    );
   }
   return count;
 }

@@ -117,9 +117,12 @@ export function decodeUtf8(input: string | Uint8Array | ArrayBuffer, what: strin
 export function parseJson(input: string | Uint8Array | ArrayBuffer, what: string): unknown {
   const text = decodeUtf8(input, what);
   const scan = scanJson(text);
-  if (scan.depth > MAX_JSON_DEPTH) throw new FormatError(`${what}: JSON nested ${scan.depth} levels deep, more than the ${MAX_JSON_DEPTH} a Hugging Face (serde_json) reader accepts`);
+  if (scan.depth > MAX_JSON_DEPTH)
+    throw new FormatError(`${what}: JSON nested ${scan.depth} levels deep, more than the ${MAX_JSON_DEPTH} a Hugging Face (serde_json) reader accepts`);
   if (scan.firstLoneSurrogate >= 0) {
-    throw new FormatError(`${what}: the escape ${text.slice(scan.firstLoneSurrogate, scan.firstLoneSurrogate + 6)} at character ${scan.firstLoneSurrogate} is half of a surrogate pair without the other half`);
+    throw new FormatError(
+      `${what}: the escape ${text.slice(scan.firstLoneSurrogate, scan.firstLoneSurrogate + 6)} at character ${scan.firstLoneSurrogate} is half of a surrogate pair without the other half`,
+    );
   }
   try {
     return JSON.parse(text);

@@ -39,9 +39,17 @@ export class LlamaDecoderLayer extends Module {
   constructor(c: LlamaConfig, index: number, o: BuildOptions) {
     super();
     this.self_attn = new MultiHeadAttention({
-      hidden: c.hidden_size, numHeads: c.num_attention_heads, numKvHeads: c.num_key_value_heads, headDim: c.head_dim,
-      bias: c.attention_bias, rope: { theta: c.rope_theta }, causal: true, names: LLAMA_NAMES, layerIndex: index,
-      dtype: o.dtype, generator: o.generator,
+      hidden: c.hidden_size,
+      numHeads: c.num_attention_heads,
+      numKvHeads: c.num_key_value_heads,
+      headDim: c.head_dim,
+      bias: c.attention_bias,
+      rope: { theta: c.rope_theta },
+      causal: true,
+      names: LLAMA_NAMES,
+      layerIndex: index,
+      dtype: o.dtype,
+      generator: o.generator,
     });
     this.mlp = new SwiGLU(c.hidden_size, c.intermediate_size, o);
     this.input_layernorm = new RMSNorm(c.hidden_size, { eps: c.rms_norm_eps, dtype: o.dtype });
@@ -49,9 +57,13 @@ export class LlamaDecoderLayer extends Module {
   }
 
   forward(x: Tensor, inputs: Omit<LlamaInputs, 'inputIds'>): Tensor {
-    const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x), {
-      attentionMask: inputs.attentionMask, positions: inputs.positionIds, kvCache: inputs.kvCache,
-    }));
+    const h = x.add(
+      this.self_attn.forward(this.input_layernorm.forward(x), {
+        attentionMask: inputs.attentionMask,
+        positions: inputs.positionIds,
+        kvCache: inputs.kvCache,
+      }),
+    );
     return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h)));
   }
 }
@@ -61,7 +73,10 @@ export class LlamaModel extends Module {
   layers: LlamaDecoderLayer[];
   norm: RMSNorm;
 
-  constructor(readonly config: LlamaConfig, o: BuildOptions = {}) {
+  constructor(
+    readonly config: LlamaConfig,
+    o: BuildOptions = {},
+  ) {
     super();
     const opts = { dtype: o.dtype, generator: o.generator ?? defaultGenerator };
     this.embed_tokens = new Embedding(config.vocab_size, config.hidden_size, opts);
@@ -105,7 +120,10 @@ export class LlamaForCausalLM extends Module {
   model: LlamaModel;
   lm_head: Linear;
 
-  constructor(readonly config: LlamaConfig, o: BuildOptions = {}) {
+  constructor(
+    readonly config: LlamaConfig,
+    o: BuildOptions = {},
+  ) {
     super();
     const generator = o.generator ?? defaultGenerator;
     this.model = new LlamaModel(config, { ...o, generator });

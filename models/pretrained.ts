@@ -96,6 +96,7 @@ export interface ShardIndex {
  * elsewhere.
  */
 export function checkShardName(name: unknown, what: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what a shard name may not contain
   if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || /[/\\\0-\x1f:]/.test(name) || name.length > 255) {
     throw new FormatError(`${what}: shard ${show(name)} must be a plain file name inside the model folder (no path separators, no '..', no drive)`);
   }
@@ -126,19 +127,27 @@ export function parseShardIndex(input: TextOrBytes | Record<string, unknown>, wh
  * assigns to it). A tensor name in two files is a FormatError naming both. Errors name
  * the file (`source`/name).
  */
-export function weightsFromBytes(weights: PretrainedFiles['weights'], options: { index?: PretrainedFiles['index']; source?: string } = {}): Record<string, Tensor> {
+export function weightsFromBytes(
+  weights: PretrainedFiles['weights'],
+  options: { index?: PretrainedFiles['index']; source?: string } = {},
+): Record<string, Tensor> {
   const { source } = options;
   const files: [string, Bytes][] =
-    weights instanceof Uint8Array || weights instanceof ArrayBuffer ? [[WEIGHTS_FILE, weights]]
-    : Array.isArray(weights) ? (weights as readonly Bytes[]).map((b, i) => [`weights[${i}]`, b])
-    : isRecord(weights) ? Object.keys(weights).map((name) => [name, (weights as Record<string, Bytes>)[name]!])
-    : [];
-  if (files.length === 0) throw new ValueError(`${fileLabel(source, 'weights')}: expected safetensors bytes, a list of them, or shards by file name, got ${show(weights)}`);
+    weights instanceof Uint8Array || weights instanceof ArrayBuffer
+      ? [[WEIGHTS_FILE, weights]]
+      : Array.isArray(weights)
+        ? (weights as readonly Bytes[]).map((b, i) => [`weights[${i}]`, b])
+        : isRecord(weights)
+          ? Object.keys(weights).map((name) => [name, (weights as Record<string, Bytes>)[name]!])
+          : [];
+  if (files.length === 0)
+    throw new ValueError(`${fileLabel(source, 'weights')}: expected safetensors bytes, a list of them, or shards by file name, got ${show(weights)}`);
   const index = options.index === undefined ? undefined : parseShardIndex(options.index, fileLabel(source, INDEX_FILE));
   if (index) {
     const given = new Set(files.map(([name]) => name));
     const absent = index.shards.filter((s) => !given.has(s));
-    if (absent.length > 0) throw new ValueError(`${fileLabel(source, INDEX_FILE)} names shard(s) ${absent.map((s) => `'${s}'`).join(', ')} that were not given`);
+    if (absent.length > 0)
+      throw new ValueError(`${fileLabel(source, INDEX_FILE)} names shard(s) ${absent.map((s) => `'${s}'`).join(', ')} that were not given`);
   }
   const out: Record<string, Tensor> = Object.create(null);
   const origin = new Map<string, string>();
@@ -156,7 +165,9 @@ export function weightsFromBytes(weights: PretrainedFiles['weights'], options: {
       const first = origin.get(name);
       if (first !== undefined) throw new FormatError(`tensor '${name}' is in both ${fileLabel(source, first)} and ${label}`);
       if (index && index.weightMap.get(name) !== file) {
-        throw new FormatError(`${label} holds '${name}', which ${INDEX_FILE} assigns to ${index.weightMap.has(name) ? `'${index.weightMap.get(name)}'` : 'no shard'}`);
+        throw new FormatError(
+          `${label} holds '${name}', which ${INDEX_FILE} assigns to ${index.weightMap.has(name) ? `'${index.weightMap.get(name)}'` : 'no shard'}`,
+        );
       }
       origin.set(name, file);
       out[name] = tensors[name]!;
@@ -164,7 +175,13 @@ export function weightsFromBytes(weights: PretrainedFiles['weights'], options: {
   }
   if (index) {
     const absent = [...index.weightMap.keys()].filter((n) => !origin.has(n));
-    if (absent.length > 0) throw new FormatError(`${fileLabel(source, INDEX_FILE)} lists tensors no shard holds: ${absent.slice(0, 5).map((n) => `'${n}'`).join(', ')}${absent.length > 5 ? ', …' : ''}`);
+    if (absent.length > 0)
+      throw new FormatError(
+        `${fileLabel(source, INDEX_FILE)} lists tensors no shard holds: ${absent
+          .slice(0, 5)
+          .map((n) => `'${n}'`)
+          .join(', ')}${absent.length > 5 ? ', …' : ''}`,
+      );
   }
   return out;
 }
@@ -183,7 +200,10 @@ function relabel(e: unknown, label: string): unknown {
  * neither is given. With `vocabSize` (the model's), every token id must be below it: a
  * tokenizer that can emit an id the embedding lacks is refused here, not at the forward pass.
  */
-export function tokenizerFromFiles(files: Pick<PretrainedFiles, 'tokenizerJson' | 'vocabTxt' | 'tokenizerConfig'>, options: { vocabSize?: number; source?: string } = {}): AnyTokenizer | null {
+export function tokenizerFromFiles(
+  files: Pick<PretrainedFiles, 'tokenizerJson' | 'vocabTxt' | 'tokenizerConfig'>,
+  options: { vocabSize?: number; source?: string } = {},
+): AnyTokenizer | null {
   const { source } = options;
   let tokenizer: AnyTokenizer;
   let what: string;
@@ -195,7 +215,8 @@ export function tokenizerFromFiles(files: Pick<PretrainedFiles, 'tokenizerJson' 
     what = fileLabel(source, 'vocab.txt');
     const config = files.tokenizerConfig === undefined ? {} : jsonObject(files.tokenizerConfig, fileLabel(source, 'tokenizer_config.json'));
     const lower = config.do_lower_case ?? true;
-    if (typeof lower !== 'boolean') throw new FormatError(`${fileLabel(source, 'tokenizer_config.json')}: do_lower_case must be true or false, got ${show(lower)}`);
+    if (typeof lower !== 'boolean')
+      throw new FormatError(`${fileLabel(source, 'tokenizer_config.json')}: do_lower_case must be true or false, got ${show(lower)}`);
     const text = typeof files.vocabTxt === 'string' ? files.vocabTxt : decodeText(files.vocabTxt, what);
     tokenizer = new BertTokenizer(text, { doLowerCase: lower });
   } else {
@@ -204,7 +225,9 @@ export function tokenizerFromFiles(files: Pick<PretrainedFiles, 'tokenizerJson' 
   if (options.vocabSize !== undefined) {
     const ids = tokenizer.vocab.tokens.length; // one past the largest id
     if (ids > options.vocabSize) {
-      throw new ValueError(`${what} has token ids up to ${ids - 1} ('${tokenizer.vocab.tokens[ids - 1]}'), but the model's vocab_size is ${options.vocabSize}: the embedding has no row for them`);
+      throw new ValueError(
+        `${what} has token ids up to ${ids - 1} ('${tokenizer.vocab.tokens[ids - 1]}'), but the model's vocab_size is ${options.vocabSize}: the embedding has no row for them`,
+      );
     }
   }
   return tokenizer;
@@ -227,7 +250,10 @@ function decodeText(bytes: Bytes, what: string): string {
  * Check a config before anything is built or read: its fields, its architecture, and its
  * size against `maxParameters` (ValueError naming the field or the computed size).
  */
-export function checkPretrainedConfig(config: PretrainedFiles['config'], options: ConfigLimits & { source?: string } = {}): { raw: Record<string, unknown>; architecture: PretrainedArchitecture; config: BertConfig | LlamaConfig; parameters: number } {
+export function checkPretrainedConfig(
+  config: PretrainedFiles['config'],
+  options: ConfigLimits & { source?: string } = {},
+): { raw: Record<string, unknown>; architecture: PretrainedArchitecture; config: BertConfig | LlamaConfig; parameters: number } {
   const what = fileLabel(options.source, CONFIG_FILE);
   const raw = jsonObject(config, what);
   try {
@@ -257,7 +283,9 @@ export function loadPretrainedFromBytes(files: PretrainedFiles, options: LoadOpt
     let values = 0;
     for (const name of Object.keys(tensors)) values += tensors[name]!.numel;
     if (values < checked.parameters) {
-      throw new ValueError(`${fileLabel(source, CONFIG_FILE)} describes a ${checked.architecture} of ${checked.parameters} values, but the weights hold only ${values}: the config does not match the weights`);
+      throw new ValueError(
+        `${fileLabel(source, CONFIG_FILE)} describes a ${checked.architecture} of ${checked.parameters} values, but the weights hold only ${values}: the config does not match the weights`,
+      );
     }
   }
   const model = modelFromConfig(checked.raw, options);

@@ -63,7 +63,10 @@ const FLOATS: readonly DType[] = ['float32', 'float64'];
 
 const CODECS: Record<SafetensorsDType, Codec> = {
   I64: {
-    size: 8, rank: 13, engine: 'int32', stores: ['int32'],
+    size: 8,
+    rank: 13,
+    engine: 'int32',
+    stores: ['int32'],
     // Exact below 2^53 and far outside int32 above it, which is all the range check needs.
     read: (v, at) => v.getInt32(at + 4, true) * 2 ** 32 + v.getUint32(at, true),
     write: (v, at, x) => (v.setInt32(at, x, true), v.setInt32(at + 4, x < 0 ? -1 : 0, true)),
@@ -72,12 +75,18 @@ const CODECS: Record<SafetensorsDType, Codec> = {
   F32: { size: 4, rank: 11, engine: 'float32', stores: FLOATS, read: (v, at) => v.getFloat32(at, true), write: (v, at, x) => v.setFloat32(at, x, true) },
   I32: { size: 4, rank: 9, engine: 'int32', stores: ['int32'], read: (v, at) => v.getInt32(at, true), write: (v, at, x) => v.setInt32(at, x, true) },
   BF16: {
-    size: 2, rank: 8, engine: 'float32', stores: FLOATS,
+    size: 2,
+    rank: 8,
+    engine: 'float32',
+    stores: FLOATS,
     read: (v, at) => bfloat16ToFloat(v.getUint16(at, true)),
     write: (v, at, x) => v.setUint16(at, floatToBfloat16(x), true),
   },
   F16: {
-    size: 2, rank: 7, engine: 'float32', stores: FLOATS,
+    size: 2,
+    rank: 7,
+    engine: 'float32',
+    stores: FLOATS,
     read: (v, at) => halfToFloat(v.getUint16(at, true)),
     write: (v, at, x) => v.setUint16(at, floatToHalf(x), true),
   },
@@ -145,8 +154,13 @@ function parseHeader(raw: Uint8Array): { entries: Entry[]; metadata: Record<stri
     fail('InvalidHeader', 'the header is not valid UTF-8');
   }
   const scan = scanJson(text);
-  if (scan.depth > MAX_JSON_DEPTH) fail('InvalidHeader', `the header nests ${scan.depth} levels deep; the reference reader refuses more than ${MAX_JSON_DEPTH}`);
-  if (scan.firstLoneSurrogate >= 0) fail('InvalidHeader', `the escape ${text.slice(scan.firstLoneSurrogate, scan.firstLoneSurrogate + 6)} at header byte ${scan.firstLoneSurrogate} is a lone surrogate`);
+  if (scan.depth > MAX_JSON_DEPTH)
+    fail('InvalidHeader', `the header nests ${scan.depth} levels deep; the reference reader refuses more than ${MAX_JSON_DEPTH}`);
+  if (scan.firstLoneSurrogate >= 0)
+    fail(
+      'InvalidHeader',
+      `the escape ${text.slice(scan.firstLoneSurrogate, scan.firstLoneSurrogate + 6)} at header byte ${scan.firstLoneSurrogate} is a lone surrogate`,
+    );
   if (scan.firstNonInteger >= 0) {
     const number = /^-?[\d.eE+-]+/.exec(text.slice(scan.firstNonInteger, scan.firstNonInteger + 40))![0];
     fail('InvalidHeader', `the number ${number} at header byte ${scan.firstNonInteger} is not written as an integer (shapes and data_offsets are integers)`);
@@ -198,7 +212,7 @@ function parseEntry(name: string, value: unknown): Entry {
     return bad(`data_offsets must be [begin, end] with non-negative integers, got ${show(offsets)}`);
   }
   // `+ 0` turns a JSON −0 into 0, so shapes and offsets compare and print plainly.
-  return { name, dtype: dtype as SafetensorsDType, shape: shape.map((d: number) => d + 0), begin: offsets[0] + 0, end: offsets[1] + 0 };
+  return { name, dtype: dtype as SafetensorsDType, shape: shape.map((d: number) => d + 0), begin: offsets[0]! + 0, end: offsets[1]! + 0 };
 }
 
 /** The tensors must tile the data section: sorted by offset, each starts where the last ended. */
@@ -211,7 +225,10 @@ function checkLayout(entries: Entry[], dataLength: number): void {
     if (e.begin > at) fail('InvalidOffset', `bytes ${at}..${e.begin} before tensor '${e.name}' belong to no tensor`);
     const need = byteLength(e);
     if (need !== e.end - e.begin) {
-      fail('TensorInvalidInfo', `tensor '${e.name}' of dtype ${e.dtype} and shape ${formatShape(e.shape)} needs ${need === Infinity ? 'over 2^53' : need} bytes, but its data_offsets span ${e.end - e.begin}`);
+      fail(
+        'TensorInvalidInfo',
+        `tensor '${e.name}' of dtype ${e.dtype} and shape ${formatShape(e.shape)} needs ${need === Infinity ? 'over 2^53' : need} bytes, but its data_offsets span ${e.end - e.begin}`,
+      );
     }
     at = e.end;
   }
@@ -286,9 +303,14 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, options: S
   return bytes;
 }
 
-function plan(name: string, t: Tensor, override: SafetensorsDType | undefined): { name: string; dtype: SafetensorsDType; shape: readonly number[]; values: Storage } {
+function plan(
+  name: string,
+  t: Tensor,
+  override: SafetensorsDType | undefined,
+): { name: string; dtype: SafetensorsDType; shape: readonly number[]; values: Storage } {
   if (name === '__metadata__') throw new ValueError("serializeSafetensors(): '__metadata__' is reserved and cannot name a tensor");
-  if (!(t instanceof Tensor)) throw new TypeError(`serializeSafetensors(): '${name}' must be a Tensor, but got '${(t as object)?.constructor?.name ?? typeof t}'`);
+  if (!(t instanceof Tensor))
+    throw new TypeError(`serializeSafetensors(): '${name}' must be a Tensor, but got '${(t as object)?.constructor?.name ?? typeof t}'`);
   const dtype = override ?? DEFAULT_DTYPE[t.dtype];
   if (!Object.hasOwn(CODECS, dtype) || !CODECS[dtype].stores.includes(t.dtype)) {
     throw new ValueError(`serializeSafetensors(): cannot store the ${t.dtype} tensor '${name}' as ${dtype}`);

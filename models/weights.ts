@@ -19,7 +19,17 @@ import { formatShape, sameShape } from '../base/shape.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { Module } from '../nn/module.ts';
 import { BertForMaskedLM, BertForSequenceClassification, BertModel } from './bert.ts';
-import { bertConfig, checkModelSize, llamaConfig, REQUIRED_SIZES, required, type BertConfig, type ConfigLimits, type LlamaConfig, type PretrainedArchitecture } from './config.ts';
+import {
+  bertConfig,
+  checkModelSize,
+  llamaConfig,
+  REQUIRED_SIZES,
+  required,
+  type BertConfig,
+  type ConfigLimits,
+  type LlamaConfig,
+  type PretrainedArchitecture,
+} from './config.ts';
 import { isRecord, show } from './json.ts';
 import { LlamaForCausalLM } from './llama.ts';
 import type { BuildOptions } from './bert.ts';
@@ -33,7 +43,10 @@ export type ModelOptions = BuildOptions & ConfigLimits;
  * Which architecture a HF config names (its `architectures[0]`, else its model_type) and
  * its checked config: every field validated, the size bound checked, nothing allocated yet.
  */
-export function resolveConfig(raw: Record<string, unknown>, limits: ConfigLimits = {}): { architecture: PretrainedArchitecture; config: BertConfig | LlamaConfig; parameters: number } {
+export function resolveConfig(
+  raw: Record<string, unknown>,
+  limits: ConfigLimits = {},
+): { architecture: PretrainedArchitecture; config: BertConfig | LlamaConfig; parameters: number } {
   if (!isRecord(raw)) throw new ValueError(`config.json must hold a JSON object, got ${show(raw)}`);
   const listed = raw.architectures;
   if (listed !== undefined && listed !== null && !(Array.isArray(listed) && listed.every((a) => typeof a === 'string'))) {
@@ -68,10 +81,14 @@ export function modelFromConfig(raw: Record<string, unknown>, options: ModelOpti
   const { architecture, config } = resolveConfig(raw, options);
   const build = { dtype: options.dtype, generator: options.generator };
   switch (architecture) {
-    case 'BertForSequenceClassification': return new BertForSequenceClassification(config as BertConfig, build);
-    case 'BertForMaskedLM': return new BertForMaskedLM(config as BertConfig, build);
-    case 'BertModel': return new BertModel(config as BertConfig, build);
-    case 'LlamaForCausalLM': return new LlamaForCausalLM(config as LlamaConfig, build);
+    case 'BertForSequenceClassification':
+      return new BertForSequenceClassification(config as BertConfig, build);
+    case 'BertForMaskedLM':
+      return new BertForMaskedLM(config as BertConfig, build);
+    case 'BertModel':
+      return new BertModel(config as BertConfig, build);
+    case 'LlamaForCausalLM':
+      return new LlamaForCausalLM(config as LlamaConfig, build);
   }
 }
 
@@ -140,8 +157,12 @@ export function loadWeights(model: Module, tensors: Record<string, Tensor>, opti
     const problems = [
       ...(missing.length > 0 ? [`Missing key(s) in state_dict: ${missing.map((k) => `"${k}"`).join(', ')}.`] : []),
       `Unexpected key(s) in state_dict: ${unexpected.map((k) => `"${k}"`).join(', ')}.`,
-      ...[...expected].filter((k) => renamed.has(k) && !sameShape(renamed.get(k)!.shape, own[k]!.shape)).map((k) =>
-        `size mismatch for ${k}: copying a param with shape ${formatShape(renamed.get(k)!.shape)} from checkpoint, the shape in current model is ${formatShape(own[k]!.shape)}.`),
+      ...[...expected]
+        .filter((k) => renamed.has(k) && !sameShape(renamed.get(k)!.shape, own[k]!.shape))
+        .map(
+          (k) =>
+            `size mismatch for ${k}: copying a param with shape ${formatShape(renamed.get(k)!.shape)} from checkpoint, the shape in current model is ${formatShape(own[k]!.shape)}.`,
+        ),
     ];
     throw new ValueError(`Error(s) in loading state_dict for ${model.constructor.name}:\n\t${problems.join('\n\t')}`);
   }
@@ -156,7 +177,11 @@ export function loadWeights(model: Module, tensors: Record<string, Tensor>, opti
 /** HF-named tensors to save: every parameter and buffer, tied aliases once (as transformers writes them). */
 export function exportWeights(model: Module): Record<string, Tensor> {
   const aliases = tiedAliases(model);
-  return Object.fromEntries(Object.entries(model.stateDict()).filter(([name]) => !aliases.has(name)).map(([n, t]) => [n, t.contiguous()]));
+  return Object.fromEntries(
+    Object.entries(model.stateDict())
+      .filter(([name]) => !aliases.has(name))
+      .map(([n, t]) => [n, t.contiguous()]),
+  );
 }
 
 /** The HF config.json content for a model, so a saved folder loads back (here and in transformers). */

@@ -137,23 +137,34 @@ export class MultiHeadAttention extends Module {
     this.generator = options.generator ?? defaultGenerator;
 
     const linear = (inF: number, outF: number) => new Linear(inF, outF, { bias: options.bias ?? true, dtype: options.dtype, generator: this.generator });
-    const shapes: [Role, number, number][] = [['q', hidden, numHeads * headDim], ['k', hidden, numKvHeads * headDim], ['v', hidden, numKvHeads * headDim], ['o', numHeads * headDim, hidden]];
+    const shapes: [Role, number, number][] = [
+      ['q', hidden, numHeads * headDim],
+      ['k', hidden, numKvHeads * headDim],
+      ['v', hidden, numKvHeads * headDim],
+      ['o', numHeads * headDim, hidden],
+    ];
     for (const [role, inF, outF] of shapes) {
       const name = this.names[role];
       if (name === null) continue;
-      if (name in this) throw new ValueError(`MultiHeadAttention: projection name '${name}' is already taken (names must be distinct and not clash with the module's own fields)`);
+      if (name in this)
+        throw new ValueError(
+          `MultiHeadAttention: projection name '${name}' is already taken (names must be distinct and not clash with the module's own fields)`,
+        );
       (this as unknown as Record<string, Module>)[name] = linear(inF, outF);
     }
   }
 
   /** x [B, S, hidden] → [B, S, hidden] (or [B, S, numHeads·headDim] without an output projection). */
   forward(x: Tensor, inputs: AttentionInputs = {}): Tensor {
-    if (x.rank !== 3 || x.shape[2] !== this.hidden) throw new ShapeError(`MultiHeadAttention: expected input [batch, seq, ${this.hidden}], got ${formatShape(x.shape)}`);
+    if (x.rank !== 3 || x.shape[2] !== this.hidden)
+      throw new ShapeError(`MultiHeadAttention: expected input [batch, seq, ${this.hidden}], got ${formatShape(x.shape)}`);
     const [batch, seq] = x.shape as [number, number];
     const { numHeads, numKvHeads, headDim } = this;
     const past = inputs.kvCache?.length(this.layerIndex) ?? 0;
     // Heads as views: q [B, kvHeads, group, S, d]; k and v [B, kvHeads, S, d] (the cache's layout).
-    let q = this.project('q', x).reshape([batch, seq, numKvHeads, numHeads / numKvHeads, headDim]).permute(0, 2, 3, 1, 4);
+    let q = this.project('q', x)
+      .reshape([batch, seq, numKvHeads, numHeads / numKvHeads, headDim])
+      .permute(0, 2, 3, 1, 4);
     const heads = (t: Tensor) => t.reshape([batch, seq, numKvHeads, headDim]).permute(0, 2, 1, 3);
     let k = heads(this.project('k', x));
     let v = heads(this.project('v', x));
@@ -167,12 +178,15 @@ export class MultiHeadAttention extends Module {
     const keep = this.keepMask(inputs.attentionMask, batch, seq, k.shape[2]!);
     const probs = (keep ? where(keep, scores, FINFO_MIN[x.dtype as FloatDType]) : scores).softmax(-1);
     const dropped = dropout(probs, this.dropout, { training: this.training, generator: this.generator });
-    const context = dropped.matmul(v.unsqueeze(2)).permute(0, 3, 1, 2, 4).reshape([batch, seq, numHeads * headDim]);
+    const context = dropped
+      .matmul(v.unsqueeze(2))
+      .permute(0, 3, 1, 2, 4)
+      .reshape([batch, seq, numHeads * headDim]);
     return this.names.o === null ? context : this.project('o', context);
   }
 
   private project(role: Role, x: Tensor): Tensor {
-    return ((this as unknown as Record<string, Projection>)[this.names[role]!]!).forward(x);
+    return (this as unknown as Record<string, Projection>)[this.names[role]!]!.forward(x);
   }
 
   /** cos/sin as [B or 1, 1, S, d], broadcasting over heads. */
@@ -193,13 +207,17 @@ export class MultiHeadAttention extends Module {
     let keep: Tensor | null = null;
     if (mask) {
       if (!sameShape(mask.shape, [batch, keys])) {
-        throw new ShapeError(`MultiHeadAttention: attentionMask must have shape [batch, keys] = [${batch}, ${keys}] (${keys - seq} cached + ${seq} new tokens), got ${formatShape(mask.shape)}`);
+        throw new ShapeError(
+          `MultiHeadAttention: attentionMask must have shape [batch, keys] = [${batch}, ${keys}] (${keys - seq} cached + ${seq} new tokens), got ${formatShape(mask.shape)}`,
+        );
       }
       keep = mask.ne(0).reshape([batch, 1, 1, 1, keys]);
     }
     if (this.causal) {
       // New token i sits at index past + i among the keys.
-      const causal = arange(keys).unsqueeze(0).le(arange(keys - seq, keys).unsqueeze(1));
+      const causal = arange(keys)
+        .unsqueeze(0)
+        .le(arange(keys - seq, keys).unsqueeze(1));
       keep = keep ? compare('logicalAnd', keep, causal) : causal;
     }
     return keep;

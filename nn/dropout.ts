@@ -25,7 +25,10 @@ export class Dropout extends Module {
   private readonly generator: Generator | undefined;
 
   /** p: the probability of zeroing an element (default 0.5); without a generator, the default one is used. */
-  constructor(readonly p = 0.5, options: { generator?: Generator } = {}) {
+  constructor(
+    readonly p = 0.5,
+    options: { generator?: Generator } = {},
+  ) {
     super();
     // Checked here too, so a bad configuration fails when the model is built, not at its first step.
     if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);

@@ -43,7 +43,11 @@ export class Embedding extends Module {
   readonly paddingIdx: number | null;
 
   /** torch's init: weight ~ N(0, 1), the padding row zeroed. */
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: EmbeddingOptions = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    options: EmbeddingOptions = {},
+  ) {
     super();
     this.paddingIdx = normalizePaddingIdx(options.paddingIdx, numEmbeddings);
     const weight = randn([numEmbeddings, embeddingDim], { dtype: options.dtype ?? 'float32', generator: options.generator ?? defaultGenerator });

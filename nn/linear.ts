@@ -38,7 +38,11 @@ export class Linear extends Module {
    * torch's default init: W and b ~ U(−1/√in, 1/√in) (Kaiming-uniform with a = √5),
    * which keeps activations of a freshly built network in a sane range.
    */
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LinearOptions = {},
+  ) {
     super();
     const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
     const draw = { dtype: options.dtype ?? 'float32', generator: options.generator ?? defaultGenerator } as const;

@@ -38,10 +38,15 @@ export class CrossEntropyLoss extends Module {
   forward(logits: Tensor, target: Tensor): Tensor {
     const leading = logits.shape.slice(0, -1);
     if (logits.rank === 0 || !sameShape(target.shape, leading)) {
-      throw new ShapeError(`CrossEntropyLoss: expected target of shape ${formatShape(leading)} for logits of shape ${formatShape(logits.shape)}, got ${formatShape(target.shape)}`);
+      throw new ShapeError(
+        `CrossEntropyLoss: expected target of shape ${formatShape(leading)} for logits of shape ${formatShape(logits.shape)}, got ${formatShape(target.shape)}`,
+      );
     }
     const n = target.numel;
-    const loss = crossEntropy(logits.reshape([n, logits.shape[logits.rank - 1]!]), target.reshape([n]), { ignoreIndex: this.ignoreIndex, reduction: this.reduction });
+    const loss = crossEntropy(logits.reshape([n, logits.shape[logits.rank - 1]!]), target.reshape([n]), {
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+    });
     return this.reduction === 'none' ? loss.reshape(target.shape) : loss;
   }
 }

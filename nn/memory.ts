@@ -167,7 +167,9 @@ function layerActivations(m: Module, T: number): Omit<LayerActivations, 'name'> 
   if (m instanceof MePropLinear) return layer('meprop-original', m.weight, T * m.inFeatures, T * m.outFeatures);
   if (m instanceof SparseGradLinear) {
     const [o, i] = [m.outFeatures, m.inFeatures];
-    return m.options.materialized ? layer('sparsegrad-materialized', m.weight_tilde, T * i, 2 * o * i) : layer('sparsegrad', m.weight_tilde, T * i, T * o + o * i);
+    return m.options.materialized
+      ? layer('sparsegrad-materialized', m.weight_tilde, T * i, 2 * o * i)
+      : layer('sparsegrad', m.weight_tilde, T * i, T * o + o * i);
   }
   if (m instanceof Linear) {
     const [o, i] = [m.outFeatures, m.inFeatures];

@@ -21,7 +21,7 @@ import { allocate, type FloatStorage } from '../base/dtype.ts';
 import { ShapeError, ValueError } from '../base/errors.ts';
 import { Tensor, type HookHandle } from '../core/tensor.ts';
 import { topK, type TopKMode } from '../core/topk.ts';
-import { Linear } from './linear.ts';
+import type { Linear } from './linear.ts';
 import { Module, type Parameter } from './module.ts';
 import { budget } from './sparsegrad/apply.ts';
 import { selectionEnergy } from './sparsegrad/layer.ts';
@@ -113,7 +113,11 @@ export class MePropLinear extends Module {
   bias: Parameter | null;
   readonly #original: Linear;
 
-  constructor(linear: Linear, readonly k: number, readonly selection: TopKMode = 'exact') {
+  constructor(
+    linear: Linear,
+    readonly k: number,
+    readonly selection: TopKMode = 'exact',
+  ) {
     super();
     this.#original = linear;
     this.weight = linear.weight;
@@ -166,7 +170,8 @@ export function applyMeProp(model: Module, options: MePropOptions = {}): MePropH
   const targets = findTargets(model, options);
   if (options.variant === 'original') {
     const { k } = options;
-    if (k === undefined || !Number.isInteger(k) || k < 1) throw new ValueError(`MeProp (original): k, the output units kept per token, must be a positive integer, got ${k}`);
+    if (k === undefined || !Number.isInteger(k) || k < 1)
+      throw new ValueError(`MeProp (original): k, the output units kept per token, must be a positive integer, got ${k}`);
     const layers = targets.map(([name, linear]): [string, MePropLinear] => {
       const layer = new MePropLinear(linear, k, options.selection ?? 'exact');
       model.replaceModule(name, layer);

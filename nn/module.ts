@@ -214,7 +214,10 @@ export abstract class Module {
     const unexpectedKeys = Object.keys(state).filter((k) => !(k in own));
     const mismatches = Object.keys(own)
       .filter((k) => k in state && !sameShape(state[k]!.shape, own[k]!.shape))
-      .map((k) => `size mismatch for ${k}: copying a param with shape ${formatShape(state[k]!.shape)} from checkpoint, the shape in current model is ${formatShape(own[k]!.shape)}.`);
+      .map(
+        (k) =>
+          `size mismatch for ${k}: copying a param with shape ${formatShape(state[k]!.shape)} from checkpoint, the shape in current model is ${formatShape(own[k]!.shape)}.`,
+      );
     const strict = options.strict ?? true;
     const problems = [
       ...(strict && missingKeys.length ? [`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`] : []),

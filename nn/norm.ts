@@ -69,7 +69,10 @@ export class RMSNorm extends Module {
   weight: Parameter;
   readonly eps: number;
 
-  constructor(readonly dim: number, options: { eps?: number; dtype?: FloatDType } = {}) {
+  constructor(
+    readonly dim: number,
+    options: { eps?: number; dtype?: FloatDType } = {},
+  ) {
     super();
     this.eps = options.eps ?? 1e-6;
     this.weight = new Parameter(ones([dim], { dtype: options.dtype ?? 'float32' }));

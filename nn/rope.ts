@@ -31,7 +31,7 @@ export interface RopeTables {
  */
 function inverseFrequencies(headDim: number, theta: number): Float64Array {
   const f = Math.fround;
-  return Float64Array.from({ length: headDim / 2 }, (_, i) => f(1 / f(Math.pow(theta, f(f(2 * i) / headDim)))));
+  return Float64Array.from({ length: headDim / 2 }, (_, i) => f(1 / f(theta ** f(f(2 * i) / headDim))));
 }
 
 /**
@@ -46,7 +46,8 @@ function inverseFrequencies(headDim: number, theta: number): Float64Array {
  * ```
  */
 export function ropeCache(headDim: number, positions: Tensor | readonly number[], theta = 10000, dtype: FloatDType = 'float32'): RopeTables {
-  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) throw new ValueError(`ropeCache(): headDim must be a positive even integer, got ${headDim}`);
+  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0)
+    throw new ValueError(`ropeCache(): headDim must be a positive even integer, got ${headDim}`);
   if (!(theta > 0 && Number.isFinite(theta))) throw new ValueError(`ropeCache(): theta must be a positive finite number, got ${theta}`);
   const pos = positions instanceof Tensor ? positions : tensor(positions, { dtype: 'float64' });
   const values = pos.toTypedArray();
@@ -84,7 +85,9 @@ export function ropeCache(headDim: number, positions: Tensor | readonly number[]
 export function applyRope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const d = x.shape[x.rank - 1]!;
   if (cos.shape[cos.rank - 1] !== d || sin.shape[sin.rank - 1] !== d || d % 2 !== 0) {
-    throw new ShapeError(`applyRope(): x ${formatShape(x.shape)} needs an even last dimension equal to that of cos ${formatShape(cos.shape)} and sin ${formatShape(sin.shape)}`);
+    throw new ShapeError(
+      `applyRope(): x ${formatShape(x.shape)} needs an even last dimension equal to that of cos ${formatShape(cos.shape)} and sin ${formatShape(sin.shape)}`,
+    );
   }
   const rotated = cat([x.slice(-1, d / 2).neg(), x.slice(-1, 0, d / 2)], -1);
   return x.mul(cos).add(rotated.mul(sin));
@@ -109,5 +112,8 @@ export function metaToHfRope(weight: Tensor, numHeads: number): Tensor {
   if (!Number.isInteger(numHeads) || numHeads <= 0 || rows % (2 * numHeads) !== 0) {
     throw new ShapeError(`metaToHfRope(): a weight with ${rows} rows cannot hold ${numHeads} heads of even size (shape ${formatShape(weight.shape)})`);
   }
-  return weight.reshape([numHeads, rows / numHeads / 2, 2, ...weight.shape.slice(1)]).transpose(1, 2).reshape(weight.shape);
+  return weight
+    .reshape([numHeads, rows / numHeads / 2, 2, ...weight.shape.slice(1)])
+    .transpose(1, 2)
+    .reshape(weight.shape);
 }

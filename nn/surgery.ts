@@ -73,7 +73,10 @@ function matcher(pattern: ModulePattern): (name: string, module: Module) => bool
 const SHOWN = 8;
 
 function notFound(root: Module, pattern: ModulePattern): string {
-  const names = root.namedModules().filter(([name]) => name !== '').map(([name, m]) => `${name} (${m.constructor.name})`);
+  const names = root
+    .namedModules()
+    .filter(([name]) => name !== '')
+    .map(([name, m]) => `${name} (${m.constructor.name})`);
   const what = typeof pattern === 'function' ? 'the given predicate' : typeof pattern === 'string' ? `'${pattern}'` : String(pattern);
   const more = names.length > SHOWN ? `, … (${names.length} in all)` : '';
   const listing = names.length === 0 ? `${root.constructor.name} has no submodules` : `available modules include: ${names.slice(0, SHOWN).join(', ')}${more}`;

@@ -48,7 +48,9 @@ export function defaultTargets(model: Module, everyNthBlock = 1): (name: string)
     };
   }
   if (names.some((n) => BERT_MLP.test(n))) return (n) => BERT_MLP.test(n) && !ATTENTION_OUTPUT.test(n);
-  throw new ValueError('no default targets: the model has neither BERT MLP linears (intermediate.dense, output.dense) nor LLaMa ones (mlp.up_proj, mlp.down_proj); pass `targets`');
+  throw new ValueError(
+    'no default targets: the model has neither BERT MLP linears (intermediate.dense, output.dense) nor LLaMa ones (mlp.up_proj, mlp.down_proj); pass `targets`',
+  );
 }
 
 /**

@@ -13,8 +13,17 @@ import { ValueError } from '../base/errors.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { ConfigLimits } from '../models/config.ts';
 import {
-  type AnyTokenizer, checkPretrainedConfig, CONFIG_FILE, INDEX_FILE, type LoadOptions, loadPretrainedFromBytes, parseShardIndex,
-  type Pretrained, tokenizerFromFiles, weightsFromBytes, WEIGHTS_FILE,
+  type AnyTokenizer,
+  checkPretrainedConfig,
+  CONFIG_FILE,
+  INDEX_FILE,
+  type LoadOptions,
+  loadPretrainedFromBytes,
+  parseShardIndex,
+  type Pretrained,
+  tokenizerFromFiles,
+  weightsFromBytes,
+  WEIGHTS_FILE,
 } from '../models/pretrained.ts';
 import { serializeSafetensors, type SafetensorsDType } from '../models/safetensors.ts';
 import type { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
@@ -107,7 +116,11 @@ export async function loadPretrained(dir: string, options: LoadOptions = {}): Pr
  * halve the size) and, when given, the tokenizer's own files. Each file is written to a
  * temporary name, fsynced and renamed, so a crash never leaves a half-written file in place.
  */
-export async function savePretrained(dir: string, model: PretrainedModel, options: { dtype?: SafetensorsDType; tokenizerFiles?: Record<string, string> } = {}): Promise<void> {
+export async function savePretrained(
+  dir: string,
+  model: PretrainedModel,
+  options: { dtype?: SafetensorsDType; tokenizerFiles?: Record<string, string> } = {},
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const weights = exportWeights(model);
   const dtype = options.dtype ? Object.fromEntries(Object.keys(weights).map((n) => [n, options.dtype!])) : undefined;

@@ -69,7 +69,7 @@ function norm(values: ArrayLike<number>, p: number): number {
  */
 function scaleGrad(p: Tensor, coef: number): void {
   const g = p.grad!;
-  const values = g instanceof SparseCoo ? g.values.slice() : g.contiguous().data as FloatStorage;
+  const values = g instanceof SparseCoo ? g.values.slice() : (g.contiguous().data as FloatStorage);
   for (let i = 0; i < values.length; i++) values[i] = values[i]! * coef;
   if (g instanceof SparseCoo) p.grad = new SparseCoo(g.shape, g.indices, values);
   else if (values === g.data) g.storage.version++;

@@ -9,8 +9,35 @@ import { adam, adamW, adamWHf } from './rules/adam.ts';
 import { sgd } from './rules/sgd.ts';
 import { sparseAdam } from './rules/sparse-adam.ts';
 
-export { NonFiniteGradError, Optimizer, pyFloat, type AnyRule, type DenseUpdate, type GroupSpec, type Hyper, type OptimizerOptions, type OptimizerStateDict, type ParamGroup, type ParamStateDict, type Rule, type RuleState, type SparseUpdate } from './optimizer.ts';
-export { adam, adamAt, adamEntry, adamScalars, adamW, adamWHf, validateAdam, type AdamHyper, type AdamScalars, type AdamState, type AdamVariant } from './rules/adam.ts';
+export {
+  NonFiniteGradError,
+  Optimizer,
+  pyFloat,
+  type AnyRule,
+  type DenseUpdate,
+  type GroupSpec,
+  type Hyper,
+  type OptimizerOptions,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type ParamStateDict,
+  type Rule,
+  type RuleState,
+  type SparseUpdate,
+} from './optimizer.ts';
+export {
+  adam,
+  adamAt,
+  adamEntry,
+  adamScalars,
+  adamW,
+  adamWHf,
+  validateAdam,
+  type AdamHyper,
+  type AdamScalars,
+  type AdamState,
+  type AdamVariant,
+} from './rules/adam.ts';
 export { sparseAdam, type SparseAdamHyper, type SparseAdamState } from './rules/sparse-adam.ts';
 export { sgd, type SgdHyper, type SgdState } from './rules/sgd.ts';
 export { constant, cosine, linear, LRScheduler, stepDecay, type DecayOptions, type Schedule, type WarmupOptions } from './schedule.ts';

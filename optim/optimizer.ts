@@ -52,6 +52,7 @@ export interface Rule<H extends Hyper = Hyper, S extends RuleState = RuleState> 
 }
 
 /** A rule of any hyper-parameter and state type, as groups hold them. */
+// biome-ignore lint/suspicious/noExplicitAny: a rule of any hyper-parameter and state types (an existential type; unknown would reject every concrete rule)
 export type AnyRule = Rule<any, any>;
 
 export interface ParamGroup {
@@ -106,7 +107,13 @@ export interface OptimizerOptions {
  * first bad entry (flat index into the parameter) and its value.
  */
 export class NonFiniteGradError extends ValueError {
-  constructor(readonly param: Tensor, readonly paramName: string, readonly index: number, readonly value: number, readonly count: number) {
+  constructor(
+    readonly param: Tensor,
+    readonly paramName: string,
+    readonly index: number,
+    readonly value: number,
+    readonly count: number,
+  ) {
     super(
       `non-finite gradient for parameter ${paramName} of shape ${formatShape(param.shape)}: entry ${index} is ${value}` +
         ` (${count} non-finite value${count === 1 ? '' : 's'} in its gradient); no parameter was updated.` +
@@ -229,7 +236,13 @@ export class Optimizer {
             for (const v of values) if (!Number.isFinite(v)) count++;
             const flat = p.grad instanceof SparseCoo ? p.grad.indices[bad]! : bad;
             const name = this.paramNames?.get(p);
-            return new NonFiniteGradError(p, name !== undefined ? `'${name}' (group ${g}, parameter ${i})` : `${index} (group ${g}, parameter ${i})`, flat, values[bad]!, count);
+            return new NonFiniteGradError(
+              p,
+              name !== undefined ? `'${name}' (group ${g}, parameter ${i})` : `${index} (group ${g}, parameter ${i})`,
+              flat,
+              values[bad]!,
+              count,
+            );
           }
         }
         index++;
@@ -306,7 +319,10 @@ export class Optimizer {
     const problems: string[] = [];
     const hypers = this.paramGroups.map((group, g) => {
       const { params, rule, ...saved } = dict.paramGroups[g]!;
-      if (params.length !== group.params.length) problems.push(`loaded state dict contains a parameter group that doesn't match the size of optimizer's group (group ${g}: ${params.length} vs ${group.params.length})`);
+      if (params.length !== group.params.length)
+        problems.push(
+          `loaded state dict contains a parameter group that doesn't match the size of optimizer's group (group ${g}: ${params.length} vs ${group.params.length})`,
+        );
       if (rule !== undefined && rule !== group.rule.name) problems.push(`group ${g} was saved by rule '${String(rule)}' but uses '${group.rule.name}'`);
       return makeHyper(group.rule, { ...group.hyper, ...structuredClone(saved) });
     });
@@ -364,7 +380,9 @@ function unknownHyper(rules: AnyRule[], names: string[]): ValueError {
 
 /** One parameter's loaded state, checked against a fresh `init` (same buffers; elementwise ones in the parameter's shape). */
 function loadParamState(key: string, entry: ParamStateDict, p: Tensor, rule: AnyRule, hyper: Hyper, problems: string[]): ParamState | null {
-  const fresh = Object.entries(rule.init(p.numel, p.dtype as FloatDType, hyper) as RuleState).filter((e): e is [string, FloatStorage | Int32Array] => e[1] !== undefined);
+  const fresh = Object.entries(rule.init(p.numel, p.dtype as FloatDType, hyper) as RuleState).filter(
+    (e): e is [string, FloatStorage | Int32Array] => e[1] !== undefined,
+  );
   const before = problems.length;
   const { step, ...saved } = entry;
   if (!(Number.isInteger(step) && step >= 0)) problems.push(`state ${key}: step must be a non-negative integer, got ${String(step)}`);
@@ -377,7 +395,9 @@ function loadParamState(key: string, entry: ParamStateDict, p: Tensor, rule: Any
     const t = saved[name];
     if (!(t instanceof Tensor)) continue;
     if (init.length === p.numel && !sameShape(t.shape, p.shape)) {
-      problems.push(`size mismatch for state ${key} "${name}": copying a buffer with shape ${formatShape(t.shape)} from checkpoint, the parameter's shape is ${formatShape(p.shape)}.`);
+      problems.push(
+        `size mismatch for state ${key} "${name}": copying a buffer with shape ${formatShape(t.shape)} from checkpoint, the parameter's shape is ${formatShape(p.shape)}.`,
+      );
     } else if (init instanceof Int32Array !== (t.dtype === 'int32')) {
       problems.push(`dtype mismatch for state ${key} "${name}": expected ${init instanceof Int32Array ? 'int32' : 'a floating dtype'}, got ${t.dtype}`);
     } else {

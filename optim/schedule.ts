@@ -102,7 +102,10 @@ export class LRScheduler {
   /** Optimizer steps counted so far. */
   lastStep = 0;
 
-  constructor(readonly optimizer: Optimizer, readonly schedule: Schedule) {
+  constructor(
+    readonly optimizer: Optimizer,
+    readonly schedule: Schedule,
+  ) {
     this.baseLrs = optimizer.paramGroups.map((g) => g.hyper.lr);
     this.apply(0);
   }
@@ -138,7 +141,12 @@ export class LRScheduler {
   private apply(step: number): void {
     const factor = this.schedule(step);
     const lrs = this.baseLrs.map((base) => base * factor);
-    lrs.forEach((lr, i) => check(Number.isFinite(lr) && lr >= 0, `LRScheduler: the schedule gives factor ${factor} at step ${step}, so group ${i}'s learning rate would be ${lr} (Invalid learning rate: it must be finite and ≥ 0)`));
+    lrs.forEach((lr, i) =>
+      check(
+        Number.isFinite(lr) && lr >= 0,
+        `LRScheduler: the schedule gives factor ${factor} at step ${step}, so group ${i}'s learning rate would be ${lr} (Invalid learning rate: it must be finite and ≥ 0)`,
+      ),
+    );
     this.optimizer.paramGroups.forEach((g, i) => (g.hyper.lr = lrs[i]!));
   }
 }

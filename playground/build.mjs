@@ -30,4 +30,6 @@ copyFileSync(join(here, 'index.html'), join(out, 'index.html'));
 writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile, null, 1));
 const bytes = result.metafile.outputs[relative(process.cwd(), join(out, 'playground.js'))]?.bytes;
 console.log(`playground: wrote ${relative(process.cwd(), out) || '.'}/index.html and playground.js${bytes ? ` (${(bytes / 1024).toFixed(0)} KiB)` : ''}`);
-console.log(`open ${join(relative(process.cwd(), out) || '.', 'index.html')} in a browser, or serve the folder: python3 -m http.server -d ${relative(process.cwd(), out) || '.'} 8000`);
+console.log(
+  `open ${join(relative(process.cwd(), out) || '.', 'index.html')} in a browser, or serve the folder: python3 -m http.server -d ${relative(process.cwd(), out) || '.'} 8000`,
+);

@@ -25,7 +25,10 @@ export type Expr =
 
 /** A mistake in what was typed, with the character position it was found at. */
 export class ExpressionError extends Error {
-  constructor(message: string, readonly at: number) {
+  constructor(
+    message: string,
+    readonly at: number,
+  ) {
     super(`${message} (at character ${at + 1})`);
     this.name = 'ExpressionError';
   }
@@ -217,7 +220,10 @@ export function evaluate(e: Expr, env: ReadonlyMap<string, Tensor>): Value {
       const receiver = evaluate(e.receiver, env);
       if (!(receiver instanceof Tensor)) throw new ExpressionError(`${e.method}() needs a tensor on its left, got a number`, e.at);
       try {
-        return method.run(receiver, e.args.map((a) => evaluate(a, env)));
+        return method.run(
+          receiver,
+          e.args.map((a) => evaluate(a, env)),
+        );
       } catch (error) {
         if (error instanceof ExpressionError) throw new ExpressionError(error.message.replace(/ \(at character \d+\)$/, ''), e.at);
         throw error;

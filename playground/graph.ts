@@ -95,7 +95,11 @@ function show(values: readonly number[], shape: readonly number[]): string {
  * attributes (JSON), so a test — or a curious learner in the inspector — reads exact numbers.
  */
 export function graphSvg(graph: Graph): string {
-  const W = 240, H = 62, GAP_X = 60, GAP_Y = 18, PAD = 14;
+  const W = 240,
+    H = 62,
+    GAP_X = 60,
+    GAP_Y = 18,
+    PAD = 14;
   const columns = new Map<number, GraphNode[]>();
   for (const n of graph.nodes) columns.set(n.depth, [...(columns.get(n.depth) ?? []), n]);
   const maxRows = Math.max(...[...columns.values()].map((c) => c.length));
@@ -108,7 +112,8 @@ export function graphSvg(graph: Graph): string {
     col.forEach((n, i) => pos.set(n.id, { x: PAD + d * (W + GAP_X), y: top + i * (H + GAP_Y) }));
   }
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" data-plot="autograd-graph" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="ui-monospace, monospace" font-size="11">`;
-  svg += '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#888"/></marker></defs>';
+  svg +=
+    '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#888"/></marker></defs>';
   // Edges first, so boxes sit on top: data flows left to right, gradients flow back along them.
   for (const n of graph.nodes) {
     const to = pos.get(n.id)!;

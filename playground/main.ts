@@ -28,7 +28,9 @@ const DEFAULT_BACKEND = 'cpu';
 const requested = new URLSearchParams(location.search).get('backend') ?? DEFAULT_BACKEND;
 setBackend(backendNames().includes(requested) ? requested : DEFAULT_BACKEND);
 const backendSelect = $<HTMLSelectElement>('backend');
-backendSelect.innerHTML = backendNames().map((n) => `<option${n === getBackend().name ? ' selected' : ''}>${n}</option>`).join('');
+backendSelect.innerHTML = backendNames()
+  .map((n) => `<option${n === getBackend().name ? ' selected' : ''}>${n}</option>`)
+  .join('');
 backendSelect.addEventListener('change', () => {
   setBackend(backendSelect.value);
   history.replaceState(null, '', `?backend=${encodeURIComponent(backendSelect.value)}`);
@@ -47,7 +49,8 @@ function showGraph(): void {
     const output = run($<HTMLInputElement>('expr').value, env);
     const graph = traceGraph(output, env);
     $('graph').innerHTML = graphSvg(graph);
-    $('expr-result').textContent = `${graph.nodes.length} tensors, ${graph.nodes.filter((n) => n.inputs.length > 0).length} recorded ops; output = ${output.numel === 1 ? output.item().toPrecision(6) : `[${output.shape.join('×')}] (seeded with ones)`}`;
+    $('expr-result').textContent =
+      `${graph.nodes.length} tensors, ${graph.nodes.filter((n) => n.inputs.length > 0).length} recorded ops; output = ${output.numel === 1 ? output.item().toPrecision(6) : `[${output.shape.join('×')}] (seeded with ones)`}`;
   } catch (e) {
     // A typo should say where it is, and leave the last good drawing in place.
     error.textContent = (e as Error).message;
@@ -95,7 +98,13 @@ function showTraining(): void {
   status.dataset.accuracy = String(accuracy);
   status.textContent = `step ${losses.length} · loss ${losses.length ? losses[losses.length - 1]!.toFixed(4) : '—'} · accuracy ${(100 * accuracy).toFixed(1)} %`;
   $('loss-chart').innerHTML = lineChart({
-    plot: 'loss-curve', title: 'Training loss (cross-entropy)', xLabel: 'step', yLabel: 'loss', width: 520, height: 300, yMin: 0,
+    plot: 'loss-curve',
+    title: 'Training loss (cross-entropy)',
+    xLabel: 'step',
+    yLabel: 'loss',
+    width: 520,
+    height: 300,
+    yMin: 0,
     series: [{ name: 'loss', color: PALETTE[0], points: losses.length ? losses.map((l, i) => [i + 1, l] as const) : [[0, 0]] }],
   });
   $('boundary').innerHTML = boundarySvg();

@@ -100,7 +100,13 @@ export function concentrationSvg(r: RotationResult): string {
 /** |values| as a heatmap (every entry drawn: the layer is small). */
 export function magnitudeSvg(plot: string, title: string, values: Float64Array, [rows, cols]: readonly [number, number]): string {
   return heatmap({
-    plot, title, rows, cols, width: 470, rowLabel: 'output', colLabel: 'input',
+    plot,
+    title,
+    rows,
+    cols,
+    width: 470,
+    rowLabel: 'output',
+    colLabel: 'input',
     indices: Array.from(values, (_, i) => i),
     values: Array.from(values, Math.abs),
   });

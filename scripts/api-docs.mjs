@@ -84,7 +84,8 @@ export function cleanDoc(comment) {
     .trim();
 }
 
-const DECL = /^(?:export\s+)?(?:declare\s+)?(?:default\s+)?(?:abstract\s+)?(function|class|interface|type|const\s+enum|enum|const|let|var|namespace)\s+([A-Za-z_$][\w$]*)/;
+const DECL =
+  /^(?:export\s+)?(?:declare\s+)?(?:default\s+)?(?:abstract\s+)?(function|class|interface|type|const\s+enum|enum|const|let|var|namespace)\s+([A-Za-z_$][\w$]*)/;
 
 /** Exported names of an `export { a, type b as c }` list: [local, exported]. */
 function exportList(body) {
@@ -152,7 +153,8 @@ class Modules {
         }
       } else if ((m = /^export\s+(?:type\s+)?\{([^}]*)\}\s*;?$/.exec(text))) {
         for (const [name, as] of exportList(m[1])) {
-          const entry = local.get(name) ?? (imports.has(name) ? this.exports(this.resolve(file, imports.get(name).module)).get(imports.get(name).name) : undefined);
+          const entry =
+            local.get(name) ?? (imports.has(name) ? this.exports(this.resolve(file, imports.get(name).module)).get(imports.get(name).name) : undefined);
           if (entry) result.set(as, { ...entry, name: as, declared: entry.declared ?? entry.name });
         }
       } else if ((m = DECL.exec(text))) {
@@ -181,7 +183,18 @@ export function members(decl) {
 export const pageOf = (subpath) => (subpath === '.' ? 'sparsegrad.md' : `${subpath.slice(2).replace(/\//g, '-')}.md`);
 const specifierOf = (subpath) => (subpath === '.' ? 'sparsegrad' : `sparsegrad/${subpath.slice(2)}`);
 const KIND_ORDER = ['class', 'function', 'const', 'let', 'var', 'enum', 'const enum', 'namespace', 'interface', 'type'];
-const KIND_TITLE = { class: 'Classes', function: 'Functions', const: 'Constants', let: 'Variables', var: 'Variables', enum: 'Enums', 'const enum': 'Enums', namespace: 'Namespaces', interface: 'Interfaces', type: 'Types' };
+const KIND_TITLE = {
+  class: 'Classes',
+  function: 'Functions',
+  const: 'Constants',
+  let: 'Variables',
+  var: 'Variables',
+  enum: 'Enums',
+  'const enum': 'Enums',
+  namespace: 'Namespaces',
+  interface: 'Interfaces',
+  type: 'Types',
+};
 
 /** Drop each declaration's `export declare` prefix: the page already says it is exported. */
 const plain = (decl) => decl.replace(/^export\s+(declare\s+)?/, '');
@@ -190,7 +203,11 @@ const plain = (decl) => decl.replace(/^export\s+(declare\s+)?/, '');
 const prose = (doc) => doc.split(/^@/m)[0].trim();
 
 /** First paragraph of a doc comment, on one line: the index's summary. */
-const summary = (doc) => prose(doc).split(/\n\s*\n/)[0].replace(/\s+/g, ' ').trim();
+const summary = (doc) =>
+  prose(doc)
+    .split(/\n\s*\n/)[0]
+    .replace(/\s+/g, ' ')
+    .trim();
 
 /**
  * A doc comment as Markdown: the prose as written, then each block tag. An `@example` is
@@ -219,7 +236,13 @@ function renderPage(subpath, entries, moduleDoc, owners) {
     byKind.set(kind, [...(byKind.get(kind) ?? []), name]);
   }
   for (const kind of KIND_ORDER.filter((k) => byKind.has(k))) {
-    lines.push(`**${KIND_TITLE[kind]}:** ${byKind.get(kind).map((n) => `[${n}](#${n})`).join(', ')}`, '');
+    lines.push(
+      `**${KIND_TITLE[kind]}:** ${byKind
+        .get(kind)
+        .map((n) => `[${n}](#${n})`)
+        .join(', ')}`,
+      '',
+    );
   }
   for (const name of names) {
     const e = entries.get(name);
@@ -228,7 +251,7 @@ function renderPage(subpath, entries, moduleDoc, owners) {
     lines.push(`<a id="${name}"></a>`, '', `## ${name}`, '', `*${e.kind}* · defined${alias} in \`${e.file}\``, '');
     if (e.doc) lines.push(renderDoc(e.doc), '');
     const decls = e.decls.map(plain);
-    lines.push('```ts', ...decls.map((d) => (members(d).length > 0 ? d.slice(0, d.indexOf('{')).trim() + ' { … }' : d)), '```', '');
+    lines.push('```ts', ...decls.map((d) => (members(d).length > 0 ? `${d.slice(0, d.indexOf('{')).trim()} { … }` : d)), '```', '');
     const mem = e.decls.flatMap(members);
     if (mem.length > 0) {
       lines.push('Members:', '');
@@ -289,15 +312,33 @@ function subpaths() {
 function emitDeclarations() {
   const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-api-'));
   const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8').replace(/^\s*\/\/.*$/gm, ''));
-  const files = [...new Set([...build.files, ...subpaths().map((s) => s.source).filter(Boolean)])];
+  const files = [
+    ...new Set([
+      ...build.files,
+      ...subpaths()
+        .map((s) => s.source)
+        .filter(Boolean),
+    ]),
+  ];
   const config = join(dir, 'tsconfig.json');
-  writeFileSync(config, JSON.stringify({
-    extends: join(root, 'tsconfig.build.json'),
-    // typeRoots: the temp config lives outside the tree, where `types: ["node"]` would not be found.
-    compilerOptions: { outDir: join(dir, 'out'), rootDir: root, typeRoots: [join(root, 'node_modules/@types')], emitDeclarationOnly: true, sourceMap: false, inlineSources: false, declarationMap: false },
-    include: [],
-    files: files.map((f) => join(root, f)),
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: join(root, 'tsconfig.build.json'),
+      // typeRoots: the temp config lives outside the tree, where `types: ["node"]` would not be found.
+      compilerOptions: {
+        outDir: join(dir, 'out'),
+        rootDir: root,
+        typeRoots: [join(root, 'node_modules/@types')],
+        emitDeclarationOnly: true,
+        sourceMap: false,
+        inlineSources: false,
+        declarationMap: false,
+      },
+      include: [],
+      files: files.map((f) => join(root, f)),
+    }),
+  );
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', config], { encoding: 'utf8' });
   // Type errors elsewhere in the tree still emit every .d.ts; report them, do not hide them.
   if (tsc.status !== 0) process.stderr.write(`api-docs: tsc reported errors (declarations emitted anyway):\n${tsc.stdout}${tsc.stderr}`);

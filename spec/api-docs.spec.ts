@@ -14,8 +14,12 @@ import { API, SymbolFlags } from 'typescript/unstable/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, string | { types?: string; 'sparsegrad-source'?: string }> };
-const subpaths = Object.entries(pkg.exports).flatMap(([subpath, t]) => (typeof t === 'object' && t.types && t['sparsegrad-source'] ? [{ subpath, source: t['sparsegrad-source'] }] : []));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, string | { types?: string; 'sparsegrad-source'?: string }>;
+};
+const subpaths = Object.entries(pkg.exports).flatMap(([subpath, t]) =>
+  typeof t === 'object' && t.types && t['sparsegrad-source'] ? [{ subpath, source: t['sparsegrad-source'] }] : [],
+);
 /** The generator's page naming: `.` → sparsegrad.md, `./nn` → nn.md. */
 const pageOf = (subpath: string) => (subpath === '.' ? 'sparsegrad.md' : `${subpath.slice(2).replace(/\//g, '-')}.md`);
 const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
@@ -26,16 +30,23 @@ function compilerExports(): Map<string, Map<string, string>> {
   try {
     const files = subpaths.map((s) => join(root, s.source));
     const snapshot = api.updateSnapshot({ openFiles: files });
-    return new Map(subpaths.map((s, i) => {
-      const project = snapshot.getDefaultProjectForFile(files[i]!)!;
-      const { checker } = project;
-      const module = checker.getSymbolAtLocation(project.program.getSourceFile(files[i]!)!)!;
-      return [s.subpath, new Map(checker.getExportsOfModule(module).map((sym) => {
-        // A re-export is an alias: its documentation is the declaration's it points to.
-        const target = sym.flags & SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
-        return [sym.name, checker.getDocumentationCommentOfSymbol(target)];
-      }))];
-    }));
+    return new Map(
+      subpaths.map((s, i) => {
+        const project = snapshot.getDefaultProjectForFile(files[i]!)!;
+        const { checker } = project;
+        const module = checker.getSymbolAtLocation(project.program.getSourceFile(files[i]!)!)!;
+        return [
+          s.subpath,
+          new Map(
+            checker.getExportsOfModule(module).map((sym) => {
+              // A re-export is an alias: its documentation is the declaration's it points to.
+              const target = sym.flags & SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
+              return [sym.name, checker.getDocumentationCommentOfSymbol(target)];
+            }),
+          ),
+        ];
+      }),
+    );
   } finally {
     api.close();
   }
@@ -52,7 +63,11 @@ describe('API reference (npm run docs)', () => {
   beforeAll(() => {
     const run = spawnSync(process.execPath, [join(root, 'scripts/api-docs.mjs'), '--out', out], { encoding: 'utf8' });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-    pages = new Map(readdirSync(out).filter((f) => f.endsWith('.md')).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
+    pages = new Map(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => [f, readFileSync(join(out, f), 'utf8')]),
+    );
     expected = compilerExports();
   }, 120_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -107,7 +107,10 @@ describe('accumulation into .grad', () => {
         y.backward(undefined, { retainGraph: true });
         const once = gradValues(x.grad);
         y.backward();
-        expectBitwise(gradValues(x.grad), once.map((v) => 2 * v));
+        expectBitwise(
+          gradValues(x.grad),
+          once.map((v) => 2 * v),
+        );
       }),
       { numRuns: 60 },
     );
@@ -120,7 +123,10 @@ describe('accumulation into .grad', () => {
         f(x).backward();
         const once = gradValues(x.grad);
         f(x).backward();
-        expectBitwise(gradValues(x.grad), once.map((v) => 2 * v));
+        expectBitwise(
+          gradValues(x.grad),
+          once.map((v) => 2 * v),
+        );
       }),
       { numRuns: 60 },
     );
@@ -160,11 +166,17 @@ describe('accumulation into .grad', () => {
         x.mul(a).sum().add(x.mul(b).sum()).backward();
         const av = read(a);
         const bv = read(b);
-        expectBitwise(gradValues(x.grad), av.map((v, i) => v + bv[i]!));
+        expectBitwise(
+          gradValues(x.grad),
+          av.map((v, i) => v + bv[i]!),
+        );
         // x·x: both inputs of one node are the same leaf → 2x.
         const z = leaf(shape, seed + 1);
         z.mul(z).sum().backward();
-        expectBitwise(gradValues(z.grad), read(z).map((v) => 2 * v));
+        expectBitwise(
+          gradValues(z.grad),
+          read(z).map((v) => 2 * v),
+        );
       }),
       { numRuns: 60 },
     );
@@ -243,19 +255,29 @@ describe('noGrad / enableGrad', () => {
 
   test('enableGrad inside noGrad re-enables recording, and both restore the mode', () => {
     const x = f64([1, 2, 3], [3], true);
-    const y = noGrad(() => enableGrad(() => {
-      expect(isGradEnabled()).toBe(true);
-      return x.mul(2).sum();
-    }));
+    const y = noGrad(() =>
+      enableGrad(() => {
+        expect(isGradEnabled()).toBe(true);
+        return x.mul(2).sum();
+      }),
+    );
     expect(y.requiresGrad).toBe(true);
     expect(y.gradFn).not.toBeNull();
     y.backward();
     expectBitwise(gradValues(x.grad), [2, 2, 2]);
     // Modes are restored even when the body throws.
-    expect(() => noGrad(() => { throw new Error('boom'); })).toThrow('boom');
+    expect(() =>
+      noGrad(() => {
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(isGradEnabled()).toBe(true);
     noGrad(() => {
-      expect(() => enableGrad(() => { throw new Error('boom'); })).toThrow('boom');
+      expect(() =>
+        enableGrad(() => {
+          throw new Error('boom');
+        }),
+      ).toThrow('boom');
       expect(isGradEnabled()).toBe(false);
     });
   });
@@ -456,7 +478,11 @@ describe('customVjp', () => {
 
   test('backward may return a SparseCoo: the leaf .grad is that sparse value', () => {
     const sparse = new SparseCoo([2, 3], Int32Array.of(1, 4), Float64Array.of(5, -7));
-    const op = customVjp('SparseOp', (x) => ({ output: x.mul(2), saved: null }), () => [sparse]);
+    const op = customVjp(
+      'SparseOp',
+      (x) => ({ output: x.mul(2), saved: null }),
+      () => [sparse],
+    );
     const x = f64([1, 2, 3, 4, 5, 6], [2, 3], true);
     op(x).sum().backward();
     expect(x.grad).toBeInstanceOf(SparseCoo);
@@ -467,7 +493,11 @@ describe('customVjp', () => {
   });
 
   test('a sparse gradient into a non-leaf is densified for the ops upstream', () => {
-    const op = customVjp('SparseOp', (h) => ({ output: h.mul(1), saved: null }), (g) => [SparseCoo.fromDense(g.mul(f64([0, 1, 0, 2])))]);
+    const op = customVjp(
+      'SparseOp',
+      (h) => ({ output: h.mul(1), saved: null }),
+      (g) => [SparseCoo.fromDense(g.mul(f64([0, 1, 0, 2])))],
+    );
     const x = f64([1, 2, 3, 4], [4], true);
     op(x.mul(3)).sum().backward();
     expect(x.grad).toBeInstanceOf(Tensor);
@@ -476,15 +506,27 @@ describe('customVjp', () => {
 
   test('a wrong number or shape of gradients is an AutogradError', () => {
     const x = f64([1, 2], [2], true);
-    const tooMany = customVjp('TooMany', (t) => ({ output: t.mul(2), saved: null }), (g) => [g, g]);
+    const tooMany = customVjp(
+      'TooMany',
+      (t) => ({ output: t.mul(2), saved: null }),
+      (g) => [g, g],
+    );
     expect(() => tooMany(x).sum().backward()).toThrow(/incorrect number of gradients/);
-    const badShape = customVjp('BadShape', (t) => ({ output: t.mul(2), saved: null }), (g) => [g.sum()]);
+    const badShape = customVjp(
+      'BadShape',
+      (t) => ({ output: t.mul(2), saved: null }),
+      (g) => [g.sum()],
+    );
     expect(() => badShape(x).sum().backward()).toThrow(AutogradError);
   });
 
   test('a forward that returns its input unchanged leaves the input a leaf and its gradient flows', () => {
     // A straight-through estimator: identity forward, scaled backward.
-    const ste = customVjp('StraightThrough', (t) => ({ output: t, saved: null }), (g) => [g.mul(3)]);
+    const ste = customVjp(
+      'StraightThrough',
+      (t) => ({ output: t, saved: null }),
+      (g) => [g.mul(3)],
+    );
     const x = f64([1, 2], [2], true);
     const y = ste(x);
     y.mul(2).sum().backward();
@@ -499,11 +541,18 @@ describe('gradients flow through views to the base', () => {
   test('reshape, transpose, slice with step, expand (known values)', () => {
     const x = f64([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [3, 4], true);
     // columns 0 and 2 → [3, 2] → transpose [2, 3] → reshape [6]
-    x.slice(1, 0, 4, 2).T.reshape(6).mul(f64([1, 2, 3, 4, 5, 6])).sum().backward();
+    x.slice(1, 0, 4, 2)
+      .T.reshape(6)
+      .mul(f64([1, 2, 3, 4, 5, 6]))
+      .sum()
+      .backward();
     expectBitwise(gradValues(x.grad), [1, 0, 4, 0, 2, 0, 5, 0, 3, 0, 6, 0]);
 
     const c = f64([1, 2], [2, 1], true);
-    c.expand(2, 3).mul(f64([1, 2, 3, 4, 5, 6], [2, 3])).sum().backward();
+    c.expand(2, 3)
+      .mul(f64([1, 2, 3, 4, 5, 6], [2, 3]))
+      .sum()
+      .backward();
     expectBitwise(gradValues(c.grad), [6, 15]);
 
     const r = f64([1, 2, 3, 4, 5, 6], [6], true);
@@ -530,7 +579,8 @@ describe('gradients flow through views to the base', () => {
         let v = x;
         for (const op of ops) {
           if (op.kind === 'transpose' && v.rank >= 2) v = v.transpose(0, v.rank - 1);
-          else if (op.kind === 'reshape' && v.isContiguous()) v = v.reshape(v.numel); // a view only when contiguous
+          else if (op.kind === 'reshape' && v.isContiguous())
+            v = v.reshape(v.numel); // a view only when contiguous
           else if (op.kind === 'slice' && v.rank > 0) {
             const axis = op.axis % v.rank;
             v = v.slice(axis, op.start, op.start + op.len, op.step);
@@ -601,7 +651,10 @@ describe('broadcast gradients', () => {
           v.forEach((x, i) => (out[sourceIndex(i, outShape, shape)]! += x));
           return f64(out, shape);
         };
-        for (const [t, e, shape, label] of [[a, ae, sa, 'a'], [b, be, sb, 'b']] as const) {
+        for (const [t, e, shape, label] of [
+          [a, ae, sa, 'a'],
+          [b, be, sb, 'b'],
+        ] as const) {
           const expected = reduce(e.grad, shape);
           const actual = t.grad === null ? f64(new Array<number>(numel(shape)).fill(0), shape) : dense(t.grad);
           expect(actual.shape).toEqual(shape);

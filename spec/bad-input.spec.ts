@@ -189,7 +189,7 @@ describe('domains', () => {
     expectError(() => zeros([2, 0]).min(), ValueError, /min\(\): Expected reduction dim to be specified for input\.numel\(\) == 0/);
   });
 
-  test('a negative dimension size is a ShapeError in torch\'s words, naming the op and the shape', () => {
+  test("a negative dimension size is a ShapeError in torch's words, naming the op and the shape", () => {
     expectError(() => zeros([-1]), ShapeError, /^zeros\(\): Trying to create tensor with negative dimension -1: \[-1\]$/);
     expectError(() => ones([2, -3]), ShapeError, /^ones\(\): Trying to create tensor with negative dimension -3: \[2,-3\]$/);
     expectError(() => randn([-1]), ShapeError, /randn\(\).*negative dimension -1/);
@@ -200,7 +200,8 @@ describe('domains', () => {
   });
 
   test('fractional, non-finite and unsafe dimensions are ShapeErrors naming the dimension', () => {
-    const re = (op: string, shape: string, i: number, d: string) => new RegExp(`^${op}\\(\\): invalid shape ${shape.replace(/[[\]]/g, '\\$&')}: dimension ${i} is ${d} \\(dimensions must be non-negative integers`);
+    const re = (op: string, shape: string, i: number, d: string) =>
+      new RegExp(`^${op}\\(\\): invalid shape ${shape.replace(/[[\]]/g, '\\$&')}: dimension ${i} is ${d} \\(dimensions must be non-negative integers`);
     expectError(() => tensor(new Float32Array(4), { shape: [0.5, 8] }), ShapeError, re('tensor', '[0.5,8]', 0, '0.5'));
     expectError(() => zeros([2, NaN]), ShapeError, re('zeros', '[2,"NaN"]', 1, 'NaN'));
     expectError(() => zeros([Infinity]), ShapeError, re('zeros', '["Infinity"]', 0, 'Infinity'));
@@ -217,7 +218,11 @@ describe('sizes: a bound before anything is allocated or walked', () => {
   });
 
   test('zeros([2 ** 31]) is a ShapeError with the element and byte counts, not an 8 GiB allocation', () => {
-    expectError(() => zeros([2 ** 31]), ShapeError, /^zeros\(\): shape \[2147483648\] has 2147483648 elements \(8,589,934,592 bytes = 8\.0 GiB\), over the limit of 2147483647 elements per tensor/);
+    expectError(
+      () => zeros([2 ** 31]),
+      ShapeError,
+      /^zeros\(\): shape \[2147483648\] has 2147483648 elements \(8,589,934,592 bytes = 8\.0 GiB\), over the limit of 2147483647 elements per tensor/,
+    );
     expectError(() => zeros([2 ** 31], { dtype: 'float64' }), ShapeError, /17,179,869,184 bytes = 16\.0 GiB/);
     expectError(() => ones([1e6, 1e6]), ShapeError, /ones\(\): shape \[1000000, 1000000\] has 1000000000000 elements/);
     expectError(() => randn([2 ** 16, 2 ** 16]), ShapeError, /randn\(\): shape \[65536, 65536\] has 4294967296 elements \(17,179,869,184 bytes/);
@@ -229,7 +234,14 @@ describe('sizes: a bound before anything is allocated or walked', () => {
 
   test('expand([2 ** 40]).sum() fails at once: a stride-0 view over the limit would be walked for hours', () => {
     expectError(() => ones([1]).expand([2 ** 40]), ShapeError, /^expand\(\): shape \[1099511627776\] has 1099511627776 elements, over the limit of 2147483647/);
-    expectError(() => ones([1, 1]).expand([2 ** 20, 2 ** 20]).sum(), ShapeError, /expand\(\).*1099511627776 elements/);
+    expectError(
+      () =>
+        ones([1, 1])
+          .expand([2 ** 20, 2 ** 20])
+          .sum(),
+      ShapeError,
+      /expand\(\).*1099511627776 elements/,
+    );
     // At the limit a view is fine (it allocates nothing).
     expect(ones([1]).expand([MAX_NUMEL]).shape).toEqual([MAX_NUMEL]);
   });

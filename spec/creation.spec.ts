@@ -21,7 +21,7 @@ import {
   randint,
   randn,
   ShapeError,
-  Tensor,
+  type Tensor,
   tensor,
   uniform,
   ValueError,
@@ -60,10 +60,16 @@ const seedArb = fc.integer({ min: 0, max: 0xffffffff });
 
 describe('tensor()', () => {
   test('nested arrays: shape inferred, float32 by default, values round-trip through toArray', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.shape).toEqual([2, 3]);
     expect(t.dtype).toBe('float32');
-    expect(t.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(t.toArray()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(tensor([0.1]).toArray()).toEqual([Math.fround(0.1)]);
     expect(tensor([[]]).shape).toEqual([1, 0]);
     expect(tensor([]).shape).toEqual([0]);
@@ -130,7 +136,12 @@ describe('tensor()', () => {
     expect(() => tensor([[1, 2], [3]] as unknown as number[][])).toThrow(ShapeError);
     expect(() => tensor([[1, 2], 3] as unknown as number[][])).toThrow(/expected sequence of length 2 at dim 1/);
     expect(() => tensor([1, [2, 3]] as unknown as number[])).toThrow(ShapeError);
-    expect(() => tensor([[[1], [2]], [[3], [4, 5]]])).toThrow(ShapeError);
+    expect(() =>
+      tensor([
+        [[1], [2]],
+        [[3], [4, 5]],
+      ]),
+    ).toThrow(ShapeError);
   });
 });
 
@@ -164,12 +175,17 @@ describe('zeros / ones / full / arange / linspace / eye', () => {
     expect(arange(3, undefined, 1, { dtype: 'float64' }).dtype).toBe('float64');
     expect(() => arange(0, 5, 0)).toThrow(ValueError);
     fc.assert(
-      fc.property(fc.integer({ min: -50, max: 50 }), fc.integer({ min: -50, max: 50 }), fc.integer({ min: -7, max: 7 }).filter((s) => s !== 0), (start, end, step) => {
-        const t = arange(start, end, step);
-        const expected: number[] = [];
-        for (let v = start; step > 0 ? v < end : v > end; v += step) expected.push(v);
-        expect(read(t)).toEqual(expected);
-      }),
+      fc.property(
+        fc.integer({ min: -50, max: 50 }),
+        fc.integer({ min: -50, max: 50 }),
+        fc.integer({ min: -7, max: 7 }).filter((s) => s !== 0),
+        (start, end, step) => {
+          const t = arange(start, end, step);
+          const expected: number[] = [];
+          for (let v = start; step > 0 ? v < end : v > end; v += step) expected.push(v);
+          expect(read(t)).toEqual(expected);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -182,23 +198,39 @@ describe('zeros / ones / full / arange / linspace / eye', () => {
     expect(linspace(2, 3, 0).shape).toEqual([0]);
     expect(() => linspace(0, 1, -1)).toThrow(ValueError);
     fc.assert(
-      fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer({ min: 2, max: 50 }), (a, b, n) => {
-        const v = read(linspace(a, b, n, { dtype: 'float64' }));
-        expect(v.length).toBe(n);
-        expect(v[0]).toBe(a);
-        expect(v[n - 1]).toBe(b);
-        const step = (b - a) / (n - 1);
-        v.forEach((x, i) => expect(Math.abs(x - (a + i * step))).toBeLessThanOrEqual(1e-9 * (Math.abs(a) + Math.abs(b) + 1)));
-      }),
+      fc.property(
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        fc.integer({ min: 2, max: 50 }),
+        (a, b, n) => {
+          const v = read(linspace(a, b, n, { dtype: 'float64' }));
+          expect(v.length).toBe(n);
+          expect(v[0]).toBe(a);
+          expect(v[n - 1]).toBe(b);
+          const step = (b - a) / (n - 1);
+          v.forEach((x, i) => expect(Math.abs(x - (a + i * step))).toBeLessThanOrEqual(1e-9 * (Math.abs(a) + Math.abs(b) + 1)));
+        },
+      ),
       { numRuns: 100 },
     );
   });
 
   test('eye: identity (n × m), dtype', () => {
-    expect(eye(3).toArray()).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+    expect(eye(3).toArray()).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
     expect(eye(3).dtype).toBe('float32');
-    expect(eye(2, 3).toArray()).toEqual([[1, 0, 0], [0, 1, 0]]);
-    expect(eye(3, 2, { dtype: 'float64' }).toArray()).toEqual([[1, 0], [0, 1], [0, 0]]);
+    expect(eye(2, 3).toArray()).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
+    expect(eye(3, 2, { dtype: 'float64' }).toArray()).toEqual([
+      [1, 0],
+      [0, 1],
+      [0, 0],
+    ]);
     expect(eye(3, 2, { dtype: 'float64' }).dtype).toBe('float64');
     expect(eye(2, 2, { requiresGrad: true }).requiresGrad).toBe(true);
     expect(eye(0).shape).toEqual([0, 0]);
@@ -230,15 +262,24 @@ describe('Generator: known answers (cross-platform determinism)', () => {
     const g = new Generator(0);
     expect([0, 1, 2, 3, 4, 5].map(() => g.nextUint32())).toEqual([3809008728, 1133695204, 53579671, 2891528803, 139681546, 2203266335]);
     const u = new Generator(0);
-    expectBitwise([0, 1, 2, 3].map(() => u.uniform()), [0.8868539502021594, 0.012474988946590604, 0.032522145755498943, 0.024408060085556516]);
+    expectBitwise(
+      [0, 1, 2, 3].map(() => u.uniform()),
+      [0.8868539502021594, 0.012474988946590604, 0.032522145755498943, 0.024408060085556516],
+    );
     const n = new Generator(0);
-    expectBitwise([0, 1, 2, 3].map(() => n.normal()), [0.12177618600477014, 0.49342493394909925, -0.5381877552332646, 1.6753298369058043]);
+    expectBitwise(
+      [0, 1, 2, 3].map(() => n.normal()),
+      [0.12177618600477014, 0.49342493394909925, -0.5381877552332646, 1.6753298369058043],
+    );
     expect(new Generator(0).getState()).toEqual([2462723854, 1020716019, 454327756, 1275600319, Number.NaN]);
   });
 
   test('randn([4], { generator: new Generator(42) }) and friends', () => {
     expectBitwise(read(randn([4], { generator: new Generator(42) })), [0.3187578618526459, -0.7706159949302673, 0.15178267657756805, -0.12624146044254303]);
-    expectBitwise(read(randn([4], { generator: new Generator(42), dtype: 'float64' })), [0.31875784963858494, -0.7706160167419408, 0.15178267621950975, -0.12624145471928355]);
+    expectBitwise(
+      read(randn([4], { generator: new Generator(42), dtype: 'float64' })),
+      [0.31875784963858494, -0.7706160167419408, 0.15178267621950975, -0.12624145471928355],
+    );
     expectBitwise(read(rand([3], { generator: new Generator(7), dtype: 'float64' })), [0.2338277214186818, 0.44891458133395923, 0.5656696667785289]);
     expect(read(randint(0, 10, [8], { generator: new Generator(1) }))).toEqual([8, 1, 1, 9, 6, 8, 0, 9]);
   });
@@ -300,7 +341,11 @@ describe('Generator: seeding and state', () => {
 
   test('negative seeds do not alias non-negative ones', () => {
     // (seed >>> 0) ^ floor(seed / 2³²) maps −1 → 0, −2 → 1, … : torch's manual_seed(-1) ≠ manual_seed(0).
-    for (const [a, b] of [[-1, 0], [-2, 1], [-1000, 999]] as const) {
+    for (const [a, b] of [
+      [-1, 0],
+      [-2, 1],
+      [-1000, 999],
+    ] as const) {
       const x = new Generator(a);
       const y = new Generator(b);
       expect([x.nextUint32(), x.nextUint32()]).not.toEqual([y.nextUint32(), y.nextUint32()]);
@@ -309,19 +354,30 @@ describe('Generator: seeding and state', () => {
 
   test('getState / setState replays the stream, including a pending spare normal', () => {
     fc.assert(
-      fc.property(seedArb, fc.array(fc.constantFrom('u', 'n', 'i'), { maxLength: 9 }), fc.array(fc.constantFrom('u', 'n', 'i'), { minLength: 1, maxLength: 12 }), (seed, warmup, plan) => {
-        const step = (g: Generator, op: string) => (op === 'u' ? g.uniform() : op === 'n' ? g.normal() : g.integer(-5, 17));
-        const g = new Generator(seed);
-        for (const op of warmup) step(g, op);
-        const state = g.getState();
-        const first = plan.map((op) => step(g, op));
-        state.push(12345); // the returned array is a copy: editing it changes nothing
-        state.pop();
-        const replay = new Generator(99).setState(state);
-        expectBitwise(plan.map((op) => step(replay, op)), first);
-        g.setState(state);
-        expectBitwise(plan.map((op) => step(g, op)), first);
-      }),
+      fc.property(
+        seedArb,
+        fc.array(fc.constantFrom('u', 'n', 'i'), { maxLength: 9 }),
+        fc.array(fc.constantFrom('u', 'n', 'i'), { minLength: 1, maxLength: 12 }),
+        (seed, warmup, plan) => {
+          const step = (g: Generator, op: string) => (op === 'u' ? g.uniform() : op === 'n' ? g.normal() : g.integer(-5, 17));
+          const g = new Generator(seed);
+          for (const op of warmup) step(g, op);
+          const state = g.getState();
+          const first = plan.map((op) => step(g, op));
+          state.push(12345); // the returned array is a copy: editing it changes nothing
+          state.pop();
+          const replay = new Generator(99).setState(state);
+          expectBitwise(
+            plan.map((op) => step(replay, op)),
+            first,
+          );
+          g.setState(state);
+          expectBitwise(
+            plan.map((op) => step(g, op)),
+            first,
+          );
+        },
+      ),
       { numRuns: 100 },
     );
     expect(() => new Generator().setState([1, 2, 3])).toThrow(ValueError);
@@ -419,7 +475,17 @@ describe('toString (PyTorch format)', () => {
     expect(String(tensor([1.5, 2.25]))).toBe('tensor([1.5000, 2.2500])');
     expect(String(tensor([-1, 2]))).toBe('tensor([-1.,  2.])');
     expect(String(tensor([0.12345678, 1.5], { dtype: 'float64' }))).toBe('tensor([0.1235, 1.5000], dtype=torch.float64)');
-    expect(String(tensor([[1.5, -2], [3, 4]], { requiresGrad: true }))).toBe('tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]], requires_grad=True)');
+    expect(
+      String(
+        tensor(
+          [
+            [1.5, -2],
+            [3, 4],
+          ],
+          { requiresGrad: true },
+        ),
+      ),
+    ).toBe('tensor([[ 1.5000, -2.0000],\n        [ 3.0000,  4.0000]], requires_grad=True)');
   });
 
   test('requires_grad, grad_fn and dtype suffixes', () => {
@@ -440,7 +506,20 @@ describe('toString (PyTorch format)', () => {
     expect(String(tensor(2.5, { dtype: 'float64', requiresGrad: true }))).toBe('tensor(2.5000, dtype=torch.float64, requires_grad=True)');
     expect(String(tensor([]))).toBe('tensor([])');
     expect(String(zeros([0, 3]))).toBe('tensor([], size=(0, 3))');
-    expect(String(tensor([[[1, 2], [3, 4]], [[5, 6], [7, 8]]]))).toBe('tensor([[[1., 2.],\n         [3., 4.]],\n\n        [[5., 6.],\n         [7., 8.]]])');
+    expect(
+      String(
+        tensor([
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [
+            [5, 6],
+            [7, 8],
+          ],
+        ]),
+      ),
+    ).toBe('tensor([[[1., 2.],\n         [3., 4.]],\n\n        [[5., 6.],\n         [7., 8.]]])');
   });
 
   test('scientific notation for small or wide-ranging values', () => {
@@ -455,7 +534,9 @@ describe('toString (PyTorch format)', () => {
   test('more than 1000 elements are summarised with "..." (torch: " ..." in a vector, "..." between rows)', () => {
     expect(String(zeros([1001]))).toBe('tensor([0., 0., 0.,  ..., 0., 0., 0.])');
     expect(String(arange(1001).to('float32'))).toBe('tensor([   0.,    1.,    2.,  ...,  998.,  999., 1000.])');
-    expect(String(zeros([1001, 2]))).toBe('tensor([[0., 0.],\n        [0., 0.],\n        [0., 0.],\n        ...,\n        [0., 0.],\n        [0., 0.],\n        [0., 0.]])');
+    expect(String(zeros([1001, 2]))).toBe(
+      'tensor([[0., 0.],\n        [0., 0.],\n        [0., 0.],\n        ...,\n        [0., 0.],\n        [0., 0.],\n        [0., 0.]])',
+    );
   });
 
   test('long vectors wrap at 80 columns (torch linewidth)', () => {
@@ -474,7 +555,15 @@ describe('toString (PyTorch format)', () => {
 
 describe('toArray / item', () => {
   test('toArray gives nested arrays (booleans for bool); item reads one element', () => {
-    expect(tensor([[1, 2], [3, 4]]).toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]).toArray(),
+    ).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(tensor([[true], [false]]).toArray()).toEqual([[true], [false]]);
     expect(tensor([[7]]).item()).toBe(7);
     expect(() => tensor([1, 2]).item()).toThrow(ValueError);
@@ -483,12 +572,24 @@ describe('toArray / item', () => {
 
   test('toArray, toTypedArray, item and toString of views read the view', () => {
     const base = arange(12).to('float64').reshape(3, 4);
-    expect(base.T.toArray()).toEqual([[0, 4, 8], [1, 5, 9], [2, 6, 10], [3, 7, 11]]);
-    expect(base.slice(1, 1, 4, 2).toArray()).toEqual([[1, 3], [5, 7], [9, 11]]);
+    expect(base.T.toArray()).toEqual([
+      [0, 4, 8],
+      [1, 5, 9],
+      [2, 6, 10],
+      [3, 7, 11],
+    ]);
+    expect(base.slice(1, 1, 4, 2).toArray()).toEqual([
+      [1, 3],
+      [5, 7],
+      [9, 11],
+    ]);
     expect(base.slice(0, 2, 3).item).toBeDefined();
     expect(base.slice(0, 1, 2).slice(1, 2, 3).item()).toBe(6);
     // contiguous views with an offset
-    expect(base.slice(0, 1).toArray()).toEqual([[4, 5, 6, 7], [8, 9, 10, 11]]);
+    expect(base.slice(0, 1).toArray()).toEqual([
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+    ]);
     expect(Array.from(base.slice(0, 2).toTypedArray())).toEqual([8, 9, 10, 11]);
     expect(arange(10).to('float64').slice(0, 5, 8).toArray()).toEqual([5, 6, 7]);
     expect(String(arange(10).to('float64').slice(0, 5, 8))).toBe('tensor([5., 6., 7.], dtype=torch.float64)');
@@ -496,12 +597,22 @@ describe('toArray / item', () => {
 
   test('property: toArray of any slice equals the values read through strides', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), fc.nat(6), fc.nat(6), fc.integer({ min: 1, max: 3 }), fc.nat(1), (r, c, start, len, step, axis) => {
-        const base = arange(r * c).to('float64').reshape(r, c);
-        const v = base.slice(axis, start, start + len, step);
-        const flat = (v.toArray() as number[][]).flat();
-        expect(flat).toEqual(read(v));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.nat(6),
+        fc.nat(6),
+        fc.integer({ min: 1, max: 3 }),
+        fc.nat(1),
+        (r, c, start, len, step, axis) => {
+          const base = arange(r * c)
+            .to('float64')
+            .reshape(r, c);
+          const v = base.slice(axis, start, start + len, step);
+          const flat = (v.toArray() as number[][]).flat();
+          expect(flat).toEqual(read(v));
+        },
+      ),
       { numRuns: 100 },
     );
   });

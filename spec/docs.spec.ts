@@ -11,7 +11,9 @@ import { join, relative, sep } from 'node:path';
 import { describe, expect, test } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
-const self = relative(root, import.meta.filename).split(sep).join('/');
+const self = relative(root, import.meta.filename)
+  .split(sep)
+  .join('/');
 
 /** Not sources: dependencies, build output, scratch and run folders (see .gitignore). */
 const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.tmp', 'runs']);
@@ -89,7 +91,7 @@ describe('documentation references stay inside the repository', () => {
     expect(offending(new RegExp('shared' + '/'))).toEqual([]);
   });
 
-  test('no file names an absolute path under the development machine\'s work folder', () => {
+  test("no file names an absolute path under the development machine's work folder", () => {
     expect(offending(new RegExp('(?<![\\w.~-])/' + 'work/'))).toEqual([]);
   });
 

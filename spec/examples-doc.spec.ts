@@ -52,7 +52,9 @@ const read = (file: string) => readFileSync(join(root, file), 'utf8');
 
 function sources(path: string): string[] {
   if (statSync(join(root, path)).isFile()) return path.endsWith('.ts') ? [path] : [];
-  return readdirSync(join(root, path)).sort().flatMap((name) => sources(join(path, name)));
+  return readdirSync(join(root, path))
+    .sort()
+    .flatMap((name) => sources(join(path, name)));
 }
 
 // ---- extraction ---------------------------------------------------------------------
@@ -99,11 +101,16 @@ function toModule(example: Example, fileDir: string): string {
       const imported = line.replace(/(from\s+|import\s+)(['"])(sparsegrad(?:\/[\w-]+)?)\2/, (_all, kw: string, _q: string, name: string) => {
         const entry = ENTRIES[name];
         if (!entry) throw new Error(`${example.label}: unknown public import '${name}'`);
-        return `${kw}${JSON.stringify(relative(fileDir, join(root, entry)).replaceAll('\\', '/').replace(/^(?!\.)/, './'))}`;
+        return `${kw}${JSON.stringify(
+          relative(fileDir, join(root, entry))
+            .replaceAll('\\', '/')
+            .replace(/^(?!\.)/, './'),
+        )}`;
       });
       const checked = imported.match(/^(\s*)(?:(const|let)\s+(\w+)\s*=\s*)?(.+?);\s*\/\/\s*=>\s*(.+?)\s*$/);
       if (!checked) {
-        if (/\/\/\s*=>/.test(imported)) throw new Error(`${example.label}: a \`// =>\` result must follow \`expr;\` or \`const name = expr;\` on one line: ${line.trim()}`);
+        if (/\/\/\s*=>/.test(imported))
+          throw new Error(`${example.label}: a \`// =>\` result must follow \`expr;\` or \`const name = expr;\` on one line: ${line.trim()}`);
         return imported;
       }
       const [, indent, decl, name, expr, expected] = checked;
@@ -130,9 +137,19 @@ function same(actual: unknown, expected: unknown): boolean {
     return Math.abs(actual - expected) <= 5e-4 * Math.max(1, Math.abs(expected));
   }
   if (Array.isArray(actual) && Array.isArray(expected)) return actual.length === expected.length && actual.every((a, i) => same(a, expected[i]));
-  if (actual !== null && expected !== null && typeof actual === 'object' && typeof expected === 'object' && !Array.isArray(actual) && !Array.isArray(expected)) {
+  if (
+    actual !== null &&
+    expected !== null &&
+    typeof actual === 'object' &&
+    typeof expected === 'object' &&
+    !Array.isArray(actual) &&
+    !Array.isArray(expected)
+  ) {
     const keys = Object.keys(expected);
-    return keys.length === Object.keys(actual).length && keys.every((k) => same(plain((actual as Record<string, unknown>)[k]), (expected as Record<string, unknown>)[k]));
+    return (
+      keys.length === Object.keys(actual).length &&
+      keys.every((k) => same(plain((actual as Record<string, unknown>)[k]), (expected as Record<string, unknown>)[k]))
+    );
   }
   return Object.is(actual, expected);
 }
@@ -156,7 +173,10 @@ function exportsOf(file: string): Export[] {
   const out: Export[] = [];
   for (const m of text.matchAll(/^export\s+\{([^}]*)\}\s+from\s+'([^']+)'/gm)) {
     const target = join(dirname(file), m[2]!);
-    for (const spec of m[1]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const spec of m[1]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       if (spec.startsWith('type ')) continue;
       const [local, name = local] = spec.split(/\s+as\s+/) as [string, string?];
       out.push({ name, file: target, local });
@@ -234,7 +254,10 @@ test('the examples type-check (strict, without Node types, as a browser user com
 describe('the checker', () => {
   test('a wrong `// =>` result fails', async () => {
     const file = join(dir, 'broken.ts');
-    writeFileSync(file, `${toModule({ label: 'broken', code: "import { tensor } from 'sparsegrad';\ntensor([1, 2]).add(1); // => [2, 4]" }, dir)}\nexport {};\n`);
+    writeFileSync(
+      file,
+      `${toModule({ label: 'broken', code: "import { tensor } from 'sparsegrad';\ntensor([1, 2]).add(1); // => [2, 4]" }, dir)}\nexport {};\n`,
+    );
     await expect(import(pathToFileURL(file).href)).rejects.toThrow(/broken \(line 2 of the block\): expected \[2,4\], got \[2,3\]/);
   });
   test('an example that throws fails', async () => {
@@ -253,7 +276,11 @@ describe('coverage: every exported function and class has an @example', () => {
   const all = entries.flatMap(exportsOf);
   test('the export lists were read', () => {
     expect(all.length).toBeGreaterThan(150);
-    for (const name of Object.keys(EXEMPT)) expect(all.map((e) => e.name), `exemption ${name} names no export`).toContain(name);
+    for (const name of Object.keys(EXEMPT))
+      expect(
+        all.map((e) => e.name),
+        `exemption ${name} names no export`,
+      ).toContain(name);
   });
   test('no export lacks one', () => {
     const missing = all

@@ -31,7 +31,9 @@ const isWeight = (name: string) => !RESERVED.some((p) => name.startsWith(p));
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-const files = readdirSync(dir).filter((f) => f !== 'meta.json' && f !== 'README.md').sort();
+const files = readdirSync(dir)
+  .filter((f) => f !== 'meta.json' && f !== 'README.md')
+  .sort();
 const safetensorsFiles = files.filter((f) => f.endsWith('.safetensors'));
 const fixtureOf = (file: string) => Object.entries(meta.fixtures).find(([, v]) => v.file === file)!;
 
@@ -50,7 +52,10 @@ test('every cross-check recorded by the generator passed', () => {
   expect(tol).toBeLessThanOrEqual(1e-10);
   for (const [name, fx] of Object.entries(meta.fixtures)) {
     const checks = Object.entries(fx.cross_checks);
-    expect(checks.some(([k]) => k.startsWith('manual_backward_vs_autograd')), name).toBe(true);
+    expect(
+      checks.some(([k]) => k.startsWith('manual_backward_vs_autograd')),
+      name,
+    ).toBe(true);
     expect((fx.cross_checks.gradcheck as { passed: boolean }).passed, name).toBe(true);
     for (const [k, v] of checks) {
       if (k.endsWith('_max_abs')) expect(v as number, `${name}: ${k}`).toBeLessThanOrEqual(tol);
@@ -104,7 +109,10 @@ describe.each(safetensorsFiles)('%s', (file) => {
   test('values: finite floats, ids inside the vocabulary (full models)', () => {
     for (const [k, t] of Object.entries(tensors)) {
       // debug.scores holds finfo(float64).min at masked positions: finite by design.
-      expect((t.data as Float64Array).every((v) => Number.isFinite(v)), k).toBe(true);
+      expect(
+        (t.data as Float64Array).every((v) => Number.isFinite(v)),
+        k,
+      ).toBe(true);
     }
     if (fx.config_file) {
       const config = JSON.parse(readFileSync(join(dir, fx.config_file), 'utf8'));
@@ -125,8 +133,16 @@ describe.each(files.filter((f) => f.endsWith('.tiny.json')))('%s', (file) => {
     expect(fixtureOf(file)[0]).toBe(twin.fixture);
     for (const [n, t] of Object.entries(tensors)) {
       expect(t.data.length, n).toBe(numel(t.shape));
-      if (t.dtype === 'F32') expect(t.data.every((v) => Math.fround(v) === v), n).toBe(true);
-      if (t.dtype === 'I32') expect(t.data.every((v) => Number.isInteger(v)), n).toBe(true);
+      if (t.dtype === 'F32')
+        expect(
+          t.data.every((v) => Math.fround(v) === v),
+          n,
+        ).toBe(true);
+      if (t.dtype === 'I32')
+        expect(
+          t.data.every((v) => Number.isInteger(v)),
+          n,
+        ).toBe(true);
     }
     for (const w of Object.keys(tensors).filter(isWeight)) expect(tensors[`grad.${w}`]?.shape, w).toEqual(tensors[w]!.shape);
     expect(tensors['grad.input.hidden_states']!.shape).toEqual(tensors['input.hidden_states']!.shape);

@@ -19,15 +19,34 @@ const TOLERANCE = new Map<Ctor, { scale: number; rel: number }>([
 ]);
 
 interface Case {
-  m: number; n: number; k: number; transA: boolean; transB: boolean;
-  aOff: number; bOff: number; cOff: number; aPad: number; bPad: number; cPad: number; seed: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  aOff: number;
+  bOff: number;
+  cOff: number;
+  aPad: number;
+  bPad: number;
+  cPad: number;
+  seed: number;
 }
 
 const size = fc.integer({ min: 0, max: 70 });
 const small = fc.integer({ min: 0, max: 5 });
 const cases: fc.Arbitrary<Case> = fc.record({
-  m: size, n: size, k: size, transA: fc.boolean(), transB: fc.boolean(),
-  aOff: small, bOff: small, cOff: small, aPad: small, bPad: small, cPad: small,
+  m: size,
+  n: size,
+  k: size,
+  transA: fc.boolean(),
+  transB: fc.boolean(),
+  aOff: small,
+  bOff: small,
+  cOff: small,
+  aPad: small,
+  bPad: small,
+  cPad: small,
   seed: fc.integer(),
 });
 
@@ -45,9 +64,13 @@ function random(T: Ctor, length: number, seed: number): FloatArray {
 
 /** Operands for a case; every stored element, padding included, is random. */
 function operands(T: Ctor, p: Case) {
-  const lda = (p.transA ? p.m : p.k) + p.aPad, ldb = (p.transB ? p.k : p.n) + p.bPad, ldc = p.n + p.cPad;
+  const lda = (p.transA ? p.m : p.k) + p.aPad,
+    ldb = (p.transB ? p.k : p.n) + p.bPad,
+    ldc = p.n + p.cPad;
   return {
-    lda, ldb, ldc,
+    lda,
+    ldb,
+    ldc,
     a: random(T, p.aOff + (p.transA ? p.k : p.m) * lda, p.seed),
     b: random(T, p.bOff + (p.transB ? p.n : p.k) * ldb, p.seed + 1),
     c: random(T, p.cOff + p.m * ldc + 3, p.seed + 2),
@@ -61,7 +84,8 @@ function call(gemm: Gemm, p: Case, o: ReturnType<typeof operands>, c: FloatArray
 /** Runs `gemm` and the reference; returns the first disagreement, or null. */
 function compare(gemm: Gemm, T: Ctor, p: Case): string | null {
   const o = operands(T, p);
-  const want = o.c.slice(), got = o.c.slice();
+  const want = o.c.slice(),
+    got = o.c.slice();
   call(reference, p, o, want);
   call(gemm, p, o, got);
 
@@ -71,16 +95,19 @@ function compare(gemm: Gemm, T: Ctor, p: Case): string | null {
   call(reference, p, { ...o, a: Float64Array.from(o.a, Math.abs), b: Float64Array.from(o.b, Math.abs) }, terms);
   const { scale, rel } = TOLERANCE.get(T)!;
   for (let x = 0; x < want.length; x++) {
-    const ok = inBlock(x) ? Math.abs(got[x] - want[x]) <= scale * terms[x] + rel * Math.abs(want[x]) : got[x] === o.c[x];
+    const ok = inBlock(x) ? Math.abs(got[x]! - want[x]!) <= scale * terms[x]! + rel * Math.abs(want[x]!) : got[x] === o.c[x];
     if (!ok) return `${T.name} c[${x}]: got ${got[x]}, want ${want[x]}${inBlock(x) ? '' : ' (outside the block)'}`;
   }
   return null;
 }
 
 test('fast gemm matches the reference on random shapes, transposes and strides', () => {
-  fc.assert(fc.property(cases, (p) => {
-    for (const T of DTYPES) expect(compare(fast, T, p)).toBeNull();
-  }), { numRuns: 100 });
+  fc.assert(
+    fc.property(cases, (p) => {
+      for (const T of DTYPES) expect(compare(fast, T, p)).toBeNull();
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test('fast gemm matches the reference on large shapes', () => {
@@ -96,34 +123,40 @@ test('fast gemm matches the reference on large shapes', () => {
 // The bias is added in the micro-kernel's epilogue, after the sum is rounded to the dtype:
 // bitwise the result of gemm followed by a separate add, on every path (wasm and tiny JS).
 test('gemmBias equals gemm followed by adding the bias to every row, bitwise', () => {
-  fc.assert(fc.property(cases, fc.integer({ min: 0, max: 3 }), (p, biasOff) => {
-    for (const T of DTYPES) {
-      const o = operands(T, p);
-      const bias = random(T, biasOff + p.n, p.seed + 3);
-      const fused = o.c.slice(), separate = o.c.slice();
-      gemmBias(p.transA, p.transB, p.m, p.n, p.k, o.a, p.aOff, o.lda, o.b, p.bOff, o.ldb, fused, p.cOff, o.ldc, bias, biasOff);
-      call(fast, p, o, separate);
-      for (let i = 0; i < p.m; i++) for (let j = 0; j < p.n; j++) separate[p.cOff + i * o.ldc + j] += bias[biasOff + j]!;
-      const differs = fused.findIndex((x, i) => !Object.is(x, separate[i]));
-      expect(differs, `${T.name} ${p.m}×${p.n}×${p.k} c[${differs}]: fused ${fused[differs]}, separate ${separate[differs]}`).toBe(-1);
-    }
-  }), { numRuns: 100 });
+  fc.assert(
+    fc.property(cases, fc.integer({ min: 0, max: 3 }), (p, biasOff) => {
+      for (const T of DTYPES) {
+        const o = operands(T, p);
+        const bias = random(T, biasOff + p.n, p.seed + 3);
+        const fused = o.c.slice(),
+          separate = o.c.slice();
+        gemmBias(p.transA, p.transB, p.m, p.n, p.k, o.a, p.aOff, o.lda, o.b, p.bOff, o.ldb, fused, p.cOff, o.ldc, bias, biasOff);
+        call(fast, p, o, separate);
+        for (let i = 0; i < p.m; i++) for (let j = 0; j < p.n; j++) separate[p.cOff + i * o.ldc + j]! += bias[biasOff + j]!;
+        const differs = fused.findIndex((x, i) => !Object.is(x, separate[i]));
+        expect(differs, `${T.name} ${p.m}×${p.n}×${p.k} c[${differs}]: fused ${fused[differs]}, separate ${separate[differs]}`).toBe(-1);
+      }
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test('a NaN in A turns exactly its row of C into NaN', () => {
-  const nanCase = fc.record({ p: cases, i: fc.nat(), q: fc.nat() })
-    .filter(({ p }) => p.m > 0 && p.n > 0 && p.k > 0);
-  fc.assert(fc.property(nanCase, ({ p, i, q }) => {
-    i %= p.m; q %= p.k;
-    for (const T of DTYPES) {
-      const o = operands(T, p);
-      o.a[p.aOff + (p.transA ? q * o.lda + i : i * o.lda + q)] = NaN;
-      call(fast, p, o, o.c);
-      const nansPerRow = Array.from({ length: p.m }, (_, r) =>
-        o.c.subarray(p.cOff + r * o.ldc, p.cOff + r * o.ldc + p.n).filter(Number.isNaN).length);
-      expect(nansPerRow).toEqual(nansPerRow.map((_, r) => (r === i ? p.n : 0)));
-    }
-  }), { numRuns: 100 });
+  const nanCase = fc.record({ p: cases, i: fc.nat(), q: fc.nat() }).filter(({ p }) => p.m > 0 && p.n > 0 && p.k > 0);
+  fc.assert(
+    fc.property(nanCase, ({ p, i, q }) => {
+      i %= p.m;
+      q %= p.k;
+      for (const T of DTYPES) {
+        const o = operands(T, p);
+        o.a[p.aOff + (p.transA ? q * o.lda + i : i * o.lda + q)] = NaN;
+        call(fast, p, o, o.c);
+        const nansPerRow = Array.from({ length: p.m }, (_, r) => o.c.subarray(p.cOff + r * o.ldc, p.cOff + r * o.ldc + p.n).filter(Number.isNaN).length);
+        expect(nansPerRow).toEqual(nansPerRow.map((_, r) => (r === i ? p.n : 0)));
+      }
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test('the JS fallback, used without WebAssembly, matches the reference', async () => {
@@ -131,9 +164,12 @@ test('the JS fallback, used without WebAssembly, matches the reference', async (
   vi.resetModules();
   const { gemm: fallback } = await import('../kernels/cpu/gemm.ts');
   vi.unstubAllGlobals();
-  fc.assert(fc.property(cases, (p) => {
-    for (const T of DTYPES) expect(compare(fallback, T, p)).toBeNull();
-  }), { numRuns: 100 });
+  fc.assert(
+    fc.property(cases, (p) => {
+      for (const T of DTYPES) expect(compare(fallback, T, p)).toBeNull();
+    }),
+    { numRuns: 100 },
+  );
   // Big enough to cross the JS path's cache blocks (k > 128, n > 512).
   const p = { m: 9, n: 530, k: 140, transA: true, transB: true, aOff: 1, bOff: 2, cOff: 3, aPad: 2, bPad: 1, cPad: 2, seed: 3 };
   for (const T of DTYPES) expect(compare(fallback, T, p)).toBeNull();
@@ -150,35 +186,52 @@ test('results do not depend on the thread count (bitwise), on all layouts and bo
   setThreads(2);
   await threadsReady();
   const big = fc.integer({ min: 33, max: 200 });
-  const bigCases = fc.record({ m: big, n: big, k: fc.integer({ min: 1, max: 160 }), transA: fc.boolean(), transB: fc.boolean(),
-    aOff: small, bOff: small, cOff: small, aPad: small, bPad: small, cPad: small, seed: fc.integer() });
+  const bigCases = fc.record({
+    m: big,
+    n: big,
+    k: fc.integer({ min: 1, max: 160 }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    aOff: small,
+    bOff: small,
+    cOff: small,
+    aPad: small,
+    bPad: small,
+    cPad: small,
+    seed: fc.integer(),
+  });
   try {
-    fc.assert(fc.property(bigCases, (p) => {
-      for (const T of DTYPES) {
-        const o = operands(T, p);
-        const one = o.c.slice(), two = o.c.slice();
-        setThreads(1);
-        call(fast, p, o, one);
-        setThreads(2);
-        pool.callerJoins = false;
-        const tasksBefore = pool.workerTasks;
-        try {
-          call(fast, p, o, two);
-        } finally {
-          pool.callerJoins = true;
+    fc.assert(
+      fc.property(bigCases, (p) => {
+        for (const T of DTYPES) {
+          const o = operands(T, p);
+          const one = o.c.slice(),
+            two = o.c.slice();
+          setThreads(1);
+          call(fast, p, o, one);
+          setThreads(2);
+          pool.callerJoins = false;
+          const tasksBefore = pool.workerTasks;
+          try {
+            call(fast, p, o, two);
+          } finally {
+            pool.callerJoins = true;
+          }
+          const viaWorker = pool.workerTasks > tasksBefore;
+          // Products too small to split stay on the caller; four times the threshold must not.
+          if (p.m * p.n * p.k >= 4 * PARALLEL_MIN_MACS) expect(viaWorker, `${T.name} ${p.m}×${p.n}×${p.k} ran on the caller`).toBe(true);
+          const differs = one.findIndex((x, i) => !Object.is(x, two[i]));
+          expect(differs, `${T.name} c[${differs}]: 1 thread ${one[differs]}, 2 threads ${two[differs]}`).toBe(-1);
         }
-        const viaWorker = pool.workerTasks > tasksBefore;
-        // Products too small to split stay on the caller; four times the threshold must not.
-        if (p.m * p.n * p.k >= 4 * PARALLEL_MIN_MACS) expect(viaWorker, `${T.name} ${p.m}×${p.n}×${p.k} ran on the caller`).toBe(true);
-        const differs = one.findIndex((x, i) => !Object.is(x, two[i]));
-        expect(differs, `${T.name} c[${differs}]: 1 thread ${one[differs]}, 2 threads ${two[differs]}`).toBe(-1);
-      }
-    }), {
-      numRuns: 30,
-      // Always one product well past the threshold, each transpose of it in turn.
-      examples: [false, true].flatMap((transA) => [false, true].map((transB) =>
-        [{ m: 140, n: 200, k: 160, transA, transB, aOff: 1, bOff: 2, cOff: 3, aPad: 1, bPad: 0, cPad: 2, seed: 5 }] as [Case])),
-    });
+      }),
+      {
+        numRuns: 30,
+        // Always one product well past the threshold, each transpose of it in turn.
+        examples: [false, true].flatMap((transA) =>
+          [false, true].map((transB) => [{ m: 140, n: 200, k: 160, transA, transB, aOff: 1, bOff: 2, cOff: 3, aPad: 1, bPad: 0, cPad: 2, seed: 5 }] as [Case]),
+        ),
+      },
+    );
   } finally {
     setThreads(before);
   }
@@ -198,15 +251,19 @@ test('with relaxed-SIMD FMA (where the engine has it): matches the reference, bi
   }
   try {
     expect(threadInfo().fma).toBe(true);
-    fc.assert(fc.property(cases, (p) => {
-      for (const T of DTYPES) expect(compare(fast, T, p)).toBeNull();
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(cases, (p) => {
+        for (const T of DTYPES) expect(compare(fast, T, p)).toBeNull();
+      }),
+      { numRuns: 100 },
+    );
     setThreads(2);
     await threadsReady();
     const p: Case = { m: 140, n: 200, k: 160, transA: true, transB: false, aOff: 1, bOff: 2, cOff: 3, aPad: 1, bPad: 0, cPad: 2, seed: 9 };
     for (const T of DTYPES) {
       const o = operands(T, p);
-      const one = o.c.slice(), two = o.c.slice();
+      const one = o.c.slice(),
+        two = o.c.slice();
       setThreads(1);
       call(fast, p, o, one);
       setThreads(2);

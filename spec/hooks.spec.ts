@@ -95,7 +95,10 @@ describe('registerHook: identity and scaling', () => {
         const hooked = model(seed, shape);
         hooked.x.registerHook((g) => (g as Tensor).mul(c));
         hooked.run();
-        expectBitwise(values(hooked.x.grad), values(plain.x.grad).map((v) => v * c));
+        expectBitwise(
+          values(hooked.x.grad),
+          values(plain.x.grad).map((v) => v * c),
+        );
         expectBitwise(values(hooked.z.grad), values(plain.z.grad));
       }),
       { numRuns: 50 },
@@ -110,7 +113,10 @@ describe('registerHook: identity and scaling', () => {
         plain.run();
         const hooked = model(seed, shape);
         hooked.run((h) => h.registerHook((g) => (g as Tensor).mul(c)));
-        expectBitwise(values(hooked.x.grad), values(plain.x.grad).map((v) => v * c));
+        expectBitwise(
+          values(hooked.x.grad),
+          values(plain.x.grad).map((v) => v * c),
+        );
         expectBitwise(values(hooked.z.grad), values(plain.z.grad));
       }),
       { numRuns: 50 },
@@ -123,7 +129,15 @@ describe('registerHook: identity and scaling', () => {
     const hooked = model(11, [4]);
     hooked.run((h) => h.registerHook((g) => (g as Tensor).mul(0.3)));
     // 0.3·(a·b) against (0.3·a)·b: a few ulps of the value, nothing more (not T64, a finite-difference bound).
-    assertClose(dense(hooked.x.grad), f64(values(plain.x.grad).map((v) => 0.3 * v), [4]), { name: 'rounding', atol: 1e-15, rtol: 1e-12 }, 'scaled upstream');
+    assertClose(
+      dense(hooked.x.grad),
+      f64(
+        values(plain.x.grad).map((v) => 0.3 * v),
+        [4],
+      ),
+      { name: 'rounding', atol: 1e-15, rtol: 1e-12 },
+      'scaled upstream',
+    );
   });
 });
 
@@ -141,14 +155,18 @@ describe('registerHook: order and timing', () => {
       calls.push('second');
       return (g as Tensor).add(1);
     });
-    x.mul(f64([3, 5])).sum().backward();
+    x.mul(f64([3, 5]))
+      .sum()
+      .backward();
     expect(calls).toEqual(['first', 'second']);
     expectBitwise(values(x.grad), [2 * 3 + 1, 2 * 5 + 1]);
 
     const y = f64([1, 2], [2], true);
     y.registerHook((g) => (g as Tensor).add(1));
     y.registerHook((g) => (g as Tensor).mul(2));
-    y.mul(f64([3, 5])).sum().backward();
+    y.mul(f64([3, 5]))
+      .sum()
+      .backward();
     expectBitwise(values(y.grad), [(3 + 1) * 2, (5 + 1) * 2]);
   });
 
@@ -192,7 +210,9 @@ describe('registerHook: sparse gradients', () => {
   test('a hook may return a SparseCoo, which becomes the leaf’s .grad', () => {
     const x = f64([1, 2, 3, 4], [2, 2], true);
     x.registerHook((g) => topK(g as Tensor, 2, 'exact'));
-    x.mul(f64([1, -5, 2, 7], [2, 2])).sum().backward();
+    x.mul(f64([1, -5, 2, 7], [2, 2]))
+      .sum()
+      .backward();
     expect(x.grad).toBeInstanceOf(SparseCoo);
     const g = x.grad as SparseCoo;
     expect(g.shape).toEqual([2, 2]);
@@ -218,7 +238,10 @@ describe('registerHook: sparse gradients', () => {
         const s1 = topK(w1, k1).toDense();
         const s2 = topK(w2, k2).toDense();
         const expected = read(s1).map((v, i) => v + read(s2)[i]!);
-        expectBitwise(read(acc.toDense()), expected.map((v) => v + 0)); // −0 from an empty sum prints as +0
+        expectBitwise(
+          read(acc.toDense()),
+          expected.map((v) => v + 0),
+        ); // −0 from an empty sum prints as +0
         // every index of either pattern is present (entries summing to 0 stay present)
         const present = new Set(acc.indices);
         for (const s of [topK(w1, k1), topK(w2, k2)]) for (const i of s.indices) expect(present.has(i)).toBe(true);
@@ -230,17 +253,25 @@ describe('registerHook: sparse gradients', () => {
   test('sparse then dense densifies; dense then sparse too', () => {
     const x = f64([1, 2, 3], [3], true);
     const handle = x.registerHook((g) => SparseCoo.fromDense((g as Tensor).mul(f64([1, 0, 1]))));
-    x.mul(f64([2, 3, 4])).sum().backward();
+    x.mul(f64([2, 3, 4]))
+      .sum()
+      .backward();
     expect(x.grad).toBeInstanceOf(SparseCoo);
     handle.remove();
-    x.mul(f64([10, 20, 30])).sum().backward();
+    x.mul(f64([10, 20, 30]))
+      .sum()
+      .backward();
     expect(x.grad).toBeInstanceOf(Tensor);
     expectBitwise(values(x.grad), [12, 20, 34]);
 
     const y = f64([1, 2, 3], [3], true);
-    y.mul(f64([10, 20, 30])).sum().backward();
+    y.mul(f64([10, 20, 30]))
+      .sum()
+      .backward();
     y.registerHook((g) => SparseCoo.fromDense((g as Tensor).mul(f64([0, 1, 0]))));
-    y.mul(f64([2, 3, 4])).sum().backward();
+    y.mul(f64([2, 3, 4]))
+      .sum()
+      .backward();
     expect(y.grad).toBeInstanceOf(Tensor);
     expectBitwise(values(y.grad), [10, 23, 30]);
   });
@@ -309,8 +340,14 @@ describe('registerPostAccumulateGradHook', () => {
         x.mul(w).sum().backward();
         const wv = read(w);
         expect(seen.length).toBe(2);
-        expectBitwise(seen[0]!, wv.map((v) => v + v));
-        expectBitwise(seen[1]!, wv.map((v) => v + v + v));
+        expectBitwise(
+          seen[0]!,
+          wv.map((v) => v + v),
+        );
+        expectBitwise(
+          seen[1]!,
+          wv.map((v) => v + v + v),
+        );
       }),
       { numRuns: 40 },
     );

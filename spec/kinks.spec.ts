@@ -4,7 +4,7 @@
  * elementwise maximum/minimum split a tie in half, sqrt′(0) = +∞.
  */
 import { expect, test } from 'vitest';
-import { grad, maximum, minimum, Tensor, tensor } from '../index.ts';
+import { grad, maximum, minimum, type Tensor, tensor } from '../index.ts';
 
 const g1 = (f: (x: Tensor) => Tensor, values: number[]) => {
   const x = tensor(values, { dtype: 'float64', requiresGrad: true });

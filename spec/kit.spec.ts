@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { customVjp, DTypeError, Tensor, tensor } from '../index.ts';
+import { customVjp, DTypeError, type Tensor, tensor } from '../index.ts';
 import {
   arbAxis,
   arbBroadcastPair,
@@ -181,7 +181,10 @@ describe('arbitraries', () => {
   });
 
   it('arbBroadcastPair shrinks to a minimal pair', () => {
-    const result = fc.check(fc.property(arbBroadcastPair(), ([a, b]) => a.length === b.length && a.every((d, i) => d === b[i])), { seed: 7 });
+    const result = fc.check(
+      fc.property(arbBroadcastPair(), ([a, b]) => a.length === b.length && a.every((d, i) => d === b[i])),
+      { seed: 7 },
+    );
     expect(result.failed).toBe(true);
     const [[a, b]] = result.counterexample!;
     expect(a.length + b.length).toBeLessThanOrEqual(2);
@@ -215,8 +218,9 @@ describe('arbitraries', () => {
 
   it('arbPositiveTensor stays in [0.1, 2]', () => {
     fc.assert(
-      fc.property(arbDType().chain((dtype) => arbPositiveTensor({ dtype })), (t) =>
-        Array.from(t.toTypedArray()).every((x) => x >= 0.1 && x <= 2),
+      fc.property(
+        arbDType().chain((dtype) => arbPositiveTensor({ dtype })),
+        (t) => Array.from(t.toTypedArray()).every((x) => x >= 0.1 && x <= 2),
       ),
     );
   });
@@ -250,7 +254,11 @@ const wrongSquare = customVjp(
 );
 /** `square` with a chosen backward, for the checks besides the Jacobian. */
 const squareWith = (backward: (g: Tensor, x: Tensor) => Tensor) =>
-  customVjp('square', (x: Tensor) => ({ output: x.mul(x), saved: x }), (g, x) => [backward(g, x)]);
+  customVjp(
+    'square',
+    (x: Tensor) => ({ output: x.mul(x), saved: x }),
+    (g, x) => [backward(g, x)],
+  );
 
 const small = arbShape({ maxRank: 3, maxDim: 3 });
 

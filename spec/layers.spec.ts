@@ -47,7 +47,11 @@ const edges: Edge[] = libraryFiles.flatMap((file) => {
   const from = layerOf(file)!;
   return importsOf(readFileSync(join(root, file), 'utf8'))
     .filter((s) => s.startsWith('.'))
-    .map((s) => normalize(join(dirname(file), s)).split(sep).join('/'))
+    .map((s) =>
+      normalize(join(dirname(file), s))
+        .split(sep)
+        .join('/'),
+    )
     .map((target) => ({ file, target, from, to: layerOf(target) ?? `outside the library (${target})` }))
     .filter((e) => e.from !== e.to);
 });
@@ -69,7 +73,10 @@ describe('layers', () => {
   test('every library folder is scanned and has imports to check', () => {
     expect(libraryFiles.length).toBeGreaterThan(100);
     for (const folder of ['kernels', 'core', 'nn', 'optim', 'models', 'cli']) {
-      expect(edges.some((e) => e.from === folder), `no import leaves ${folder}/: is the scanner broken?`).toBe(true);
+      expect(
+        edges.some((e) => e.from === folder),
+        `no import leaves ${folder}/: is the scanner broken?`,
+      ).toBe(true);
     }
   });
 
@@ -124,7 +131,10 @@ describe('layers', () => {
     // Counted as tinygrad counts its budget: lines holding code, not blank lines or comments,
     // so the comments that teach are never what has to go.
     const codeLines = (source: string) =>
-      source.replace(/\/\*[\s\S]*?\*\//g, '').split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('//')).length;
+      source
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.trim().startsWith('//')).length;
     expect(codeLines('/** doc */\nconst a = 1; // why\n\n// note\n/* block\n */ const b = 2;\n')).toBe(2);
     const lines = tsFiles('core').reduce((n, f) => n + codeLines(readFileSync(join(root, f), 'utf8')), 0);
     expect(lines).toBeGreaterThan(1000); // the count really read core/

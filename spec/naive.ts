@@ -2,7 +2,7 @@
  * Naive forward references for the op table, written independently of the engine's
  * kernels: plain index arithmetic over row-major float64 values. Slow and obvious.
  */
-import { Tensor } from '../index.ts';
+import type { Tensor } from '../index.ts';
 
 export interface Dense {
   shape: number[];
@@ -48,7 +48,10 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
 /** The element of `d` that a broadcast result index reads. */
 export function atBroadcast(d: Dense, idx: readonly number[]): number {
   const lead = idx.length - d.shape.length;
-  return at(d, d.shape.map((s, a) => (s === 1 ? 0 : idx[a + lead]!)));
+  return at(
+    d,
+    d.shape.map((s, a) => (s === 1 ? 0 : idx[a + lead]!)),
+  );
 }
 
 export function map(d: Dense, f: (v: number) => number): Dense {
@@ -99,19 +102,26 @@ export const axisOf = (a: number, rank: number) => (a < 0 ? a + Math.max(rank, 1
 
 /** The values of `d` at each index of `shape`, read through `source` (a multi-index of d, or null for `fill`). */
 function remap(d: Dense, shape: readonly number[], source: (idx: number[]) => number[] | null, fill = 0): Dense {
-  return { shape: [...shape], values: indices(shape).map((i) => {
-    const j = source(i);
-    return j === null ? fill : at(d, j);
-  }) };
+  return {
+    shape: [...shape],
+    values: indices(shape).map((i) => {
+      const j = source(i);
+      return j === null ? fill : at(d, j);
+    }),
+  };
 }
 
 /** out[i] = x[i with the axes permuted back]: output axis k is input axis order[k]. */
 export function permute(d: Dense, order: readonly number[]): Dense {
-  return remap(d, order.map((a) => d.shape[a]!), (i) => {
-    const j = new Array<number>(order.length);
-    order.forEach((a, k) => (j[a] = i[k]!));
-    return j;
-  });
+  return remap(
+    d,
+    order.map((a) => d.shape[a]!),
+    (i) => {
+      const j = new Array<number>(order.length);
+      order.forEach((a, k) => (j[a] = i[k]!));
+      return j;
+    },
+  );
 }
 
 export function transpose(d: Dense, a: number, b: number): Dense {
@@ -141,21 +151,32 @@ export function slice(d: Dense, axis: number, start: number, end: number, step: 
 /** The entries `ids` along `axis` (any order, repeats allowed). */
 export function indexSelect(d: Dense, axis: number, ids: readonly number[]): Dense {
   const a = axisOf(axis, d.shape.length);
-  return remap(d, d.shape.map((s, i) => (i === a ? ids.length : s)), (i) => i.map((v, k) => (k === a ? ids[v]! : v)));
+  return remap(
+    d,
+    d.shape.map((s, i) => (i === a ? ids.length : s)),
+    (i) => i.map((v, k) => (k === a ? ids[v]! : v)),
+  );
 }
 
 /** Tensors joined along an existing axis. */
 export function cat(ds: readonly Dense[], axis: number): Dense {
   const a = axisOf(axis, ds[0]!.shape.length);
   const shape = ds[0]!.shape.map((s, i) => (i === a ? ds.reduce((n, d) => n + d.shape[a]!, 0) : s));
-  return { shape, values: indices(shape).map((i) => {
-    let p = i[a]!;
-    for (const d of ds) {
-      if (p < d.shape[a]!) return at(d, i.map((v, k) => (k === a ? p : v)));
-      p -= d.shape[a]!;
-    }
-    throw new Error('naive cat: index past the end');
-  }) };
+  return {
+    shape,
+    values: indices(shape).map((i) => {
+      let p = i[a]!;
+      for (const d of ds) {
+        if (p < d.shape[a]!)
+          return at(
+            d,
+            i.map((v, k) => (k === a ? p : v)),
+          );
+        p -= d.shape[a]!;
+      }
+      throw new Error('naive cat: index past the end');
+    }),
+  };
 }
 
 /** Tensors of one shape joined along a new axis. */
@@ -188,10 +209,13 @@ export function maskedFill(d: Dense, mask: Dense, value: number): Dense {
 
 /** Keep entries (…, r, c) with c − r ≤ k (lower) or ≥ k (upper); zero elsewhere. */
 export function triangle(d: Dense, k: number, lower: boolean): Dense {
-  return { shape: d.shape, values: indices(d.shape).map((i) => {
-    const diff = i.at(-1)! - i.at(-2)!;
-    return (lower ? diff <= k : diff >= k) ? at(d, i) : 0;
-  }) };
+  return {
+    shape: d.shape,
+    values: indices(d.shape).map((i) => {
+      const diff = i.at(-1)! - i.at(-2)!;
+      return (lower ? diff <= k : diff >= k) ? at(d, i) : 0;
+    }),
+  };
 }
 
 /** Apply `f` to every line of `d` along `axis` (a list of values in, a list of the same length out). */
@@ -202,7 +226,12 @@ export function alongAxis(d: Dense, axis: number, f: (line: number[]) => number[
   if (d.shape.length === 0) return { shape: [], values: f([d.values[0]!]) };
   for (const i of indices(d.shape)) {
     if (i[a] !== 0) continue; // one visit per line, at its first element
-    const line = Array.from({ length: d.shape[a]! }, (_, p) => at(d, i.map((v, k) => (k === a ? p : v))));
+    const line = Array.from({ length: d.shape[a]! }, (_, p) =>
+      at(
+        d,
+        i.map((v, k) => (k === a ? p : v)),
+      ),
+    );
     f(line).forEach((v, p) => (values[flat(i.map((u, k) => (k === a ? p : u)))] = v));
   }
   return { shape: d.shape, values };
@@ -211,19 +240,21 @@ export function alongAxis(d: Dense, axis: number, f: (line: number[]) => number[
 const lineMax = (xs: number[]) => Math.max(...xs);
 
 /** exp(x − max) / Σ exp(x − max) along the axis. */
-export const softmax = (d: Dense, axis: number) => alongAxis(d, axis, (xs) => {
-  const m = lineMax(xs);
-  const e = xs.map((x) => Math.exp(x - m));
-  const s = e.reduce((p, v) => p + v, 0);
-  return e.map((v) => v / s);
-});
+export const softmax = (d: Dense, axis: number) =>
+  alongAxis(d, axis, (xs) => {
+    const m = lineMax(xs);
+    const e = xs.map((x) => Math.exp(x - m));
+    const s = e.reduce((p, v) => p + v, 0);
+    return e.map((v) => v / s);
+  });
 
 /** x − max − log Σ exp(x − max) along the axis. */
-export const logSoftmax = (d: Dense, axis: number) => alongAxis(d, axis, (xs) => {
-  const m = lineMax(xs);
-  const lse = m + Math.log(xs.reduce((p, x) => p + Math.exp(x - m), 0));
-  return xs.map((x) => x - lse);
-});
+export const logSoftmax = (d: Dense, axis: number) =>
+  alongAxis(d, axis, (xs) => {
+    const m = lineMax(xs);
+    const lse = m + Math.log(xs.reduce((p, x) => p + Math.exp(x - m), 0));
+    return xs.map((x) => x - lse);
+  });
 
 /** Over the last axis: (x − mean) / √(biased var + eps) · w + b (b absent: RMSNorm's x / √(mean x² + eps) · w). */
 export function normalizeLast(d: Dense, w: Dense, b: Dense | null, eps: number): Dense {

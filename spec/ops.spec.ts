@@ -51,15 +51,26 @@ const differentiable = (c: OpCase) => c.inputs.map((_, i) => i).filter((i) => !c
 function asView(x: Tensor): Tensor {
   if (x.rank < 2) {
     // rank 0/1: every other element of a buffer twice as long
-    const wide = noGrad(() => x.reshape([...x.shape, 1]).expand([...x.shape, 2]).contiguous());
-    return wide.reshape([...x.shape, 2]).slice(-1, 0, 1).squeeze(-1);
+    const wide = noGrad(() =>
+      x
+        .reshape([...x.shape, 1])
+        .expand([...x.shape, 2])
+        .contiguous(),
+    );
+    return wide
+      .reshape([...x.shape, 2])
+      .slice(-1, 0, 1)
+      .squeeze(-1);
   }
   const reversed = x.shape.map((_, i) => x.rank - 1 - i);
   return noGrad(() => x.permute(reversed).contiguous()).permute(reversed);
 }
 
 function flushTiny(x: Tensor): Tensor {
-  return Tensor.fromStorage(Float64Array.from(x.toTypedArray() as Float64Array, (v) => (Math.abs(v) < 1e-6 ? 0 : v)), x.shape);
+  return Tensor.fromStorage(
+    Float64Array.from(x.toTypedArray() as Float64Array, (v) => (Math.abs(v) < 1e-6 ? 0 : v)),
+    x.shape,
+  );
 }
 
 function gradsOf(c: OpCase, inputs: Tensor[]): Tensor[] {
@@ -67,66 +78,86 @@ function gradsOf(c: OpCase, inputs: Tensor[]): Tensor[] {
   const out = c.run(...leaves);
   if (!out.requiresGrad) return [];
   const v = noGrad(() => out.mul(0).add(1).mul(out.sin().add(2))); // a non-uniform gradOutput
-  return grad(out, differentiable(c).map((i) => leaves[i]!), { gradOutputs: [v], allowUnused: true }).map((g, k) =>
-    g === null ? inputs[differentiable(c)[k]!]!.zerosLike() : (g as Tensor),
-  );
+  return grad(
+    out,
+    differentiable(c).map((i) => leaves[i]!),
+    { gradOutputs: [v], allowUnused: true },
+  ).map((g, k) => (g === null ? inputs[differentiable(c)[k]!]!.zerosLike() : (g as Tensor)));
 }
 
 describe.each(OPS.map((op) => [op.name, op] as const))('%s', (_, op) => {
   test('gradcheck (float64, central differences)', () => {
-    fc.assert(fc.property(op.cases, (c) => {
-      gradcheck(c.run, c.inputs, { nondifferentiable: c.nondifferentiable, allowUnused: true });
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(op.cases, (c) => {
+        gradcheck(c.run, c.inputs, { nondifferentiable: c.nondifferentiable, allowUnused: true });
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   // Every case of an entry has a naive forward, or the entry is in NAIVE_EXEMPT with its reason.
   test.skipIf(op.name in NAIVE_EXEMPT)('forward equals the naive reference', () => {
-    fc.assert(fc.property(op.cases, (c) => {
-      if (!c.naive) throw new Error(`${op.name}: a case without a naive forward (add one, or list the op in NAIVE_EXEMPT with the reason)`);
-      const expected = c.naive(...c.inputs.map(naive.dense));
-      const actual = c.run(...c.inputs);
-      const reference = Tensor.fromStorage(Float64Array.from(expected.values), expected.shape);
-      assertClose(actual, reference, c.approximate ? sums(c.inputs) : TIGHT, { ignoreDType: true, label: op.name });
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(op.cases, (c) => {
+        if (!c.naive) throw new Error(`${op.name}: a case without a naive forward (add one, or list the op in NAIVE_EXEMPT with the reason)`);
+        const expected = c.naive(...c.inputs.map(naive.dense));
+        const actual = c.run(...c.inputs);
+        const reference = Tensor.fromStorage(Float64Array.from(expected.values), expected.shape);
+        assertClose(actual, reference, c.approximate ? sums(c.inputs) : TIGHT, { ignoreDType: true, label: op.name });
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   test('non-contiguous inputs give the same result and gradients', () => {
-    fc.assert(fc.property(op.cases, (c) => {
-      const views = c.inputs.map((x, i) => (c.nondifferentiable?.includes(i) ? x : asView(x)));
-      if (c.contiguousOnly && views.some((v) => !v.isContiguous())) {
-        expect(() => c.run(...views)).toThrow(ShapeError);
-        return;
-      }
-      assertClose(c.run(...views), c.run(...c.inputs), c.approximate ? sums(c.inputs) : 'bitwise', op.name);
-      // The same gradient formula read through other strides: rounding only (gradOutput ≤ 3 scales the terms).
-      const bound = sums([...c.inputs, ...c.inputs, ...c.inputs]);
-      gradsOf(c, views).forEach((g, i) => assertClose(g, gradsOf(c, c.inputs)[i]!, bound, `${op.name} grad ${i}`));
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(op.cases, (c) => {
+        const views = c.inputs.map((x, i) => (c.nondifferentiable?.includes(i) ? x : asView(x)));
+        if (c.contiguousOnly && views.some((v) => !v.isContiguous())) {
+          expect(() => c.run(...views)).toThrow(ShapeError);
+          return;
+        }
+        assertClose(c.run(...views), c.run(...c.inputs), c.approximate ? sums(c.inputs) : 'bitwise', op.name);
+        // The same gradient formula read through other strides: rounding only (gradOutput ≤ 3 scales the terms).
+        const bound = sums([...c.inputs, ...c.inputs, ...c.inputs]);
+        gradsOf(c, views).forEach((g, i) => assertClose(g, gradsOf(c, c.inputs)[i]!, bound, `${op.name} grad ${i}`));
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   test('cpu backend equals the reference backend', () => {
-    fc.assert(fc.property(op.cases, (c) => {
-      const ref = withBackend('reference', () => ({ out: c.run(...c.inputs), grads: gradsOf(c, c.inputs) }));
-      const fast = withBackend('cpu', () => ({ out: c.run(...c.inputs), grads: gradsOf(c, c.inputs) }));
-      assertClose(fast.out, ref.out, c.approximate ? TIGHT : 'bitwise', op.name);
-      fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, TIGHT, `${op.name} grad ${i}`));
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(op.cases, (c) => {
+        const ref = withBackend('reference', () => ({ out: c.run(...c.inputs), grads: gradsOf(c, c.inputs) }));
+        const fast = withBackend('cpu', () => ({ out: c.run(...c.inputs), grads: gradsOf(c, c.inputs) }));
+        assertClose(fast.out, ref.out, c.approximate ? TIGHT : 'bitwise', op.name);
+        fast.grads.forEach((g, i) => assertClose(g, ref.grads[i]!, TIGHT, `${op.name} grad ${i}`));
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   test('float32 is within T32 of float64', () => {
-    fc.assert(fc.property(op.cases, (c) => {
-      // Both runs see the same float32-representable inputs, so only the op's own rounding is measured;
-      // tiny magnitudes are flushed to 0 first, since float32 underflows where float64 does not.
-      const singles = c.inputs.map((x, i) => (c.nondifferentiable?.includes(i) ? x : flushTiny(x).float()));
-      const doubles = singles.map((x, i) => (c.nondifferentiable?.includes(i) ? x : x.double()));
-      assertClose(c.run(...singles), c.run(...doubles), T32, { ignoreDType: true, label: op.name });
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(op.cases, (c) => {
+        // Both runs see the same float32-representable inputs, so only the op's own rounding is measured;
+        // tiny magnitudes are flushed to 0 first, since float32 underflows where float64 does not.
+        const singles = c.inputs.map((x, i) => (c.nondifferentiable?.includes(i) ? x : flushTiny(x).float()));
+        const doubles = singles.map((x, i) => (c.nondifferentiable?.includes(i) ? x : x.double()));
+        assertClose(c.run(...singles), c.run(...doubles), T32, { ignoreDType: true, label: op.name });
+      }),
+      { numRuns: RUNS },
+    );
   });
 });
 
 test('the naive-forward exemptions are exactly the entries without a naive forward', () => {
   const names = OPS.map((o) => o.name);
-  expect(Object.keys(NAIVE_EXEMPT).filter((n) => !names.includes(n)), 'NAIVE_EXEMPT names no table entry').toEqual([]);
+  expect(
+    Object.keys(NAIVE_EXEMPT).filter((n) => !names.includes(n)),
+    'NAIVE_EXEMPT names no table entry',
+  ).toEqual([]);
   for (const op of OPS) {
     // A few drawn cases per entry: all have a naive forward, or (exempt) none has.
     const withNaive = fc.sample(op.cases, { numRuns: 20, seed: 42 }).map((c) => c.naive !== undefined);
@@ -144,7 +175,10 @@ test('every op exported from core/ops has a table entry or a reasoned exemption'
 
 test('cast: the gradient of a dtype conversion is the upstream gradient converted back', () => {
   const x = Tensor.fromStorage(Float64Array.from([1.5, -2.25, 3]), [3]).setRequiresGrad();
-  const y = x.float().mul(Tensor.fromStorage(Float32Array.from([2, 3, 4]), [3])).sum();
+  const y = x
+    .float()
+    .mul(Tensor.fromStorage(Float32Array.from([2, 3, 4]), [3]))
+    .sum();
   const [g] = grad(y, [x]);
   expect((g as Tensor).dtype).toBe('float64');
   expect(Array.from((g as Tensor).toTypedArray())).toEqual([2, 3, 4]);

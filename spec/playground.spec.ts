@@ -12,7 +12,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, tensor, withBackend } from '../index.ts';
+import { type Tensor, tensor, withBackend } from '../index.ts';
 import { ExpressionError, parseVariables, run } from '../playground/expression.ts';
 import { traceGraph } from '../playground/graph.ts';
 import { Trainer } from '../playground/mlp.ts';
@@ -89,13 +89,30 @@ describe('playground: the bundle', () => {
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
     expect(inputs.filter((i) => builtins.has(i) || i.startsWith('node:') || /(^|\/)node(\.ts|\/)/.test(i))).toEqual([]);
     // The real library and the report's own code are bundled, not re-implementations.
-    for (const used of ['nn/sparsegrad/gram.ts', 'nn/sparsegrad/eigen.ts', 'core/autograd.ts', 'optim/rules/adam.ts', 'cli/concentration.ts', 'cli/report/svg.ts']) {
-      expect(inputs.some((i) => i.endsWith(used)), used).toBe(true);
+    for (const used of [
+      'nn/sparsegrad/gram.ts',
+      'nn/sparsegrad/eigen.ts',
+      'core/autograd.ts',
+      'optim/rules/adam.ts',
+      'cli/concentration.ts',
+      'cli/report/svg.ts',
+    ]) {
+      expect(
+        inputs.some((i) => i.endsWith(used)),
+        used,
+      ).toBe(true);
     }
   });
 });
 
-interface PageNode { id: number; op: string; label: string; value: number[]; grad: number[] | null; inputs: number[] }
+interface PageNode {
+  id: number;
+  op: string;
+  label: string;
+  value: number[];
+  grad: number[] | null;
+  inputs: number[];
+}
 
 describe.skipIf(skipWithoutBrowser('playground page'))('playground: the page in headless Chromium', () => {
   let files: Record<string, string> = {};
@@ -123,17 +140,26 @@ describe.skipIf(skipWithoutBrowser('playground page'))('playground: the page in 
       await p.fill('#expr', expression);
       await p.press('#expr', 'Enter');
       const error = await p.textContent('#expr-error');
-      const nodes = await p.$$eval('#graph [data-node]', (gs) => gs.map((g) => ({
-        id: Number(g.getAttribute('data-node')), op: g.getAttribute('data-op')!, label: g.getAttribute('data-label')!,
-        value: JSON.parse(g.getAttribute('data-value')!), grad: JSON.parse(g.getAttribute('data-grad')!), inputs: JSON.parse(g.getAttribute('data-inputs')!),
-      })));
+      const nodes = await p.$$eval('#graph [data-node]', (gs) =>
+        gs.map((g) => ({
+          id: Number(g.getAttribute('data-node')),
+          op: g.getAttribute('data-op')!,
+          label: g.getAttribute('data-label')!,
+          value: JSON.parse(g.getAttribute('data-value')!),
+          grad: JSON.parse(g.getAttribute('data-grad')!),
+          inputs: JSON.parse(g.getAttribute('data-inputs')!),
+        })),
+      );
       // (b) Train until at least STEPS steps have run, then pause.
       await p.click('#train');
       await p.waitForFunction((n) => Number(document.getElementById('train-status')!.dataset.steps) >= n, STEPS, { timeout: 60_000 });
       await p.click('#train');
       const losses = JSON.parse((await p.getAttribute('#train-status', 'data-losses'))!) as number[];
       // (c) The rotation demo drew on load.
-      const top1 = { m: Number(await p.getAttribute('#rot-summary', 'data-top1-m')), rotated: Number(await p.getAttribute('#rot-summary', 'data-top1-rotated')) };
+      const top1 = {
+        m: Number(await p.getAttribute('#rot-summary', 'data-top1-m')),
+        rotated: Number(await p.getAttribute('#rot-summary', 'data-top1-rotated')),
+      };
       const plots = await p.$$eval('svg[data-plot]', (ss) => ss.map((s) => s.getAttribute('data-plot')));
       const { backend } = await p.evaluate(() => (window as unknown as { sparsegradResult: Promise<{ backend: string }> }).sparsegradResult);
       return { typo, error, nodes: nodes as PageNode[], losses, top1, plots, backend };
@@ -148,8 +174,18 @@ describe.skipIf(skipWithoutBrowser('playground page'))('playground: the page in 
     const ops = recordedOps(out);
     out.backward();
     const byLabel = (l: string) => page.nodes.find((n) => n.label === l)!;
-    expect(page.nodes.filter((n) => n.op.endsWith('Backward')).map((n) => n.op).sort()).toEqual(ops.sort());
-    expect(page.nodes.filter((n) => n.op === 'leaf').map((n) => n.label).sort()).toEqual(['a', 'b']);
+    expect(
+      page.nodes
+        .filter((n) => n.op.endsWith('Backward'))
+        .map((n) => n.op)
+        .sort(),
+    ).toEqual(ops.sort());
+    expect(
+      page.nodes
+        .filter((n) => n.op === 'leaf')
+        .map((n) => n.label)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(page.nodes.filter((n) => n.op === 'constant').map((n) => n.value)).toEqual([[2]]);
     expectClose(byLabel('a').grad!, values(a.grad as Tensor), 1e-12, 'd/da');
     expectClose(byLabel('b').grad!, values(b.grad as Tensor), 1e-12, 'd/db');

@@ -83,7 +83,14 @@ describe('masked-LM batches', () => {
   });
 
   test('packing: [CLS] … [SEP] within maxLength, sentences kept whole unless longer than a sequence, documents never mixed', () => {
-    const docs = [[[5, 6, 7], [8, 9], [10, 11, 12, 13]], [Array.from({ length: 11 }, (_, i) => 20 + i)]];
+    const docs = [
+      [
+        [5, 6, 7],
+        [8, 9],
+        [10, 11, 12, 13],
+      ],
+      [Array.from({ length: 11 }, (_, i) => 20 + i)],
+    ];
     expect(packSequences(docs, 8, 1, 2).map((s) => [...s])).toEqual([
       [1, 5, 6, 7, 8, 9, 2],
       [1, 10, 11, 12, 13, 2],
@@ -95,10 +102,19 @@ describe('masked-LM batches', () => {
 
 describe('causal-LM windows', () => {
   test('documents end with </s>; windows are <s> + the next L − 1 stream tokens, non-overlapping; the tail is dropped', () => {
-    const stream = documentStream([[10, 11, 12], [13, 14]], 2);
+    const stream = documentStream(
+      [
+        [10, 11, 12],
+        [13, 14],
+      ],
+      2,
+    );
     expect([...stream]).toEqual([10, 11, 12, 2, 13, 14, 2]);
     const windows = tokenWindows(stream, 4, 1);
-    expect(windows.map((w) => [...w])).toEqual([[1, 10, 11, 12], [1, 2, 13, 14]]);
+    expect(windows.map((w) => [...w])).toEqual([
+      [1, 10, 11, 12],
+      [1, 2, 13, 14],
+    ]);
     const ids = clmBatch(windows);
     expect(ids.shape).toEqual([2, 4]);
     expect(ids.dtype).toBe('int32');
@@ -111,10 +127,24 @@ describe('fused losses equal the models’ own (float64, every gradient)', () =>
 
   test('mlmLoss (logits at masked positions only) = BertForMaskedLM.forward({ labels }).loss', () => {
     const g = new Generator(3);
-    const config = bertConfig({ vocab_size: 50, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
+    const config = bertConfig({
+      vocab_size: 50,
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 16,
+      max_position_embeddings: 16,
+      hidden_dropout_prob: 0,
+      attention_probs_dropout_prob: 0,
+    });
     const model = new BertForMaskedLM(config, { generator: g, dtype: 'float64' });
     initWeights(model, 0.5, g);
-    const batch = maskBatch([Int32Array.from([1, 5, 6, 7, 8, 9, 10, 2]), Int32Array.from([1, 11, 12, 2])], 8, 0, g, { ...MASKING, probability: 0.5, randomLow: 4, randomHigh: 50 });
+    const batch = maskBatch([Int32Array.from([1, 5, 6, 7, 8, 9, 10, 2]), Int32Array.from([1, 11, 12, 2])], 8, 0, g, {
+      ...MASKING,
+      probability: 0.5,
+      randomLow: 4,
+      randomHigh: 50,
+    });
     const ours = mlmLoss(model, batch);
     ours.loss.backward();
     const ourGrads = grads(model);
@@ -128,7 +158,16 @@ describe('fused losses equal the models’ own (float64, every gradient)', () =>
 
   test('clmLoss = LlamaForCausalLM.forward({ labels: inputIds }).loss', () => {
     const g = new Generator(4);
-    const config = llamaConfig({ vocab_size: 40, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 16, tie_word_embeddings: true });
+    const config = llamaConfig({
+      vocab_size: 40,
+      hidden_size: 8,
+      intermediate_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      max_position_embeddings: 16,
+      tie_word_embeddings: true,
+    });
     const model = new LlamaForCausalLM(config, { generator: g, dtype: 'float64' });
     initWeights(model, 0.5, g);
     const ids = clmBatch([Int32Array.from([1, 5, 6, 7, 8]), Int32Array.from([1, 9, 10, 11, 12])]);
@@ -147,7 +186,11 @@ describe('fused losses equal the models’ own (float64, every gradient)', () =>
 describe('corpus', () => {
   test('sentence splitting keeps abbreviations and initials, the split is fixed', () => {
     expect(sentences('Mr. Smith went to Washington, D.C. on Jan. 5. He spoke! Did the U.S. Senate agree? “Yes.” It did.')).toEqual([
-      'Mr. Smith went to Washington, D.C. on Jan. 5.', 'He spoke!', 'Did the U.S. Senate agree?', '“Yes.”', 'It did.',
+      'Mr. Smith went to Washington, D.C. on Jan. 5.',
+      'He spoke!',
+      'Did the U.S. Senate agree?',
+      '“Yes.”',
+      'It did.',
     ]);
     const { train, heldOut } = splitAddresses(Array.from({ length: 233 }, (_, i) => i));
     expect(heldOut).toEqual([10, 30, 50, 70, 90, 110, 130, 150, 170, 190, 210, 230]);
@@ -173,13 +216,31 @@ describe('corpus', () => {
 const WORDS = ['the', 'congress', 'people', 'nation', 'economy', 'war', 'peace', 'states', 'government', 'year'];
 const texts = (n: number, offset: number) =>
   Array.from({ length: n }, (_, d) =>
-    Array.from({ length: 12 }, (_, s) => `The ${WORDS[(d + s + offset) % 10]} of the ${WORDS[(3 * s + d) % 10]} is strong. We thank the ${WORDS[(s + offset) % 10]}.`).join(' '));
+    Array.from(
+      { length: 12 },
+      (_, s) => `The ${WORDS[(d + s + offset) % 10]} of the ${WORDS[(3 * s + d) % 10]} is strong. We thank the ${WORDS[(s + offset) % 10]}.`,
+    ).join(' '),
+  );
 const TINY_BERT = { hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 32 };
 
 function tinyBert(out: string, extra: Partial<PretrainArgs> = {}): PretrainArgs {
   return {
-    model: 'bert', out, steps: 20, seed: 5, batchSize: 8, seqLength: 32, lr: 1e-2, warmupSteps: 2, evalSequences: 8,
-    logEvery: 4, evalEvery: 0, checkpointEvery: 0, config: TINY_BERT, texts: { train: texts(12, 0), heldOut: texts(2, 5) }, log: () => {}, ...extra,
+    model: 'bert',
+    out,
+    steps: 20,
+    seed: 5,
+    batchSize: 8,
+    seqLength: 32,
+    lr: 1e-2,
+    warmupSteps: 2,
+    evalSequences: 8,
+    logEvery: 4,
+    evalEvery: 0,
+    checkpointEvery: 0,
+    config: TINY_BERT,
+    texts: { train: texts(12, 0), heldOut: texts(2, 5) },
+    log: () => {},
+    ...extra,
   };
 }
 
@@ -190,7 +251,14 @@ describe('pretraining a tiny config', () => {
     const losses = summary.history.map((h) => h.loss);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! - 1);
     expect(summary.heldOut.loss).toBeLessThan(summary.baselines.uniform.loss - 1);
-    expect(readdirSync(out).sort()).toEqual(['config.json', 'model.safetensors', 'pretraining.json', 'special_tokens_map.json', 'tokenizer_config.json', 'vocab.txt']);
+    expect(readdirSync(out).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'pretraining.json',
+      'special_tokens_map.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+    ]);
     const { model } = await loadPretrained(out);
     expect(model).toBeInstanceOf(BertForMaskedLM);
     expect((model as BertForMaskedLM).config.hidden_dropout_prob).toBe(0.1);
@@ -198,9 +266,29 @@ describe('pretraining a tiny config', () => {
 
   test('LLaMa: the next-token loss falls', async () => {
     const summary = await pretrainCommand({
-      model: 'llama', out: join(scratch, 'llama'), steps: 12, seed: 2, batchSize: 4, seqLength: 32, lr: 1e-2, warmupSteps: 2, evalSequences: 4, logEvery: 3, evalEvery: 0, checkpointEvery: 0,
-      config: { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, max_position_embeddings: 32 },
-      texts: { train: texts(12, 0), heldOut: texts(2, 5) }, log: () => {},
+      model: 'llama',
+      out: join(scratch, 'llama'),
+      steps: 12,
+      seed: 2,
+      batchSize: 4,
+      seqLength: 32,
+      lr: 1e-2,
+      warmupSteps: 2,
+      evalSequences: 4,
+      logEvery: 3,
+      evalEvery: 0,
+      checkpointEvery: 0,
+      config: {
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 8,
+        max_position_embeddings: 32,
+      },
+      texts: { train: texts(12, 0), heldOut: texts(2, 5) },
+      log: () => {},
     });
     const losses = summary.history.map((h) => h.loss);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! - 1);
@@ -228,14 +316,64 @@ describe('pretraining a tiny config', () => {
 
 /** The HF config.json fields each architecture may carry. */
 const HF_FIELDS = {
-  bert: ['architectures', 'model_type', 'vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'hidden_act', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'max_position_embeddings', 'type_vocab_size', 'initializer_range', 'layer_norm_eps', 'pad_token_id', 'position_embedding_type', 'classifier_dropout', 'num_labels', 'torch_dtype', 'use_cache'],
-  llama: ['architectures', 'model_type', 'vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'head_dim', 'hidden_act', 'max_position_embeddings', 'initializer_range', 'rms_norm_eps', 'rope_theta', 'rope_scaling', 'tie_word_embeddings', 'attention_bias', 'attention_dropout', 'mlp_bias', 'bos_token_id', 'eos_token_id', 'pad_token_id', 'torch_dtype', 'use_cache'],
+  bert: [
+    'architectures',
+    'model_type',
+    'vocab_size',
+    'hidden_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'intermediate_size',
+    'hidden_act',
+    'hidden_dropout_prob',
+    'attention_probs_dropout_prob',
+    'max_position_embeddings',
+    'type_vocab_size',
+    'initializer_range',
+    'layer_norm_eps',
+    'pad_token_id',
+    'position_embedding_type',
+    'classifier_dropout',
+    'num_labels',
+    'torch_dtype',
+    'use_cache',
+  ],
+  llama: [
+    'architectures',
+    'model_type',
+    'vocab_size',
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'head_dim',
+    'hidden_act',
+    'max_position_embeddings',
+    'initializer_range',
+    'rms_norm_eps',
+    'rope_theta',
+    'rope_scaling',
+    'tie_word_embeddings',
+    'attention_bias',
+    'attention_dropout',
+    'mlp_bias',
+    'bos_token_id',
+    'eos_token_id',
+    'pad_token_id',
+    'torch_dtype',
+    'use_cache',
+  ],
 };
 
 function safetensorsDTypes(file: string): Set<string> {
   const bytes = readFileSync(file);
   const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, { dtype?: string }>;
-  return new Set(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]) => v.dtype!));
+  return new Set(
+    Object.entries(header)
+      .filter(([k]) => k !== '__metadata__')
+      .map(([, v]) => v.dtype!),
+  );
 }
 
 describe.each([

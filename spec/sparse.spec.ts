@@ -98,7 +98,10 @@ describe('SparseCoo.fromDense / toDense', () => {
         const gv = read(g);
         const expected = gv.flatMap((v, i) => (Math.abs(v) > threshold ? [i] : []));
         expect(Array.from(s.indices)).toEqual(expected);
-        expectBitwise(Array.from(s.values), expected.map((i) => gv[i]!));
+        expectBitwise(
+          Array.from(s.values),
+          expected.map((i) => gv[i]!),
+        );
       }),
       { numRuns: 100 },
     );
@@ -155,11 +158,14 @@ describe('SparseCoo constructor invariants', () => {
 
   test('any strictly increasing in-range index list is accepted', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }).chain((n) => fc.tuple(fc.constant(n), fc.uniqueArray(fc.nat(n - 1)))), ([n, idx]) => {
-        const sorted = Int32Array.from(idx.sort((a, b) => a - b));
-        const s = new SparseCoo([n], sorted, new Float64Array(sorted.length).fill(1));
-        expect(s.nnz).toBe(idx.length);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 50 }).chain((n) => fc.tuple(fc.constant(n), fc.uniqueArray(fc.nat(n - 1)))),
+        ([n, idx]) => {
+          const sorted = Int32Array.from(idx.sort((a, b) => a - b));
+          const s = new SparseCoo([n], sorted, new Float64Array(sorted.length).fill(1));
+          expect(s.nnz).toBe(idx.length);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -177,7 +183,11 @@ describe('SparseCoo.coalesce', () => {
     fc.assert(
       fc.property(cooArb, dtypeArb, ({ size, entries }, dtype) => {
         const values = dtype === 'float64' ? Float64Array.from(entries, (e) => e.value) : Float32Array.from(entries, (e) => e.value);
-        const c = SparseCoo.coalesce([size], entries.map((e) => e.index), values);
+        const c = SparseCoo.coalesce(
+          [size],
+          entries.map((e) => e.index),
+          values,
+        );
         const ref = naive(size, entries);
         expectStrictlyIncreasing(c.indices);
         expect(Array.from(c.indices)).toEqual(ref.indices);
@@ -191,7 +201,11 @@ describe('SparseCoo.coalesce', () => {
   test('idempotent and sum-preserving', () => {
     fc.assert(
       fc.property(cooArb, ({ size, entries }) => {
-        const once = SparseCoo.coalesce([size], entries.map((e) => e.index), Float64Array.from(entries, (e) => e.value));
+        const once = SparseCoo.coalesce(
+          [size],
+          entries.map((e) => e.index),
+          Float64Array.from(entries, (e) => e.value),
+        );
         const twice = SparseCoo.coalesce(once.shape, once.indices, once.values);
         expect(Array.from(twice.indices)).toEqual(Array.from(once.indices));
         expectBitwise(Array.from(twice.values), Array.from(once.values));
@@ -205,12 +219,20 @@ describe('SparseCoo.coalesce', () => {
 
   test('coalesce of real-valued duplicates matches a naive scatter-add (1e-12)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.tuple(fc.nat(19), fc.double({ min: -2, max: 2, noNaN: true })), { maxLength: 50 }), (size, raw) => {
-        const entries = raw.map(([i, v]) => ({ index: i % size, value: v }));
-        const c = SparseCoo.coalesce([size], entries.map((e) => e.index), Float64Array.from(entries, (e) => e.value));
-        const ref = naive(size, entries).dense;
-        read(c.toDense()).forEach((v, i) => expect(Math.abs(v - ref[i]!)).toBeLessThanOrEqual(1e-12));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.tuple(fc.nat(19), fc.double({ min: -2, max: 2, noNaN: true })), { maxLength: 50 }),
+        (size, raw) => {
+          const entries = raw.map(([i, v]) => ({ index: i % size, value: v }));
+          const c = SparseCoo.coalesce(
+            [size],
+            entries.map((e) => e.index),
+            Float64Array.from(entries, (e) => e.value),
+          );
+          const ref = naive(size, entries).dense;
+          read(c.toDense()).forEach((v, i) => expect(Math.abs(v - ref[i]!)).toBeLessThanOrEqual(1e-12));
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -228,7 +250,11 @@ describe('addGrads: accumulation rules', () => {
   );
   const build = (n: number, idx: number[], g: Generator) => {
     const sorted = Int32Array.from([...idx].sort((x, y) => x - y));
-    return new SparseCoo([n], sorted, Float64Array.from(sorted, () => g.normal()));
+    return new SparseCoo(
+      [n],
+      sorted,
+      Float64Array.from(sorted, () => g.normal()),
+    );
   };
   const denseOf = (n: number, g: Generator) => tensor(Float64Array.from({ length: n }, () => g.normal()));
 
@@ -246,7 +272,10 @@ describe('addGrads: accumulation rules', () => {
         expect(Array.from(s.indices)).toEqual([...new Set([...a, ...b])].sort((x, y) => x - y));
         const da = read(sa.toDense());
         const db = read(sb.toDense());
-        expectBitwise(read(s.toDense()), da.map((v, i) => v + db[i]!));
+        expectBitwise(
+          read(s.toDense()),
+          da.map((v, i) => v + db[i]!),
+        );
         expect([Array.from(sa.indices), Array.from(sa.values)]).toEqual(saCopy); // inputs untouched
       }),
       { numRuns: 100 },
@@ -276,9 +305,14 @@ describe('addGrads: accumulation rules', () => {
     const g = new Generator(3);
     const a = denseOf(5, g);
     const b = denseOf(5, g);
-    expectBitwise(read(addGrads(a, b) as Tensor), read(a).map((v, i) => v + read(b)[i]!));
+    expectBitwise(
+      read(addGrads(a, b) as Tensor),
+      read(a).map((v, i) => v + read(b)[i]!),
+    );
     expect(() => addGrads(a, denseOf(4, g))).toThrow(ShapeError);
-    expect(() => addGrads(new SparseCoo([5], new Int32Array(0), new Float64Array(0)), new SparseCoo([6], new Int32Array(0), new Float64Array(0)))).toThrow(ShapeError);
+    expect(() => addGrads(new SparseCoo([5], new Int32Array(0), new Float64Array(0)), new SparseCoo([6], new Int32Array(0), new Float64Array(0)))).toThrow(
+      ShapeError,
+    );
   });
 });
 
@@ -337,7 +371,10 @@ describe('topK', () => {
         const s = topK(g, k, mode);
         const expected = naiveTopK(values, k, mode);
         expect(Array.from(s.indices)).toEqual(expected);
-        expectBitwise(Array.from(s.values), expected.map((i) => values[i]!));
+        expectBitwise(
+          Array.from(s.values),
+          expected.map((i) => values[i]!),
+        );
         expect(s.dtype).toBe(dtype);
         expect(s.shape).toEqual([values.length]);
       }),
@@ -470,9 +507,9 @@ describe('kthLargest', () => {
   test('equals sorting (descending) and keeps the multiset of values', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ min: -1e3, max: 1e3, noNaN: true })), { minLength: 1, maxLength: 80 }).chain((v) =>
-          fc.tuple(fc.constant(v), fc.integer({ min: 1, max: v.length })),
-        ),
+        fc
+          .array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ min: -1e3, max: 1e3, noNaN: true })), { minLength: 1, maxLength: 80 })
+          .chain((v) => fc.tuple(fc.constant(v), fc.integer({ min: 1, max: v.length }))),
         ([values, k]) => {
           const arr = Float64Array.from(values);
           // a total order (−0 after +0), so that the multiset comparison below is exact

@@ -54,7 +54,10 @@ test('every task of a job runs exactly once, on workers only and shared with the
     for (const tasks of [1, 2, 7, 500]) {
       const before = pool.workerTasks;
       const out = runMarks(tasks, 5);
-      expect([...out].every((v) => v === 5), `${tasks} tasks, caller ${callerJoins ? 'joins' : 'waits'}: ${[...out].filter((v) => v !== 5).length} ran ≠ once`).toBe(true);
+      expect(
+        [...out].every((v) => v === 5),
+        `${tasks} tasks, caller ${callerJoins ? 'joins' : 'waits'}: ${[...out].filter((v) => v !== 5).length} ran ≠ once`,
+      ).toBe(true);
       // With the caller only waiting, all of a job's tasks ran on workers (a one-task job stays on the caller).
       if (!callerJoins && tasks > 1) expect(pool.workerTasks - before).toBe(tasks);
     }
@@ -96,7 +99,10 @@ test("a trap in any thread fails run() (the caller's error, or a SparsegradError
   for (const trapAt of [0, 5, 63]) {
     expect(() => runMarks(64, 1, trapAt)).toThrow();
     const out = runMarks(64, 4);
-    expect([...out].every((v) => v === 4), `after a trap at task ${trapAt}`).toBe(true);
+    expect(
+      [...out].every((v) => v === 4),
+      `after a trap at task ${trapAt}`,
+    ).toBe(true);
   }
 });
 

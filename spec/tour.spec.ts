@@ -65,7 +65,10 @@ describe('docs/TOUR.md', () => {
   test('the anchor checker catches a wrong line, a missing file, a vanished or ambiguous symbol and a mismatched link', () => {
     const probe = (symbol: string, path: string, line: number, href = `../${path}#L${line}`) => problem({ symbol, path, line, href, section: 'probe' });
     const SYMBOL = 'export function forEachOffset';
-    const at = readFileSync(join(root, 'kernels/view.ts'), 'utf8').split('\n').findIndex((l) => l.includes(SYMBOL)) + 1;
+    const at =
+      readFileSync(join(root, 'kernels/view.ts'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes(SYMBOL)) + 1;
     expect(probe(SYMBOL, 'kernels/view.ts', at)).toBeNull();
     expect(probe(SYMBOL, 'kernels/view.ts', at + 1)).toMatch(/no longer contains the symbol; it is now at line/);
     expect(probe(SYMBOL, 'kernels/no-such-file.ts', 1)).toMatch(/no such file/);
@@ -92,7 +95,8 @@ describe('docs/TOUR.md', () => {
     // Its public imports point at the repository's entry files, as the package would resolve them.
     const entries: Record<string, string> = { sparsegrad: 'index.ts', 'sparsegrad/models': 'models/index.ts' };
     const code = block!.replace(/from '(sparsegrad(?:\/\w+)?)'/g, (whole, name: string) =>
-      name in entries ? `from '${pathToFileURL(join(root, entries[name]!)).href}'` : whole);
+      name in entries ? `from '${pathToFileURL(join(root, entries[name]!)).href}'` : whole,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-tour-'));
     try {
       writeFileSync(join(dir, 'snippet.ts'), code);

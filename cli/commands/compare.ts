@@ -39,7 +39,6 @@ import type { SweepSummary } from './sweep.ts';
 import { DIVERGED_EXIT } from '../divergence.ts';
 import { checkModelFolder, checkOutputFolder } from '../preflight.ts';
 
-
 /**
  * Learning rates per method (constant), each method's best of {3e-4, 1e-3, 3e-3} on a
  * validation split (400 training examples held out, seed 42, the default setting): see
@@ -53,7 +52,17 @@ export const PROFILES = {
   default: { task: 'spam', maxTrain: 2000, maxTest: 500, maxChars: 2000, steps: 120, batchSize: 16, maxLength: 64, lr: LR, seeds: [42, 3705, 2023] },
   // IMDB is not tuned: one rate for all, 3e-4, the one every method trained well with on spam
   // (full FT at 1e-3 collapsed to the majority class on IMDB in a trial run).
-  full: { task: 'imdb', maxTrain: 4000, maxTest: 1000, maxChars: 3000, steps: 500, batchSize: 16, maxLength: 128, lr: { full: 3e-4, lora: 3e-4, meprop: 3e-4, sparsegrad: 3e-4 }, seeds: [42, 3705, 2023] },
+  full: {
+    task: 'imdb',
+    maxTrain: 4000,
+    maxTest: 1000,
+    maxChars: 3000,
+    steps: 500,
+    batchSize: 16,
+    maxLength: 128,
+    lr: { full: 3e-4, lora: 3e-4, meprop: 3e-4, sparsegrad: 3e-4 },
+    seeds: [42, 3705, 2023],
+  },
 } as const;
 
 /**
@@ -65,18 +74,40 @@ export const PROFILES = {
  */
 export const LM_PROFILES = {
   quick: { maxChars: 60_000, steps: 40, batchSize: 4, maxLength: 64, lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 }, seeds: [42] },
-  default: { maxChars: 200_000, steps: 120, batchSize: 4, maxLength: 128, lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 }, seeds: [42, 3705, 2023] },
-  full: { maxChars: 1_000_000, steps: 400, batchSize: 4, maxLength: 128, lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 }, seeds: [42, 3705, 2023] },
+  default: {
+    maxChars: 200_000,
+    steps: 120,
+    batchSize: 4,
+    maxLength: 128,
+    lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 },
+    seeds: [42, 3705, 2023],
+  },
+  full: {
+    maxChars: 1_000_000,
+    steps: 400,
+    batchSize: 4,
+    maxLength: 128,
+    lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 },
+    seeds: [42, 3705, 2023],
+  },
 } as const;
 
 export const compareFlags = {
   quick: { type: 'boolean', help: `the small setting (≤ 2 minutes on 2 cores): ${describeProfile('quick')}` },
   full: { type: 'boolean', help: `the long setting: ${describeProfile('full')}` },
-  task: { type: 'string', help: `task: ${CLASSIFICATION_TASKS.join(', ')} (BERT classification; default: the setting's), or ${LM_TASK_HINT} (LLaMa language modelling, held-out perplexity)` },
-  model: { type: 'string', placeholder: 'DIR', help: 'a BERT folder (BertForMaskedLM or BertForSequenceClassification) for classification; for language modelling a LLaMa folder, and then the default is pretrained/llama-mini', default: 'pretrained/bert-mini' },
+  task: {
+    type: 'string',
+    help: `task: ${CLASSIFICATION_TASKS.join(', ')} (BERT classification; default: the setting's), or ${LM_TASK_HINT} (LLaMa language modelling, held-out perplexity)`,
+  },
+  model: {
+    type: 'string',
+    placeholder: 'DIR',
+    help: 'a BERT folder (BertForMaskedLM or BertForSequenceClassification) for classification; for language modelling a LLaMa folder, and then the default is pretrained/llama-mini',
+    default: 'pretrained/bert-mini',
+  },
   methods: { type: 'list', choices: METHODS, help: 'methods to compare', default: METHODS },
-  seeds: { type: 'ints', min: 0, help: 'training seeds (default: the setting\'s; 42,3705,2023 as the paper)' },
-  steps: { type: 'int', min: 1, help: 'optimizer steps per run, the same for every method (default: the setting\'s)' },
+  seeds: { type: 'ints', min: 0, help: "training seeds (default: the setting's; 42,3705,2023 as the paper)" },
+  steps: { type: 'int', min: 1, help: "optimizer steps per run, the same for every method (default: the setting's)" },
   batchSize: { type: 'int', min: 1, help: 'examples per step' },
   lr: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate (constant) for every method; --lr-<method> overrides one' },
   lrFull: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of full fine-tuning' },
@@ -90,22 +121,59 @@ export const compareFlags = {
   maxChars: { type: 'int', min: 1, help: 'cut each text to this many characters before tokenizing' },
   dataSeed: { type: 'int', min: 0, default: 0, help: 'seed of the train/test split' },
   rank: { type: 'int', min: 1, default: 7, help: 'LoRA rank r; MeProp and SparseGrad keep k = r·(in + out) entries per MLP layer' },
-  k: { type: 'int', min: 1, help: "MeProp and SparseGrad: entries kept per MLP layer and step instead of r·(in + out), for a budget sweep (the paper's BERT-base density ≈ 1.2 %: k = 0.012·in·out); LoRA keeps its rank" },
+  k: {
+    type: 'int',
+    min: 1,
+    help: "MeProp and SparseGrad: entries kept per MLP layer and step instead of r·(in + out), for a budget sweep (the paper's BERT-base density ≈ 1.2 %: k = 0.012·in·out); LoRA keeps its rank",
+  },
   prelimSteps: { type: 'int', min: 1, default: 11, help: 'SparseGrad preliminary AdamW steps (counted in --steps)' },
-  inputBasis: { type: 'choice', choices: ['consistent', 'reference'], default: 'consistent', help: 'SparseGrad input rotation: U (consistent) or Uᵀ (the reference code)' },
-  materialized: { type: 'choice', choices: ['auto', 'on', 'off'], default: 'auto', help: 'SparseGrad materialized-weight mode (same numbers, faster for long batches)' },
-  train: { type: 'choice', choices: TRAIN_SCOPES, default: 'paper', help: "what trains besides the MLP linears: 'paper' = everything, densely, in every method (the paper's GLUE code); 'mlp-only' = everything else frozen but the task head (pooler + classifier), so that the MLP method is the only variable" },
-  prelimAll: { type: 'boolean', help: "ablation: LoRA and MeProp also start with SparseGrad's preliminary full AdamW steps (--prelim-steps, counted in --steps), so that it is not SparseGrad's advantage alone" },
-  sparseMoments: { type: 'boolean', help: "SparseGrad: SparseAdam keeps m and v only for the entries ever selected (int32 index + 2 moments each) instead of dense" },
-  rowCompaction: { type: 'boolean', help: "SparseGrad: skip the all-zero rows of the output gradient in the backward (padding, the last block's non-[CLS] positions); same numbers" },
-  sweep: { type: 'string', placeholder: 'FILE', help: "take each method's learning rate from a learning-rate sweep (the sweep.json of 'sparsegrad sweep', same task) and show the whole grid in the report; --lr-<method> still overrides one" },
-  bootstrap: { type: 'int', min: 100, default: 10_000, help: 'paired bootstrap replicates for the 95 % intervals of accuracy (or held-out loss) differences (seeded, over test examples and seeds)' },
+  inputBasis: {
+    type: 'choice',
+    choices: ['consistent', 'reference'],
+    default: 'consistent',
+    help: 'SparseGrad input rotation: U (consistent) or Uᵀ (the reference code)',
+  },
+  materialized: {
+    type: 'choice',
+    choices: ['auto', 'on', 'off'],
+    default: 'auto',
+    help: 'SparseGrad materialized-weight mode (same numbers, faster for long batches)',
+  },
+  train: {
+    type: 'choice',
+    choices: TRAIN_SCOPES,
+    default: 'paper',
+    help: "what trains besides the MLP linears: 'paper' = everything, densely, in every method (the paper's GLUE code); 'mlp-only' = everything else frozen but the task head (pooler + classifier), so that the MLP method is the only variable",
+  },
+  prelimAll: {
+    type: 'boolean',
+    help: "ablation: LoRA and MeProp also start with SparseGrad's preliminary full AdamW steps (--prelim-steps, counted in --steps), so that it is not SparseGrad's advantage alone",
+  },
+  sparseMoments: {
+    type: 'boolean',
+    help: 'SparseGrad: SparseAdam keeps m and v only for the entries ever selected (int32 index + 2 moments each) instead of dense',
+  },
+  rowCompaction: {
+    type: 'boolean',
+    help: "SparseGrad: skip the all-zero rows of the output gradient in the backward (padding, the last block's non-[CLS] positions); same numbers",
+  },
+  sweep: {
+    type: 'string',
+    placeholder: 'FILE',
+    help: "take each method's learning rate from a learning-rate sweep (the sweep.json of 'sparsegrad sweep', same task) and show the whole grid in the report; --lr-<method> still overrides one",
+  },
+  bootstrap: {
+    type: 'int',
+    min: 100,
+    default: 10_000,
+    help: 'paired bootstrap replicates for the 95 % intervals of accuracy (or held-out loss) differences (seeded, over test examples and seeds)',
+  },
   concentrationBatches: { type: 'int', min: 0, default: 4, help: 'batches of held-out gradients for the concentration plot' },
   evalBatchSize: { type: 'int', min: 1, default: 64, help: 'examples per evaluation batch' },
   jobs: { type: 'int', min: 1, help: 'runs at once (default: min(2, cores))' },
   out: { type: 'string', placeholder: 'DIR', help: 'output folder for runs, results.json and report.html (default: runs/compare-<task>)' },
   resume: { type: 'boolean', help: 'skip finished runs and continue an interrupted one from its checkpoint' },
-  keepCheckpoints: { type: 'boolean', help: 'keep each run\'s final checkpoint (they are deleted once its result is written)' },
+  keepCheckpoints: { type: 'boolean', help: "keep each run's final checkpoint (they are deleted once its result is written)" },
   rerender: { type: 'boolean', help: 'only rewrite report.html from the results.json in --out (no training)' },
   stopAfter: { type: 'int', min: 1, hidden: true, help: 'test hook: interrupt each run after N steps' },
 } as const satisfies FlagSpecs;
@@ -115,17 +183,22 @@ function describeProfile(name: keyof typeof PROFILES): string {
   return `${p.task}, ${p.maxTrain} train / ${p.maxTest} test, ${p.steps} steps of ${p.batchSize}×${p.maxLength} tokens, ${formatLrs({ lr: p.lr, methods: [...METHODS] })}, ${p.seeds.length} seed${p.seeds.length > 1 ? 's' : ''}`;
 }
 
-export const compareHelp = () => formatHelp('compare', [
-  'Fine-tune a BERT classifier with full fine-tuning, LoRA (r=7), MeProp and SparseGrad at the same',
-  'trainable budget, over several seeds; print the table and write an HTML report.',
-  'Every accuracy difference between two methods comes with a paired bootstrap 95 % interval (over the',
-  'test examples and the seeds); with one seed no method is ranked above another. --train mlp-only makes',
-  'the MLP method the only variable (everything else frozen but the task head); --prelim-all gives LoRA',
-  'and MeProp the preliminary full steps SparseGrad takes. Per step, the report shows how many entries each',
-  'method changed and how much gradient energy its top-k kept. Memory at BERT-base size: sparsegrad memory.',
-  `Settings: default: ${describeProfile('default')}.`,
-  `Language modelling (--task moby-dick or brown:<genre>, LLaMa): held-out loss and perplexity; ${(['quick', 'default', 'full'] as const).map((n) => `${n}: ${LM_PROFILES[n].steps} steps of ${LM_PROFILES[n].batchSize}×${LM_PROFILES[n].maxLength} tokens, ≤ ${formatCount(LM_PROFILES[n].maxChars)} chars per side, ${LM_PROFILES[n].seeds.length} seed${LM_PROFILES[n].seeds.length > 1 ? 's' : ''}`).join('; ')}; lr 1e-3 for every method (not tuned yet). The paper's LLaMa runs freeze everything outside the MLP: add --train mlp-only.`,
-].join('\n'), compareFlags);
+export const compareHelp = () =>
+  formatHelp(
+    'compare',
+    [
+      'Fine-tune a BERT classifier with full fine-tuning, LoRA (r=7), MeProp and SparseGrad at the same',
+      'trainable budget, over several seeds; print the table and write an HTML report.',
+      'Every accuracy difference between two methods comes with a paired bootstrap 95 % interval (over the',
+      'test examples and the seeds); with one seed no method is ranked above another. --train mlp-only makes',
+      'the MLP method the only variable (everything else frozen but the task head); --prelim-all gives LoRA',
+      'and MeProp the preliminary full steps SparseGrad takes. Per step, the report shows how many entries each',
+      'method changed and how much gradient energy its top-k kept. Memory at BERT-base size: sparsegrad memory.',
+      `Settings: default: ${describeProfile('default')}.`,
+      `Language modelling (--task moby-dick or brown:<genre>, LLaMa): held-out loss and perplexity; ${(['quick', 'default', 'full'] as const).map((n) => `${n}: ${LM_PROFILES[n].steps} steps of ${LM_PROFILES[n].batchSize}×${LM_PROFILES[n].maxLength} tokens, ≤ ${formatCount(LM_PROFILES[n].maxChars)} chars per side, ${LM_PROFILES[n].seeds.length} seed${LM_PROFILES[n].seeds.length > 1 ? 's' : ''}`).join('; ')}; lr 1e-3 for every method (not tuned yet). The paper's LLaMa runs freeze everything outside the MLP: add --train mlp-only.`,
+    ].join('\n'),
+    compareFlags,
+  );
 
 interface Settings {
   task: string;
@@ -213,22 +286,34 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     console.log(`report: ${join(s.out, 'report.html')}`);
     return 0;
   }
-  if (s.methods.includes('sparsegrad') && s.steps <= s.prelimSteps) throw new CliError(`--steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}): SparseGrad's preliminary steps count towards the run's steps`);
-  if (s.prelimAll && s.steps <= s.prelimSteps) throw new CliError(`--prelim-all: --steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}), which LoRA and MeProp then take first too`);
+  if (s.methods.includes('sparsegrad') && s.steps <= s.prelimSteps)
+    throw new CliError(`--steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}): SparseGrad's preliminary steps count towards the run's steps`);
+  if (s.prelimAll && s.steps <= s.prelimSteps)
+    throw new CliError(`--prelim-all: --steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}), which LoRA and MeProp then take first too`);
   if (sweep) {
     const lrFlag = { full: flags.lrFull, lora: flags.lrLora, meprop: flags.lrMeprop, sparsegrad: flags.lrSparsegrad };
     const missing = s.methods.filter((m) => sweep.chosen[m] === undefined && lrFlag[m] === undefined);
-    if (missing.length > 0) throw new CliError(`--sweep ${flags.sweep}: no rate was chosen for ${missing.map((m) => METHOD_LABELS[m]).join(', ')} (the sweep ran ${Object.keys(sweep.chosen).join(', ')}); sweep them too, or pass --lr-<method>`);
+    if (missing.length > 0)
+      throw new CliError(
+        `--sweep ${flags.sweep}: no rate was chosen for ${missing.map((m) => METHOD_LABELS[m]).join(', ')} (the sweep ran ${Object.keys(sweep.chosen).join(', ')}); sweep them too, or pass --lr-<method>`,
+      );
   }
   if (new Set(s.seeds).size !== s.seeds.length) throw new CliError(`--seeds lists a seed twice: ${s.seeds.join(',')}`);
   if (!existsSync(join(s.model, 'config.json'))) {
-    throw new CliError(`model folder not found: ${s.model} (expected config.json, model.safetensors and vocab.txt)${flags.model === compareFlags.model.default ? "; build it with 'sparsegrad pretrain' or pass --model DIR" : ''}`);
+    throw new CliError(
+      `model folder not found: ${s.model} (expected config.json, model.safetensors and vocab.txt)${flags.model === compareFlags.model.default ? "; build it with 'sparsegrad pretrain' or pass --model DIR" : ''}`,
+    );
   }
   const started = Date.now();
   const command = `sparsegrad compare${argv.length ? ` ${argv.join(' ')}` : ''}`;
-  console.log(`compare (${profile} setting): ${s.methods.map((m) => METHOD_LABELS[m]).join(', ')} on ${s.task}, seeds ${s.seeds.join(', ')}; ${s.steps} steps of ${s.batchSize} × ≤${s.maxLength} tokens at ${formatLrs(s)}; ${s.jobs} job${s.jobs > 1 ? 's' : ''} at once`);
+  console.log(
+    `compare (${profile} setting): ${s.methods.map((m) => METHOD_LABELS[m]).join(', ')} on ${s.task}, seeds ${s.seeds.join(', ')}; ${s.steps} steps of ${s.batchSize} × ≤${s.maxLength} tokens at ${formatLrs(s)}; ${s.jobs} job${s.jobs > 1 ? 's' : ''} at once`,
+  );
   console.log(`model ${s.model}\noutput ${s.out}`);
-  if (s.train !== 'paper' || s.prelimAll) console.log(`${s.train === 'mlp-only' ? 'mlp-only: every parameter outside the MLP linears is frozen except the task head, in every method' : ''}${s.train !== 'paper' && s.prelimAll ? '; ' : ''}${s.prelimAll ? `prelim-all: LoRA and MeProp also take the ${s.prelimSteps} preliminary full AdamW steps` : ''}`);
+  if (s.train !== 'paper' || s.prelimAll)
+    console.log(
+      `${s.train === 'mlp-only' ? 'mlp-only: every parameter outside the MLP linears is frozen except the task head, in every method' : ''}${s.train !== 'paper' && s.prelimAll ? '; ' : ''}${s.prelimAll ? `prelim-all: LoRA and MeProp also take the ${s.prelimSteps} preliminary full AdamW steps` : ''}`,
+    );
   // Before tokenizing and before any worker starts: one clear line, not one stack trace per worker.
   checkOutputFolder('--out', s.out);
   await checkModelFolder(s.model, kind);
@@ -269,10 +354,30 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const runOne = async (j: (typeof jobs)[number]): Promise<void> => {
     mkdirSync(j.dir, { recursive: true });
     const config: RunConfig = {
-      model: s.model, method: j.method, seed: j.seed, lr: s.lr[j.method], batchSize: s.batchSize, steps: s.steps, maxLength: s.maxLength,
-      evalBatchSize: s.evalBatchSize, evalEvery: 0, checkpointDir: join(j.dir, 'checkpoint'), checkpointEvery: 0, resume: true,
-      rank: s.rank, ...(s.k !== undefined ? { k: s.k } : {}), loraAlpha: 1, prelimSteps: s.prelimSteps, prelimUpdate: true, inputBasis: s.inputBasis, materialized: s.materialized,
-      train: s.train, prelimAll: s.prelimAll, sparseMoments: s.sparseMoments, rowCompaction: s.rowCompaction, trackChanges: true,
+      model: s.model,
+      method: j.method,
+      seed: j.seed,
+      lr: s.lr[j.method],
+      batchSize: s.batchSize,
+      steps: s.steps,
+      maxLength: s.maxLength,
+      evalBatchSize: s.evalBatchSize,
+      evalEvery: 0,
+      checkpointDir: join(j.dir, 'checkpoint'),
+      checkpointEvery: 0,
+      resume: true,
+      rank: s.rank,
+      ...(s.k !== undefined ? { k: s.k } : {}),
+      loraAlpha: 1,
+      prelimSteps: s.prelimSteps,
+      prelimUpdate: true,
+      inputBasis: s.inputBasis,
+      materialized: s.materialized,
+      train: s.train,
+      prelimAll: s.prelimAll,
+      sparseMoments: s.sparseMoments,
+      rowCompaction: s.rowCompaction,
+      trackChanges: true,
       // Concentration over every seed (each run's held-out batches), pooled in the report.
       concentrationBatches: j.method === 'sparsegrad' ? s.concentrationBatches : 0,
       captureUpdate: j.method === 'sparsegrad' && j.seed === concentrationSeed,
@@ -286,7 +391,10 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
       const r = JSON.parse(readFileSync(join(j.dir, 'result.json'), 'utf8')) as RunResult;
       results.set(j.dir, r);
       if (!flags.keepCheckpoints) rmSync(join(j.dir, 'checkpoint'), { recursive: true, force: true });
-      const score = r.eval.kind === 'lm' ? `held-out loss ${r.eval.loss!.toFixed(4)}, perplexity ${r.eval.perplexity!.toFixed(2)}` : `accuracy ${(r.eval.accuracy! * 100).toFixed(1)}%, F1 ${(r.eval.f1! * 100).toFixed(1)}%`;
+      const score =
+        r.eval.kind === 'lm'
+          ? `held-out loss ${r.eval.loss!.toFixed(4)}, perplexity ${r.eval.perplexity!.toFixed(2)}`
+          : `accuracy ${(r.eval.accuracy! * 100).toFixed(1)}%, F1 ${(r.eval.f1! * 100).toFixed(1)}%`;
       bar.tick(1, `${METHOD_LABELS[j.method]} seed ${j.seed}: ${score}, ${r.msPerStep.toFixed(0)} ms/step`);
     } else if (code === 130 || interrupted) {
       interrupted = true;
@@ -295,9 +403,11 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     }
   };
   const queue = [...pending];
-  await Promise.all(Array.from({ length: Math.min(s.jobs, queue.length) }, async () => {
-    while (queue.length > 0 && !interrupted) await runOne(queue.shift()!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(s.jobs, queue.length) }, async () => {
+      while (queue.length > 0 && !interrupted) await runOne(queue.shift()!);
+    }),
+  );
   process.off('SIGINT', onSigint);
   clearInterval(loadTimer);
   if (interrupted) {
@@ -313,7 +423,13 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const wallSeconds = (Date.now() - started) / 1000;
   const gold = encoded.kind === 'classification' ? encoded.test.map((e) => e.label) : null;
   const differences = gold
-    ? scoreDifferences(s.methods, runs, (r) => r.eval.predictions?.length === gold.length ? gold.map((g, i) => (r.eval.predictions![i] === g ? 1 : 0)) : null, s.bootstrap, 'accuracy')
+    ? scoreDifferences(
+        s.methods,
+        runs,
+        (r) => (r.eval.predictions?.length === gold.length ? gold.map((g, i) => (r.eval.predictions![i] === g ? 1 : 0)) : null),
+        s.bootstrap,
+        'accuracy',
+      )
     : scoreDifferences(s.methods, runs, (r) => r.eval.blockLosses ?? null, s.bootstrap, 'loss');
   const load = loadReport(loadSamples, pending.length > 0 ? s.jobs : 0);
   const table = formatTable(rows, baseline, differences, load);
@@ -326,16 +442,28 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     machine: machineInfo(),
     setting: profile,
     settings: {
-      model: s.model, task: s.task,
-      ...(encoded.kind === 'classification' ? { 'train / test examples': `${encoded.train.length} / ${encoded.test.length}` } : { 'train / held-out blocks': `${encoded.train.length} / ${encoded.heldOut.length} of ${encoded.blockLength} tokens` }),
-      steps: s.steps, 'batch size': s.batchSize,
-      'max length': s.maxLength, 'learning rate': formatLrs(s), ...(s.validation ? { evaluation: `validation: ${s.validation} held-out training examples (not the test split)` } : {}), seeds: s.seeds.join(', '), rank: s.rank, 'SparseGrad preliminary steps': s.prelimSteps,
-      'SparseGrad input basis': s.inputBasis, 'parallel jobs': s.jobs,
+      model: s.model,
+      task: s.task,
+      ...(encoded.kind === 'classification'
+        ? { 'train / test examples': `${encoded.train.length} / ${encoded.test.length}` }
+        : { 'train / held-out blocks': `${encoded.train.length} / ${encoded.heldOut.length} of ${encoded.blockLength} tokens` }),
+      steps: s.steps,
+      'batch size': s.batchSize,
+      'max length': s.maxLength,
+      'learning rate': formatLrs(s),
+      ...(s.validation ? { evaluation: `validation: ${s.validation} held-out training examples (not the test split)` } : {}),
+      seeds: s.seeds.join(', '),
+      rank: s.rank,
+      'SparseGrad preliminary steps': s.prelimSteps,
+      'SparseGrad input basis': s.inputBasis,
+      'parallel jobs': s.jobs,
       'trained besides the MLP linears': s.train === 'paper' ? 'everything (paper)' : 'the task head only (mlp-only)',
       'preliminary full steps for LoRA and MeProp': s.prelimAll ? `yes (${s.prelimSteps})` : 'no',
-      'SparseAdam moments': s.sparseMoments ? 'sparse (touched entries only)' : 'dense', 'row compaction': s.rowCompaction ? 'on' : 'off',
+      'SparseAdam moments': s.sparseMoments ? 'sparse (touched entries only)' : 'dense',
+      'row compaction': s.rowCompaction ? 'on' : 'off',
       ...(flags.sweep !== undefined ? { 'learning rates chosen by': `${resolve(flags.sweep)} (best mean validation accuracy)` } : {}),
-      'bootstrap replicates': s.bootstrap, ...(s.k !== undefined ? { 'MeProp/SparseGrad k per layer': s.k } : {}),
+      'bootstrap replicates': s.bootstrap,
+      ...(s.k !== undefined ? { 'MeProp/SparseGrad k per layer': s.k } : {}),
     },
     kind,
     split,
@@ -390,8 +518,11 @@ function runWorker(jobPath: string, jobs: number): Promise<number> {
 export function machineInfo(): ReportData['machine'] {
   const list = cpus();
   return {
-    cpus: availableParallelism(), cpuModel: list[0]?.model.trim() ?? 'unknown CPU', memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
-    node: process.version, platform: `${process.platform} ${process.arch}`,
+    cpus: availableParallelism(),
+    cpuModel: list[0]?.model.trim() ?? 'unknown CPU',
+    memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
   };
 }
 
@@ -407,7 +538,8 @@ function readSweep(path: string, task: string, flags: { lr?: number; validation?
   if (!sweep.chosen || !sweep.grid) throw new CliError(`--sweep: ${path} is not a sweep summary (no 'chosen' rates)`);
   if (sweep.task !== task) throw new CliError(`--sweep: ${path} swept ${sweep.task}, this comparison runs ${task}`);
   if (flags.lr !== undefined) throw new CliError('--sweep and --lr exclude each other (--lr-<method> overrides one method)');
-  if (flags.validation !== undefined) throw new CliError('--sweep: the rates were chosen on a validation split; the comparison that uses them evaluates on the test split (drop --validation)');
+  if (flags.validation !== undefined)
+    throw new CliError('--sweep: the rates were chosen on a validation split; the comparison that uses them evaluates on the test split (drop --validation)');
   return sweep;
 }
 
@@ -425,19 +557,36 @@ async function loadClassification(s: Settings): Promise<{ encoded: EncodedTask; 
     // Tuning: the test split is set aside; a stratified part of the training split stands in for it.
     if (s.validation >= raw.train.length) throw new CliError(`--validation ${s.validation} must be smaller than the ${raw.train.length} training examples`);
     const held = stratifiedSplit(raw.train, (e) => e.label, { seed: s.dataSeed + 1, testFraction: s.validation / raw.train.length });
-    raw = { ...raw, train: held.train, test: held.test, split: `${raw.split}; VALIDATION RUN: ${held.test.length} of the ${raw.train.length} training examples held out and evaluated instead of the test split` };
+    raw = {
+      ...raw,
+      train: held.train,
+      test: held.test,
+      split: `${raw.split}; VALIDATION RUN: ${held.test.length} of the ${raw.train.length} training examples held out and evaluated instead of the test split`,
+    };
   }
   console.log(raw.split);
   const encoded = encodeClassification(raw, tokenizer, s.maxLength);
-  const baseline = majorityBaseline(encoded.train.map((e) => e.label), encoded.test.map((e) => e.label), encoded.labels.length);
-  console.log(`majority-class baseline ('${encoded.labels[baseline.label]}'): accuracy ${(baseline.accuracy * 100).toFixed(1)}%, macro-F1 ${(baseline.f1 * 100).toFixed(1)}%`);
+  const baseline = majorityBaseline(
+    encoded.train.map((e) => e.label),
+    encoded.test.map((e) => e.label),
+    encoded.labels.length,
+  );
+  console.log(
+    `majority-class baseline ('${encoded.labels[baseline.label]}'): accuracy ${(baseline.accuracy * 100).toFixed(1)}%, macro-F1 ${(baseline.f1 * 100).toFixed(1)}%`,
+  );
   return { encoded, split: raw.split ?? s.task, baseline };
 }
 
 /** A language-modelling task: documents held out (10 %, seeded by --data-seed), blocks of --max-length tokens; no baseline. */
 async function loadLm(s: Settings): Promise<{ encoded: EncodedTask; split: string; baseline: ReportData['baseline'] }> {
-  if (s.validation !== undefined) throw new CliError('--validation is for classification tasks; a language-modelling task already evaluates on held-out documents only');
-  const { encoded, split } = await loadEncodedTask(s.task, s.model, { dataSeed: s.dataSeed, maxChars: s.maxChars, heldOutFraction: 0.1, maxLength: s.maxLength });
+  if (s.validation !== undefined)
+    throw new CliError('--validation is for classification tasks; a language-modelling task already evaluates on held-out documents only');
+  const { encoded, split } = await loadEncodedTask(s.task, s.model, {
+    dataSeed: s.dataSeed,
+    maxChars: s.maxChars,
+    heldOutFraction: 0.1,
+    maxLength: s.maxLength,
+  });
   console.log(split);
   return { encoded, split, baseline: null };
 }
@@ -455,7 +604,13 @@ function concentrationOverSeeds(runs: readonly RunResult[]): ReportData['concent
  * paired by seed; runs without per-example scores (results.json written before they were
  * kept) leave the pair out.
  */
-export function scoreDifferences(methods: readonly MethodName[], runs: readonly RunResult[], score: (r: RunResult) => readonly number[] | null, replicates: number, metric: Difference['metric']): Difference[] {
+export function scoreDifferences(
+  methods: readonly MethodName[],
+  runs: readonly RunResult[],
+  score: (r: RunResult) => readonly number[] | null,
+  replicates: number,
+  metric: Difference['metric'],
+): Difference[] {
   const scores = (method: MethodName) => {
     const mine = [...runs.filter((r) => r.method === method)].sort((x, y) => x.seed - y.seed);
     const rows = mine.map(score);
@@ -487,7 +642,9 @@ export function summarize(methods: readonly MethodName[], runs: readonly RunResu
     const first = mine[0]!;
     const ms = meanStd(mine.map((r) => r.msPerStep));
     return {
-      method, label: METHOD_LABELS[method], seeds: mine.map((r) => r.seed),
+      method,
+      label: METHOD_LABELS[method],
+      seeds: mine.map((r) => r.seed),
       trainable: first.memory?.trainableEntries ?? NaN,
       totalParameters: first.memory?.totalEntries ?? NaN,
       budget: first.budget,
@@ -532,7 +689,12 @@ const meanStdText = ({ mean, std, n }: MeanStd, digits: number) => (n > 1 ? `${m
 
 function cells(r: MethodRow): string[] {
   return [
-    r.label, formatCount(r.trainable), r.budget === null ? 'all' : formatCount(r.budget), formatBytes(r.gradOptBytes), formatBytes(r.heldBytes), formatBytes(r.peakRssBytes),
+    r.label,
+    formatCount(r.trainable),
+    r.budget === null ? 'all' : formatCount(r.budget),
+    formatBytes(r.gradOptBytes),
+    formatBytes(r.heldBytes),
+    formatBytes(r.peakRssBytes),
     r.msPerStep.toFixed(0),
     ...(r.perplexity ? [meanStdText(r.heldOutLoss!, 4), meanStdText(r.perplexity, 2)] : [formatPercent(r.accuracy), formatPercent(r.f1)]),
   ];
@@ -544,7 +706,12 @@ export function differenceLines(differences: readonly Difference[]): string[] {
 }
 
 /** The console table (fixed width), with the baseline and the exact byte counts below. */
-export function formatTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number } | null, differences: readonly Difference[] = [], load?: LoadReport): string {
+export function formatTable(
+  rows: readonly MethodRow[],
+  baseline: { accuracy: number; f1: number } | null,
+  differences: readonly Difference[] = [],
+  load?: LoadReport,
+): string {
   const body = rows.map(cells);
   const HEADERS = headers(rows);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
@@ -561,7 +728,13 @@ export function formatTable(rows: readonly MethodRow[], baseline: { accuracy: nu
     `${isLm(rows) ? 'held-out loss (nats per token) and perplexity' : 'accuracy and F1'}: mean ± sample std over ${seeds} seed${seeds === 1 ? '' : 's'}; ms/step: mean over seeds of each run's median step (forward + backward + update)${load?.noisy ? ` — NOISY: ${loadNote(load)}` : ''}`,
     `grad + opt state (exact bytes, memoryReport at the last step): ${rows.map((r) => `${r.label} ${formatCount(r.gradOptBytes)}`).join(', ')}`,
     `held (exact bytes: parameters, kept originals, gradients, optimizer state, bases, materialized weights): ${rows.map((r) => `${r.label} ${formatCount(r.heldBytes)}`).join(', ')}`,
-    ...(d0 ? ['', `${lm ? 'held-out loss' : 'accuracy'} differences, paired bootstrap over ${d0.examples} ${lm ? 'held-out blocks' : 'test examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'} (${formatCount(d0.replicates)} replicates)${d0.seeds === 1 ? '; one seed: the intervals cover the test sample only, not the training run' : ''}:`, ...differenceLines(differences).map((l) => `  ${l}`)] : []),
+    ...(d0
+      ? [
+          '',
+          `${lm ? 'held-out loss' : 'accuracy'} differences, paired bootstrap over ${d0.examples} ${lm ? 'held-out blocks' : 'test examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'} (${formatCount(d0.replicates)} replicates)${d0.seeds === 1 ? '; one seed: the intervals cover the test sample only, not the training run' : ''}:`,
+          ...differenceLines(differences).map((l) => `  ${l}`),
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -575,13 +748,17 @@ export function markdownTable(rows: readonly MethodRow[], baseline: { accuracy: 
     `| ${HEADERS.join(' | ')} |`,
     `|${HEADERS.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
     ...body.map((c) => `| ${c.join(' | ')} |`),
-    ...(baseline ? [`|${' majority class |'}${' |'.repeat(HEADERS.length - 3)} ${(baseline.accuracy * 100).toFixed(1)} | ${(baseline.f1 * 100).toFixed(1)} |`] : []),
-    ...(d0 ? [
-      '',
-      `| difference in ${lm ? 'held-out loss' : 'accuracy'} | ${lm ? 'nats/token' : 'points'} | ${Math.round(d0.level * 100)} % CI (paired bootstrap, ${d0.examples} ${lm ? 'blocks' : 'examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'}) |`,
-      '|---|---:|---:|',
-      ...differences.map((d) => `| ${METHOD_LABELS[d.a]} − ${METHOD_LABELS[d.b]} | ${value(d.diff)} | ${value(d.lo)} to ${value(d.hi)} |`),
-    ] : []),
+    ...(baseline
+      ? [`|${' majority class |'}${' |'.repeat(HEADERS.length - 3)} ${(baseline.accuracy * 100).toFixed(1)} | ${(baseline.f1 * 100).toFixed(1)} |`]
+      : []),
+    ...(d0
+      ? [
+          '',
+          `| difference in ${lm ? 'held-out loss' : 'accuracy'} | ${lm ? 'nats/token' : 'points'} | ${Math.round(d0.level * 100)} % CI (paired bootstrap, ${d0.examples} ${lm ? 'blocks' : 'examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'}) |`,
+          '|---|---:|---:|',
+          ...differences.map((d) => `| ${METHOD_LABELS[d.a]} − ${METHOD_LABELS[d.b]} | ${value(d.diff)} | ${value(d.lo)} to ${value(d.hi)} |`),
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -42,19 +42,28 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
     const loaded = await loadBertClassifier(dir, encoded.labels.length, new Generator(0));
     model = loaded.model;
     if (loaded.missing.some((n) => n.startsWith('classifier.'))) {
-      console.warn(`warning: ${dir} has no classifier head for ${encoded.labels.length} labels (a pretraining checkpoint?): the head is random, so expect chance-level scores`);
+      console.warn(
+        `warning: ${dir} has no classifier head for ${encoded.labels.length} labels (a pretraining checkpoint?): the head is random, so expect chance-level scores`,
+      );
     }
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { id2label?: Record<string, string> };
     const names = config.id2label ? Object.values(config.id2label) : null;
-    if (names && names.join() !== encoded.labels.join()) console.warn(`warning: the model's labels (${names.join(', ')}) differ from the task's (${encoded.labels.join(', ')})`);
-    const b = majorityBaseline(encoded.train.map((e) => e.label), encoded.test.map((e) => e.label), encoded.labels.length);
+    if (names && names.join() !== encoded.labels.join())
+      console.warn(`warning: the model's labels (${names.join(', ')}) differ from the task's (${encoded.labels.join(', ')})`);
+    const b = majorityBaseline(
+      encoded.train.map((e) => e.label),
+      encoded.test.map((e) => e.label),
+      encoded.labels.length,
+    );
     console.log(`majority-class baseline: accuracy ${(b.accuracy * 100).toFixed(1)}%, macro-F1 ${(b.f1 * 100).toFixed(1)}%`);
   } else {
     model = (await loadLlama(dir, new Generator(0))).model;
   }
   const r = evaluate(model, encoded, flags.evalBatchSize);
-  console.log(r.kind === 'classification'
-    ? `${encoded.name}: accuracy ${(r.accuracy! * 100).toFixed(2)}%, macro-F1 ${(r.f1! * 100).toFixed(2)}% on ${r.examples} test examples`
-    : `${encoded.name}: held-out loss ${r.loss!.toFixed(4)}, perplexity ${r.perplexity!.toFixed(2)} on ${r.examples} blocks`);
+  console.log(
+    r.kind === 'classification'
+      ? `${encoded.name}: accuracy ${(r.accuracy! * 100).toFixed(2)}%, macro-F1 ${(r.f1! * 100).toFixed(2)}% on ${r.examples} test examples`
+      : `${encoded.name}: held-out loss ${r.loss!.toFixed(4)}, perplexity ${r.perplexity!.toFixed(2)} on ${r.examples} blocks`,
+  );
   return 0;
 }

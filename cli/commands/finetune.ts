@@ -34,7 +34,9 @@ export function taskKind(task: string): 'classification' | 'lm' {
 export function modelFolder(flag: string | undefined, kind: 'classification' | 'lm'): string {
   const dir = flag === undefined ? (kind === 'classification' ? DEFAULT_BERT : DEFAULT_LLAMA) : resolve(flag);
   if (!existsSync(join(dir, 'config.json'))) {
-    throw new CliError(`model folder not found: ${dir} (expected config.json and model.safetensors)${flag === undefined ? "; build the default models with 'sparsegrad pretrain', or pass --model DIR" : ''}`);
+    throw new CliError(
+      `model folder not found: ${dir} (expected config.json and model.safetensors)${flag === undefined ? "; build the default models with 'sparsegrad pretrain', or pass --model DIR" : ''}`,
+    );
   }
   return dir;
 }
@@ -75,7 +77,11 @@ export async function loadEncodedTask(task: string, dir: string, o: TaskOptions)
 
 export const finetuneFlags = {
   task: { type: 'string', default: 'spam', help: `task: ${CLASSIFICATION_TASKS.join(', ')} (BERT), or ${LM_TASK_HINT} (LLaMa)` },
-  model: { type: 'string', placeholder: 'DIR', help: 'HF model folder (default: pretrained/bert-mini for classification, pretrained/llama-mini for language modelling)' },
+  model: {
+    type: 'string',
+    placeholder: 'DIR',
+    help: 'HF model folder (default: pretrained/bert-mini for classification, pretrained/llama-mini for language modelling)',
+  },
   method: { type: 'choice', choices: METHODS, default: 'sparsegrad', help: 'fine-tuning method' },
   seed: { type: 'int', min: 0, default: 42, help: 'training seed (init of new weights, dropout, data order)' },
   steps: { type: 'int', min: 1, default: 200, help: 'optimizer steps (SparseGrad: preliminary steps included)' },
@@ -97,17 +103,31 @@ export const finetuneFlags = {
   everyNthBlock: { type: 'int', min: 1, help: 'LLaMa: adapt only blocks whose index is a multiple of N' },
   evalEvery: { type: 'int', min: 0, default: 0, help: 'also evaluate every N steps (0: only at the end)' },
   evalBatchSize: { type: 'int', min: 1, default: 64, help: 'examples per evaluation batch' },
-  output: { type: 'string', placeholder: 'DIR', help: 'where the fine-tuned model, result.json and checkpoints go (default: runs/finetune-<task>-<method>-seed<seed>)' },
+  output: {
+    type: 'string',
+    placeholder: 'DIR',
+    help: 'where the fine-tuned model, result.json and checkpoints go (default: runs/finetune-<task>-<method>-seed<seed>)',
+  },
   checkpointDir: { type: 'string', placeholder: 'DIR', help: 'checkpoint folder (default: <output>/checkpoint)' },
   checkpointEvery: { type: 'int', min: 0, default: 0, help: 'save a checkpoint every N steps (0: only on Ctrl-C and at the end)' },
   resume: { type: 'boolean', help: 'continue from the checkpoint (same flags)' },
   save: { type: 'boolean', default: true, help: 'write the merged model folder to <output>/model (--no-save skips it)' },
   concentrationBatches: { type: 'int', min: 0, default: 0, help: 'SparseGrad: measure gradient concentration on N batches' },
-  train: { type: 'choice', choices: TRAIN_SCOPES, default: 'paper', help: "what trains besides the MLP linears: 'paper' (everything, densely) or 'mlp-only' (everything else frozen but the task head)" },
+  train: {
+    type: 'choice',
+    choices: TRAIN_SCOPES,
+    default: 'paper',
+    help: "what trains besides the MLP linears: 'paper' (everything, densely) or 'mlp-only' (everything else frozen but the task head)",
+  },
   prelimAll: { type: 'boolean', help: "LoRA/MeProp: start with SparseGrad's preliminary full AdamW steps (--prelim-steps, counted in --steps)" },
   sparseMoments: { type: 'boolean', help: 'SparseGrad: SparseAdam keeps m, v only for the entries ever selected' },
   rowCompaction: { type: 'boolean', help: 'SparseGrad: skip the all-zero rows of the output gradient in the backward' },
-  divergenceFactor: { type: 'number', min: 0, default: DEFAULT_DIVERGENCE.factor, help: 'stop (exit 3) when the loss stays above this many times its first value (0: never; a NaN/Inf loss or weight always stops)' },
+  divergenceFactor: {
+    type: 'number',
+    min: 0,
+    default: DEFAULT_DIVERGENCE.factor,
+    help: 'stop (exit 3) when the loss stays above this many times its first value (0: never; a NaN/Inf loss or weight always stops)',
+  },
   divergenceSteps: { type: 'int', min: 1, default: DEFAULT_DIVERGENCE.patience, help: '... for this many steps in a row' },
   stopAfter: { type: 'int', min: 1, hidden: true, help: 'test hook: interrupt after N steps' },
 } as const satisfies FlagSpecs;
@@ -122,7 +142,8 @@ export async function finetuneCommand(argv: readonly string[]): Promise<number> 
   // Language modelling: each block's logits span the vocabulary (32,000 for LLaMa-2), so fewer blocks per step.
   if (kind === 'lm' && !given.has('batchSize')) flags.batchSize = 4;
   const method = flags.method as MethodName;
-  if (method === 'sparsegrad' && flags.steps <= flags.prelimSteps) throw new CliError(`--steps (${flags.steps}) must exceed --prelim-steps (${flags.prelimSteps}), which count towards them`);
+  if (method === 'sparsegrad' && flags.steps <= flags.prelimSteps)
+    throw new CliError(`--steps (${flags.steps}) must exceed --prelim-steps (${flags.prelimSteps}), which count towards them`);
   const dir = modelFolder(flags.model, kind);
   const output = resolve(flags.output ?? join('runs', `finetune-${flags.task.replace(/[^a-z0-9-]/gi, '_')}-${method}-seed${flags.seed}`));
   const checkpointDir = flags.checkpointDir ? resolve(flags.checkpointDir) : join(output, 'checkpoint');
@@ -138,21 +159,49 @@ export async function finetuneCommand(argv: readonly string[]): Promise<number> 
   const { encoded, split } = await loadEncodedTask(flags.task, dir, { ...flags, maxLength: flags.maxLength });
   console.log(split);
   if (encoded.kind === 'classification') {
-    const b = majorityBaseline(encoded.train.map((e) => e.label), encoded.test.map((e) => e.label), encoded.labels.length);
+    const b = majorityBaseline(
+      encoded.train.map((e) => e.label),
+      encoded.test.map((e) => e.label),
+      encoded.labels.length,
+    );
     console.log(`majority-class baseline: accuracy ${(b.accuracy * 100).toFixed(1)}%, macro-F1 ${(b.f1 * 100).toFixed(1)}%`);
   }
-  const { result, model, prepared } = await runTraining({
-    model: dir, method, seed: flags.seed, lr: flags.lr, batchSize: flags.batchSize, steps: flags.steps, maxLength: flags.maxLength,
-    evalBatchSize: flags.evalBatchSize, evalEvery: flags.evalEvery, checkpointDir, checkpointEvery: flags.checkpointEvery, resume: flags.resume,
-    rank: flags.rank, k: flags.k, loraAlpha: flags.loraAlpha, prelimSteps: flags.prelimSteps, prelimUpdate: flags.prelimUpdate,
-    inputBasis: flags.inputBasis as 'consistent' | 'reference', materialized: flags.materialized as 'auto' | 'on' | 'off', everyNthBlock: flags.everyNthBlock,
-    concentrationBatches: method === 'sparsegrad' ? flags.concentrationBatches : 0, captureUpdate: false,
-    train: flags.train as TrainScope, prelimAll: flags.prelimAll ?? false, sparseMoments: flags.sparseMoments ?? false, rowCompaction: flags.rowCompaction ?? false,
-    divergence: { factor: flags.divergenceFactor, patience: flags.divergenceSteps },
-    ...(flags.stopAfter !== undefined ? { stopAfter: flags.stopAfter } : {}),
-  }, encoded).catch((e: unknown) => {
+  const { result, model, prepared } = await runTraining(
+    {
+      model: dir,
+      method,
+      seed: flags.seed,
+      lr: flags.lr,
+      batchSize: flags.batchSize,
+      steps: flags.steps,
+      maxLength: flags.maxLength,
+      evalBatchSize: flags.evalBatchSize,
+      evalEvery: flags.evalEvery,
+      checkpointDir,
+      checkpointEvery: flags.checkpointEvery,
+      resume: flags.resume,
+      rank: flags.rank,
+      k: flags.k,
+      loraAlpha: flags.loraAlpha,
+      prelimSteps: flags.prelimSteps,
+      prelimUpdate: flags.prelimUpdate,
+      inputBasis: flags.inputBasis as 'consistent' | 'reference',
+      materialized: flags.materialized as 'auto' | 'on' | 'off',
+      everyNthBlock: flags.everyNthBlock,
+      concentrationBatches: method === 'sparsegrad' ? flags.concentrationBatches : 0,
+      captureUpdate: false,
+      train: flags.train as TrainScope,
+      prelimAll: flags.prelimAll ?? false,
+      sparseMoments: flags.sparseMoments ?? false,
+      rowCompaction: flags.rowCompaction ?? false,
+      divergence: { factor: flags.divergenceFactor, patience: flags.divergenceSteps },
+      ...(flags.stopAfter !== undefined ? { stopAfter: flags.stopAfter } : {}),
+    },
+    encoded,
+  ).catch((e: unknown) => {
     // The hint names the whole command, runnable as it is (npx, or npm start from a checkout).
-    if (e instanceof Interrupted) throw new Interrupted(e.checkpointDir, e.step, commandLine(['finetune', ...withoutFlag(withoutFlag(argv, 'stop-after'), 'resume', false), '--resume']));
+    if (e instanceof Interrupted)
+      throw new Interrupted(e.checkpointDir, e.step, commandLine(['finetune', ...withoutFlag(withoutFlag(argv, 'stop-after'), 'resume', false), '--resume']));
     throw e;
   });
   await writeFileAtomic(join(output, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
@@ -163,16 +212,23 @@ export async function finetuneCommand(argv: readonly string[]): Promise<number> 
     await savePretrained(modelDir, model, { tokenizerFiles: await tokenizerFiles(dir) });
     if (encoded.kind === 'classification') {
       // HF's label names, so `eval` and transformers show them.
-      const config = { ...configJson(model), id2label: Object.fromEntries(encoded.labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(encoded.labels.map((l, i) => [l, i])) };
+      const config = {
+        ...configJson(model),
+        id2label: Object.fromEntries(encoded.labels.map((l, i) => [String(i), l])),
+        label2id: Object.fromEntries(encoded.labels.map((l, i) => [l, i])),
+      };
       await writeFileAtomic(join(modelDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     }
     console.log(`model: ${modelDir}`);
   }
   const m = result.memory;
-  const score = result.eval.kind === 'classification'
-    ? `accuracy ${(result.eval.accuracy! * 100).toFixed(2)}%, macro-F1 ${(result.eval.f1! * 100).toFixed(2)}%`
-    : `held-out loss ${result.eval.loss!.toFixed(4)}, perplexity ${result.eval.perplexity!.toFixed(2)}`;
-  console.log(`${METHOD_LABELS[method]} seed ${flags.seed}: ${score}; ${result.msPerStep.toFixed(0)} ms/step${m ? `; ${formatCount(m.trainableEntries)} trainable, grad + optimizer state ${formatBytes(m.gradOptBytes)}` : ''}; peak RSS ${formatBytes(result.peakRssBytes)}`);
+  const score =
+    result.eval.kind === 'classification'
+      ? `accuracy ${(result.eval.accuracy! * 100).toFixed(2)}%, macro-F1 ${(result.eval.f1! * 100).toFixed(2)}%`
+      : `held-out loss ${result.eval.loss!.toFixed(4)}, perplexity ${result.eval.perplexity!.toFixed(2)}`;
+  console.log(
+    `${METHOD_LABELS[method]} seed ${flags.seed}: ${score}; ${result.msPerStep.toFixed(0)} ms/step${m ? `; ${formatCount(m.trainableEntries)} trainable, grad + optimizer state ${formatBytes(m.gradOptBytes)}` : ''}; peak RSS ${formatBytes(result.peakRssBytes)}`,
+  );
   console.log(`result: ${join(output, 'result.json')}`);
   return 0;
 }

@@ -34,7 +34,13 @@ export async function generateCommand(argv: readonly string[]): Promise<number> 
   model.eval();
   const ids = tokenizer.encode(prompt, { addBos: true });
   const t0 = performance.now();
-  const out = generate(model, ids, { maxNewTokens: flags.maxNewTokens, temperature: flags.temperature, topK: flags.topK, topP: flags.topP, generator: new Generator(flags.seed) });
+  const out = generate(model, ids, {
+    maxNewTokens: flags.maxNewTokens,
+    temperature: flags.temperature,
+    topK: flags.topK,
+    topP: flags.topP,
+    generator: new Generator(flags.seed),
+  });
   const seconds = (performance.now() - t0) / 1000;
   console.log(tokenizer.decode([...ids, ...out], { skipSpecialTokens: true }));
   console.error(`(${out.length} tokens in ${seconds.toFixed(1)} s, ${(out.length / seconds).toFixed(1)} tokens/s; ${dir})`);

@@ -30,10 +30,10 @@ import { ValueError } from '../../base/errors.ts';
 import { eye, zeros } from '../../core/creation.ts';
 import { Generator } from '../../core/random.ts';
 import { SparseCoo } from '../../core/sparse.ts';
-import { Tensor } from '../../core/tensor.ts';
+import type { Tensor } from '../../core/tensor.ts';
 import { BertForSequenceClassification } from '../../models/bert.ts';
 import { bertConfig, type BertConfig } from '../../models/config.ts';
-import { Linear } from '../../nn/linear.ts';
+import type { Linear } from '../../nn/linear.ts';
 import { memoryReport, type MemoryReport } from '../../nn/memory.ts';
 import { SwiGLU } from '../../nn/mlp.ts';
 import { Module } from '../../nn/module.ts';
@@ -42,8 +42,15 @@ import { budget } from '../../nn/sparsegrad/apply.ts';
 import { findTargets, layerType } from '../../nn/targets.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import {
-  convertSparseGrad, isTaskHead, materializedPays, prepareSimple, TRAIN_SCOPES,
-  type MethodName, type MethodOptions, type Prepared, type TrainScope,
+  convertSparseGrad,
+  isTaskHead,
+  materializedPays,
+  prepareSimple,
+  TRAIN_SCOPES,
+  type MethodName,
+  type MethodOptions,
+  type Prepared,
+  type TrainScope,
 } from '../methods.ts';
 import { formatBytes, formatCount } from '../metrics.ts';
 
@@ -113,7 +120,10 @@ export function bertSpec(config: BertConfig, tokens: number, label = 'BERT'): Mo
   dense('bert.pooler.dense', H, H);
   dense('classifier', H, C);
   return {
-    label, params, targets, tokens,
+    label,
+    params,
+    targets,
+    tokens,
     trains: (name, scope) => scope === 'paper' || isTaskHead(name),
     build: () => new BertForSequenceClassification(config, { generator: new Generator(0) }),
   };
@@ -121,7 +131,15 @@ export function bertSpec(config: BertConfig, tokens: number, label = 'BERT'): Mo
 
 /** BERT-base (bert-base-uncased's sizes) with a 2-label head. */
 export function bertBaseSpec(tokens: number): ModelSpec {
-  const base = { vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, max_position_embeddings: 512, type_vocab_size: 2 };
+  const base = {
+    vocab_size: 30522,
+    hidden_size: 768,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+  };
   return bertSpec(bertConfig({ ...base, num_labels: 2 }), tokens, 'BERT-base (110 M parameters)');
 }
 
@@ -163,15 +181,27 @@ export function llamaMlpSpec(blocks: number, hidden: number, intermediate: numbe
   const targets: TargetSpec[] = [];
   for (let b = 0; b < blocks; b++) {
     const p = `model.layers.${b}.mlp`;
-    params.push({ name: `${p}.gate_proj.weight`, numel: intermediate * hidden }, { name: `${p}.up_proj.weight`, numel: intermediate * hidden }, { name: `${p}.down_proj.weight`, numel: hidden * intermediate });
-    if (b % everyNth === 0) targets.push({ name: `${p}.up_proj`, out: intermediate, in: hidden, bias: false }, { name: `${p}.down_proj`, out: hidden, in: intermediate, bias: false });
+    params.push(
+      { name: `${p}.gate_proj.weight`, numel: intermediate * hidden },
+      { name: `${p}.up_proj.weight`, numel: intermediate * hidden },
+      { name: `${p}.down_proj.weight`, numel: hidden * intermediate },
+    );
+    if (b % everyNth === 0)
+      targets.push(
+        { name: `${p}.up_proj`, out: intermediate, in: hidden, bias: false },
+        { name: `${p}.down_proj`, out: hidden, in: intermediate, bias: false },
+      );
   }
   const adapted = (name: string) => {
     const m = /^model\.layers\.(\d+)\.mlp\.gate_proj\./.exec(name);
     return m !== null && Number(m[1]) % everyNth === 0;
   };
   return {
-    label, params, targets, tokens, everyNthBlock: everyNth,
+    label,
+    params,
+    targets,
+    tokens,
+    everyNthBlock: everyNth,
     trains: (name, scope) => scope === 'paper' && adapted(name),
     build: () => new MlpStack(blocks, hidden, intermediate),
   };
@@ -231,7 +261,19 @@ export function touchedEntries(t: TargetSpec, k: number, touched: number): numbe
 /** The bytes from the shapes alone: the rules memoryReport applies to live arrays (nn/memory.ts header). */
 export function analyticMemory(spec: ModelSpec, row: MemoryRow, s: MemorySettings): Accounting {
   const targetParams = new Set(spec.targets.flatMap((t) => [`${t.name}.weight`, `${t.name}.bias`]));
-  const a: Accounting = { parameters: 0, trainableEntries: 0, originals: 0, gradientsDense: 0, gradientsSparse: 0, optimizerState: 0, bases: 0, materializedWeights: 0, held: 0, activationsSaved: 0, activationsTransient: 0 };
+  const a: Accounting = {
+    parameters: 0,
+    trainableEntries: 0,
+    originals: 0,
+    gradientsDense: 0,
+    gradientsSparse: 0,
+    optimizerState: 0,
+    bases: 0,
+    materializedWeights: 0,
+    held: 0,
+    activationsSaved: 0,
+    activationsTransient: 0,
+  };
   let denseTrainable = 0; // entries with a dense gradient and AdamW's two moments
   for (const p of spec.params) {
     a.parameters += p.numel * E;
@@ -289,8 +331,17 @@ export function measuredMemory(spec: ModelSpec, row: MemoryRow, s: MemorySetting
   const model = spec.build();
   for (const [name, p] of model.namedParameters()) if (!spec.targets.some((t) => name.startsWith(`${t.name}.`))) p.requiresGrad = spec.trains(name, s.scope);
   const o: MethodOptions = {
-    method: row.method, lr: 1e-3, rank: s.rank, loraAlpha: 1, prelimSteps: 1, prelimUpdate: false, inputBasis: 'consistent',
-    materialized: s.materialized, tokensPerStep: spec.tokens, train: s.scope, sparseMoments: row.sparseMoments,
+    method: row.method,
+    lr: 1e-3,
+    rank: s.rank,
+    loraAlpha: 1,
+    prelimSteps: 1,
+    prelimUpdate: false,
+    inputBasis: 'consistent',
+    materialized: s.materialized,
+    tokensPerStep: spec.tokens,
+    train: s.scope,
+    sparseMoments: row.sparseMoments,
     ...(spec.everyNthBlock !== undefined ? { everyNthBlock: spec.everyNthBlock } : {}),
   };
   // Any orthogonal bases hold the same bytes: identities, in float64 as the preliminary phase returns them.
@@ -308,13 +359,24 @@ export function measuredMemory(spec: ModelSpec, row: MemoryRow, s: MemorySetting
   const spread = (n: number, count: number) => Int32Array.from({ length: count }, (_, i) => Math.floor((i * n) / count)); // strictly increasing for count ≤ n
   for (const p of trainable) give(p, (k) => (row.sparseMoments ? spread(p.numel, Math.max(k, Math.round(s.touched * p.numel))) : spread(p.numel, k)));
   prepared.optimizer.step();
-  if (row.sparseMoments) for (const p of trainable) if (sparse.has(p)) give(p, (k) => spread(p.numel, Math.max(k, Math.round(s.touched * p.numel))).subarray(0, k));
-  const r: MemoryReport = memoryReport(model, prepared.optimizer, { tokens: spec.tokens, ...(spec.everyNthBlock !== undefined ? { everyNthBlock: spec.everyNthBlock } : {}) });
+  if (row.sparseMoments)
+    for (const p of trainable) if (sparse.has(p)) give(p, (k) => spread(p.numel, Math.max(k, Math.round(s.touched * p.numel))).subarray(0, k));
+  const r: MemoryReport = memoryReport(model, prepared.optimizer, {
+    tokens: spec.tokens,
+    ...(spec.everyNthBlock !== undefined ? { everyNthBlock: spec.everyNthBlock } : {}),
+  });
   return {
-    parameters: r.parameters.bytes, trainableEntries: r.parameters.trainableEntries, originals: r.originals,
-    gradientsDense: r.gradients.dense, gradientsSparse: r.gradients.sparse, optimizerState: r.optimizerState, bases: r.bases,
-    materializedWeights: r.materializedWeights, held: r.held,
-    activationsSaved: r.activations?.saved ?? 0, activationsTransient: r.activations?.transient ?? 0,
+    parameters: r.parameters.bytes,
+    trainableEntries: r.parameters.trainableEntries,
+    originals: r.originals,
+    gradientsDense: r.gradients.dense,
+    gradientsSparse: r.gradients.sparse,
+    optimizerState: r.optimizerState,
+    bases: r.bases,
+    materializedWeights: r.materializedWeights,
+    held: r.held,
+    activationsSaved: r.activations?.saved ?? 0,
+    activationsTransient: r.activations?.transient ?? 0,
   };
 }
 
@@ -324,7 +386,13 @@ function identityBases(model: Module, o: MethodOptions): Map<string, LayerTypeBa
     const type = layerType(name);
     if (bases.has(type)) continue;
     const [out, inF] = (linear as Linear).weight.shape as [number, number];
-    bases.set(type, { U: eye(inF, inF, { dtype: 'float64' }), V: eye(out, out, { dtype: 'float64' }), inValues: new Float64Array(0), outValues: new Float64Array(0), slices: 0 });
+    bases.set(type, {
+      U: eye(inF, inF, { dtype: 'float64' }),
+      V: eye(out, out, { dtype: 'float64' }),
+      inValues: new Float64Array(0),
+      outValues: new Float64Array(0),
+      slices: 0,
+    });
   }
   return bases;
 }
@@ -346,13 +414,25 @@ export function memoryTable(spec: ModelSpec, s: MemorySettings, limitBytes: numb
   const analytic = rows.map((row) => ({ row, bytes: analyticMemory(spec, row, s) }));
   const largest = Math.max(...analytic.map((r) => r.bytes.held));
   if (largest > limitBytes) {
-    return { model: spec.label, tokens: spec.tokens, route: 'analytic', rows: analytic, note: `analytic: the largest method holds ${formatBytes(largest)}, more than the ${formatBytes(limitBytes)} this run may allocate (--limit-gib), so nothing was built; the figures come from the accounting that equals the measured bytes on small configs (spec/sparsegrad/memory-command.spec.ts)` };
+    return {
+      model: spec.label,
+      tokens: spec.tokens,
+      route: 'analytic',
+      rows: analytic,
+      note: `analytic: the largest method holds ${formatBytes(largest)}, more than the ${formatBytes(limitBytes)} this run may allocate (--limit-gib), so nothing was built; the figures come from the accounting that equals the measured bytes on small configs (spec/sparsegrad/memory-command.spec.ts)`,
+    };
   }
   const measured = rows.map((row) => ({ row, bytes: measuredMemory(spec, row, s) }));
   const mismatched = measured.filter((m, i) => JSON.stringify(m.bytes) !== JSON.stringify(analytic[i]!.bytes)).map((m) => m.row.label);
   return {
-    model: spec.label, tokens: spec.tokens, route: 'measured', rows: measured,
-    note: mismatched.length === 0 ? 'measured on the built model (memoryReport on the live arrays); the analytic accounting agrees byte for byte' : `measured; the analytic accounting DIFFERS for ${mismatched.join(', ')} (a bug: please report it)`,
+    model: spec.label,
+    tokens: spec.tokens,
+    route: 'measured',
+    rows: measured,
+    note:
+      mismatched.length === 0
+        ? 'measured on the built model (memoryReport on the live arrays); the analytic accounting agrees byte for byte'
+        : `measured; the analytic accounting DIFFERS for ${mismatched.join(', ')} (a bug: please report it)`,
   };
 }
 
@@ -409,29 +489,73 @@ export function formatMemoryTable(t: MemoryTable, s: MemorySettings): string {
 // ---- the command -----------------------------------------------------------------------------
 
 export const memoryFlags = {
-  models: { type: 'list', choices: ['bert-base', 'llama-7b-mlp'], default: ['bert-base', 'llama-7b-mlp'], help: 'which models: bert-base (built and measured), llama-7b-mlp (analytic unless --limit-gib allows it)' },
-  train: { type: 'choice', choices: TRAIN_SCOPES, default: 'paper', help: "what trains besides the adapted linears: 'paper' (BERT: everything; LLaMa: gate_proj of the adapted blocks) or 'mlp-only' (BERT: the task head; LLaMa: nothing)" },
-  rank: { type: 'int', min: 1, default: 7, help: 'LoRA rank r; MeProp and SparseGrad keep k = r·(in + out) entries per layer (BERT-base: 26,880 ≈ 1.2 %; 7B: 105,728 ≈ 0.23 %)' },
-  touched: { type: 'number', min: 0, exclusiveMin: true, max: 1, default: DEFAULT_TOUCHED, help: `share of each W̃ ever selected, for sparse-moment SparseAdam (default ${DEFAULT_TOUCHED}: measured in compare's default setting on bert-mini after 109 SparseGrad steps; see cli/commands/memory.ts)` },
-  bertTokens: { type: 'int', min: 1, default: 32 * 128, help: 'tokens per step for BERT-base (default 32 × 128, the paper\'s GLUE batch and length)' },
-  llamaTokens: { type: 'int', min: 1, default: 2 * 512, help: 'tokens per micro-step for the 7B stack (default 2 × 512, the reference\'s micro-batch)' },
-  materialized: { type: 'choice', choices: ['auto', 'on', 'off'], default: 'auto', help: "SparseGrad's materialized weight: 'auto' as compare (on when it is the cheaper path for the tokens)" },
-  limitGib: { type: 'number', min: 0, exclusiveMin: true, default: 6, help: 'build and measure a model only if its largest method holds at most this many GiB (else analytic)' },
+  models: {
+    type: 'list',
+    choices: ['bert-base', 'llama-7b-mlp'],
+    default: ['bert-base', 'llama-7b-mlp'],
+    help: 'which models: bert-base (built and measured), llama-7b-mlp (analytic unless --limit-gib allows it)',
+  },
+  train: {
+    type: 'choice',
+    choices: TRAIN_SCOPES,
+    default: 'paper',
+    help: "what trains besides the adapted linears: 'paper' (BERT: everything; LLaMa: gate_proj of the adapted blocks) or 'mlp-only' (BERT: the task head; LLaMa: nothing)",
+  },
+  rank: {
+    type: 'int',
+    min: 1,
+    default: 7,
+    help: 'LoRA rank r; MeProp and SparseGrad keep k = r·(in + out) entries per layer (BERT-base: 26,880 ≈ 1.2 %; 7B: 105,728 ≈ 0.23 %)',
+  },
+  touched: {
+    type: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 1,
+    default: DEFAULT_TOUCHED,
+    help: `share of each W̃ ever selected, for sparse-moment SparseAdam (default ${DEFAULT_TOUCHED}: measured in compare's default setting on bert-mini after 109 SparseGrad steps; see cli/commands/memory.ts)`,
+  },
+  bertTokens: { type: 'int', min: 1, default: 32 * 128, help: "tokens per step for BERT-base (default 32 × 128, the paper's GLUE batch and length)" },
+  llamaTokens: { type: 'int', min: 1, default: 2 * 512, help: "tokens per micro-step for the 7B stack (default 2 × 512, the reference's micro-batch)" },
+  materialized: {
+    type: 'choice',
+    choices: ['auto', 'on', 'off'],
+    default: 'auto',
+    help: "SparseGrad's materialized weight: 'auto' as compare (on when it is the cheaper path for the tokens)",
+  },
+  limitGib: {
+    type: 'number',
+    min: 0,
+    exclusiveMin: true,
+    default: 6,
+    help: 'build and measure a model only if its largest method holds at most this many GiB (else analytic)',
+  },
   json: { type: 'string', placeholder: 'FILE', help: 'also write the tables as JSON' },
 } as const satisfies FlagSpecs;
 
 export async function memoryCommand(argv: readonly string[]): Promise<number> {
   const { flags, help } = parseFlags(argv, memoryFlags, 'memory');
   if (help) {
-    console.log(formatHelp('memory', [
-      'The bytes each method holds at the paper\'s sizes, built from config alone (random weights, no training):',
-      'BERT-base and a LLaMa-2-7B-shaped MLP stack; per method (full FT, LoRA, MeProp, SparseGrad with dense and',
-      'sparse-moment SparseAdam) the exact held bytes by category, an analytic activation estimate, and which holds',
-      'the least. A model whose largest method exceeds --limit-gib is computed analytically, and the table says so.',
-    ].join('\n'), memoryFlags));
+    console.log(
+      formatHelp(
+        'memory',
+        [
+          "The bytes each method holds at the paper's sizes, built from config alone (random weights, no training):",
+          'BERT-base and a LLaMa-2-7B-shaped MLP stack; per method (full FT, LoRA, MeProp, SparseGrad with dense and',
+          'sparse-moment SparseAdam) the exact held bytes by category, an analytic activation estimate, and which holds',
+          'the least. A model whose largest method exceeds --limit-gib is computed analytically, and the table says so.',
+        ].join('\n'),
+        memoryFlags,
+      ),
+    );
     return 0;
   }
-  const settings: MemorySettings = { scope: flags.train as TrainScope, rank: flags.rank, touched: flags.touched, materialized: flags.materialized as MemorySettings['materialized'] };
+  const settings: MemorySettings = {
+    scope: flags.train as TrainScope,
+    rank: flags.rank,
+    touched: flags.touched,
+    materialized: flags.materialized as MemorySettings['materialized'],
+  };
   const specs: Record<string, () => ModelSpec> = { 'bert-base': () => bertBaseSpec(flags.bertTokens), 'llama-7b-mlp': () => llama7bMlpSpec(flags.llamaTokens) };
   const tables: MemoryTable[] = [];
   console.log(`memory: ${availableParallelism()} cores; float32; building the models that fit under ${flags.limitGib} GiB`);

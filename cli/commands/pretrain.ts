@@ -175,7 +175,10 @@ class EpochOrder {
   cursor = 0;
   private order: Int32Array;
 
-  constructor(readonly n: number, readonly seed: number) {
+  constructor(
+    readonly n: number,
+    readonly seed: number,
+  ) {
     this.order = this.permutation(0);
   }
 
@@ -226,13 +229,17 @@ async function documents(args: PretrainArgs): Promise<{ train: readonly string[]
   return { train: train.map((a) => a.text), heldOut: heldOut.map((a) => a.text) };
 }
 
-async function buildBert(args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' | 'seqLength' | 'dropout' | 'evalSequences'>> & PretrainArgs): Promise<Built<ReturnType<typeof maskBatch>>> {
+async function buildBert(
+  args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' | 'seqLength' | 'dropout' | 'evalSequences'>> & PretrainArgs,
+): Promise<Built<ReturnType<typeof maskBatch>>> {
   const shipped = { ...BERT_MINI, ...(args.config ?? {}) };
   const config = bertConfig({ ...shipped, hidden_dropout_prob: args.dropout, attention_probs_dropout_prob: args.dropout });
-  if (args.seqLength > config.max_position_embeddings) throw new ValueError(`pretrain: seqLength ${args.seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
+  if (args.seqLength > config.max_position_embeddings)
+    throw new ValueError(`pretrain: seqLength ${args.seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
   const vocabTxt = bertVocabText();
   const tokenizer = new BertTokenizer(vocabTxt);
-  if (tokenizer.vocab.size !== config.vocab_size) throw new ValueError(`pretrain: the tokenizer has ${tokenizer.vocab.size} tokens but config.vocab_size is ${config.vocab_size}`);
+  if (tokenizer.vocab.size !== config.vocab_size)
+    throw new ValueError(`pretrain: the tokenizer has ${tokenizer.vocab.size} tokens but config.vocab_size is ${config.vocab_size}`);
   const texts = await documents(args);
   const encode = (docs: readonly string[]) => docs.map((d) => sentences(d).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).inputIds));
   const trainSeqs = packSequences(encode(texts.train), args.seqLength, tokenizer.clsId, tokenizer.sepId);
@@ -241,7 +248,7 @@ async function buildBert(args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' 
   const masking = bertMasking(tokenizer);
   const counts = new Float64Array(config.vocab_size);
   let trainTokens = 0;
-  for (const s of trainSeqs) for (const id of s) if (!masking.specialIds.has(id)) (counts[id]!++, trainTokens++);
+  for (const s of trainSeqs) for (const id of s) if (!masking.specialIds.has(id)) counts[id]!++, trainTokens++;
   let heldOutTokens = 0;
   for (const s of heldOutSeqs) heldOutTokens += s.length - 2;
 
@@ -257,7 +264,14 @@ async function buildBert(args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' 
   const evalMasked = evalBatches.map((b) => maskBatch(b, args.seqLength, tokenizer.padId, evalGenerator, masking));
   const task: PretrainTask<ReturnType<typeof maskBatch>> = {
     model,
-    nextBatch: () => maskBatch(order.take(args.batchSize).map((i) => trainSeqs[i]!), args.seqLength, tokenizer.padId, maskGenerator, masking),
+    nextBatch: () =>
+      maskBatch(
+        order.take(args.batchSize).map((i) => trainSeqs[i]!),
+        args.seqLength,
+        tokenizer.padId,
+        maskGenerator,
+        masking,
+      ),
     loss: (batch) => mlmLoss(model, batch),
     evaluate: () => evaluateAll(evalMasked.map((b) => () => mlmLoss(model, b))),
     dataState: () => ({ epoch: order.epoch, cursor: order.cursor }),
@@ -273,10 +287,23 @@ async function buildBert(args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' 
     },
     tokenizerFiles: {
       'vocab.txt': vocabTxt,
-      'tokenizer_config.json': `${JSON.stringify({
-        tokenizer_class: 'BertTokenizer', do_lower_case: true, model_max_length: config.max_position_embeddings, strip_accents: null, tokenize_chinese_chars: true,
-        clean_up_tokenization_spaces: true, unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]',
-      }, null, 2)}\n`,
+      'tokenizer_config.json': `${JSON.stringify(
+        {
+          tokenizer_class: 'BertTokenizer',
+          do_lower_case: true,
+          model_max_length: config.max_position_embeddings,
+          strip_accents: null,
+          tokenize_chinese_chars: true,
+          clean_up_tokenization_spaces: true,
+          unk_token: '[UNK]',
+          sep_token: '[SEP]',
+          pad_token: '[PAD]',
+          cls_token: '[CLS]',
+          mask_token: '[MASK]',
+        },
+        null,
+        2,
+      )}\n`,
       'special_tokens_map.json': `${JSON.stringify({ unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' }, null, 2)}\n`,
     },
     corpus: { trainDocuments: texts.train.length, heldOutDocuments: texts.heldOut.length, trainTokens, heldOutTokens, trainSequences: trainSeqs.length },
@@ -286,15 +313,23 @@ async function buildBert(args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' 
   };
 }
 
-async function buildLlama(args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' | 'seqLength' | 'dropout' | 'evalSequences'>> & PretrainArgs): Promise<Built<ReturnType<typeof clmBatch>>> {
+async function buildLlama(
+  args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' | 'seqLength' | 'dropout' | 'evalSequences'>> & PretrainArgs,
+): Promise<Built<ReturnType<typeof clmBatch>>> {
   const shipped = { ...LLAMA_MINI, ...(args.config ?? {}) };
   const config = llamaConfig(shipped);
-  if (args.seqLength > config.max_position_embeddings) throw new ValueError(`pretrain: seqLength ${args.seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
+  if (args.seqLength > config.max_position_embeddings)
+    throw new ValueError(`pretrain: seqLength ${args.seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
   const json = await llamaTokenizerJson();
   const tokenizer = new LlamaTokenizer(json);
-  if (tokenizer.vocab.size !== config.vocab_size) throw new ValueError(`pretrain: the tokenizer has ${tokenizer.vocab.size} tokens but config.vocab_size is ${config.vocab_size}`);
+  if (tokenizer.vocab.size !== config.vocab_size)
+    throw new ValueError(`pretrain: the tokenizer has ${tokenizer.vocab.size} tokens but config.vocab_size is ${config.vocab_size}`);
   const texts = await documents(args);
-  const encode = (docs: readonly string[]) => documentStream(docs.map((d) => tokenizer.encode(d, { addBos: false })), tokenizer.eosId);
+  const encode = (docs: readonly string[]) =>
+    documentStream(
+      docs.map((d) => tokenizer.encode(d, { addBos: false })),
+      tokenizer.eosId,
+    );
   const trainStream = encode(texts.train);
   const heldOutStream = encode(texts.heldOut);
   const trainWindows = tokenWindows(trainStream, args.seqLength, tokenizer.bosId);
@@ -323,13 +358,31 @@ async function buildLlama(args: Required<Pick<PretrainArgs, 'seed' | 'batchSize'
     exportModel: () => model,
     tokenizerFiles: {
       'tokenizer.json': `${JSON.stringify(json, null, 2)}\n`,
-      'tokenizer_config.json': `${JSON.stringify({
-        tokenizer_class: 'LlamaTokenizerFast', add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', pad_token: null,
-        legacy: true, clean_up_tokenization_spaces: false, model_max_length: config.max_position_embeddings,
-      }, null, 2)}\n`,
+      'tokenizer_config.json': `${JSON.stringify(
+        {
+          tokenizer_class: 'LlamaTokenizerFast',
+          add_bos_token: true,
+          add_eos_token: false,
+          bos_token: '<s>',
+          eos_token: '</s>',
+          unk_token: '<unk>',
+          pad_token: null,
+          legacy: true,
+          clean_up_tokenization_spaces: false,
+          model_max_length: config.max_position_embeddings,
+        },
+        null,
+        2,
+      )}\n`,
       'special_tokens_map.json': `${JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }, null, 2)}\n`,
     },
-    corpus: { trainDocuments: texts.train.length, heldOutDocuments: texts.heldOut.length, trainTokens: trainStream.length, heldOutTokens: heldOutStream.length, trainSequences: trainWindows.length },
+    corpus: {
+      trainDocuments: texts.train.length,
+      heldOutDocuments: texts.heldOut.length,
+      trainTokens: trainStream.length,
+      heldOutTokens: heldOutStream.length,
+      trainSequences: trainWindows.length,
+    },
     baseline: () => unigramBaseline(counts, Int32Array.from(evalWindows.flatMap((w) => [...w.subarray(1)]))),
     tokensPerStep: args.batchSize * args.seqLength,
     config: shipped,
@@ -376,10 +429,16 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
   if (!Array.isArray(input)) return pretrain(input as PretrainArgs);
   const { flags, help } = parseFlags(input as readonly string[], pretrainFlags, 'pretrain');
   if (help) {
-    console.log(formatHelp('pretrain', 'Pretrain the small BERT (masked LM) or LLaMa (causal LM) on the State of the Union addresses and write a Hugging Face folder.', pretrainFlags));
+    console.log(
+      formatHelp(
+        'pretrain',
+        'Pretrain the small BERT (masked LM) or LLaMa (causal LM) on the State of the Union addresses and write a Hugging Face folder.',
+        pretrainFlags,
+      ),
+    );
     return 0;
   }
-  if (!flags.model) throw new CliError("pretrain: --model is required (bert or llama)");
+  if (!flags.model) throw new CliError('pretrain: --model is required (bert or llama)');
   const model = flags.model as PretrainModel;
   await pretrain({
     model,
@@ -424,7 +483,16 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
       `${built.corpus.trainSequences.toLocaleString('en-US')} sequences), ${built.corpus.heldOutDocuments} held out (${built.corpus.heldOutTokens.toLocaleString('en-US')} tokens); ` +
       `${steps} steps × ${full.batchSize} × ${full.seqLength} tokens, lr ${lr}, seed ${full.seed} (data ready in ${formatDuration((performance.now() - started) / 1000)})`,
   );
-  const runConfig = { model: args.model, seed: full.seed, batchSize: full.batchSize, seqLength: full.seqLength, dropout: full.dropout, evalSequences: full.evalSequences, config: built.config, corpus: built.corpus };
+  const runConfig = {
+    model: args.model,
+    seed: full.seed,
+    batchSize: full.batchSize,
+    seqLength: full.seqLength,
+    dropout: full.dropout,
+    evalSequences: full.evalSequences,
+    config: built.config,
+    corpus: built.corpus,
+  };
   const result = await train(built.task as PretrainTask<unknown>, {
     steps,
     lr,
@@ -459,7 +527,16 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   await savePretrained(out, built.exportModel(), { dtype: 'F16', tokenizerFiles: built.tokenizerFiles });
   const { out: _out, ...record } = summary;
   void _out;
-  const options = { ...runConfig, steps, lr, warmupSteps: args.warmupSteps ?? Math.round(0.06 * steps), weightDecay: args.weightDecay ?? 0.01, clipNorm: 1.0, betas: [0.9, 0.98], eps: 1e-6 };
+  const options = {
+    ...runConfig,
+    steps,
+    lr,
+    warmupSteps: args.warmupSteps ?? Math.round(0.06 * steps),
+    weightDecay: args.weightDecay ?? 0.01,
+    clipNorm: 1.0,
+    betas: [0.9, 0.98],
+    eps: 1e-6,
+  };
   await writeFileAtomic(join(out, 'pretraining.json'), `${JSON.stringify({ options, ...record, node: process.version }, null, 1)}\n`);
   await rm(args.checkpointDir ?? join(out, 'checkpoint'), { recursive: true, force: true });
   const what = args.model === 'bert' ? 'masked tokens' : 'next tokens';

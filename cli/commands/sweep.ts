@@ -144,14 +144,23 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     results.push(r);
   }
   const summary: SweepSummary = {
-    command: `sparsegrad sweep ${argv.join(' ')}`.trim(), generated: new Date().toISOString(), task, metric: 'validation accuracy', lrs, runs,
+    command: `sparsegrad sweep ${argv.join(' ')}`.trim(),
+    generated: new Date().toISOString(),
+    task,
+    metric: 'validation accuracy',
+    lrs,
+    runs,
     ...summarizeSweep(lrs, results),
   };
   const table = sweepMarkdown(summary);
   await writeFileAtomic(join(out, 'sweep.json'), `${JSON.stringify(summary, null, 1)}\n`);
   await writeFileAtomic(join(out, 'sweep.md'), `${table}\n`);
-  const chosenFlags = Object.entries(summary.chosen).map(([m, lr]) => `--lr-${m} ${lr}`).join(' ');
+  const chosenFlags = Object.entries(summary.chosen)
+    .map(([m, lr]) => `--lr-${m} ${lr}`)
+    .join(' ');
   console.log(`\n${table}\n\nchosen (best mean validation accuracy; ties: the smaller rate): ${chosenFlags}`);
-  console.log(`sweep: ${join(out, 'sweep.json')}; next: sparsegrad compare --sweep ${join(out, 'sweep.json')} (with the same task and setting flags, without --validation)`);
+  console.log(
+    `sweep: ${join(out, 'sweep.json')}; next: sparsegrad compare --sweep ${join(out, 'sweep.json')} (with the same task and setting flags, without --validation)`,
+  );
   return 0;
 }

@@ -25,7 +25,8 @@ export interface Email {
  * with 'utf8' would be), so pass bytes when 8-bit parts use other charsets.
  */
 export function parseEmail(raw: string | Uint8Array): Email {
-  const binary = typeof raw === 'string' ? Buffer.from(raw, 'utf8').toString('latin1') : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
+  const binary =
+    typeof raw === 'string' ? Buffer.from(raw, 'utf8').toString('latin1') : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
   const part = readPart(binary);
   const header = (name: string) => decodeHeader(part.headers.get(name) ?? '');
   return { subject: header('subject'), from: header('from'), to: header('to'), body: extractText(part, 0)?.text ?? '' };
@@ -101,7 +102,11 @@ function extractText(part: Part, depth: number): Text | null {
   const { type, params } = parseContentType(declared ?? 'text/plain');
   if (depth < MAX_DEPTH && type.startsWith('multipart/')) {
     const children = splitMultipart(part.body, params.get('boundary') ?? '');
-    if (children !== null) return combine(children.map((c) => extractText(readPart(c), depth + 1)), type === 'multipart/alternative');
+    if (children !== null)
+      return combine(
+        children.map((c) => extractText(readPart(c), depth + 1)),
+        type === 'multipart/alternative',
+      );
   }
   const bytes = decodeTransfer(part.body, (part.headers.get('content-transfer-encoding') ?? '').trim().toLowerCase());
   if (depth < MAX_DEPTH && type === 'message/rfc822') return extractText(readPart(Buffer.from(bytes).toString('latin1')), depth + 1);
@@ -182,7 +187,9 @@ const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090�
  * contains; written out because Node 20's TextDecoder reads 0x80–0x9F as C1 controls.
  */
 const windows1252: Decode = (bytes) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!);
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString('latin1')
+    .replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!);
 
 const decoders = new Map<string, Decode | null>();
 
@@ -247,10 +254,40 @@ export function htmlToText(html: string): string {
 }
 
 const ENTITIES: Record<string, string> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', trade: '™',
-  hellip: '…', mdash: '—', ndash: '–', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', laquo: '«', raquo: '»',
-  bull: '•', middot: '·', euro: '€', pound: '£', cent: '¢', yen: '¥', sect: '§', deg: '°', times: '×',
-  plusmn: '±', frac12: '½', frac14: '¼', iexcl: '¡', iquest: '¿', szlig: 'ß', equiv: '≡',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  copy: '©',
+  reg: '®',
+  trade: '™',
+  hellip: '…',
+  mdash: '—',
+  ndash: '–',
+  lsquo: '‘',
+  rsquo: '’',
+  ldquo: '“',
+  rdquo: '”',
+  laquo: '«',
+  raquo: '»',
+  bull: '•',
+  middot: '·',
+  euro: '€',
+  pound: '£',
+  cent: '¢',
+  yen: '¥',
+  sect: '§',
+  deg: '°',
+  times: '×',
+  plusmn: '±',
+  frac12: '½',
+  frac14: '¼',
+  iexcl: '¡',
+  iquest: '¿',
+  szlig: 'ß',
+  equiv: '≡',
 };
 
 /** Latin-1's accented letters (&eacute;, &Atilde;, ...) are a letter plus a combining mark. */
@@ -274,11 +311,14 @@ export function decodeEntities(text: string): string {
 
 /** LF line ends, no control characters (binary junk in spam), no trailing or repeated blanks, at most one empty line in a row. */
 function tidy(text: string): string {
-  return text
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
-    .replace(/[ \t\u00a0]+/g, ' ')
-    .replace(/ ?\n ?/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+  return (
+    text
+      .replace(/\r\n?/g, '\n')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters from e-mail text is the point
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+      .replace(/[ \t\u00a0]+/g, ' ')
+      .replace(/ ?\n ?/g, '\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim()
+  );
 }

@@ -39,8 +39,12 @@ export interface SplitOptions {
 export function stratifiedSplit<T>(items: readonly T[], labelOf: (item: T) => number | string, options: SplitOptions): Split<T> {
   const { seed, testFraction, maxTrain, maxTest } = options;
   if (!(testFraction >= 0 && testFraction <= 1)) throw new ValueError(`stratifiedSplit(): testFraction must be in [0, 1], got ${testFraction}`);
-  for (const [name, cap] of [['maxTrain', maxTrain], ['maxTest', maxTest]] as const) {
-    if (cap !== undefined && !(Number.isInteger(cap) && cap >= 0)) throw new ValueError(`stratifiedSplit(): ${name} must be a non-negative integer, got ${cap}`);
+  for (const [name, cap] of [
+    ['maxTrain', maxTrain],
+    ['maxTest', maxTest],
+  ] as const) {
+    if (cap !== undefined && !(Number.isInteger(cap) && cap >= 0))
+      throw new ValueError(`stratifiedSplit(): ${name} must be a non-negative integer, got ${cap}`);
   }
   const rng = new Generator(seed);
   const trainOrder = new Generator(rng.nextUint32());

@@ -43,8 +43,21 @@ const PASSAGE_WORDS = 100;
 
 /** Every genre in cats.txt; `brown:<genre>` LM tasks take any of them. */
 export const BROWN_GENRES: readonly string[] = [
-  'adventure', 'belles_lettres', 'editorial', 'fiction', 'government', 'hobbies', 'humor', 'learned',
-  'lore', 'mystery', 'news', 'religion', 'reviews', 'romance', 'science_fiction',
+  'adventure',
+  'belles_lettres',
+  'editorial',
+  'fiction',
+  'government',
+  'hobbies',
+  'humor',
+  'learned',
+  'lore',
+  'mystery',
+  'news',
+  'religion',
+  'reviews',
+  'romance',
+  'science_fiction',
 ];
 
 /**
@@ -96,7 +109,8 @@ const CLASSIFICATION_BUILDERS: Record<ClassificationTaskName, (seed: number, o: 
     const docs = brownDocuments().filter((d) => labels.includes(d.genre));
     // Split documents, not passages: passages of one document share topic and names, which would leak.
     const bySide = stratifiedSplit(docs, (d) => d.genre, { seed, testFraction: TEST_FRACTION });
-    const passages = (side: typeof docs) => side.flatMap((d) => chunkSentences(d.sentences, PASSAGE_WORDS).map((text) => ({ text, label: labels.indexOf(d.genre) })));
+    const passages = (side: typeof docs) =>
+      side.flatMap((d) => chunkSentences(d.sentences, PASSAGE_WORDS).map((text) => ({ text, label: labels.indexOf(d.genre) })));
     const docCounts = labels.map((g) => `${g} ${bySide.train.filter((d) => d.genre === g).length}/${bySide.test.filter((d) => d.genre === g).length}`);
     return {
       title: 'Brown genre',
@@ -123,9 +137,22 @@ export function loadClassificationTask(name: string, options: ClassificationOpti
   const maxChars = checkMaxChars('loadClassificationTask', options.maxChars);
   const { title, labels, split, how } = CLASSIFICATION_BUILDERS[name](seed, options);
   const cut = (side: Example[]) => (maxChars === undefined ? side : side.map((e) => ({ ...e, text: truncate(e.text, maxChars) })));
-  const caps = [options.maxTrain !== undefined && `maxTrain ${formatCount(options.maxTrain)}`, options.maxTest !== undefined && `maxTest ${formatCount(options.maxTest)}`].filter(Boolean);
-  const notes = [`seed ${seed}`, caps.length > 0 && `capped at ${caps.join(' / ')} (proportional per label)`, maxChars !== undefined && `texts cut at ${formatCount(maxChars)} chars`];
-  return { name, labels, train: cut(split.train), test: cut(split.test), split: describeSplit(title, split, labels, [how, ...notes].filter(Boolean).join('; ')) };
+  const caps = [
+    options.maxTrain !== undefined && `maxTrain ${formatCount(options.maxTrain)}`,
+    options.maxTest !== undefined && `maxTest ${formatCount(options.maxTest)}`,
+  ].filter(Boolean);
+  const notes = [
+    `seed ${seed}`,
+    caps.length > 0 && `capped at ${caps.join(' / ')} (proportional per label)`,
+    maxChars !== undefined && `texts cut at ${formatCount(maxChars)} chars`,
+  ];
+  return {
+    name,
+    labels,
+    train: cut(split.train),
+    test: cut(split.test),
+    split: describeSplit(title, split, labels, [how, ...notes].filter(Boolean).join('; ')),
+  };
 }
 
 export type LmTaskName = 'moby-dick' | `brown:${string}`;
@@ -175,9 +202,18 @@ export function loadLmTask(name: string, options: LmOptions = {}): LmTask {
   const nHeld = Math.min(docs.length - 1, Math.max(1, Math.round(docs.length * fraction)));
   const { train, test } = stratifiedSplit(docs, () => 0, { seed, testFraction: nHeld / docs.length });
   // Corpus order (not shuffled), so that consecutive chapters read as in the book.
-  const [kept, held] = [train, test].map((side) => capChars(docs.filter((d) => side.includes(d)), maxChars)) as [LmDocument[], LmDocument[]];
+  const [kept, held] = [train, test].map((side) =>
+    capChars(
+      docs.filter((d) => side.includes(d)),
+      maxChars,
+    ),
+  ) as [LmDocument[], LmDocument[]];
   const chars = (side: LmDocument[]) => formatCount(side.reduce((n, d) => n + d.text.length, 0));
-  const notes = [`seed ${seed}`, `held out: ${held.map((d) => d.id).join(', ')}`, maxChars !== undefined && `each side capped at ${formatCount(maxChars)} chars`];
+  const notes = [
+    `seed ${seed}`,
+    `held out: ${held.map((d) => d.id).join(', ')}`,
+    maxChars !== undefined && `each side capped at ${formatCount(maxChars)} chars`,
+  ];
   return {
     name,
     train: kept.map((d) => d.text),
@@ -189,7 +225,8 @@ export function loadLmTask(name: string, options: LmOptions = {}): LmTask {
 }
 
 function checkMaxChars(fn: string, maxChars: number | undefined): number | undefined {
-  if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars > 0)) throw new ValueError(`${fn}(): maxChars must be a positive integer, got ${maxChars}`);
+  if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars > 0))
+    throw new ValueError(`${fn}(): maxChars must be a positive integer, got ${maxChars}`);
   return maxChars;
 }
 

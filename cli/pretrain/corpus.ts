@@ -58,7 +58,46 @@ export function splitAddresses<T>(addresses: readonly T[], every = 20, offset = 
 }
 
 /** Words after which a period does not end a sentence. */
-const ABBREVIATIONS = new Set(['mr', 'mrs', 'ms', 'dr', 'st', 'gen', 'jr', 'sr', 'gov', 'sen', 'rep', 'hon', 'messrs', 'no', 'nos', 'vs', 'etc', 'co', 'inc', 'ft', 'lt', 'col', 'capt', 'maj', 'adm', 'rev', 'art', 'sec', 'vol', 'jan', 'feb', 'mar', 'apr', 'aug', 'sept', 'oct', 'nov', 'dec']);
+const ABBREVIATIONS = new Set([
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'st',
+  'gen',
+  'jr',
+  'sr',
+  'gov',
+  'sen',
+  'rep',
+  'hon',
+  'messrs',
+  'no',
+  'nos',
+  'vs',
+  'etc',
+  'co',
+  'inc',
+  'ft',
+  'lt',
+  'col',
+  'capt',
+  'maj',
+  'adm',
+  'rev',
+  'art',
+  'sec',
+  'vol',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'aug',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+]);
 
 /**
  * Sentences of a text: a break after `.`, `!` or `?` (and any closing quotes or
@@ -116,21 +155,44 @@ export async function llamaTokenizerJson(): Promise<TokenizerJson & Record<strin
     truncation: null,
     padding: null,
     added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: '▁' },
+        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+      ],
+    },
     pre_tokenizer: null,
     post_processor: {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      pair: [
+        { SpecialToken: { id: '<s>', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '<s>', type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+      ],
       special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
     },
     decoder: {
       type: 'Sequence',
-      decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }],
+      decoders: [
+        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+        { type: 'Strip', content: ' ', start: 1, stop: 0 },
+      ],
     },
     model: {
-      type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true,
-      vocab: Object.fromEntries(llama.vocabById.map((p, id) => [p, id])), merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab: Object.fromEntries(llama.vocabById.map((p, id) => [p, id])),
+      merges,
     } as TokenizerJson['model'],
   };
 }

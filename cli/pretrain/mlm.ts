@@ -37,7 +37,14 @@ export interface MaskingOptions {
 }
 
 /** The masking options for a BERT vocabulary: ids from the first real word piece after the `[unused…]` block up. */
-export function bertMasking(tokenizer: { maskId: number; clsId: number; sepId: number; padId: number; unkId: number; vocab: { size: number; token(id: number): string } }): MaskingOptions {
+export function bertMasking(tokenizer: {
+  maskId: number;
+  clsId: number;
+  sepId: number;
+  padId: number;
+  unkId: number;
+  vocab: { size: number; token(id: number): string };
+}): MaskingOptions {
   let low = 0;
   for (let id = 0; id < tokenizer.vocab.size; id++) if (/^\[[A-Za-z0-9_]+\]$/.test(tokenizer.vocab.token(id))) low = id + 1;
   if (low >= tokenizer.vocab.size) low = 0;

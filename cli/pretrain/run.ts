@@ -61,7 +61,7 @@ export function linearCrossEntropy(h: Tensor, weight: Tensor, bias: Tensor | nul
         }
         if (arg === targets[r]) correct++;
         let sum = 0;
-        for (let j = 0; j < vocab; j++) sum += (p[row + j] = Math.exp(p[row + j]! - max));
+        for (let j = 0; j < vocab; j++) sum += p[row + j] = Math.exp(p[row + j]! - max);
         total += Math.log(sum) - Math.log(p[row + targets[r]!]!);
         const inv = 1 / sum;
         for (let j = 0; j < vocab; j++) p[row + j] = p[row + j]! * inv;
@@ -194,7 +194,9 @@ export function formatDuration(seconds: number): string {
 
 /** JSON with object keys sorted at every level (checkpoints store JSON that way). */
 function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+  return JSON.stringify(value, (_, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 const fmt = (x: number, digits = 4) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
@@ -213,7 +215,10 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
   model.train();
 
   const optimizer = new Optimizer(parameterGroups(model, options.weightDecay ?? 0.01), {
-    rule: adamW, lr, betas: options.betas ?? [0.9, 0.98], eps: options.eps ?? 1e-6,
+    rule: adamW,
+    lr,
+    betas: options.betas ?? [0.9, 0.98],
+    eps: options.eps ?? 1e-6,
   });
   const scheduler = new LRScheduler(optimizer, linear({ warmupSteps, totalSteps: steps }));
 
@@ -232,7 +237,9 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
     if (checkpoint) {
       const saved = checkpoint.config as { run: Record<string, unknown>; history: HistoryEntry[]; evals: TrainResult['evals']; seconds: number };
       if (canonicalJson(saved.run) !== canonicalJson(runConfig)) {
-        throw new ValueError(`train: ${options.checkpointDir} holds a checkpoint of a different run (${JSON.stringify(saved.run)}); remove it or pass the same options`);
+        throw new ValueError(
+          `train: ${options.checkpointDir} holds a checkpoint of a different run (${JSON.stringify(saved.run)}); remove it or pass the same options`,
+        );
       }
       model.loadStateDict(checkpoint.model);
       optimizer.loadStateDict(checkpoint.optimizer!);
@@ -263,7 +270,9 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
     const e = noGrad(() => task.evaluate());
     model.train();
     evals.push({ step, ...e });
-    log(`eval  step ${String(step).padStart(String(steps).length)}  held-out loss ${fmt(e.loss)}  ppl ${fmt(Math.exp(e.loss), 1)}  accuracy ${fmt(100 * e.accuracy, 1)}%  (${e.count} tokens)`);
+    log(
+      `eval  step ${String(step).padStart(String(steps).length)}  held-out loss ${fmt(e.loss)}  ppl ${fmt(Math.exp(e.loss), 1)}  accuracy ${fmt(100 * e.accuracy, 1)}%  (${e.count} tokens)`,
+    );
   };
 
   const start = performance.now();
@@ -283,7 +292,10 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
     const value = loss.item();
     if (!Number.isFinite(value)) throw new ValueError(`train: the loss became ${value} at step ${step + 1}`);
     loss.backward();
-    const gradNorm = clipGradNorm(optimizer.paramGroups.flatMap((g) => g.params), clipNorm);
+    const gradNorm = clipGradNorm(
+      optimizer.paramGroups.flatMap((g) => g.params),
+      clipNorm,
+    );
     const usedLr = optimizer.paramGroups[0]!.hyper.lr;
     optimizer.step();
     scheduler.step();
@@ -318,4 +330,3 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
   if (Number.isNaN(lastLoss) && history.length > 0) ({ loss: lastLoss, accuracy: lastAccuracy } = history.at(-1)!);
   return { steps: step, seconds: elapsed(), trainLoss: lastLoss, trainAccuracy: lastAccuracy, history, evals, resumedFrom };
 }
-

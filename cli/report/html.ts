@@ -136,8 +136,12 @@ function lossChart(d: ReportData): string {
   const prelim = d.runs.find((r) => r.method === 'sparsegrad' && r.prepSeconds.collect > 0);
   const prelimSteps = Number(d.settings['SparseGrad preliminary steps'] ?? 0);
   return lineChart({
-    plot: 'loss', title: `Training loss (moving average over ${window} step${window > 1 ? 's' : ''}; band: min–max over seeds)`,
-    xLabel: 'optimizer step', yLabel: 'cross-entropy', series, yMin: 0,
+    plot: 'loss',
+    title: `Training loss (moving average over ${window} step${window > 1 ? 's' : ''}; band: min–max over seeds)`,
+    xLabel: 'optimizer step',
+    yLabel: 'cross-entropy',
+    series,
+    yMin: 0,
     markers: prelim && prelimSteps > 0 ? [[prelimSteps, 'SparseGrad conversion']] : [],
   });
 }
@@ -146,14 +150,24 @@ function accuracyCharts(d: ReportData): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}`;
   // The axis starts at 0: a truncated axis makes a 2-point gap look like a 2× one.
   const yMin = 0;
-  const chart = (plot: string, title: string, key: 'accuracy' | 'f1', baseline: number) => barChart({
-    plot, title, yLabel: `${key === 'accuracy' ? 'accuracy' : 'macro-F1'} (%)`, yMin, yMax: 1, format: pct, width: 460,
-    bars: d.rows.map((r) => ({
-      label: r.label, value: r[key].mean, error: r[key].std, color: METHOD_COLORS[r.method],
-      points: d.runs.filter((x) => x.method === r.method).map((x) => (key === 'accuracy' ? x.eval.accuracy! : x.eval.f1!)),
-    })),
-    baseline: { value: baseline, label: `majority class ${pct(baseline)}` },
-  });
+  const chart = (plot: string, title: string, key: 'accuracy' | 'f1', baseline: number) =>
+    barChart({
+      plot,
+      title,
+      yLabel: `${key === 'accuracy' ? 'accuracy' : 'macro-F1'} (%)`,
+      yMin,
+      yMax: 1,
+      format: pct,
+      width: 460,
+      bars: d.rows.map((r) => ({
+        label: r.label,
+        value: r[key].mean,
+        error: r[key].std,
+        color: METHOD_COLORS[r.method],
+        points: d.runs.filter((x) => x.method === r.method).map((x) => (key === 'accuracy' ? x.eval.accuracy! : x.eval.f1!)),
+      })),
+      baseline: { value: baseline, label: `majority class ${pct(baseline)}` },
+    });
   if (!d.baseline || d.kind === 'lm') return perplexityChart(d);
   return `<div class="row">${chart('accuracy', 'Test accuracy (mean ± std over seeds)', 'accuracy', d.baseline.accuracy)}${chart('f1', 'Test macro-F1 (mean ± std over seeds)', 'f1', d.baseline.f1)}</div>`;
 }
@@ -161,10 +175,17 @@ function accuracyCharts(d: ReportData): string {
 /** Language modelling: held-out perplexity per method, from 0 (lower is better). */
 function perplexityChart(d: ReportData): string {
   return barChart({
-    plot: 'perplexity', title: 'Held-out perplexity (mean ± std over seeds; lower is better)', yLabel: 'perplexity', yMin: 0, width: 460,
+    plot: 'perplexity',
+    title: 'Held-out perplexity (mean ± std over seeds; lower is better)',
+    yLabel: 'perplexity',
+    yMin: 0,
+    width: 460,
     format: (v) => v.toFixed(1),
     bars: d.rows.map((r) => ({
-      label: r.label, value: r.perplexity?.mean ?? NaN, error: r.perplexity?.std ?? 0, color: METHOD_COLORS[r.method],
+      label: r.label,
+      value: r.perplexity?.mean ?? NaN,
+      error: r.perplexity?.std ?? 0,
+      color: METHOD_COLORS[r.method],
       points: d.runs.filter((x) => x.method === r.method).map((x) => x.eval.perplexity ?? NaN),
     })),
   });
@@ -180,19 +201,44 @@ function changeCharts(d: ReportData): string {
     const n = Math.min(...cs.map((c) => c.steps.length));
     return Array.from({ length: n }, (_, i) => [cs[0]!.steps[i]!, cs.reduce((a, c) => a + f(c, i), 0) / cs.length] as [number, number]);
   };
-  const line = (plot: string, title: string, yLabel: string, f: (c: NonNullable<RunResult['changes']>, i: number) => number, only?: (r: MethodRow) => boolean) => lineChart({
-    plot, title, xLabel: 'optimizer step', yLabel, yMin: 0, width: 560,
-    series: rows.filter((r) => !only || only(r)).map((r) => ({ name: r.label, color: METHOD_COLORS[r.method], points: series(r.method, f) })),
-  });
+  const line = (
+    plot: string,
+    title: string,
+    yLabel: string,
+    f: (c: NonNullable<RunResult['changes']>, i: number) => number,
+    only?: (r: MethodRow) => boolean,
+  ) =>
+    lineChart({
+      plot,
+      title,
+      xLabel: 'optimizer step',
+      yLabel,
+      yMin: 0,
+      width: 560,
+      series: rows.filter((r) => !only || only(r)).map((r) => ({ name: r.label, color: METHOD_COLORS[r.method], points: series(r.method, f) })),
+    });
   const modified = line('modified', 'Entries changed per MLP layer by each step (mean over seeds)', 'entries per layer', (c, i) => c.modified[i]! / c.layers);
-  const ever = line('ever-selected', 'Share of the trained entries ever given a non-zero gradient', 'share of entries', (c, i) => c.everSelected[i]! / (c.layers * c.entriesPerLayer));
+  const ever = line(
+    'ever-selected',
+    'Share of the trained entries ever given a non-zero gradient',
+    'share of entries',
+    (c, i) => c.everSelected[i]! / (c.layers * c.entriesPerLayer),
+  );
   const energy = rows.some((r) => r.changes?.energyKept !== null && r.changes?.energyKept !== undefined)
-    ? line('energy-kept', 'Gradient energy kept by the top-k selection', 'share of ‖g‖²', (c, i) => c.energyKept?.[i] ?? NaN, (r) => r.changes?.energyKept !== null && r.changes?.energyKept !== undefined)
+    ? line(
+        'energy-kept',
+        'Gradient energy kept by the top-k selection',
+        'share of ‖g‖²',
+        (c, i) => c.energyKept?.[i] ?? NaN,
+        (r) => r.changes?.energyKept !== null && r.changes?.energyKept !== undefined,
+      )
     : '';
-  const table = rows.map((r) => {
-    const c = r.changes!;
-    return `<tr><td>${esc(r.label)}</td><td class="num">${formatCount(c.entriesPerLayer)}</td><td class="num">${formatCount(Math.round(c.modifiedPerLayer))}</td><td class="num">${(c.everSelectedShare * 100).toFixed(1)} %</td><td class="num">${c.energyKept === null ? '–' : `${(c.energyKept * 100).toFixed(1)} %`}</td></tr>`;
-  }).join('');
+  const table = rows
+    .map((r) => {
+      const c = r.changes!;
+      return `<tr><td>${esc(r.label)}</td><td class="num">${formatCount(c.entriesPerLayer)}</td><td class="num">${formatCount(Math.round(c.modifiedPerLayer))}</td><td class="num">${(c.everSelectedShare * 100).toFixed(1)} %</td><td class="num">${c.energyKept === null ? '–' : `${(c.energyKept * 100).toFixed(1)} %`}</td></tr>`;
+    })
+    .join('');
   return `<table><thead><tr><th>method</th><th>trained entries per MLP layer</th><th>changed per step (mean)</th><th>ever selected (last step)</th><th>gradient energy kept by top-k (mean)</th></tr></thead><tbody>${table}</tbody></table>
 <div class="row">${modified}${ever}${energy}</div>`;
 }
@@ -201,16 +247,34 @@ const DASHES: Record<string, string | undefined> = { untransformed: undefined, c
 const VARIANT_COLORS: Record<string, string> = { untransformed: '#7f7f7f', consistent: '#d62728', reference: '#9467bd' };
 
 function concentrationCharts(layers: LayerConcentration[]): string {
-  const charts = layers.map((l) => lineChart({
-    plot: 'concentration', title: `${shortType(l.layerType)} ${l.shape[0]}×${l.shape[1]}: energy in the top entries`,
-    xLabel: 'fraction of entries kept (largest |g| first, log scale)', yLabel: 'share of ‖g‖²', logX: true, yMin: 0, yMax: 1, width: 560,
-    series: VARIANTS.map((v) => ({ name: `${VARIANT_LABELS[v]}`, color: VARIANT_COLORS[v], dash: DASHES[v], points: l.curve.x.map((x, i) => [x, l.curve.y[v][i]!] as const) })),
-    markers: [[0.01, 'top 1%']],
-  }));
+  const charts = layers.map((l) =>
+    lineChart({
+      plot: 'concentration',
+      title: `${shortType(l.layerType)} ${l.shape[0]}×${l.shape[1]}: energy in the top entries`,
+      xLabel: 'fraction of entries kept (largest |g| first, log scale)',
+      yLabel: 'share of ‖g‖²',
+      logX: true,
+      yMin: 0,
+      yMax: 1,
+      width: 560,
+      series: VARIANTS.map((v) => ({
+        name: `${VARIANT_LABELS[v]}`,
+        color: VARIANT_COLORS[v],
+        dash: DASHES[v],
+        points: l.curve.x.map((x, i) => [x, l.curve.y[v][i]!] as const),
+      })),
+      markers: [[0.01, 'top 1%']],
+    }),
+  );
   // Stated as what a selection throws away: the energy left outside the kept entries.
   const outside = (share: number | undefined) => (share === undefined || !Number.isFinite(share) ? '–' : `${((1 - share) * 100).toFixed(1)} %`);
   const budget = layers.find((l) => l.atBudget)?.atBudget;
-  const rows = layers.map((l) => `<tr><td>${esc(shortType(l.layerType))}</td><td>${l.shape[0]}×${l.shape[1]}</td><td class="num">${l.slices}${l.runs && l.runs > 1 ? ` (${l.runs} seeds)` : ''}</td>${VARIANTS.map((v) => `<td class="num">${outside(l.top1[v])}</td>`).join('')}${budget ? VARIANTS.map((v) => `<td class="num">${outside(l.atBudget?.share[v])}</td>`).join('') : ''}</tr>`).join('');
+  const rows = layers
+    .map(
+      (l) =>
+        `<tr><td>${esc(shortType(l.layerType))}</td><td>${l.shape[0]}×${l.shape[1]}</td><td class="num">${l.slices}${l.runs && l.runs > 1 ? ` (${l.runs} seeds)` : ''}</td>${VARIANTS.map((v) => `<td class="num">${outside(l.top1[v])}</td>`).join('')}${budget ? VARIANTS.map((v) => `<td class="num">${outside(l.atBudget?.share[v])}</td>`).join('') : ''}</tr>`,
+    )
+    .join('');
   const head = `<tr><th rowspan="2">layer type</th><th rowspan="2">shape</th><th rowspan="2">gradients</th><th colspan="3">energy outside the top 1 %</th>${budget ? `<th colspan="3">energy outside the top k = ${formatCount(budget.k)} (${(budget.fraction * 100).toFixed(2)} %)</th>` : ''}</tr><tr>${[...VARIANTS, ...(budget ? VARIANTS : [])].map((v) => `<th>${esc(VARIANT_LABELS[v])}</th>`).join('')}</tr>`;
   return `<div class="row">${charts.join('')}</div>
 <table><thead>${head}</thead><tbody>${rows}</tbody></table>`;
@@ -224,8 +288,14 @@ function updateHeatmap(u: UpdateSnapshot): string {
   const [rows, cols] = u.shape;
   const density = u.indices.length / (rows * cols);
   const map = heatmap({
-    plot: 'heatmap', title: `ΔW̃ of ${u.layer} at step ${u.step}`,
-    rows, cols, indices: u.indices, values: u.delta, rowLabel: 'output index (V basis)', colLabel: 'input index (U basis)',
+    plot: 'heatmap',
+    title: `ΔW̃ of ${u.layer} at step ${u.step}`,
+    rows,
+    cols,
+    indices: u.indices,
+    values: u.delta,
+    rowLabel: 'output index (V basis)',
+    colLabel: 'input index (U basis)',
   });
   return `<p>${esc(`${formatCount(u.indices.length)} of ${formatCount(rows * cols)} entries moved (${(density * 100).toFixed(2)} %); rows and columns are ordered by eigenvalue, largest first, so the top-left corner holds the directions that carried the most gradient energy in the preliminary phase.`)}</p>${map}`;
 }
@@ -233,24 +303,58 @@ function updateHeatmap(u: UpdateSnapshot): string {
 function htmlTable(d: ReportData): string {
   const noisy = d.load?.noisy ? ' (noisy, see below)' : '';
   const lm = !d.baseline || d.kind === 'lm';
-  const head = ['method', 'trainable params', 'MLP gradient entries selected per layer per step (k)', 'gradients', 'optimizer state', 'grad + opt state (exact)', 'held (exact)', 'peak RSS', `ms / step${noisy}`, 'prelim + eigen s', ...(lm ? ['held-out loss', 'perplexity'] : ['accuracy %', 'macro-F1 %'])];
+  const head = [
+    'method',
+    'trainable params',
+    'MLP gradient entries selected per layer per step (k)',
+    'gradients',
+    'optimizer state',
+    'grad + opt state (exact)',
+    'held (exact)',
+    'peak RSS',
+    `ms / step${noisy}`,
+    'prelim + eigen s',
+    ...(lm ? ['held-out loss', 'perplexity'] : ['accuracy %', 'macro-F1 %']),
+  ];
   const body = d.rows.map((r) => [
-    r.label, formatCount(r.trainable), r.budget === null ? 'all' : formatCount(r.budget), formatBytes(r.gradientBytes), formatBytes(r.optimizerStateBytes),
+    r.label,
+    formatCount(r.trainable),
+    r.budget === null ? 'all' : formatCount(r.budget),
+    formatBytes(r.gradientBytes),
+    formatBytes(r.optimizerStateBytes),
     `${formatBytes(r.gradOptBytes)} <span class="muted">(${formatCount(r.gradOptBytes)} B)</span>`,
     Number.isFinite(r.heldBytes) ? `${formatBytes(r.heldBytes)} <span class="muted">(${formatCount(r.heldBytes)} B)</span>` : '–',
-    formatBytes(r.peakRssBytes), r.msPerStep.toFixed(0),
+    formatBytes(r.peakRssBytes),
+    r.msPerStep.toFixed(0),
     r.prepSeconds > 0 ? r.prepSeconds.toFixed(1) : '–',
-    ...(lm ? [r.heldOutLoss ? r.heldOutLoss.mean.toFixed(4) : '–', r.perplexity ? formatPercentless(r.perplexity) : '–'] : [formatPercent(r.accuracy), formatPercent(r.f1)]),
+    ...(lm
+      ? [r.heldOutLoss ? r.heldOutLoss.mean.toFixed(4) : '–', r.perplexity ? formatPercentless(r.perplexity) : '–']
+      : [formatPercent(r.accuracy), formatPercent(r.f1)]),
   ]);
-  const row = (cells: string[], tag: string) => `<tr>${cells.map((c, i) => `<${tag}${i > 0 ? ' class="num"' : ''}>${i === 0 || c.includes('<span') ? c : esc(c)}</${tag}>`).join('')}</tr>`;
-  const main = `<table class="main"><thead>${row(head.map(esc), 'th')}</thead><tbody>${body.map((c) => row(c.map((x, i) => (i === 0 ? esc(x) : x)), 'td')).join('')}${d.baseline ? `<tr class="muted"><td>majority class</td>${'<td></td>'.repeat(head.length - 3)}<td class="num">${(d.baseline.accuracy * 100).toFixed(1)}</td><td class="num">${(d.baseline.f1 * 100).toFixed(1)}</td></tr>` : ''}</tbody></table>`;
+  const row = (cells: string[], tag: string) =>
+    `<tr>${cells.map((c, i) => `<${tag}${i > 0 ? ' class="num"' : ''}>${i === 0 || c.includes('<span') ? c : esc(c)}</${tag}>`).join('')}</tr>`;
+  const main = `<table class="main"><thead>${row(head.map(esc), 'th')}</thead><tbody>${body
+    .map((c) =>
+      row(
+        c.map((x, i) => (i === 0 ? esc(x) : x)),
+        'td',
+      ),
+    )
+    .join(
+      '',
+    )}${d.baseline ? `<tr class="muted"><td>majority class</td>${'<td></td>'.repeat(head.length - 3)}<td class="num">${(d.baseline.accuracy * 100).toFixed(1)}</td><td class="num">${(d.baseline.f1 * 100).toFixed(1)}</td></tr>` : ''}</tbody></table>`;
   const diffs = d.differences ?? [];
   if (diffs.length === 0) return main;
   const d0 = diffs[0]!;
   const label = (m: MethodName) => d.rows.find((r) => r.method === m)?.label ?? m;
   const metricLoss = d0.metric === 'loss';
   const pts = (x: number) => (metricLoss ? x.toFixed(4) : (x * 100).toFixed(1));
-  const diffRows = diffs.map((x) => `<tr><td>${esc(`${label(x.a)} − ${label(x.b)}`)}</td><td class="num">${pts(x.diff)}</td><td class="num">${pts(x.lo)} to ${pts(x.hi)}</td><td>${x.lo > 0 || x.hi < 0 ? 'excludes 0' : 'includes 0'}</td></tr>`).join('');
+  const diffRows = diffs
+    .map(
+      (x) =>
+        `<tr><td>${esc(`${label(x.a)} − ${label(x.b)}`)}</td><td class="num">${pts(x.diff)}</td><td class="num">${pts(x.lo)} to ${pts(x.hi)}</td><td>${x.lo > 0 || x.hi < 0 ? 'excludes 0' : 'includes 0'}</td></tr>`,
+    )
+    .join('');
   return `${main}
 <table data-table="differences"><thead><tr><th>${metricLoss ? 'held-out loss difference' : 'accuracy difference'}</th><th class="num">${metricLoss ? 'nats/token' : 'points'}</th><th class="num">${Math.round(d0.level * 100)} % CI</th><th></th></tr></thead><tbody>${diffRows}</tbody></table>
 <p class="muted">${esc(`Paired bootstrap over ${d0.examples} ${metricLoss ? 'held-out blocks' : 'test examples'} × ${d0.seeds} seed${d0.seeds === 1 ? '' : 's'} (${formatCount(d0.replicates)} seeded replicates): each replicate redraws the seeds and the ${metricLoss ? 'held-out blocks' : 'test examples'} with replacement, the same draw for both methods, and the interval is the 2.5–97.5 % percentile range.${d0.seeds === 1 ? ` With one seed it covers the sampling of the ${metricLoss ? 'held-out text' : 'test set'} only, not the variation between training runs, so no method is ranked above another.` : ''}`)}</p>`;
@@ -278,13 +382,20 @@ export function findings(d: ReportData): string[] {
     if (seeds < 2) return `${name}.`;
     if (!excludes) return `${name}; the interval includes 0, so no clear difference between ${label(x.a)} and ${label(x.b)}.`;
     const better = loss ? x.diff < 0 : x.diff > 0;
-    return better ? `${name}: ${label(x.a)} beats ${label(x.b)} (the interval excludes 0).` : `${name}: ${label(x.a)} does not beat ${label(x.b)}; it is ${loss ? 'worse on held-out text' : 'less accurate'} (the interval excludes 0).`;
+    return better
+      ? `${name}: ${label(x.a)} beats ${label(x.b)} (the interval excludes 0).`
+      : `${name}: ${label(x.a)} does not beat ${label(x.b)}; it is ${loss ? 'worse on held-out text' : 'less accurate'} (the interval excludes 0).`;
   };
   const mine = diffs.filter((x) => x.a === 'sparsegrad' || x.b === 'sparsegrad');
-  if (seeds < 2 && diffs.length > 0) out.push(`One seed: the intervals below cover the sampling of the ${diffs[0]!.examples} ${diffs[0]!.metric === 'loss' ? 'held-out blocks' : 'test examples'} only, not the variation between training runs, so these sentences rank no method above another.`);
+  if (seeds < 2 && diffs.length > 0)
+    out.push(
+      `One seed: the intervals below cover the sampling of the ${diffs[0]!.examples} ${diffs[0]!.metric === 'loss' ? 'held-out blocks' : 'test examples'} only, not the variation between training runs, so these sentences rank no method above another.`,
+    );
   for (const x of mine.length ? mine : diffs) out.push(verdict(x));
   const baseline = d.baseline;
-  if (baseline) for (const r of d.rows) if (r.accuracy.mean <= baseline.accuracy) out.push(`${r.label} is not above the majority-class baseline (${(baseline.accuracy * 100).toFixed(1)} %).`);
+  if (baseline)
+    for (const r of d.rows)
+      if (r.accuracy.mean <= baseline.accuracy) out.push(`${r.label} is not above the majority-class baseline (${(baseline.accuracy * 100).toFixed(1)} %).`);
   const held = d.rows.filter((r) => Number.isFinite(r.heldBytes));
   if (held.length > 1) {
     const sorted = [...held].sort((a, b) => a.heldBytes - b.heldBytes);
@@ -292,7 +403,8 @@ export function findings(d: ReportData): string[] {
     let sentence = `Memory held at the last step (exact: parameters, kept originals, gradients, optimizer state, bases, materialized weights): ${least.label} holds the least, ${formatBytes(least.heldBytes)}, ${formatBytes(next.heldBytes - least.heldBytes)} less than ${next.label}`;
     if (sg && full && sg !== least) sentence += `; SparseGrad holds ${formatBytes(sg.heldBytes)} against ${formatBytes(full.heldBytes)} for full fine-tuning`;
     // The clause only where it is true of these numbers: SparseAdam's dense moments are as large as AdamW's.
-    if (sg && full && sg.optimizerStateBytes >= full.optimizerStateBytes) sentence += ` (its sparse gradients are small, but SparseAdam keeps dense moments for every W̃)`;
+    if (sg && full && sg.optimizerStateBytes >= full.optimizerStateBytes)
+      sentence += ` (its sparse gradients are small, but SparseAdam keeps dense moments for every W̃)`;
     out.push(`${sentence}.`);
   }
   if (sg && full) {
@@ -301,16 +413,25 @@ export function findings(d: ReportData): string[] {
     const why = slower && !d.load?.noisy ? ' (the rotations and the top-k selection cost extra)' : '';
     const runs = d.runs.filter((r) => r.method === 'sparsegrad');
     const mean = (f: (r: RunResult) => number) => runs.reduce((x, r) => x + f(r), 0) / runs.length;
-    out.push(`Speed: SparseGrad takes ${sg.msPerStep.toFixed(0)} ms per step against ${full.msPerStep.toFixed(0)} ms for full fine-tuning${lora ? ` and ${lora.msPerStep.toFixed(0)} ms for LoRA` : ''}${why}. Its preliminary AdamW steps (counted among the steps) took ${mean((r) => r.prepSeconds.collect).toFixed(1)} s with the Gram accumulation, and the eigen-decomposition ${mean((r) => r.prepSeconds.eigen).toFixed(1)} s.${noisy}`);
+    out.push(
+      `Speed: SparseGrad takes ${sg.msPerStep.toFixed(0)} ms per step against ${full.msPerStep.toFixed(0)} ms for full fine-tuning${lora ? ` and ${lora.msPerStep.toFixed(0)} ms for LoRA` : ''}${why}. Its preliminary AdamW steps (counted among the steps) took ${mean((r) => r.prepSeconds.collect).toFixed(1)} s with the Gram accumulation, and the eigen-decomposition ${mean((r) => r.prepSeconds.eigen).toFixed(1)} s.${noisy}`,
+    );
   }
   const meprop = by('meprop');
   if (sg?.changes && meprop?.changes) {
     const [s, m] = [sg.changes, meprop.changes];
-    out.push(`What the steps change: SparseGrad's SparseAdam moves ${formatCount(Math.round(s.modifiedPerLayer))} entries of each W̃ per step on average (only the selected ones; ${(s.everSelectedShare * 100).toFixed(1)} % of the entries had been selected at least once by the end); MeProp's AdamW moves ${formatCount(Math.round(m.modifiedPerLayer))} of each W per step, because its momentum keeps moving every entry it ever selected (${(m.everSelectedShare * 100).toFixed(1)} % of the entries by the end).${s.energyKept !== null && m.energyKept !== null ? ` Their top-k keeps ${(s.energyKept * 100).toFixed(1)} % (SparseGrad, rotated) and ${(m.energyKept * 100).toFixed(1)} % (MeProp) of the gradient energy.` : ''}`);
+    out.push(
+      `What the steps change: SparseGrad's SparseAdam moves ${formatCount(Math.round(s.modifiedPerLayer))} entries of each W̃ per step on average (only the selected ones; ${(s.everSelectedShare * 100).toFixed(1)} % of the entries had been selected at least once by the end); MeProp's AdamW moves ${formatCount(Math.round(m.modifiedPerLayer))} of each W per step, because its momentum keeps moving every entry it ever selected (${(m.everSelectedShare * 100).toFixed(1)} % of the entries by the end).${s.energyKept !== null && m.energyKept !== null ? ` Their top-k keeps ${(s.energyKept * 100).toFixed(1)} % (SparseGrad, rotated) and ${(m.energyKept * 100).toFixed(1)} % (MeProp) of the gradient energy.` : ''}`,
+    );
   }
   if (d.concentration?.length) {
-    const c = d.concentration.map((l) => `${shortType(l.layerType)}: ${((1 - l.top1.untransformed) * 100).toFixed(1)} % untransformed, ${((1 - l.top1.consistent) * 100).toFixed(1)} % in the consistent basis, ${((1 - l.top1.reference) * 100).toFixed(1)} % in the reference one${l.atBudget ? `; outside the budget (${(l.atBudget.fraction * 100).toFixed(2)} %): ${((1 - l.atBudget.share.untransformed) * 100).toFixed(1)} %, ${((1 - l.atBudget.share.consistent) * 100).toFixed(1)} %, ${((1 - l.atBudget.share.reference) * 100).toFixed(1)} %` : ''}`);
-    out.push(`Gradient energy left outside the top 1 % of entries (held-out gradients${d.concentration[0]!.runs && d.concentration[0]!.runs > 1 ? `, ${d.concentration[0]!.runs} seeds pooled` : ''}): ${c.join('; ')}.`);
+    const c = d.concentration.map(
+      (l) =>
+        `${shortType(l.layerType)}: ${((1 - l.top1.untransformed) * 100).toFixed(1)} % untransformed, ${((1 - l.top1.consistent) * 100).toFixed(1)} % in the consistent basis, ${((1 - l.top1.reference) * 100).toFixed(1)} % in the reference one${l.atBudget ? `; outside the budget (${(l.atBudget.fraction * 100).toFixed(2)} %): ${((1 - l.atBudget.share.untransformed) * 100).toFixed(1)} %, ${((1 - l.atBudget.share.consistent) * 100).toFixed(1)} %, ${((1 - l.atBudget.share.reference) * 100).toFixed(1)} %` : ''}`,
+    );
+    out.push(
+      `Gradient energy left outside the top 1 % of entries (held-out gradients${d.concentration[0]!.runs && d.concentration[0]!.runs > 1 ? `, ${d.concentration[0]!.runs} seeds pooled` : ''}): ${c.join('; ')}.`,
+    );
   }
   return out;
 }
@@ -318,10 +439,15 @@ export function findings(d: ReportData): string[] {
 /** The whole sweep grid, validation accuracy per method and rate, the chosen rate in bold. */
 function sweepTable(w: SweepSummary, label: (m: MethodName) => string): string {
   const methods = Object.keys(w.grid) as MethodName[];
-  const rows = methods.map((m) => `<tr><td>${esc(label(m))}</td>${w.grid[m]!.map((c) => {
-    const text = `${(c.mean * 100).toFixed(1)}${c.n > 1 ? ` ± ${(c.std * 100).toFixed(1)}` : ''}`;
-    return `<td class="num">${c.lr === w.chosen[m] ? `<b>${text}</b>` : text}</td>`;
-  }).join('')}</tr>`).join('');
+  const rows = methods
+    .map(
+      (m) =>
+        `<tr><td>${esc(label(m))}</td>${w.grid[m]!.map((c) => {
+          const text = `${(c.mean * 100).toFixed(1)}${c.n > 1 ? ` ± ${(c.std * 100).toFixed(1)}` : ''}`;
+          return `<td class="num">${c.lr === w.chosen[m] ? `<b>${text}</b>` : text}</td>`;
+        }).join('')}</tr>`,
+    )
+    .join('');
   return `<table data-table="sweep"><thead><tr><th>validation accuracy %</th>${w.lrs.map((lr) => `<th class="num">lr ${esc(lr)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>
 <p class="muted">${esc(`The rates were chosen by ${w.command} (${w.generated}): each method's best mean validation accuracy over seeds (in bold; ties go to the smaller rate), on a validation split held out of the training set; the test split was not read. The comparison above trains at those rates on the whole training split.`)}</p>`;
 }
@@ -351,9 +477,16 @@ svg { background: #fff; border: 1px solid #eee; }
 `;
 
 export function renderReport(d: ReportData): string {
-  const settings = Object.entries(d.settings).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('');
+  const settings = Object.entries(d.settings)
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`)
+    .join('');
   const lmRuns = d.kind === 'lm';
-  const runRows = d.runs.map((r) => `<tr><td>${esc(r.method)}</td><td class="num">${r.seed}</td>${lmRuns ? `<td class="num">${(r.eval.loss ?? NaN).toFixed(4)}</td><td class="num">${(r.eval.perplexity ?? NaN).toFixed(2)}</td>` : `<td class="num">${((r.eval.accuracy ?? NaN) * 100).toFixed(2)}</td><td class="num">${((r.eval.f1 ?? NaN) * 100).toFixed(2)}</td>`}<td class="num">${(r.losses.at(-1) ?? NaN).toFixed(4)}</td><td class="num">${r.msPerStep.toFixed(1)}</td><td class="num">${r.trainSeconds.toFixed(1)}</td><td class="num">${(r.prepSeconds.collect + r.prepSeconds.eigen).toFixed(1)}</td><td class="num">${formatBytes(r.peakRssBytes)}</td><td>${esc(r.summary)}</td></tr>`).join('');
+  const runRows = d.runs
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.method)}</td><td class="num">${r.seed}</td>${lmRuns ? `<td class="num">${(r.eval.loss ?? NaN).toFixed(4)}</td><td class="num">${(r.eval.perplexity ?? NaN).toFixed(2)}</td>` : `<td class="num">${((r.eval.accuracy ?? NaN) * 100).toFixed(2)}</td><td class="num">${((r.eval.f1 ?? NaN) * 100).toFixed(2)}</td>`}<td class="num">${(r.losses.at(-1) ?? NaN).toFixed(4)}</td><td class="num">${r.msPerStep.toFixed(1)}</td><td class="num">${r.trainSeconds.toFixed(1)}</td><td class="num">${(r.prepSeconds.collect + r.prepSeconds.eigen).toFixed(1)}</td><td class="num">${formatBytes(r.peakRssBytes)}</td><td>${esc(r.summary)}</td></tr>`,
+    )
+    .join('');
   const concentration = d.concentration?.length
     ? concentrationCharts(d.concentration)
     : '<p class="muted">Not measured (SparseGrad was not among the methods, or --concentration-batches was 0).</p>';
@@ -372,10 +505,16 @@ export function renderReport(d: ReportData): string {
 <p>${esc(d.split)}</p>
 <h2>Results</h2>
 ${htmlTable(d)}
-<ul>${findings(d).map((f) => `<li>${esc(f)}</li>`).join('')}</ul>
+<ul>${findings(d)
+    .map((f) => `<li>${esc(f)}</li>`)
+    .join('')}</ul>
 <p class="muted">How to read it: every method takes the same number of optimizer steps on the same batches, at its own constant learning rate (see Settings; no clipping, AdamW ε 1e-8, wd 0). LoRA (r, α = 1) freezes the MLP weights; MeProp and SparseGrad select k = r·(in + out) entries of each MLP weight gradient per step (the LoRA budget) — SparseAdam then moves only those, while MeProp's AdamW keeps moving every entry it ever selected (see “What each method changes”). SparseGrad's first steps are its preliminary full AdamW steps (the reference's 11), which count towards the total${String(d.settings['preliminary full steps for LoRA and MeProp'] ?? 'no').startsWith('yes') ? '; here LoRA and MeProp take the same preliminary steps first (--prelim-all)' : ''}. ${String(d.settings['trained besides the MLP linears'] ?? '').includes('mlp-only') ? 'Everything outside the MLP linears is frozen in every method except the task head (pooler and classifier): the MLP method is the only variable (--train mlp-only).' : "Everything outside the MLP linears trains densely with AdamW in every method, as in the paper's GLUE code (--train paper), so each method's learning rate also drives those dense updates."} “Trainable params” counts every parameter that requires grad; for SparseGrad that includes the full W̃ matrices, of which only the selected entries move per step. “grad + opt state” is exact: the bytes of every gradient (dense arrays; sparse COO as int32 indices + float32 values) and every optimizer buffer (AdamW/SparseAdam moments), read from the live arrays by memoryReport at the last training step; “held” adds the parameters, the originals kept for unload, the SparseGrad bases (one copy per layer type) and materialized weights. Peak RSS is each run's own process maximum (model, data, activations and all). ms/step is the median wall time of a training step.${d.load ? ` During the runs the 1-minute load average was ${d.load.mean.toFixed(1)} on average (max ${d.load.max.toFixed(1)}) on ${d.load.cores} cores${d.load.noisy ? `: ms/step is noisy (${loadText(d.load)})` : ''}.` : ''}</p>
-${d.sweep ? `<h2>Learning-rate sweep</h2>
-${sweepTable(d.sweep, (m) => d.rows.find((r) => r.method === m)?.label ?? m)}` : ''}
+${
+  d.sweep
+    ? `<h2>Learning-rate sweep</h2>
+${sweepTable(d.sweep, (m) => d.rows.find((r) => r.method === m)?.label ?? m)}`
+    : ''
+}
 <h2>Training loss</h2>
 ${lossChart(d)}
 <h2>${d.kind === 'lm' ? 'Perplexity' : 'Accuracy'}</h2>

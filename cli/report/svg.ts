@@ -46,9 +46,11 @@ function frameOf(width: number, height: number): Frame {
 }
 
 function open(plot: string, title: string, fr: Frame): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" data-plot="${esc(plot)}" role="img" width="${fr.width}" height="${fr.height}" viewBox="0 0 ${fr.width} ${fr.height}" font-family="system-ui, sans-serif" font-size="11">`
-    + `<title>${esc(title)}</title>`
-    + `<text x="${fr.width / 2}" y="18" text-anchor="middle" font-size="13" font-weight="600">${esc(title)}</text>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" data-plot="${esc(plot)}" role="img" width="${fr.width}" height="${fr.height}" viewBox="0 0 ${fr.width} ${fr.height}" font-family="system-ui, sans-serif" font-size="11">` +
+    `<title>${esc(title)}</title>` +
+    `<text x="${fr.width / 2}" y="18" text-anchor="middle" font-size="13" font-weight="600">${esc(title)}</text>`
+  );
 }
 
 export interface Series {
@@ -77,7 +79,18 @@ export interface LineChartOptions {
 
 export function lineChart(o: LineChartOptions): string {
   const fr = frameOf(o.width ?? 640, o.height ?? 360);
-  const pts = o.series.flatMap((s) => [...s.points, ...(s.band ?? []).flatMap(([x, lo, hi]) => [[x, lo], [x, hi]] as const)]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logX || x > 0));
+  const pts = o.series
+    .flatMap((s) => [
+      ...s.points,
+      ...(s.band ?? []).flatMap(
+        ([x, lo, hi]) =>
+          [
+            [x, lo],
+            [x, hi],
+          ] as const,
+      ),
+    ])
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logX || x > 0));
   const xs = pts.map(([x]) => (o.logX ? Math.log10(x) : x));
   const ys = pts.map(([, y]) => y);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
@@ -100,7 +113,11 @@ export function lineChart(o: LineChartOptions): string {
     svg += `<line x1="${fr.left}" x2="${f(plotR)}" y1="${f(Y(t))}" y2="${f(Y(t))}" stroke="#e5e5e5"/>`;
     svg += `<text x="${fr.left - 6}" y="${f(Y(t) + 4)}" text-anchor="end">${esc(formatTick(t))}</text>`;
   }
-  const xTicks = o.logX ? niceTicks(Math.ceil(x0), Math.floor(x1), Math.max(1, Math.floor(x1) - Math.ceil(x0))).filter(Number.isInteger).map((e) => 10 ** e) : niceTicks(x0, x1, 6);
+  const xTicks = o.logX
+    ? niceTicks(Math.ceil(x0), Math.floor(x1), Math.max(1, Math.floor(x1) - Math.ceil(x0)))
+        .filter(Number.isInteger)
+        .map((e) => 10 ** e)
+    : niceTicks(x0, x1, 6);
   for (const t of xTicks) {
     const x = X(t);
     if (x < fr.left - 0.5 || x > plotR + 0.5) continue;
@@ -124,8 +141,12 @@ export function lineChart(o: LineChartOptions): string {
       const d = [...band.map(([x, lo]) => `${f(X(x))},${f(Y(lo))}`), ...[...band].reverse().map(([x, , hi]) => `${f(X(x))},${f(Y(hi))}`)].join(' ');
       if (band.length > 1) svg += `<polygon points="${d}" fill="${color}" fill-opacity="0.15" stroke="none"/>`;
     }
-    const line = s.points.filter(([x, y]) => ok(x, y)).map(([x, y]) => `${f(X(x))},${f(Y(y))}`).join(' ');
-    if (line) svg += `<polyline data-series="${esc(s.name)}" points="${line}" fill="none" stroke="${color}" stroke-width="1.8"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`;
+    const line = s.points
+      .filter(([x, y]) => ok(x, y))
+      .map(([x, y]) => `${f(X(x))},${f(Y(y))}`)
+      .join(' ');
+    if (line)
+      svg += `<polyline data-series="${esc(s.name)}" points="${line}" fill="none" stroke="${color}" stroke-width="1.8"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`;
     const ly = fr.top + 8 + i * 17;
     svg += `<line x1="${f(plotR + 12)}" x2="${f(plotR + 34)}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`;
     svg += `<text x="${f(plotR + 40)}" y="${ly + 4}">${esc(s.name)}</text>`;
@@ -165,7 +186,10 @@ export interface BarChartOptions {
 export function barChart(o: BarChartOptions): string {
   const fr = { ...frameOf(o.width ?? 640, o.height ?? 340), top: 48, bottom: o.baseline ? 62 : 46 };
   const fmt = o.format ?? formatTick;
-  const values = o.bars.flatMap((b) => [b.value + (b.error ?? 0), b.value - (b.error ?? 0), ...(b.points ?? [])]).concat(o.baseline ? [o.baseline.value] : []).filter(Number.isFinite);
+  const values = o.bars
+    .flatMap((b) => [b.value + (b.error ?? 0), b.value - (b.error ?? 0), ...(b.points ?? [])])
+    .concat(o.baseline ? [o.baseline.value] : [])
+    .filter(Number.isFinite);
   let y0 = o.yMin ?? Math.min(0, ...values);
   let y1 = o.yMax ?? Math.max(...values) * 1.05;
   if (!(y1 > y0)) [y0, y1] = [0, 1];

@@ -18,9 +18,13 @@ function unary(op: UnaryOp, x: Tensor, p = 0, q = 0): Tensor {
   assertTensor(op, 'input', x);
   if (UNARY[op].floatOnly) assertFloat(op, 'input', x.dtype);
   const y = compute(x.dtype, x.shape, (out, be) => be.unary(op, viewOf(x), out, p, q));
-  return record(`${op[0]!.toUpperCase()}${op.slice(1)}Backward`, y, [x], (g) => [
-    compute(x.dtype, x.shape, (out, be) => be.unaryBackward(op, viewOf(x), viewOf(g), out, p, q)),
-  ], [x]);
+  return record(
+    `${op[0]!.toUpperCase()}${op.slice(1)}Backward`,
+    y,
+    [x],
+    (g) => [compute(x.dtype, x.shape, (out, be) => be.unaryBackward(op, viewOf(x), viewOf(g), out, p, q))],
+    [x],
+  );
 }
 
 /**
@@ -241,10 +245,13 @@ export function sub(a: Operand, b: Operand): Tensor {
  */
 export function mul(a: Operand, b: Operand): Tensor {
   const [y, ta, tb] = arithmetic('mul', a, b);
-  return record('MulBackward', y, [ta, tb], (g) => [
-    ta.requiresGrad ? sumToShape(g.mul(tb), ta.shape) : null,
-    tb.requiresGrad ? sumToShape(g.mul(ta), tb.shape) : null,
-  ], [ta, tb]);
+  return record(
+    'MulBackward',
+    y,
+    [ta, tb],
+    (g) => [ta.requiresGrad ? sumToShape(g.mul(tb), ta.shape) : null, tb.requiresGrad ? sumToShape(g.mul(ta), tb.shape) : null],
+    [ta, tb],
+  );
 }
 
 /**
@@ -261,10 +268,13 @@ export function div(a: Operand, b: Operand): Tensor {
   assertFloat('div', 'input', ta0.dtype);
   const [y, ta, tb] = arithmetic('div', a, b);
   // d(a/b)/da = 1/b, d(a/b)/db = −a/b²
-  return record('DivBackward', y, [ta, tb], (g) => [
-    ta.requiresGrad ? sumToShape(g.div(tb), ta.shape) : null,
-    tb.requiresGrad ? sumToShape(g.mul(ta).div(tb.mul(tb)).neg(), tb.shape) : null,
-  ], [ta, tb]);
+  return record(
+    'DivBackward',
+    y,
+    [ta, tb],
+    (g) => [ta.requiresGrad ? sumToShape(g.div(tb), ta.shape) : null, tb.requiresGrad ? sumToShape(g.mul(ta).div(tb.mul(tb)).neg(), tb.shape) : null],
+    [ta, tb],
+  );
 }
 
 /**
@@ -282,21 +292,33 @@ export function pow(a: Operand, b: Operand): Tensor {
   const [ta0] = operands('pow', a, b);
   assertFloat('pow', 'input', ta0.dtype);
   const [y, ta, tb] = arithmetic('pow', a, b);
-  return record('PowBackward', y, [ta, tb], (g) => [
-    ta.requiresGrad ? sumToShape(g.mul(tb).mul(ta.pow(tb.sub(1))), ta.shape) : null,
-    // torch's convention: where a = 0 the exponent's gradient is 0 (not 0·ln 0 = NaN).
-    tb.requiresGrad ? sumToShape(where(ta.eq(0), 0, g.mul(y).mul(ta.log())), tb.shape) : null,
-  ], [ta, tb, y]);
+  return record(
+    'PowBackward',
+    y,
+    [ta, tb],
+    (g) => [
+      ta.requiresGrad ? sumToShape(g.mul(tb).mul(ta.pow(tb.sub(1))), ta.shape) : null,
+      // torch's convention: where a = 0 the exponent's gradient is 0 (not 0·ln 0 = NaN).
+      tb.requiresGrad ? sumToShape(where(ta.eq(0), 0, g.mul(y).mul(ta.log())), tb.shape) : null,
+    ],
+    [ta, tb, y],
+  );
 }
 
 /** maximum/minimum: the gradient goes to the winner; ties split it evenly (as torch does). */
 function extremum(op: 'maximum' | 'minimum', a: Operand, b: Operand): Tensor {
   const [y, ta, tb] = arithmetic(op, a, b);
-  return record(`${op}Backward`, y, [ta, tb], (g) => {
-    const wins = op === 'maximum' ? ta.gt(tb) : ta.lt(tb);
-    const shareA = wins.to(g.dtype).add(ta.eq(tb).to(g.dtype).mul(0.5));
-    return [sumToShape(g.mul(shareA), ta.shape), sumToShape(g.mul(shareA.neg().add(1)), tb.shape)];
-  }, [ta, tb]);
+  return record(
+    `${op}Backward`,
+    y,
+    [ta, tb],
+    (g) => {
+      const wins = op === 'maximum' ? ta.gt(tb) : ta.lt(tb);
+      const shareA = wins.to(g.dtype).add(ta.eq(tb).to(g.dtype).mul(0.5));
+      return [sumToShape(g.mul(shareA), ta.shape), sumToShape(g.mul(shareA.neg().add(1)), tb.shape)];
+    },
+    [ta, tb],
+  );
 }
 /**
  * Elementwise maximum; the gradient goes to the larger operand, ties split it.
@@ -340,13 +362,16 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const [ta, tb] = operands('where', a, b);
   const shape = broadcastShapes(cond.shape, broadcastShapes(ta.shape, tb.shape));
   const y = compute(ta.dtype, shape, (out, be) => be.where(broadcastView(cond, shape), broadcastView(ta, shape), broadcastView(tb, shape), out));
-  return record('WhereBackward', y, [ta, tb], (g) => {
-    const zero = scalarLike('where', 0, g);
-    return [
-      ta.requiresGrad ? sumToShape(where(cond, g, zero), ta.shape) : null,
-      tb.requiresGrad ? sumToShape(where(cond, zero, g), tb.shape) : null,
-    ];
-  }, [cond]);
+  return record(
+    'WhereBackward',
+    y,
+    [ta, tb],
+    (g) => {
+      const zero = scalarLike('where', 0, g);
+      return [ta.requiresGrad ? sumToShape(where(cond, g, zero), ta.shape) : null, tb.requiresGrad ? sumToShape(where(cond, zero, g), tb.shape) : null];
+    },
+    [cond],
+  );
 }
 
 /** A tensor of `like`'s shape and dtype filled with `value` (no gradient). */

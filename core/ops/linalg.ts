@@ -42,7 +42,9 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   const [m, k] = a.shape.slice(-2) as [number, number];
   const [k2, n] = b.shape.slice(-2) as [number, number];
   if (k !== k2) {
-    throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n})${a.rank > 2 || b.rank > 2 ? ` (full shapes [${a.shape}] and [${b.shape}])` : ''}`);
+    throw new ShapeError(
+      `mat1 and mat2 shapes cannot be multiplied (${m}x${k} and ${k2}x${n})${a.rank > 2 || b.rank > 2 ? ` (full shapes [${a.shape}] and [${b.shape}])` : ''}`,
+    );
   }
   let batch: number[];
   try {
@@ -53,8 +55,14 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   // One call to the backend: it multiplies the strided views (batch axes broadcast by stride 0).
   const y = empty(a.dtype, [...batch, m, n]);
   getBackend().matmul(broadcastView<FloatStorage>(a, [...batch, m, k]), broadcastView<FloatStorage>(b, [...batch, k, n]), y.storage.data as FloatStorage);
-  return record('MatmulBackward', y, [a, b], (g) => [
-    a.requiresGrad ? sumToShape(matmul2(g, b.transpose(-2, -1)), a.shape) : null,
-    b.requiresGrad ? sumToShape(matmul2(a.transpose(-2, -1), g), b.shape) : null,
-  ], [a, b]);
+  return record(
+    'MatmulBackward',
+    y,
+    [a, b],
+    (g) => [
+      a.requiresGrad ? sumToShape(matmul2(g, b.transpose(-2, -1)), a.shape) : null,
+      b.requiresGrad ? sumToShape(matmul2(a.transpose(-2, -1), g), b.shape) : null,
+    ],
+    [a, b],
+  );
 }

@@ -57,9 +57,15 @@ function linear2(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
     y = bias ? xw.add(bias.detach()) : xw;
   }
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record('LinearBackward', y, inputs, (g) => [
-    x.requiresGrad ? g.matmul(weight) : null, // dX = G·W
-    weight.requiresGrad ? g.transpose().matmul(x) : null, // dW = Gᵀ·X, already [out, in]
-    ...(bias ? [bias.requiresGrad ? g.sum(0) : null] : []), // db = Σ over rows of G
-  ], inputs);
+  return record(
+    'LinearBackward',
+    y,
+    inputs,
+    (g) => [
+      x.requiresGrad ? g.matmul(weight) : null, // dX = G·W
+      weight.requiresGrad ? g.transpose().matmul(x) : null, // dW = Gᵀ·X, already [out, in]
+      ...(bias ? [bias.requiresGrad ? g.sum(0) : null] : []), // db = Σ over rows of G
+    ],
+    inputs,
+  );
 }

@@ -43,7 +43,9 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 /** Like reshape but never copies: a non-contiguous input is an error. */
 export function view(x: Tensor, shape: Shape): Tensor {
   if (!x.isContiguous()) {
-    throw new ShapeError(`view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.`);
+    throw new ShapeError(
+      `view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.`,
+    );
   }
   return reshape(x, shape);
 }
@@ -81,7 +83,14 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
   if (new Set(order).size !== order.length) throw new ValueError(`permute(): repeated dim in ${formatShape(axes)}`);
   const inverse = new Array<number>(order.length);
   order.forEach((a, i) => (inverse[a] = i));
-  return asView('PermuteBackward', x, order.map((a) => x.shape[a]!), order.map((a) => x.strides[a]!), x.offset, (g) => g.permute(inverse));
+  return asView(
+    'PermuteBackward',
+    x,
+    order.map((a) => x.shape[a]!),
+    order.map((a) => x.strides[a]!),
+    x.offset,
+    (g) => g.permute(inverse),
+  );
 }
 
 /**
@@ -112,10 +121,15 @@ export function transpose(x: Tensor, a: number, b: number): Tensor {
  */
 export function expand(x: Tensor, shape: Shape): Tensor {
   const lead = shape.length - x.rank;
-  if (lead < 0) throw new ShapeError(`expand: the number of sizes provided (${shape.length}) must be greater or equal to the number of dimensions in the tensor (${x.rank})`);
+  if (lead < 0)
+    throw new ShapeError(
+      `expand: the number of sizes provided (${shape.length}) must be greater or equal to the number of dimensions in the tensor (${x.rank})`,
+    );
   const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
   if (target.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError(`expand: invalid size in ${formatShape(shape)} for a tensor of shape ${formatShape(x.shape)} (-1 may only keep an existing dimension)`);
+    throw new ShapeError(
+      `expand: invalid size in ${formatShape(shape)} for a tensor of shape ${formatShape(x.shape)} (-1 may only keep an existing dimension)`,
+    );
   }
   // A stride-0 view allocates nothing, but every kernel would walk all its elements.
   checkNumel('expand', target);
@@ -133,7 +147,10 @@ export function expand(x: Tensor, shape: Shape): Tensor {
  * ```
  */
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  const drop = axis === undefined ? x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0) : [normalizeAxis(axis, x.rank, 'squeeze')].filter((i) => x.shape[i] === 1);
+  const drop =
+    axis === undefined
+      ? x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)
+      : [normalizeAxis(axis, x.rank, 'squeeze')].filter((i) => x.shape[i] === 1);
   const keep = (_: number, i: number) => !drop.includes(i);
   return asView('SqueezeBackward', x, x.shape.filter(keep), x.strides.filter(keep), x.offset, (g) => g.reshape(x.shape));
 }
@@ -219,12 +236,20 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   for (const [i, t] of tensors.entries()) {
     if (t.dtype !== first.dtype) throw new TypeError(`cat(): expected all tensors to have dtype ${first.dtype}, but tensor ${i} has ${t.dtype}`);
     if (t.rank !== first.rank || t.shape.some((d, j) => j !== a && d !== first.shape[j])) {
-      throw new ShapeError(`cat(): Sizes of tensors must match except in dimension ${a}. Expected ${formatShape(first.shape)} but got ${formatShape(t.shape)} for tensor number ${i} in the list.`);
+      throw new ShapeError(
+        `cat(): Sizes of tensors must match except in dimension ${a}. Expected ${formatShape(first.shape)} but got ${formatShape(t.shape)} for tensor number ${i} in the list.`,
+      );
     }
   }
   const sizes = tensors.map((t) => t.shape[a]!);
   const shape = first.shape.map((d, j) => (j === a ? sizes.reduce((p, q) => p + q, 0) : d));
-  const y = Tensor.fromStorage(allocate(first.dtype, shape.reduce((p, d) => p * d, 1)), shape);
+  const y = Tensor.fromStorage(
+    allocate(
+      first.dtype,
+      shape.reduce((p, d) => p * d, 1),
+    ),
+    shape,
+  );
   let at = 0;
   for (const t of tensors) {
     y.slice(a, at, at + t.shape[a]!).copy_(t.detach());
@@ -246,9 +271,15 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (tensors.length === 0) throw new ValueError('stack(): expected a non-empty list of Tensors');
   const a = normalizeAxis(axis, tensors[0]!.rank + 1, 'stack');
   tensors.forEach((t, i) => {
-    if (!sameShape(t.shape, tensors[0]!.shape)) throw new ShapeError(`stack expects each tensor to be equal size, but got ${formatShape(tensors[0]!.shape)} at entry 0 and ${formatShape(t.shape)} at entry ${i}`);
+    if (!sameShape(t.shape, tensors[0]!.shape))
+      throw new ShapeError(
+        `stack expects each tensor to be equal size, but got ${formatShape(tensors[0]!.shape)} at entry 0 and ${formatShape(t.shape)} at entry ${i}`,
+      );
   });
-  return cat(tensors.map((t) => unsqueeze(t, a)), a);
+  return cat(
+    tensors.map((t) => unsqueeze(t, a)),
+    a,
+  );
 }
 
 /**
@@ -270,7 +301,10 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
     list = Array.from({ length: Math.max(1, Math.ceil(n / sizes)) }, (_, i) => Math.min(sizes, n - i * sizes));
   } else {
     list = [...sizes];
-    if (list.reduce((p, q) => p + q, 0) !== n) throw new ShapeError(`split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${a}), but got split_sizes=${formatShape(list)}`);
+    if (list.reduce((p, q) => p + q, 0) !== n)
+      throw new ShapeError(
+        `split_with_sizes expects split_sizes to sum exactly to ${n} (input tensor's size at dimension ${a}), but got split_sizes=${formatShape(list)}`,
+      );
   }
   let at = 0;
   return list.map((len) => slice(x, a, at, (at += len)));

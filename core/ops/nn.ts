@@ -8,7 +8,7 @@ import { assertFloat, type FloatStorage } from '../../base/dtype.ts';
 import { DTypeError, IndexError, ShapeError, ValueError } from '../../base/errors.ts';
 import { defaultGenerator, type Generator } from '../random.ts';
 import { formatShape, normalizeAxis, numel, sameShape } from '../../base/shape.ts';
-import { Tensor } from '../tensor.ts';
+import type { Tensor } from '../tensor.ts';
 import { rand } from '../creation.ts';
 import { assertTensor, broadcastView, compute, empty, scalarLike, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
@@ -51,7 +51,9 @@ export const logSoftmax = (x: Tensor, axis = -1) => softmaxFamily(x, axis, true)
 function normAxes(op: string, x: Tensor, normalizedShape: readonly number[]): number[] {
   const k = normalizedShape.length;
   if (k === 0 || k > x.rank || !sameShape(x.shape.slice(x.rank - k), normalizedShape)) {
-    throw new ShapeError(`${op}: Given normalized_shape=${formatShape(normalizedShape)}, expected input with shape [*, ${normalizedShape.join(', ')}], but got input of size ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      `${op}: Given normalized_shape=${formatShape(normalizedShape)}, expected input with shape [*, ${normalizedShape.join(', ')}], but got input of size ${formatShape(x.shape)}`,
+    );
   }
   return normalizedShape.map((_, i) => x.rank - k + i);
 }
@@ -69,12 +71,20 @@ function normAxes(op: string, x: Tensor, normalizedShape: readonly number[]): nu
 function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean): Tensor {
   const rows = x.reshape([-1, width]);
   const rstd = empty(x.dtype, [rows.shape[0]!, 1]); // one r per row, shaped to broadcast along it
-  const xhat = compute(x.dtype, rows.shape, (out, be) => be.normalize(viewOf<FloatStorage>(rows), eps, centered, out as FloatStorage, rstd.storage.data as FloatStorage));
-  const y = record(centered ? 'LayerNormBackward' : 'RmsNormBackward', xhat, [rows], (g) => {
-    const alongXhat = rstd.mul(g.mul(xhat).mean(-1, true)).neg();
-    const mean = centered ? rstd.mul(g.mean(-1, true)).neg() : scalarLike('normalize', 0, g);
-    return [combine(g, xhat, rstd, alongXhat, mean)];
-  }, [xhat]);
+  const xhat = compute(x.dtype, rows.shape, (out, be) =>
+    be.normalize(viewOf<FloatStorage>(rows), eps, centered, out as FloatStorage, rstd.storage.data as FloatStorage),
+  );
+  const y = record(
+    centered ? 'LayerNormBackward' : 'RmsNormBackward',
+    xhat,
+    [rows],
+    (g) => {
+      const alongXhat = rstd.mul(g.mul(xhat).mean(-1, true)).neg();
+      const mean = centered ? rstd.mul(g.mean(-1, true)).neg() : scalarLike('normalize', 0, g);
+      return [combine(g, xhat, rstd, alongXhat, mean)];
+    },
+    [xhat],
+  );
   return y.reshape(x.shape);
 }
 
@@ -179,7 +189,8 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIn
   const ignoreIndex = options.ignoreIndex ?? -100;
   if (logits.rank !== 2) throw new ShapeError(`crossEntropy(): expected logits of shape [N, C], got ${formatShape(logits.shape)}`);
   if (target.dtype !== 'int32') throw new DTypeError(`crossEntropy(): expected target of dtype int32, got ${target.dtype}`);
-  if (!sameShape(target.shape, [logits.shape[0]!])) throw new ShapeError(`crossEntropy(): Expected target of shape [${logits.shape[0]}], got ${formatShape(target.shape)}`);
+  if (!sameShape(target.shape, [logits.shape[0]!]))
+    throw new ShapeError(`crossEntropy(): Expected target of shape [${logits.shape[0]}], got ${formatShape(target.shape)}`);
   const classes = logits.shape[1]!;
   for (const t of target.toTypedArray()) {
     if (t !== ignoreIndex && (t < 0 || t >= classes)) throw new IndexError(`Target ${t} is out of bounds.`);
@@ -204,7 +215,8 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIn
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   assertTensor('mseLoss', 'input', input);
   assertTensor('mseLoss', 'target', target);
-  if (!sameShape(input.shape, target.shape)) throw new ShapeError(`mseLoss(): input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
+  if (!sameShape(input.shape, target.shape))
+    throw new ShapeError(`mseLoss(): input ${formatShape(input.shape)} and target ${formatShape(target.shape)} must have the same shape`);
   const d = input.sub(target);
   return reduce(d.mul(d), options.reduction ?? 'mean', input.numel);
 }

@@ -83,13 +83,20 @@ export function variance(x: Tensor, axes?: Axes, options: { unbiased?: boolean; 
 /** Max/min over all elements. The gradient is shared evenly among tied maxima (torch's rule for full reductions). */
 function fullExtreme(op: 'max' | 'min', x: Tensor): Tensor {
   assertTensor(op, 'input', x);
-  if (x.numel === 0) throw new ValueError(`${op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`);
+  if (x.numel === 0)
+    throw new ValueError(`${op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`);
   const all = normalizeAxes(undefined, x.rank, op);
   const y = reduceRaw(op, x, all, false);
-  return record(`${op}Backward`, y, [x], (g) => {
-    const winners = x.eq(y).to(g.dtype);
-    return [winners.mul(g).div(winners.sum())];
-  }, [x]);
+  return record(
+    `${op}Backward`,
+    y,
+    [x],
+    (g) => {
+      const winners = x.eq(y).to(g.dtype);
+      return [winners.mul(g).div(winners.sum())];
+    },
+    [x],
+  );
 }
 export const amax = (x: Tensor) => fullExtreme('max', x);
 export const amin = (x: Tensor) => fullExtreme('min', x);
@@ -101,9 +108,7 @@ function extremeAlong(op: 'max' | 'min', x: Tensor, axis: number, keepdim: boole
   if (x.rank > 0 && x.shape[a] === 0) throw new IndexError(`${op}(): Expected reduction dim ${a} to have non-zero size.`);
   const shape = reducedShape(x, x.rank === 0 ? [] : [a], keepdim);
   const indices = compute('int32', shape, () => undefined);
-  const values = compute(x.dtype, shape, (out, be) =>
-    x.rank === 0 ? (out[0] = x.item()) : be.argReduce(op, viewOf(x), a, out, indices.data as Int32Array),
-  );
+  const values = compute(x.dtype, shape, (out, be) => (x.rank === 0 ? (out[0] = x.item()) : be.argReduce(op, viewOf(x), a, out, indices.data as Int32Array)));
   if (x.rank === 0) return { values: record(`${op}Backward`, values, [x], (g) => [g]), indices };
   const kept = keepdim ? indices : indices.unsqueeze(a);
   return {

@@ -15,7 +15,7 @@ export type Operand = Tensor | number;
 /** TypeError for non-tensor arguments, worded like tfjs's. */
 export function assertTensor(op: string, arg: string, x: unknown): asserts x is Tensor {
   if (!(x instanceof Tensor)) {
-    const got = x === null ? 'null' : typeof x === 'object' ? (x as object).constructor?.name ?? 'Object' : typeof x;
+    const got = x === null ? 'null' : typeof x === 'object' ? ((x as object).constructor?.name ?? 'Object') : typeof x;
     throw new TypeError(`Argument '${arg}' passed to '${op}' must be a Tensor, but got '${got}'`);
   }
 }
@@ -52,7 +52,9 @@ export function compute(dtype: DType, shape: Shape, kernel: (out: Storage, backe
  */
 export function scalarLike(op: string, value: number, like: Tensor): Tensor {
   if ((like.dtype === 'int32' || like.dtype === 'bool') && !Number.isInteger(value)) {
-    throw new DTypeError(`${op}(): cannot combine a ${torchName(like.dtype)} tensor with the non-integer scalar ${value}; convert it with .to('float32') first`);
+    throw new DTypeError(
+      `${op}(): cannot combine a ${torchName(like.dtype)} tensor with the non-integer scalar ${value}; convert it with .to('float32') first`,
+    );
   }
   const data = allocate(like.dtype, 1);
   data[0] = value;

@@ -12,9 +12,7 @@
  */
 import type { Storage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
-import {
-  BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, type BinaryOp, type UnaryOp,
-} from '../scalar.ts';
+import { BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, type BinaryOp, type UnaryOp } from '../scalar.ts';
 import { collapseAxes, forEachOffset, forEachRow } from '../view.ts';
 
 /** One run of a binary map: out[o + i] = a[ja + i·ta] ∘ b[jb + i·tb] for i < n. */
@@ -25,10 +23,18 @@ type BinaryRun = (a: Storage, ja: number, ta: number, b: Storage, jb: number, tb
  * must compute exactly what BINARY[op] computes (kernels.spec.ts checks it bitwise).
  */
 const ARITHMETIC: Partial<Record<BinaryOp, BinaryRun>> = {
-  add: (a, ja, ta, b, jb, tb, out, o, n) => { for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! + b[jb]!; },
-  sub: (a, ja, ta, b, jb, tb, out, o, n) => { for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! - b[jb]!; },
-  mul: (a, ja, ta, b, jb, tb, out, o, n) => { for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! * b[jb]!; },
-  div: (a, ja, ta, b, jb, tb, out, o, n) => { for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! / b[jb]!; },
+  add: (a, ja, ta, b, jb, tb, out, o, n) => {
+    for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! + b[jb]!;
+  },
+  sub: (a, ja, ta, b, jb, tb, out, o, n) => {
+    for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! - b[jb]!;
+  },
+  mul: (a, ja, ta, b, jb, tb, out, o, n) => {
+    for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! * b[jb]!;
+  },
+  div: (a, ja, ta, b, jb, tb, out, o, n) => {
+    for (const end = o + n; o < end; o++, ja += ta, jb += tb) out[o] = a[ja]! / b[jb]!;
+  },
 };
 
 /** Any other op: one call of the scalar table's function per element. */
@@ -60,14 +66,26 @@ type GradRun = (x: Storage, jx: number, tx: number, g: Storage, jg: number, tg: 
  * reference's results.
  */
 const MAPS: Partial<Record<UnaryOp, UnaryRun>> = {
-  gelu: (x, j, step, out, o, n) => { for (const end = o + n; o < end; o++, j += step) out[o] = gelu(x[j]!); },
-  geluTanh: (x, j, step, out, o, n) => { for (const end = o + n; o < end; o++, j += step) out[o] = geluTanh(x[j]!); },
-  silu: (x, j, step, out, o, n) => { for (const end = o + n; o < end; o++, j += step) out[o] = silu(x[j]!); },
+  gelu: (x, j, step, out, o, n) => {
+    for (const end = o + n; o < end; o++, j += step) out[o] = gelu(x[j]!);
+  },
+  geluTanh: (x, j, step, out, o, n) => {
+    for (const end = o + n; o < end; o++, j += step) out[o] = geluTanh(x[j]!);
+  },
+  silu: (x, j, step, out, o, n) => {
+    for (const end = o + n; o < end; o++, j += step) out[o] = silu(x[j]!);
+  },
 };
 const GRADS: Partial<Record<UnaryOp, GradRun>> = {
-  gelu: (x, jx, tx, g, jg, tg, out, o, n) => { for (const end = o + n; o < end; o++, jx += tx, jg += tg) out[o] = g[jg]! * geluGrad(x[jx]!); },
-  geluTanh: (x, jx, tx, g, jg, tg, out, o, n) => { for (const end = o + n; o < end; o++, jx += tx, jg += tg) out[o] = g[jg]! * geluTanhGrad(x[jx]!); },
-  silu: (x, jx, tx, g, jg, tg, out, o, n) => { for (const end = o + n; o < end; o++, jx += tx, jg += tg) out[o] = g[jg]! * siluGrad(x[jx]!); },
+  gelu: (x, jx, tx, g, jg, tg, out, o, n) => {
+    for (const end = o + n; o < end; o++, jx += tx, jg += tg) out[o] = g[jg]! * geluGrad(x[jx]!);
+  },
+  geluTanh: (x, jx, tx, g, jg, tg, out, o, n) => {
+    for (const end = o + n; o < end; o++, jx += tx, jg += tg) out[o] = g[jg]! * geluTanhGrad(x[jx]!);
+  },
+  silu: (x, jx, tx, g, jg, tg, out, o, n) => {
+    for (const end = o + n; o < end; o++, jx += tx, jg += tg) out[o] = g[jg]! * siluGrad(x[jx]!);
+  },
 };
 
 export const unary: Backend['unary'] = (op, x, out, p, q) => {
@@ -123,9 +141,12 @@ export function copy(x: Parameters<Backend['copy']>[0], out: Storage): void {
   // with a large stride, one cache line per element: 3.7× slower than copying it in tiles
   // (44 vs 12 ms for a transposed [3072, 768] float32).
   const c = collapseAxes(x.shape, [x.strides]);
-  const r = c.shape.length, strides = c.strides[0]!;
+  const r = c.shape.length,
+    strides = c.strides[0]!;
   if (r >= 2 && strides[r - 2] === 1 && strides[r - 1] !== 1 && c.shape[r - 2]! * c.shape[r - 1]! >= TILE * TILE) {
-    const rows = c.shape[r - 2]!, cols = c.shape[r - 1]!, colStride = strides[r - 1]!;
+    const rows = c.shape[r - 2]!,
+      cols = c.shape[r - 1]!,
+      colStride = strides[r - 1]!;
     let o = 0;
     const outer = { data: src, shape: c.shape.slice(0, r - 2), strides: strides.slice(0, r - 2), offset: x.offset };
     forEachOffset(outer.shape, [outer], ([base]) => {

@@ -37,12 +37,32 @@ const BLOCK_BYTES = 192 * 1024; // a block of packed A panels that stays in L2 w
 export const PARALLEL_MIN_MACS = 1 << 18;
 const MAX_PAGES = 32768; // 2 GiB: the memory's ceiling (a shared memory must declare one)
 
-interface Dtype { bytes: number; load: MemOp; store: MemOp; splat: MemOp; add: Op; mul: Op; madd: Op }
+interface Dtype {
+  bytes: number;
+  load: MemOp;
+  store: MemOp;
+  splat: MemOp;
+  add: Op;
+  mul: Op;
+  madd: Op;
+}
 const F32: Dtype = {
-  bytes: 4, load: 'f32.load', store: 'f32.store', splat: 'v128.load32_splat', add: 'f32x4.add', mul: 'f32x4.mul', madd: 'f32x4.relaxed_madd',
+  bytes: 4,
+  load: 'f32.load',
+  store: 'f32.store',
+  splat: 'v128.load32_splat',
+  add: 'f32x4.add',
+  mul: 'f32x4.mul',
+  madd: 'f32x4.relaxed_madd',
 };
 const F64: Dtype = {
-  bytes: 8, load: 'f64.load', store: 'f64.store', splat: 'v128.load64_splat', add: 'f64x2.add', mul: 'f64x2.mul', madd: 'f64x2.relaxed_madd',
+  bytes: 8,
+  load: 'f64.load',
+  store: 'f64.store',
+  splat: 'v128.load64_splat',
+  add: 'f64x2.add',
+  mul: 'f64x2.mul',
+  madd: 'f64x2.relaxed_madd',
 };
 const lanes = (t: Dtype) => 16 / t.bytes;
 
@@ -58,16 +78,24 @@ const lanes = (t: Dtype) => 16 / t.bytes;
 function packFunc(t: Dtype, w: number): Func {
   const f = new Func(Array(6).fill('i32'));
   const [src, is, ps, panels, k, dst] = [0, 1, 2, 3, 4, 5];
-  const sp = f.local('i32'), q = f.local('i32'), kLeft = f.local('i32');
+  const sp = f.local('i32'),
+    q = f.local('i32'),
+    kLeft = f.local('i32');
   f.loop(() => {
     f.get(src).set(sp).get(k).set(kLeft);
     f.loop(() => {
       f.get(sp).set(q);
       for (let r = 0; r < w; r++) {
-        f.get(dst).get(q).mem(t.load).mem(t.store, r * t.bytes);
+        f.get(dst)
+          .get(q)
+          .mem(t.load)
+          .mem(t.store, r * t.bytes);
         f.get(q).get(is).op('i32.add').set(q);
       }
-      f.get(dst).i32(w * t.bytes).op('i32.add').set(dst);
+      f.get(dst)
+        .i32(w * t.bytes)
+        .op('i32.add')
+        .set(dst);
       f.get(sp).get(ps).op('i32.add').set(sp);
       f.get(kLeft).i32(1).op('i32.sub').tee(kLeft).brIf(0);
     });
@@ -89,21 +117,50 @@ const PACK_ROWS = 16; // k steps per pass of the contiguous packer
 function packContiguousFunc(t: Dtype, w: number): Func {
   const f = new Func(Array(6).fill('i32'));
   const [src, , ps, panels, k, dst] = [0, 1, 2, 3, 4, 5];
-  const p0 = f.local('i32'), rows = f.local('i32'), pan = f.local('i32'), sp = f.local('i32'), dp = f.local('i32'), r = f.local('i32');
+  const p0 = f.local('i32'),
+    rows = f.local('i32'),
+    pan = f.local('i32'),
+    sp = f.local('i32'),
+    dp = f.local('i32'),
+    r = f.local('i32');
   const panelBytes = f.local('i32');
-  f.get(k).i32(w * t.bytes).op('i32.mul').set(panelBytes); // one packed panel: w·k values
+  f.get(k)
+    .i32(w * t.bytes)
+    .op('i32.mul')
+    .set(panelBytes); // one packed panel: w·k values
   f.loop(() => {
     f.get(k).get(p0).op('i32.sub').set(rows);
     f.i32(PACK_ROWS).get(rows).i32(PACK_ROWS).get(rows).op('i32.lt_u').op('select').set(rows); // min(PACK_ROWS, k − p0)
     f.i32(0).set(pan);
     f.loop(() => {
-      f.get(src).get(pan).i32(w * t.bytes).op('i32.mul').op('i32.add').get(p0).get(ps).op('i32.mul').op('i32.add').set(sp);
-      f.get(dst).get(pan).get(panelBytes).op('i32.mul').op('i32.add').get(p0).i32(w * t.bytes).op('i32.mul').op('i32.add').set(dp);
+      f.get(src)
+        .get(pan)
+        .i32(w * t.bytes)
+        .op('i32.mul')
+        .op('i32.add')
+        .get(p0)
+        .get(ps)
+        .op('i32.mul')
+        .op('i32.add')
+        .set(sp);
+      f.get(dst)
+        .get(pan)
+        .get(panelBytes)
+        .op('i32.mul')
+        .op('i32.add')
+        .get(p0)
+        .i32(w * t.bytes)
+        .op('i32.mul')
+        .op('i32.add')
+        .set(dp);
       f.get(rows).set(r);
       f.loop(() => {
         for (let o = 0; o < w * t.bytes; o += 16) f.get(dp).get(sp).mem('v128.load', o).mem('v128.store', o);
         f.get(sp).get(ps).op('i32.add').set(sp);
-        f.get(dp).i32(w * t.bytes).op('i32.add').set(dp);
+        f.get(dp)
+          .i32(w * t.bytes)
+          .op('i32.add')
+          .set(dp);
         f.get(r).i32(1).op('i32.sub').tee(r).brIf(0);
       });
       f.get(pan).i32(1).op('i32.add').tee(pan).get(panels).op('i32.ne').brIf(0);
@@ -123,13 +180,20 @@ const minU = (f: Func, x: number, y: number) => f.get(x).get(y).get(x).get(y).op
 function packTaskFunc(t: Dtype, w: number, pack: number): Func {
   const f = new Func(Array(8).fill('i32'));
   const [task, src, is, ps, panels, k, dst, perTask] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const first = f.local('i32'), count = f.local('i32');
+  const first = f.local('i32'),
+    count = f.local('i32');
   f.get(task).get(perTask).op('i32.mul').set(first);
   f.get(panels).get(first).op('i32.sub').set(count);
   minU(f, count, perTask).set(count);
   f.get(src).get(first).get(is).op('i32.mul').i32(w).op('i32.mul').op('i32.add'); // src + first·w·is
   f.get(is).get(ps).get(count).get(k);
-  f.get(dst).get(first).get(k).op('i32.mul').i32(w * t.bytes).op('i32.mul').op('i32.add'); // dst + first·w·k·bytes
+  f.get(dst)
+    .get(first)
+    .get(k)
+    .op('i32.mul')
+    .i32(w * t.bytes)
+    .op('i32.mul')
+    .op('i32.add'); // dst + first·w·k·bytes
   f.call(pack);
   return f;
 }
@@ -147,24 +211,47 @@ function tileFunc(t: Dtype, fma: boolean, withBias: boolean): Func {
   const bv = Array.from({ length: NV }, () => f.local('v128'));
   const x = f.local('v128');
   f.loop(() => {
-    bv.forEach((v, i) => f.get(b).mem('v128.load', 16 * i).set(v));
+    bv.forEach((v, i) =>
+      f
+        .get(b)
+        .mem('v128.load', 16 * i)
+        .set(v),
+    );
     for (let r = 0; r < MR; r++) {
-      f.get(a).mem(t.splat, r * t.bytes).set(x); // A(r, p) in every lane
+      f.get(a)
+        .mem(t.splat, r * t.bytes)
+        .set(x); // A(r, p) in every lane
       acc[r]!.forEach((v, i) => {
         if (fma) f.get(x).get(bv[i]!).get(v).op(t.madd).set(v);
         else f.get(v).get(x).get(bv[i]!).op(t.mul).op(t.add).set(v);
       });
     }
-    f.get(a).i32(MR * t.bytes).op('i32.add').set(a);
-    f.get(b).i32(NV * 16).op('i32.add').set(b);
+    f.get(a)
+      .i32(MR * t.bytes)
+      .op('i32.add')
+      .set(a);
+    f.get(b)
+      .i32(NV * 16)
+      .op('i32.add')
+      .set(b);
     f.get(kc).i32(1).op('i32.sub').tee(kc).brIf(0);
   });
   if (withBias) {
-    bv.forEach((v, i) => f.get(bias).mem('v128.load', 16 * i).set(v));
+    bv.forEach((v, i) =>
+      f
+        .get(bias)
+        .mem('v128.load', 16 * i)
+        .set(v),
+    );
     for (let r = 0; r < MR; r++) acc[r]!.forEach((v, i) => f.get(v).get(bv[i]!).op(t.add).set(v));
   }
   for (let r = 0; r < MR; r++) {
-    acc[r]!.forEach((v, i) => f.get(c).get(v).mem('v128.store', 16 * i));
+    acc[r]!.forEach((v, i) =>
+      f
+        .get(c)
+        .get(v)
+        .mem('v128.store', 16 * i),
+    );
     f.get(c).get(ldc).op('i32.add').set(c);
   }
   return f;
@@ -180,10 +267,22 @@ function gemmTaskFunc(t: Dtype, tile: number, withBias: boolean): Func {
   const f = new Func(Array(withBias ? 12 : 11).fill('i32'));
   const [task, a, b, c, mTiles, nPanels, k, ldc, blockTiles, chunkPanels, rowBlocks, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const NR = NV * lanes(t);
-  const i0 = f.local('i32'), i1 = f.local('i32'), j = f.local('i32'), j1 = f.local('i32'), i = f.local('i32');
-  const aStride = f.local('i32'), bStride = f.local('i32'), tmp = f.local('i32');
-  f.get(k).i32(MR * t.bytes).op('i32.mul').set(aStride);
-  f.get(k).i32(NR * t.bytes).op('i32.mul').set(bStride);
+  const i0 = f.local('i32'),
+    i1 = f.local('i32'),
+    j = f.local('i32'),
+    j1 = f.local('i32'),
+    i = f.local('i32');
+  const aStride = f.local('i32'),
+    bStride = f.local('i32'),
+    tmp = f.local('i32');
+  f.get(k)
+    .i32(MR * t.bytes)
+    .op('i32.mul')
+    .set(aStride);
+  f.get(k)
+    .i32(NR * t.bytes)
+    .op('i32.mul')
+    .set(bStride);
   f.get(task).get(rowBlocks).op('i32.rem_u').get(blockTiles).op('i32.mul').set(i0);
   f.get(i0).get(blockTiles).op('i32.add').set(tmp);
   minU(f, tmp, mTiles).set(i1);
@@ -195,10 +294,24 @@ function gemmTaskFunc(t: Dtype, tile: number, withBias: boolean): Func {
     f.loop(() => {
       f.get(a).get(i).get(aStride).op('i32.mul').op('i32.add');
       f.get(b).get(j).get(bStride).op('i32.mul').op('i32.add');
-      f.get(c).get(i).get(ldc).op('i32.mul').i32(MR).op('i32.mul').op('i32.add')
-        .get(j).i32(NR * t.bytes).op('i32.mul').op('i32.add');
+      f.get(c)
+        .get(i)
+        .get(ldc)
+        .op('i32.mul')
+        .i32(MR)
+        .op('i32.mul')
+        .op('i32.add')
+        .get(j)
+        .i32(NR * t.bytes)
+        .op('i32.mul')
+        .op('i32.add');
       f.get(k).get(ldc);
-      if (withBias) f.get(bias).get(j).i32(NR * t.bytes).op('i32.mul').op('i32.add'); // this panel's NR bias values
+      if (withBias)
+        f.get(bias)
+          .get(j)
+          .i32(NR * t.bytes)
+          .op('i32.mul')
+          .op('i32.add'); // this panel's NR bias values
       f.call(tile);
       f.get(i).i32(1).op('i32.add').tee(i).get(i1).op('i32.ne').brIf(0);
     });
@@ -218,15 +331,30 @@ function hasRelaxedSimd(): boolean {
 }
 
 /** One dtype's pool functions (indices into the pool's names; −1: not built). */
-interface Kernels { packA: number; packAc: number; packB: number; packBc: number; gemm: number; gemmBias: number }
+interface Kernels {
+  packA: number;
+  packAc: number;
+  packB: number;
+  packBc: number;
+  gemm: number;
+  gemmBias: number;
+}
 
-interface Wasm { memory: WebAssembly.Memory; pool: ThreadPool; fma: boolean; f32: Kernels; f64: Kernels }
+interface Wasm {
+  memory: WebAssembly.Memory;
+  pool: ThreadPool;
+  fma: boolean;
+  f32: Kernels;
+  f64: Kernels;
+}
 
 /** The shared memory if this platform allows one (cross-origin isolated pages, Node), else a private one. */
 function newMemory(): WebAssembly.Memory {
   try {
     if (typeof SharedArrayBuffer === 'function') return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-  } catch { /* shared memory unavailable: one thread */ }
+  } catch {
+    /* shared memory unavailable: one thread */
+  }
   return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
 }
 
@@ -245,12 +373,17 @@ function compile(relaxed: boolean): Wasm | undefined {
     return names.push(name) - 1;
   };
   const kernels = {} as Record<'f32' | 'f64', Kernels>;
-  for (const [name, t] of [['f32', F32], ['f64', F64]] as const) {
+  for (const [name, t] of [
+    ['f32', F32],
+    ['f64', F64],
+  ] as const) {
     const NR = NV * lanes(t);
     // w·bytes is a multiple of 16 for both tiles and dtypes, as packContiguousFunc's vector copies need.
     const packs = {
-      packA: mod.add(packFunc(t, MR)), packAc: mod.add(packContiguousFunc(t, MR)),
-      packB: mod.add(packFunc(t, NR)), packBc: mod.add(packContiguousFunc(t, NR)),
+      packA: mod.add(packFunc(t, MR)),
+      packAc: mod.add(packContiguousFunc(t, MR)),
+      packB: mod.add(packFunc(t, NR)),
+      packBc: mod.add(packContiguousFunc(t, NR)),
     };
     kernels[name] = {
       packA: task(packTaskFunc(t, MR, packs.packA), `${name}.packA`),
@@ -354,20 +487,36 @@ const reach = (count: number, is: number, k: number, ps: number) => (count - 1) 
 
 /** The SIMD path; returns false, computing nothing, when the operands would not fit under MAX_PAGES. */
 function wasmGemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatArray, aOff: number, lda: number,
-  b: FloatArray, bOff: number, ldb: number,
-  c: FloatArray, cOff: number, ldc: number,
-  bias?: FloatArray, biasOff = 0,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  lda: number,
+  b: FloatArray,
+  bOff: number,
+  ldb: number,
+  c: FloatArray,
+  cOff: number,
+  ldc: number,
+  bias?: FloatArray,
+  biasOff = 0,
 ): boolean {
   const { memory, pool } = wasm!;
   const t = c instanceof Float32Array ? F32 : F64;
   const K = t === F32 ? wasm!.f32 : wasm!.f64;
-  const NR = NV * lanes(t), mPad = roundUp(m, MR), nPad = roundUp(n, NR);
-  const mTiles = mPad / MR, nPanels = nPad / NR;
+  const NR = NV * lanes(t),
+    mPad = roundUp(m, MR),
+    nPad = roundUp(n, NR);
+  const mTiles = mPad / MR,
+    nPanels = nPad / NR;
   // op(A)(i, p) = a[aOff + i*aIs + p*aPs], and op(B)ᵀ(j, p) likewise.
-  const aIs = transA ? 1 : lda, aPs = transA ? lda : 1;
-  const bIs = transB ? ldb : 1, bPs = transB ? 1 : ldb;
+  const aIs = transA ? 1 : lda,
+    aPs = transA ? lda : 1;
+  const bIs = transB ? ldb : 1,
+    bPs = transB ? 1 : ldb;
 
   // Memory layout, in elements, each part 64-byte aligned, after the pool's control block:
   // raw A | raw B | packed A | packed B | C (mPad×nPad) | bias (nPad, if any).
@@ -377,7 +526,10 @@ function wasmGemm(
   const rawA = CONTROL_BYTES / t.bytes;
   const rawB = roundUp(rawA + reach(mPad, aIs, k, aPs), 16);
   const packA = roundUp(rawB + reach(nPad, bIs, k, bPs), 16);
-  const packB = packA + mPad * k, cAt = packB + nPad * k, biasAt = cAt + mPad * nPad, end = biasAt + (bias ? nPad : 0);
+  const packB = packA + mPad * k,
+    cAt = packB + nPad * k,
+    biasAt = cAt + mPad * nPad,
+    end = biasAt + (bias ? nPad : 0);
   if (end * t.bytes > MAX_PAGES * 65536) return false; // past the memory's ceiling: the caller takes the JS path
   const missing = end * t.bytes - memory.buffer.byteLength;
   if (missing > 0) memory.grow(Math.ceil(missing / 65536));
@@ -408,13 +560,15 @@ function wasmGemm(
   if (bias) pool.run(K.gemmBias, tasks, [...args, biasAt * B], minTasks);
   else pool.run(K.gemm, tasks, args, minTasks);
 
-  if (ldc === n && nPad === n) c.set(mem.subarray(cAt, cAt + m * n), cOff); // rows line up: one copy
+  if (ldc === n && nPad === n)
+    c.set(mem.subarray(cAt, cAt + m * n), cOff); // rows line up: one copy
   else for (let i = 0; i < m; i++) c.set(mem.subarray(cAt + i * nPad, cAt + i * nPad + n), cOff + i * ldc);
   return true;
 }
 
 // The JS path keeps a transposed B here, grown on demand and reused.
-let scratch32 = new Float32Array(0), scratch64 = new Float64Array(0);
+let scratch32 = new Float32Array(0),
+  scratch64 = new Float64Array(0);
 function scratch(like: FloatArray, size: number): FloatArray {
   if (like instanceof Float32Array) {
     if (scratch32.length < size) scratch32 = new Float32Array(size);
@@ -424,21 +578,36 @@ function scratch(like: FloatArray, size: number): FloatArray {
   return scratch64;
 }
 
-const JB = 512, KB = 128; // JS path blocks: KB×JB of B stays in L2
+const JB = 512,
+  KB = 128; // JS path blocks: KB×JB of B stays in L2
 
 /** Blocked i-p-j loop: the inner loop runs along contiguous rows of B and C. */
 function jsGemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatArray, aOff: number, lda: number,
-  b: FloatArray, bOff: number, ldb: number,
-  c: FloatArray, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  lda: number,
+  b: FloatArray,
+  bOff: number,
+  ldb: number,
+  c: FloatArray,
+  cOff: number,
+  ldc: number,
 ): void {
-  if (transB) { // make B's rows contiguous first
+  if (transB) {
+    // make B's rows contiguous first
     const s = scratch(b, k * n);
-    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) s[p * n + j] = b[bOff + j * ldb + p];
-    b = s; bOff = 0; ldb = n;
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) s[p * n + j] = b[bOff + j * ldb + p]!;
+    b = s;
+    bOff = 0;
+    ldb = n;
   }
-  const ai = transA ? 1 : lda, ap = transA ? lda : 1;
+  const ai = transA ? 1 : lda,
+    ap = transA ? lda : 1;
   for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n);
   for (let j0 = 0; j0 < n; j0 += JB) {
     const j1 = Math.min(j0 + JB, n);
@@ -447,8 +616,9 @@ function jsGemm(
       for (let i = 0; i < m; i++) {
         const ci = cOff + i * ldc;
         for (let p = p0; p < p1; p++) {
-          const aip = a[aOff + i * ai + p * ap], bp = bOff + p * ldb;
-          for (let j = j0; j < j1; j++) c[ci + j] += aip * b[bp + j];
+          const aip = a[aOff + i * ai + p * ap]!,
+            bp = bOff + p * ldb;
+          for (let j = j0; j < j1; j++) c[ci + j]! += aip * b[bp + j]!;
         }
       }
     }
@@ -457,10 +627,20 @@ function jsGemm(
 
 /** C = op(A) · op(B); see kernels/reference/gemm.ts for the exact contract. */
 export function gemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatArray, aOff: number, lda: number,
-  b: FloatArray, bOff: number, ldb: number,
-  c: FloatArray, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  lda: number,
+  b: FloatArray,
+  bOff: number,
+  ldb: number,
+  c: FloatArray,
+  cOff: number,
+  ldc: number,
 ): void {
   if (m === 0 || n === 0) return;
   // Below ~256 multiply-adds the copies into wasm memory cost more than they save.
@@ -475,14 +655,26 @@ export function gemm(
  * Either way the result is bitwise that of gemm followed by a separate add.
  */
 export function gemmBias(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatArray, aOff: number, lda: number,
-  b: FloatArray, bOff: number, ldb: number,
-  c: FloatArray, cOff: number, ldc: number,
-  bias: FloatArray, biasOff: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  lda: number,
+  b: FloatArray,
+  bOff: number,
+  ldb: number,
+  c: FloatArray,
+  cOff: number,
+  ldc: number,
+  bias: FloatArray,
+  biasOff: number,
 ): void {
   if (m === 0 || n === 0) return;
-  if (wasm && m * n * k >= 256 && c instanceof Float32Array && wasmGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff)) return;
+  if (wasm && m * n * k >= 256 && c instanceof Float32Array && wasmGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff))
+    return;
   gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j] += bias[biasOff + j]!;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j]! += bias[biasOff + j]!;
 }

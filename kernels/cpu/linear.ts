@@ -13,7 +13,12 @@ import { copy } from './elementwise.ts';
 import { gemmBias, gemm } from './gemm.ts';
 
 /** A 2-D view as GEMM operand: its storage, offset, leading dimension and whether it is read transposed. */
-interface Operand { data: FloatStorage; offset: number; ld: number; trans: boolean }
+interface Operand {
+  data: FloatStorage;
+  offset: number;
+  ld: number;
+  trans: boolean;
+}
 
 /** Row-major when the last axis has unit stride (or one element), column-major when the first has; else a contiguous copy. */
 function operand(v: View<FloatStorage>): Operand {
@@ -41,7 +46,8 @@ export const linear: NonNullable<Backend['linear']> = (x, weight, bias, out) => 
     return;
   }
   if (bias.shape.length !== 1 || bias.shape[0] !== n) throw new ShapeError(`cpu linear(): expected a bias of [${n}], got [${bias.shape}]`);
-  let b = bias.data, bOff = bias.offset;
+  let b = bias.data,
+    bOff = bias.offset;
   if (n > 1 && bias.strides[0] !== 1) {
     b = new (bias.data.constructor as Float32ArrayConstructor)(n);
     copy(bias, b);

@@ -11,10 +11,20 @@ import type { View } from '../view.ts';
 import { forEachOffset } from '../view.ts';
 
 export type Gemm = (
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatStorage, aOff: number, lda: number,
-  b: FloatStorage, bOff: number, ldb: number,
-  c: FloatStorage, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatStorage,
+  aOff: number,
+  lda: number,
+  b: FloatStorage,
+  bOff: number,
+  ldb: number,
+  c: FloatStorage,
+  cOff: number,
+  ldc: number,
 ) => void;
 
 interface Layout {
@@ -60,7 +70,5 @@ export function batchedMatmul(
     { ...b, strides: b.strides.slice(0, r - 2) },
     { data: out, shape: batchShape, strides: outStrides.slice(0, r - 2), offset: 0 },
   ];
-  forEachOffset(batchShape, views, ([aOff, bOff, cOff]) =>
-    gemm(la.trans, lb.trans, m, n, k, a.data, aOff!, la.ld, b.data, bOff!, lb.ld, out, cOff!, n),
-  );
+  forEachOffset(batchShape, views, ([aOff, bOff, cOff]) => gemm(la.trans, lb.trans, m, n, k, a.data, aOff!, la.ld, b.data, bOff!, lb.ld, out, cOff!, n));
 }

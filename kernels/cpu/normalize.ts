@@ -9,7 +9,12 @@ import type { Backend } from '../backend.ts';
 import { forEachOffset, forEachRow } from '../view.ts';
 
 /** Calls visit(rowIndex, start, step) for each row along the last axis. */
-function forEachLastAxisRow(shape: readonly number[], strides: readonly number[], offset: number, visit: (row: number, start: number, step: number) => void): void {
+function forEachLastAxisRow(
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  visit: (row: number, start: number, step: number) => void,
+): void {
   const r = shape.length;
   const outer = { data: new Float64Array(0), shape: shape.slice(0, r - 1), strides: strides.slice(0, r - 1), offset };
   let row = 0;
@@ -44,7 +49,9 @@ export const combine: Backend['combine'] = (x, y, a, b, c, out) => {
     let [jx, jy, ja, jb, jc, jo] = offsets as [number, number, number, number, number, number];
     const [tx, ty, ta, tb, tc, to] = steps as [number, number, number, number, number, number];
     if (ta === 0 && tb === 0 && tc === 0) {
-      const av = as[ja]!, bv = bs[jb]!, cv = cs[jc]!;
+      const av = as[ja]!,
+        bv = bs[jb]!,
+        cv = cs[jc]!;
       for (let i = 0; i < n; i++, jo += to, jx += tx, jy += ty) out[jo] = av * xs[jx]! + bv * ys[jy]! + cv;
       return;
     }

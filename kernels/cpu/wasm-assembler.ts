@@ -45,23 +45,36 @@ const simd = (op: number): number[] => [0xfd, ...uleb(op)];
 
 /** Instructions without immediates. */
 const OPS = {
-  'i32.add': [0x6a], 'i32.sub': [0x6b], 'i32.mul': [0x6c], 'i32.ne': [0x47],
-  'i32.div_u': [0x6e], 'i32.rem_u': [0x70], 'i32.lt_u': [0x49], 'i32.eqz': [0x45],
+  'i32.add': [0x6a],
+  'i32.sub': [0x6b],
+  'i32.mul': [0x6c],
+  'i32.ne': [0x47],
+  'i32.div_u': [0x6e],
+  'i32.rem_u': [0x70],
+  'i32.lt_u': [0x49],
+  'i32.eqz': [0x45],
   // select: pops c, then b, then a; pushes c ≠ 0 ? a : b.
   select: [0x1b],
   unreachable: [0x00], // traps: a RuntimeError in the caller
-  'f32x4.add': simd(0xe4), 'f32x4.mul': simd(0xe6),
-  'f64x2.add': simd(0xf0), 'f64x2.mul': simd(0xf2),
+  'f32x4.add': simd(0xe4),
+  'f32x4.mul': simd(0xe6),
+  'f64x2.add': simd(0xf0),
+  'f64x2.mul': simd(0xf2),
   // Relaxed SIMD (fused where the hardware has FMA): relaxed_madd(a, b, c) = a·b + c.
-  'f32x4.relaxed_madd': simd(0x105), 'f64x2.relaxed_madd': simd(0x107),
+  'f32x4.relaxed_madd': simd(0x105),
+  'f64x2.relaxed_madd': simd(0x107),
 } satisfies Record<string, number[]>;
 
 /** Memory instructions, with log2 of their natural alignment. */
 const MEM_OPS = {
-  'f32.load': { code: [0x2a], align: 2 }, 'f32.store': { code: [0x38], align: 2 },
-  'f64.load': { code: [0x2b], align: 3 }, 'f64.store': { code: [0x39], align: 3 },
-  'i32.load': { code: [0x28], align: 2 }, 'i32.store': { code: [0x36], align: 2 },
-  'v128.load': { code: simd(0x00), align: 4 }, 'v128.store': { code: simd(0x0b), align: 4 },
+  'f32.load': { code: [0x2a], align: 2 },
+  'f32.store': { code: [0x38], align: 2 },
+  'f64.load': { code: [0x2b], align: 3 },
+  'f64.store': { code: [0x39], align: 3 },
+  'i32.load': { code: [0x28], align: 2 },
+  'i32.store': { code: [0x36], align: 2 },
+  'v128.load': { code: simd(0x00), align: 4 },
+  'v128.store': { code: simd(0x0b), align: 4 },
   // Load one scalar and broadcast it to every lane.
   'v128.load32_splat': { code: simd(0x09), align: 2 },
   'v128.load64_splat': { code: simd(0x0a), align: 3 },
@@ -83,13 +96,25 @@ export class Func {
     return this.params.length + this.locals.length - 1;
   }
 
-  get(index: number): this { return this.emit(0x20, ...uleb(index)); }
-  set(index: number): this { return this.emit(0x21, ...uleb(index)); }
+  get(index: number): this {
+    return this.emit(0x20, ...uleb(index));
+  }
+  set(index: number): this {
+    return this.emit(0x21, ...uleb(index));
+  }
   /** Like set, but leaves the value on the stack. */
-  tee(index: number): this { return this.emit(0x22, ...uleb(index)); }
-  i32(value: number): this { return this.emit(0x41, ...sleb(value)); }
-  op(name: Op): this { return this.emit(...OPS[name]); }
-  call(func: number): this { return this.emit(0x10, ...uleb(func)); }
+  tee(index: number): this {
+    return this.emit(0x22, ...uleb(index));
+  }
+  i32(value: number): this {
+    return this.emit(0x41, ...sleb(value));
+  }
+  op(name: Op): this {
+    return this.emit(...OPS[name]);
+  }
+  call(func: number): this {
+    return this.emit(0x10, ...uleb(func));
+  }
 
   /** Loads/stores take the address from the stack plus a constant byte offset. */
   mem(name: MemOp, offset = 0): this {
@@ -104,7 +129,9 @@ export class Func {
     return this.emit(0x0b);
   }
 
-  brIf(depth: number): this { return this.emit(0x0d, ...uleb(depth)); }
+  brIf(depth: number): this {
+    return this.emit(0x0d, ...uleb(depth));
+  }
 
   /** `block ... end`: `br_if d` reaching it jumps past its end (a forward exit). */
   block(body: () => void): this {
@@ -153,16 +180,24 @@ export class Module {
     const str = (s: string) => [...uleb(s.length), ...[...s].map((ch) => ch.charCodeAt(0))];
 
     // One type per function keeps things simple; duplicates are legal.
-    const types = this.funcs.map(({ func }) =>
-      [0x60, ...vec(func.params.map((t) => [VALTYPE[t]])), 0]);
+    const types = this.funcs.map(({ func }) => [0x60, ...vec(func.params.map((t) => [VALTYPE[t]])), 0]);
     const exports = [[...str('memory'), 0x02, 0]]; // memory 0
-    this.funcs.forEach(({ name }, i) => { if (name) exports.push([...str(name), 0x00, ...uleb(i)]); });
+    this.funcs.forEach(({ name }, i) => {
+      if (name) exports.push([...str(name), 0x00, ...uleb(i)]);
+    });
     const imported = this.memory?.imported;
     // Limits: flags (bit 0: has a maximum, bit 1: shared), initial pages, maximum pages.
     const limits = imported ? [imported.shared ? 0x03 : 0x01, 1, ...uleb(imported.maximumPages)] : [0x00, 1];
 
     return new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, // "\0asm", version 1
+      0x00,
+      0x61,
+      0x73,
+      0x6d,
+      1,
+      0,
+      0,
+      0, // "\0asm", version 1
       ...section(1, vec(types)),
       // Import section: env.memory, kind 0x02 (memory). Imports of memory do not shift function indices.
       ...(imported ? section(2, vec([[...str('env'), ...str('memory'), 0x02, ...limits]])) : []),

@@ -34,8 +34,17 @@ import type { BinaryOp, ReduceOp, UnaryOp } from '../scalar.ts';
 import { hostStorage, type TensorStorage } from '../storage.ts';
 import type { View } from '../view.ts';
 import {
-  gatherSource, lit, mapSource, matmulSource, MAX_ELEMENTS, reduceSource, rowArgSource, rowSumSource, scatterAddSource,
-  type KernelSource, type Read,
+  gatherSource,
+  lit,
+  mapSource,
+  matmulSource,
+  MAX_ELEMENTS,
+  reduceSource,
+  rowArgSource,
+  rowSumSource,
+  scatterAddSource,
+  type KernelSource,
+  type Read,
 } from './codegen.ts';
 import { GPU_BINARY, GPU_REDUCE, GPU_UNARY, HELPERS } from './scalar.ts';
 import { GL_MODES, type GpuArg, type GpuInstance, type GpuKernel, type GpuTexture } from './types.ts';
@@ -134,7 +143,16 @@ export class GpujsBackend implements Backend {
    * it); any other is read at once.
    */
   view(storage: TensorStorage, shape: Shape, strides: readonly number[], offset: number): View {
-    if (isDeviceResident(storage)) return { get data() { return storage.data; }, shape, strides, offset, storage };
+    if (isDeviceResident(storage))
+      return {
+        get data() {
+          return storage.data;
+        },
+        shape,
+        strides,
+        offset,
+        storage,
+      };
     return { data: storage.data, shape, strides, offset };
   }
 
@@ -206,7 +224,10 @@ export class GpujsBackend implements Backend {
   // ---- running kernels ----------------------------------------------------------------
 
   private run(k: KernelSource, n: number, values: Record<string, GpuArg>): GpuTexture | Float32Array {
-    if (n > MAX_ELEMENTS) throw new ValueError(`gpujs: an output of ${n} elements exceeds the ${MAX_ELEMENTS} that float32 index arithmetic addresses exactly; run this op on the 'cpu' backend`);
+    if (n > MAX_ELEMENTS)
+      throw new ValueError(
+        `gpujs: an output of ${n} elements exceeds the ${MAX_ELEMENTS} that float32 index arithmetic addresses exactly; run this op on the 'cpu' backend`,
+      );
     const args = k.args.map((name) => {
       const v = values[name];
       if (v === undefined) throw new Error(`gpujs: kernel argument '${name}' missing`);
@@ -265,12 +286,15 @@ export class GpujsBackend implements Backend {
   /** A raw array the core passed (x̂, 1/σ, a scatter target): its texture if it is one of ours and resident. */
   private inputArray(data: Storage): GpuArg {
     const s = this.owned.get(data);
-    if (s && s.slot.texture) return s.slot.texture;
+    if (s?.slot.texture) return s.slot.texture;
     return this.hostArray(data);
   }
 
   private hostArray(data: Storage): Float32Array {
-    if (data.length > MAX_ELEMENTS) throw new ValueError(`gpujs: a buffer of ${data.length} elements exceeds the ${MAX_ELEMENTS} that float32 index arithmetic addresses exactly; keep it on the 'cpu' backend`);
+    if (data.length > MAX_ELEMENTS)
+      throw new ValueError(
+        `gpujs: a buffer of ${data.length} elements exceeds the ${MAX_ELEMENTS} that float32 index arithmetic addresses exactly; keep it on the 'cpu' backend`,
+      );
     this.counts.uploads++;
     if (data instanceof Float32Array) return data;
     if (data instanceof Float64Array) throw float64Error();
@@ -313,7 +337,10 @@ export class GpujsBackend implements Backend {
     this.refuseFloat64(out, [a, b]);
     if (out.length === 0) return;
     const k = mapSource(a.shape, [read('c', 0, cond), read('a', 1, a), read('b', 2, b)], '(c != 0.0 ? a : b)');
-    this.emit(out, this.run(k, out.length, { src0: this.input(cond), src1: this.input(a), src2: this.input(b), off0: cond.offset, off1: a.offset, off2: b.offset }));
+    this.emit(
+      out,
+      this.run(k, out.length, { src0: this.input(cond), src1: this.input(a), src2: this.input(b), off0: cond.offset, off1: a.offset, off2: b.offset }),
+    );
   }
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: Storage): void {
@@ -365,7 +392,13 @@ export class GpujsBackend implements Backend {
     this.refuseFloat64(target, [src]);
     if (target.length === 0 || numel(index.shape) === 0) return;
     const k = scatterAddSource(targetShape, axis, index.shape, index.strides, src.strides);
-    const result = this.run(k, target.length, { src0: this.inputArray(target), src1: this.input(index), src2: this.input(src), off1: index.offset, off2: src.offset });
+    const result = this.run(k, target.length, {
+      src0: this.inputArray(target),
+      src1: this.input(index),
+      src2: this.input(src),
+      off1: index.offset,
+      off2: src.offset,
+    });
     this.emit(target, result);
   }
 
@@ -376,13 +409,20 @@ export class GpujsBackend implements Backend {
     const rows = x.shape.slice(0, r - 1);
     const len = x.shape[r - 1]!;
     const nRows = numel(rows);
-    const perRow = (name: string, arg: string, offset: string, trailing: number[]): Read => ({ name, arg, offset, strides: [...contiguousStrides(rows), ...trailing] });
+    const perRow = (name: string, arg: string, offset: string, trailing: number[]): Read => ({
+      name,
+      arg,
+      offset,
+      strides: [...contiguousStrides(rows), ...trailing],
+    });
     const xArg = this.input(x);
     const max = this.run(rowArgSource(rows, len, x.strides, '>', false), nRows, { src0: xArg, off0: x.offset });
-    const total = this.run(
-      rowSumSource(rows, len, [read('v', 0, x)], [perRow('m', 'src1', 'off1', [])], 'Math.exp(v - m)', 'acc'),
-      nRows, { src0: xArg, src1: max, off0: x.offset, off1: 0 },
-    );
+    const total = this.run(rowSumSource(rows, len, [read('v', 0, x)], [perRow('m', 'src1', 'off1', [])], 'Math.exp(v - m)', 'acc'), nRows, {
+      src0: xArg,
+      src1: max,
+      off0: x.offset,
+      off1: 0,
+    });
     const expr = log ? '(v - m - Math.log(s))' : '(Math.exp(v - m) / s)';
     const k = mapSource(x.shape, [read('v', 0, x), perRow('m', 'src1', 'off1', [0]), perRow('s', 'src2', 'off2', [0])], expr);
     this.emit(out, this.run(k, out.length, { src0: xArg, src1: max, src2: total, off0: x.offset, off1: 0, off2: 0 }));
@@ -397,14 +437,20 @@ export class GpujsBackend implements Backend {
     const len = x.shape[r - 1]!;
     if (out.length === 0) return void (rstd.length > 0 && cpuBackend.normalize(this.hostView(x), eps, centered, out, rstd));
     const nRows = numel(rows);
-    const perRow = (name: string, arg: string, offset: string, trailing: number[]): Read => ({ name, arg, offset, strides: [...contiguousStrides(rows), ...trailing] });
+    const perRow = (name: string, arg: string, offset: string, trailing: number[]): Read => ({
+      name,
+      arg,
+      offset,
+      strides: [...contiguousStrides(rows), ...trailing],
+    });
     const xArg = this.input(x);
     const inv = lit(1 / len);
     const mean = centered ? this.run(rowSumSource(rows, len, [read('v', 0, x)], [], 'v', `acc * ${inv}`), nRows, { src0: xArg, off0: x.offset }) : null;
     const meanRead = centered ? [perRow('m', 'src1', 'off1', [])] : [];
     const r2 = this.run(
       rowSumSource(rows, len, [read('v', 0, x)], meanRead, centered ? '(v - m) * (v - m)' : 'v * v', `1.0 / Math.sqrt(acc * ${inv} + eps)`, ['eps']),
-      nRows, { src0: xArg, off0: x.offset, ...(mean ? { src1: mean, off1: 0 } : {}), eps },
+      nRows,
+      { src0: xArg, off0: x.offset, ...(mean ? { src1: mean, off1: 0 } : {}), eps },
     );
     const reads = centered
       ? [read('v', 0, x), perRow('m', 'src1', 'off1', [0]), perRow('r', 'src2', 'off2', [0])]
@@ -420,10 +466,21 @@ export class GpujsBackend implements Backend {
     if (out.length === 0) return;
     // Operand names of their own: `t`, `q0…`, `c0…` are the generated index variables.
     const k = mapSource(x.shape, [read('vx', 0, x), read('vy', 1, y), read('va', 2, a), read('vb', 3, b), read('vc', 4, c)], '(va * vx + vb * vy + vc)');
-    this.emit(out, this.run(k, out.length, {
-      src0: this.input(x), src1: this.input(y), src2: this.input(a), src3: this.input(b), src4: this.input(c),
-      off0: x.offset, off1: y.offset, off2: a.offset, off3: b.offset, off4: c.offset,
-    }));
+    this.emit(
+      out,
+      this.run(k, out.length, {
+        src0: this.input(x),
+        src1: this.input(y),
+        src2: this.input(a),
+        src3: this.input(b),
+        src4: this.input(c),
+        off0: x.offset,
+        off1: y.offset,
+        off2: a.offset,
+        off3: b.offset,
+        off4: c.offset,
+      }),
+    );
   }
 
   /** The view with its values on the host (downloads a resident storage), for host fallbacks. */
@@ -445,7 +502,7 @@ function signature(a: GpuArg): string {
 
 export function float64Error(): DTypeError {
   return new DTypeError(
-    "gpujs backend: float64 tensors are not supported — gpu.js computes in single precision (WebGL has no float64). " +
+    'gpujs backend: float64 tensors are not supported — gpu.js computes in single precision (WebGL has no float64). ' +
       "Use float32 tensors (.float()), or run float64 work on the CPU: withBackend('cpu', () => …)",
   );
 }

@@ -93,7 +93,13 @@ function fn(args: readonly string[], body: readonly string[]): KernelSource {
  * returned. Axes that every operand walks contiguously are merged first (collapseAxes),
  * so a contiguous tensor of any rank costs no index arithmetic at all.
  */
-export function mapSource(shape: Shape, reads: readonly Read[], expr: string, extraArgs: readonly string[] = [], prelude: readonly string[] = []): KernelSource {
+export function mapSource(
+  shape: Shape,
+  reads: readonly Read[],
+  expr: string,
+  extraArgs: readonly string[] = [],
+  prelude: readonly string[] = [],
+): KernelSource {
   const c = collapseAxes(shape, [contiguousStrides(shape), ...reads.map((r) => r.strides)]);
   const { code, coords } = decompose(c.shape, 't', '');
   const lines = ['const t = this.thread.x;', ...code, ...prelude];
@@ -171,7 +177,15 @@ export function reduceSource(shape: Shape, strides: readonly number[], axes: rea
  * sums `value` (an expression of the reads, which are bound inside the loop) and returns
  * `result` (an expression of `acc`). Row statistics of softmax and the norms.
  */
-export function rowSumSource(rows: Shape, len: number, reads: readonly Read[], perRow: readonly Read[], value: string, result: string, extraArgs: readonly string[] = []): KernelSource {
+export function rowSumSource(
+  rows: Shape,
+  len: number,
+  reads: readonly Read[],
+  perRow: readonly Read[],
+  value: string,
+  result: string,
+  extraArgs: readonly string[] = [],
+): KernelSource {
   const c = collapseAxes(rows, [contiguousStrides(rows), ...reads.map((r) => r.strides.slice(0, -1)), ...perRow.map((r) => r.strides)]);
   const { code, coords } = decompose(c.shape, 't', '');
   const lines = ['const t = this.thread.x;', ...code];
@@ -191,28 +205,31 @@ export function rowArgSource(rows: Shape, len: number, strides: readonly number[
   const c = collapseAxes(rows, [contiguousStrides(rows), strides.slice(0, -1)]);
   const { code, coords } = decompose(c.shape, 't', '');
   const s = lit(strides[strides.length - 1]!);
-  return fn(['src0', 'off0'], [
-    'const t = this.thread.x;',
-    ...code,
-    `const base = ${address('off0', coords, c.strides[1]!)};`,
-    'let best = src0[base];',
-    'let at = 0.0;',
-    'let found = best != best ? 1.0 : 0.0;',
-    `for (let j = 1; j < ${len}; j++) {`,
-    `  const v = src0[base + j * ${s}];`,
-    '  if (found == 0.0) {',
-    '    if (v != v) {',
-    '      best = v;',
-    '      at = j;',
-    '      found = 1.0;',
-    `    } else if (v ${better} best) {`,
-    '      best = v;',
-    '      at = j;',
-    '    }',
-    '  }',
-    '}',
-    `return ${wantIndex ? 'at' : 'best'};`,
-  ]);
+  return fn(
+    ['src0', 'off0'],
+    [
+      'const t = this.thread.x;',
+      ...code,
+      `const base = ${address('off0', coords, c.strides[1]!)};`,
+      'let best = src0[base];',
+      'let at = 0.0;',
+      'let found = best != best ? 1.0 : 0.0;',
+      `for (let j = 1; j < ${len}; j++) {`,
+      `  const v = src0[base + j * ${s}];`,
+      '  if (found == 0.0) {',
+      '    if (v != v) {',
+      '      best = v;',
+      '      at = j;',
+      '      found = 1.0;',
+      `    } else if (v ${better} best) {`,
+      '      best = v;',
+      '      at = j;',
+      '    }',
+      '  }',
+      '}',
+      `return ${wantIndex ? 'at' : 'best'};`,
+    ],
+  );
 }
 
 /**
@@ -221,7 +238,15 @@ export function rowArgSource(rows: Shape, len: number, strides: readonly number[
  * sums the k products in partial sums of 64 (faster in webasm; in GL modes a plain loop is
  * 1.6× faster on llvmpipe, as measured, and its float32 error stays within T32).
  */
-export function matmulSource(batch: Shape, m: number, n: number, k: number, aStrides: readonly number[], bStrides: readonly number[], blocked = true): KernelSource {
+export function matmulSource(
+  batch: Shape,
+  m: number,
+  n: number,
+  k: number,
+  aStrides: readonly number[],
+  bStrides: readonly number[],
+  blocked = true,
+): KernelSource {
   const r = batch.length;
   const c = collapseAxes(batch, [contiguousStrides(batch), aStrides.slice(0, r), bStrides.slice(0, r)]);
   const { code, coords } = decompose([...c.shape, m, n], 't', '');
@@ -249,12 +274,15 @@ export function gatherSource(shape: Shape, axis: number, xStrides: readonly numb
   const xs = xStrides.map((s, d) => (d === axis ? 0 : s));
   const c = collapseAxes(shape, [contiguousStrides(shape), indexStrides, xs]);
   const { code, coords } = decompose(c.shape, 't', '');
-  return fn(['src0', 'src1', 'off0', 'off1'], [
-    'const t = this.thread.x;',
-    ...code,
-    `const id = src1[${address('off1', coords, c.strides[1]!)}];`,
-    `return src0[${address('off0', coords, c.strides[2]!)} + id * ${lit(xStrides[axis]!)}];`,
-  ]);
+  return fn(
+    ['src0', 'src1', 'off0', 'off1'],
+    [
+      'const t = this.thread.x;',
+      ...code,
+      `const id = src1[${address('off1', coords, c.strides[1]!)}];`,
+      `return src0[${address('off0', coords, c.strides[2]!)} + id * ${lit(xStrides[axis]!)}];`,
+    ],
+  );
 }
 
 /**

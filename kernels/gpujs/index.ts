@@ -72,8 +72,16 @@ export async function createGpujsBackend(options: GpujsOptions = {}): Promise<Gp
   const got = realMode(lib, gpu);
   const ok = requested === 'gpu' ? GL_MODES.includes(got) : got === requested;
   if (!ok) {
-    try { gpu.destroy(); } catch { /* best effort */ }
-    throw new GpujsUnavailableError(requested, got, `gpujs: mode '${requested}' is unavailable here: gpu.js silently fell back to '${got}'. ${hint(requested, got)}`);
+    try {
+      gpu.destroy();
+    } catch {
+      /* best effort */
+    }
+    throw new GpujsUnavailableError(
+      requested,
+      got,
+      `gpujs: mode '${requested}' is unavailable here: gpu.js silently fell back to '${got}'. ${hint(requested, got)}`,
+    );
   }
   const backend = new GpujsBackend(gpu, got);
   smokeTest(backend, requested);
@@ -98,7 +106,11 @@ function selectMode(options: BackendOptions): Backend {
   const mode = options.mode ?? 'gpu';
   const b = instances.get(mode);
   if (!b) {
-    throw new GpujsUnavailableError(mode, null, `setBackend('gpujs', { mode: '${mode}' }): that mode is not loaded yet; gpu.js loads asynchronously, so call \`await useGpujs({ mode: '${mode}' })\` first (loaded: ${[...instances.keys()].join(', ') || 'none'})`);
+    throw new GpujsUnavailableError(
+      mode,
+      null,
+      `setBackend('gpujs', { mode: '${mode}' }): that mode is not loaded yet; gpu.js loads asynchronously, so call \`await useGpujs({ mode: '${mode}' })\` first (loaded: ${[...instances.keys()].join(', ') || 'none'})`,
+    );
   }
   return b;
 }
@@ -125,7 +137,7 @@ export interface TransferableTensor<T> {
  * leaf (requiresGrad as `t`). In the cpu/webasm modes it is a plain copy.
  */
 export function toDevice<T extends { setRequiresGrad(): T }>(t: TransferableTensor<T>, backend: GpujsBackend | null = currentGpujs()): T {
-  if (!backend) throw new SparsegradError("toDevice(): no gpu.js backend selected; call `await useGpujs({ mode })` first");
+  if (!backend) throw new SparsegradError('toDevice(): no gpu.js backend selected; call `await useGpujs({ mode })` first');
   const run = () => t.detach().clone();
   const copy = getBackend() === backend ? run() : withBackendInstance(backend, run);
   return t.requiresGrad ? copy.setRequiresGrad() : copy;
@@ -156,8 +168,12 @@ function withBackendInstance<T>(backend: GpujsBackend, fn: () => T): T {
 function realMode(mod: GpuModule, gpu: GpuInstance): string {
   const classes = mod as unknown as Record<string, unknown>;
   const byClass: [string, string][] = [
-    ['HeadlessGLKernel', 'headlessgl'], ['WebGL2Kernel', 'webgl2'], ['WebGLKernel', 'webgl'],
-    ['WebAssemblyKernel', 'webasm'], ['CPUKernel', 'cpu'], ['WebGPUKernel', 'webgpu'],
+    ['HeadlessGLKernel', 'headlessgl'],
+    ['WebGL2Kernel', 'webgl2'],
+    ['WebGLKernel', 'webgl'],
+    ['WebAssemblyKernel', 'webasm'],
+    ['CPUKernel', 'cpu'],
+    ['WebGPUKernel', 'webgpu'],
   ];
   for (const [name, mode] of byClass) if (gpu.Kernel !== undefined && gpu.Kernel === classes[name]) return mode;
   return gpu.Kernel?.mode ?? gpu.mode;
@@ -171,7 +187,11 @@ function smokeTest(backend: GpujsBackend, requested: string): void {
     if (out[0] !== -1 || out[2] !== -3) throw new Error(`computed [${Array.from(out)}] instead of [-1, -2, -3]`);
   } catch (e) {
     instances.delete(requested);
-    throw new GpujsUnavailableError(requested, backend.mode, `gpujs: mode '${backend.mode}' started but cannot run a kernel (${(e as Error).message}). ${hint(requested, backend.mode)}`);
+    throw new GpujsUnavailableError(
+      requested,
+      backend.mode,
+      `gpujs: mode '${backend.mode}' started but cannot run a kernel (${(e as Error).message}). ${hint(requested, backend.mode)}`,
+    );
   }
 }
 
@@ -180,31 +200,45 @@ async function loadGpujsModule(): Promise<GpuModule> {
     // The one place gpu.js is reached: an on-demand import of an optional dependency.
     return (await import(/* optional dependency, loaded on demand */ 'gpu.js')) as unknown as GpuModule;
   } catch (e) {
-    throw new GpujsUnavailableError('gpu', null, `gpujs: cannot load gpu.js (${(e as Error).message}). gpu.js is an optional peer dependency of sparsegrad, not installed with it: \`npm install gpu.js@2.24.1\` (its optional native \`gl\` builds from source for headless GL in Node; browsers need only gpu.js).`);
+    throw new GpujsUnavailableError(
+      'gpu',
+      null,
+      `gpujs: cannot load gpu.js (${(e as Error).message}). gpu.js is an optional peer dependency of sparsegrad, not installed with it: \`npm install gpu.js@2.24.1\` (its optional native \`gl\` builds from source for headless GL in Node; browsers need only gpu.js).`,
+    );
   }
 }
 
 /** What to install for `requested`, with what we can tell about this machine. */
 function hint(requested: string, got: string | null): string {
   const node = nodeFacts();
-  const gl = 'headless GL (gpu.js mode headlessgl) needs the optional native package `gl` built for this Node: ' +
+  const gl =
+    'headless GL (gpu.js mode headlessgl) needs the optional native package `gl` built for this Node: ' +
     'apt-get install build-essential python3 pkg-config libx11-dev libxext-dev libxi-dev, then `npm rebuild gl` ' +
     '(npm drops `gl` silently when its build fails; npm 11 also needs `npm install-scripts approve gl`), ' +
     'and an X display: run under `xvfb-run -a` (apt-get install xvfb xauth).';
-  const browser = 'webgl2/webgl need a browser with WebGL (2); headless Chromium provides it in software with --use-angle=swiftshader --enable-unsafe-swiftshader.';
+  const browser =
+    'webgl2/webgl need a browser with WebGL (2); headless Chromium provides it in software with --use-angle=swiftshader --enable-unsafe-swiftshader.';
   const facts = node ? ` Here: ${node}.` : '';
   switch (requested) {
-    case 'headlessgl': return `${gl}${facts}`;
-    case 'webgl2': case 'webgl': return `${browser}${node ? ' This is Node, not a browser: use mode headlessgl.' : ''}`;
-    case 'gpu': return `${node ? gl : browser}${facts}${got ? ` (gpu.js chose '${got}', which is not a GPU mode.)` : ''}`;
-    case 'webasm': return 'gpu.js mode webasm needs WebAssembly in this JavaScript engine.';
-    default: return '';
+    case 'headlessgl':
+      return `${gl}${facts}`;
+    case 'webgl2':
+    case 'webgl':
+      return `${browser}${node ? ' This is Node, not a browser: use mode headlessgl.' : ''}`;
+    case 'gpu':
+      return `${node ? gl : browser}${facts}${got ? ` (gpu.js chose '${got}', which is not a GPU mode.)` : ''}`;
+    case 'webasm':
+      return 'gpu.js mode webasm needs WebAssembly in this JavaScript engine.';
+    default:
+      return '';
   }
 }
 
 /** In Node: whether `gl` loads and a display exists. Null elsewhere. */
 function nodeFacts(): string | null {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; env?: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown } }).process;
+  const proc = (
+    globalThis as { process?: { versions?: { node?: string }; env?: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown } }
+  ).process;
   if (!proc?.versions?.node) return null;
   const facts: string[] = [`DISPLAY is ${proc.env?.DISPLAY ? `'${proc.env.DISPLAY}'` : 'not set'}`];
   const mod = proc.getBuiltinModule?.('module') as { createRequire?: (from: string) => (id: string) => unknown } | undefined;

@@ -11,17 +11,27 @@ export type FloatArray = Float32Array | Float64Array;
  * op(B) is k×n, read the same way with transB. C(i, j) is c[cOff + i*ldc + j].
  */
 export function gemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatArray, aOff: number, lda: number,
-  b: FloatArray, bOff: number, ldb: number,
-  c: FloatArray, cOff: number, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOff: number,
+  lda: number,
+  b: FloatArray,
+  bOff: number,
+  ldb: number,
+  c: FloatArray,
+  cOff: number,
+  ldc: number,
 ): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = 0;
       for (let p = 0; p < k; p++) {
-        const aip = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
-        const bpj = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+        const aip = (transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p])!;
+        const bpj = (transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j])!;
         sum += aip * bpj;
       }
       c[cOff + i * ldc + j] = sum;

@@ -76,8 +76,16 @@ export const referenceBackend: Backend = {
       let bestIndex = 0;
       for (let j = 0; j < x.shape[axis]!; j++) {
         const v = x.data[start! + j * x.strides[axis]!]!;
-        if (v !== v) { best = v; bestIndex = j; break; } // NaN wins, as in torch
-        if (j === 0 || better(v, best)) { best = v; bestIndex = j; }
+        // biome-ignore lint/suspicious/noSelfCompare: the NaN test, spelled out in the oracle's loop
+        if (v !== v) {
+          best = v;
+          bestIndex = j;
+          break;
+        } // NaN wins, as in torch
+        if (j === 0 || better(v, best)) {
+          best = v;
+          bestIndex = j;
+        }
       }
       values[i] = best;
       indices[i++] = bestIndex;

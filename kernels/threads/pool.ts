@@ -89,7 +89,10 @@ if (typeof require === 'function') {
 `;
 
 type WasmFn = (...args: number[]) => void;
-interface WorkerLike { terminate(): unknown; unref?(): void }
+interface WorkerLike {
+  terminate(): unknown;
+  unref?(): void;
+}
 interface NodeWorkerThreads {
   Worker: new (code: string, options: { eval: true; workerData: unknown }) => WorkerLike;
 }
@@ -282,7 +285,7 @@ export class ThreadPool {
     };
     let error: unknown = null;
     if (this.callerJoins) {
-      for (let t; (t = take()) >= 0;) {
+      for (let t: number; (t = take()) >= 0; ) {
         try {
           f(t, ...a);
         } catch (e) {
@@ -298,8 +301,9 @@ export class ThreadPool {
     }
     // Wait for the tasks that workers hold (the job's memory may not be reused before).
     const deadline = Date.now() + 60_000;
-    for (let d; (d = Atomics.load(ctl, COMPLETED)) < tasks;) {
-      if (Date.now() > deadline) throw new SparsegradError(`ThreadPool.run(): ${tasks - d} of ${tasks} tasks of '${this.names[fn]}' did not complete within 60 s`);
+    for (let d: number; (d = Atomics.load(ctl, COMPLETED)) < tasks; ) {
+      if (Date.now() > deadline)
+        throw new SparsegradError(`ThreadPool.run(): ${tasks - d} of ${tasks} tasks of '${this.names[fn]}' did not complete within 60 s`);
       Atomics.wait(ctl, COMPLETED, d, 1000);
     }
     if (error !== null) throw error;

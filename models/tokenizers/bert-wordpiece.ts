@@ -93,7 +93,11 @@ export class BertTokenizer {
   /** Text of `ids`: pieces joined by spaces, `##` continuations glued to their word. */
   decode(ids: readonly number[], { skipSpecialTokens = false, cleanUpSpaces = true }: DecodeOptions = {}): string {
     const kept = skipSpecialTokens ? ids.filter((id) => !this.specialIds.has(id)) : ids;
-    const text = kept.map((id) => this.vocab.token(id)).join(' ').replaceAll(` ${PREFIX}`, '').trim();
+    const text = kept
+      .map((id) => this.vocab.token(id))
+      .join(' ')
+      .replaceAll(` ${PREFIX}`, '')
+      .trim();
     return cleanUpSpaces ? CLEANUPS.reduce((t, p) => t.replaceAll(p, p.trim()), text) : text;
   }
 
@@ -170,18 +174,18 @@ function optionsFromJson(json: TokenizerJson): BertTokenizerOptions {
   if (norms.length !== 1 || norms[0]!.type !== 'BertNormalizer') fail(`normalizer must be one BertNormalizer, got ${describeComponents(norms)}`);
   if (pres.length !== 1 || pres[0]!.type !== 'BertPreTokenizer') fail(`pre_tokenizer must be one BertPreTokenizer, got ${describeComponents(pres)}`);
   const norm = norms[0]!;
-  if (norm['clean_text'] === false) fail('BertNormalizer.clean_text false is not supported (text is always cleaned)');
+  if (norm.clean_text === false) fail('BertNormalizer.clean_text false is not supported (text is always cleaned)');
   for (const field of ['clean_text', 'handle_chinese_chars', 'lowercase']) {
     if (norm[field] !== undefined && typeof norm[field] !== 'boolean') fail(`BertNormalizer.${field} must be true or false, got ${show(norm[field])}`);
   }
-  if (norm['strip_accents'] !== undefined && norm['strip_accents'] !== null && typeof norm['strip_accents'] !== 'boolean') {
-    fail(`BertNormalizer.strip_accents must be true, false or null, got ${show(norm['strip_accents'])}`);
+  if (norm.strip_accents !== undefined && norm.strip_accents !== null && typeof norm.strip_accents !== 'boolean') {
+    fail(`BertNormalizer.strip_accents must be true, false or null, got ${show(norm.strip_accents)}`);
   }
   if (typeof model.unk_token !== 'string') fail(`model.unk_token must name the unknown token, got ${show(model.unk_token)}`);
   const o: BertTokenizerOptions = { unkToken: model.unk_token! };
   if (model.max_input_chars_per_word !== undefined) o.maxInputCharsPerWord = model.max_input_chars_per_word;
-  o.doLowerCase = norm['lowercase'] !== false;
-  if (typeof norm['strip_accents'] === 'boolean') o.stripAccents = norm['strip_accents'];
-  o.tokenizeChineseChars = norm['handle_chinese_chars'] !== false;
+  o.doLowerCase = norm.lowercase !== false;
+  if (typeof norm.strip_accents === 'boolean') o.stripAccents = norm.strip_accents;
+  o.tokenizeChineseChars = norm.handle_chinese_chars !== false;
   return o;
 }

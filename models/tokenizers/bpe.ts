@@ -25,7 +25,8 @@ export class BpeMerges {
     merges.forEach((m, rank) => {
       const [a, b] = typeof m === 'string' ? [m.slice(0, m.indexOf(' ')), m.slice(m.indexOf(' ') + 1)] : m;
       const [left, right, out] = [a, b, a + b].map((t) => vocab.get(t));
-      if (left === undefined || right === undefined || out === undefined) throw new FormatError(`BPE: merge ${rank} '${a} ${b}' names a token that is not in the vocabulary`);
+      if (left === undefined || right === undefined || out === undefined)
+        throw new FormatError(`BPE: merge ${rank} '${a} ${b}' names a token that is not in the vocabulary`);
       // A repeated pair keeps its last rank, as HF's merge map does.
       this.ranks.set(this.key(left, right), rank);
       this.merged[rank] = out;

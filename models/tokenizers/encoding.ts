@@ -50,7 +50,9 @@ export function truncate(a: number[], b: number[] | undefined, budget: number, s
   const target = strategy === 'only_first' ? a : b;
   if (!target) throw new ValueError(`truncate: truncation '${strategy}' needs a pair of texts`);
   if (target.length <= excess) {
-    throw new ValueError(`truncate: truncation '${strategy}' must remove ${excess} tokens from a text of ${target.length} to fit maxLength; use 'longest_first'`);
+    throw new ValueError(
+      `truncate: truncation '${strategy}' must remove ${excess} tokens from a text of ${target.length} to fit maxLength; use 'longest_first'`,
+    );
   }
   const cut = target.slice(0, target.length - excess);
   return strategy === 'only_first' ? [cut, b] : [a, cut];

@@ -38,7 +38,10 @@ export class LlamaTokenizer {
   /** `json`: a parsed `tokenizer.json` with a byte-fallback BPE model and the SentencePiece normalizer. */
   constructor(json: TokenizerJson) {
     const { model } = checkTokenizerJson(json);
-    if (model.type !== 'BPE' || !model.byte_fallback) throw new FormatError(`LlamaTokenizer: tokenizer.json needs a BPE model with byte_fallback, got ${model.type}${model.byte_fallback ? '' : ' without byte_fallback'}`);
+    if (model.type !== 'BPE' || !model.byte_fallback)
+      throw new FormatError(
+        `LlamaTokenizer: tokenizer.json needs a BPE model with byte_fallback, got ${model.type}${model.byte_fallback ? '' : ' without byte_fallback'}`,
+      );
     this.layout = readLayout(json);
     this.vocab = new Vocabulary(new Map(Object.entries(model.vocab)), 'LlamaTokenizer');
     this.merges = new BpeMerges(this.vocab.ids, model.merges ?? []);
@@ -123,32 +126,37 @@ function readLayout(json: TokenizerJson): Layout {
   const norms = flattenComponents(json.normalizer);
   const pre = flattenComponents(json.pre_tokenizer);
   const fail = (detail: string): never => {
-    throw new FormatError(`LlamaTokenizer: tokenizer.json ${detail}; expected normalizers Prepend '${SPACE}' + Replace ' ' → '${SPACE}', or a Metaspace pre-tokenizer`);
+    throw new FormatError(
+      `LlamaTokenizer: tokenizer.json ${detail}; expected normalizers Prepend '${SPACE}' + Replace ' ' → '${SPACE}', or a Metaspace pre-tokenizer`,
+    );
   };
   if (pre.length === 0) {
     // Meta's layout: the Prepend normalizer adds `▁` to every non-empty stretch, whatever it starts with.
     for (const c of norms) {
-      if (c.type === 'Prepend' && c['prepend'] === SPACE) continue;
-      if (c.type === 'Replace' && isRecord(c['pattern']) && Object.keys(c['pattern']).join() === 'String' && c['pattern']['String'] === ' ' && c['content'] === SPACE) continue;
-      if (c.type === 'Replace') fail(`has an unsupported Replace (pattern ${show(c['pattern'])} → ${show(c['content'])})`);
-      fail(`has an unsupported normalizer ${c.type}${c.type === 'Prepend' ? ` of ${show(c['prepend'])}` : ''}`);
+      if (c.type === 'Prepend' && c.prepend === SPACE) continue;
+      if (c.type === 'Replace' && isRecord(c.pattern) && Object.keys(c.pattern).join() === 'String' && c.pattern.String === ' ' && c.content === SPACE)
+        continue;
+      if (c.type === 'Replace') fail(`has an unsupported Replace (pattern ${show(c.pattern)} → ${show(c.content)})`);
+      fail(`has an unsupported normalizer ${c.type}${c.type === 'Prepend' ? ` of ${show(c.prepend)}` : ''}`);
     }
     if (!norms.some((c) => c.type === 'Replace')) fail(`has normalizers ${describeComponents(norms)} and no pre-tokenizer`);
     const prepends = norms.some((c) => c.type === 'Prepend');
     return { prefix: (text) => (prepends ? SPACE + text : text), prepends, split: false };
   }
   const meta = pre[0]!;
-  if (norms.length > 0 || pre.length !== 1 || meta.type !== 'Metaspace') fail(`has normalizers ${describeComponents(norms)} and pre-tokenizers ${describeComponents(pre)}`);
-  if (meta['replacement'] !== SPACE) fail(`has a Metaspace replacement ${show(meta['replacement'])}, not '${SPACE}'`);
-  const scheme = meta['prepend_scheme'];
+  if (norms.length > 0 || pre.length !== 1 || meta.type !== 'Metaspace')
+    fail(`has normalizers ${describeComponents(norms)} and pre-tokenizers ${describeComponents(pre)}`);
+  if (meta.replacement !== SPACE) fail(`has a Metaspace replacement ${show(meta.replacement)}, not '${SPACE}'`);
+  const scheme = meta.prepend_scheme;
   if (scheme !== undefined && scheme !== 'first' && scheme !== 'always' && scheme !== 'never') fail(`has an unknown Metaspace prepend_scheme ${show(scheme)}`);
   for (const field of ['split', 'add_prefix_space']) {
     if (meta[field] !== undefined && typeof meta[field] !== 'boolean') fail(`has a Metaspace ${field} that is not true or false: ${show(meta[field])}`);
   }
   // Older files say add_prefix_space instead of prepend_scheme; `split` defaults to on.
-  const resolved = (scheme as string | undefined) ?? (meta['add_prefix_space'] === false ? 'never' : 'always');
-  const prefix = (text: string, atStart: boolean) => ((resolved === 'always' || (resolved === 'first' && atStart)) && !text.startsWith(SPACE) ? SPACE + text : text);
-  return { prefix, prepends: resolved !== 'never', split: meta['split'] !== false };
+  const resolved = (scheme as string | undefined) ?? (meta.add_prefix_space === false ? 'never' : 'always');
+  const prefix = (text: string, atStart: boolean) =>
+    (resolved === 'always' || (resolved === 'first' && atStart)) && !text.startsWith(SPACE) ? SPACE + text : text;
+  return { prefix, prepends: resolved !== 'never', split: meta.split !== false };
 }
 
 const ENCODER = new TextEncoder();

@@ -64,12 +64,14 @@ export function checkTokenizerJson(json: unknown, what = 'tokenizer.json'): Toke
   for (const token of tokens) {
     const id = vocab[token];
     if (!isNat(id)) fail(`model.vocab[${show(token)}]`, `must be a non-negative integer id, got ${show(id)}`);
-    if ((id as number) >= tokens.length) fail(`model.vocab[${show(token)}]`, `is ${id}, but the ids of ${tokens.length} tokens must be 0..${tokens.length - 1}`);
+    if ((id as number) >= tokens.length)
+      fail(`model.vocab[${show(token)}]`, `is ${id}, but the ids of ${tokens.length} tokens must be 0..${tokens.length - 1}`);
     if (owner[id as number] !== undefined) fail('model.vocab', `gives id ${id} to both ${show(owner[id as number])} and ${show(token)}`);
     owner[id as number] = token;
   }
   for (const field of ['unk_token', 'continuing_subword_prefix', 'end_of_word_suffix']) {
-    if (model[field] !== undefined && model[field] !== null && typeof model[field] !== 'string') fail(`model.${field}`, `must be a string or null, got ${show(model[field])}`);
+    if (model[field] !== undefined && model[field] !== null && typeof model[field] !== 'string')
+      fail(`model.${field}`, `must be a string or null, got ${show(model[field])}`);
   }
   if (model.max_input_chars_per_word !== undefined && !(isNat(model.max_input_chars_per_word) && model.max_input_chars_per_word > 0)) {
     fail('model.max_input_chars_per_word', `must be a positive integer, got ${show(model.max_input_chars_per_word)}`);
@@ -88,7 +90,10 @@ export function checkTokenizerJson(json: unknown, what = 'tokenizer.json'): Toke
       if (t.special !== undefined && typeof t.special !== 'boolean') fail(`${at}.special`, `must be true or false, got ${show(t.special)}`);
       // Our tokenizers look added tokens up in the vocabulary: both must agree.
       if (!Object.hasOwn(vocab, t.content as string) || vocab[t.content as string] !== t.id) {
-        fail(at, `${show(t.content)} has id ${t.id}, but the vocabulary ${Object.hasOwn(vocab, t.content as string) ? `gives it id ${vocab[t.content as string]}` : 'does not hold it'} (tokens added beyond the vocabulary are not supported)`);
+        fail(
+          at,
+          `${show(t.content)} has id ${t.id}, but the vocabulary ${Object.hasOwn(vocab, t.content as string) ? `gives it id ${vocab[t.content as string]}` : 'does not hold it'} (tokens added beyond the vocabulary are not supported)`,
+        );
       }
     });
   }
@@ -102,15 +107,17 @@ function checkBpe(model: Record<string, unknown>, fail: (field: string, detail: 
   const merges = model.merges ?? [];
   if (!Array.isArray(merges)) return fail('model.merges', `must be an array, got ${show(merges)}`);
   merges.forEach((m: unknown, i) => {
-    const ok = typeof m === 'string'
-      ? /^[^ ]+ [^ ]+$/su.test(m)
-      : Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string' && m[0] !== '' && m[1] !== '';
+    const ok =
+      typeof m === 'string'
+        ? /^[^ ]+ [^ ]+$/su.test(m)
+        : Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string' && m[0] !== '' && m[1] !== '';
     if (!ok) fail(`model.merges[${i}]`, `must be "left right" (one space) or a pair ["left", "right"] of tokens, got ${show(m)}`);
   });
   if (model.dropout !== undefined && model.dropout !== null) fail('model.dropout', `${show(model.dropout)}: BPE dropout is not supported`);
   if (model.ignore_merges === true) fail('model.ignore_merges', 'true is not supported (whole-word vocabulary lookups before merging)');
   for (const field of ['continuing_subword_prefix', 'end_of_word_suffix']) {
-    if (model[field] !== undefined && model[field] !== null && model[field] !== '') fail(`model.${field}`, `${show(model[field])} is not supported by the SentencePiece-style BPE reader`);
+    if (model[field] !== undefined && model[field] !== null && model[field] !== '')
+      fail(`model.${field}`, `${show(model[field])} is not supported by the SentencePiece-style BPE reader`);
   }
 }
 
@@ -133,7 +140,7 @@ export function parseTokenizerJson(input: string | Uint8Array | ArrayBuffer, wha
 /** Depth-first list of a component and, for `Sequence`, its members. */
 export function flattenComponents(c: ComponentJson | null | undefined): ComponentJson[] {
   if (!c) return [];
-  const members = (c['normalizers'] ?? c['pretokenizers']) as ComponentJson[] | undefined;
+  const members = (c.normalizers ?? c.pretokenizers) as ComponentJson[] | undefined;
   return c.type === 'Sequence' && members ? members.flatMap(flattenComponents) : [c];
 }
 

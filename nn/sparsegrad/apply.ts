@@ -19,7 +19,7 @@ import { noGrad } from '../../core/autograd.ts';
 import { Tensor } from '../../core/tensor.ts';
 import type { HookHandle } from '../../core/tensor.ts';
 import type { TopKMode } from '../../core/topk.ts';
-import { Linear } from '../linear.ts';
+import type { Linear } from '../linear.ts';
 import type { Module, Parameter } from '../module.ts';
 import { findTargets, layerType, type TargetOptions } from '../targets.ts';
 import { basesFromGram } from './bases.ts';
@@ -99,16 +99,20 @@ export class GradientCollector {
       const [out, inF] = linear.weight.shape as [number, number];
       const entry = this.types.get(type) ?? { gram: new GramAccumulator(out, inF), layers: [] };
       if (entry.gram.outFeatures !== out || entry.gram.inFeatures !== inF) {
-        throw new ValueError(`SparseGrad: layers of type ${type} differ in shape (${name} is ${out}×${inF}, others ${entry.gram.outFeatures}×${entry.gram.inFeatures})`);
+        throw new ValueError(
+          `SparseGrad: layers of type ${type} differ in shape (${name} is ${out}×${inF}, others ${entry.gram.outFeatures}×${entry.gram.inFeatures})`,
+        );
       }
       entry.layers.push(name);
       this.types.set(type, entry);
       if (!linear.weight.requiresGrad) throw new ValueError(`SparseGrad: ${name}.weight does not require grad, so no gradient can be collected`);
-      this.handles.push(linear.weight.registerPostAccumulateGradHook((w) => {
-        const g = w.grad;
-        if (!(g instanceof Tensor)) throw new ValueError(`SparseGrad: expected a dense gradient on ${name}.weight during collection`);
-        entry.gram.add(g.contiguous().data as Float32Array | Float64Array);
-      }));
+      this.handles.push(
+        linear.weight.registerPostAccumulateGradHook((w) => {
+          const g = w.grad;
+          if (!(g instanceof Tensor)) throw new ValueError(`SparseGrad: expected a dense gradient on ${name}.weight during collection`);
+          entry.gram.add(g.contiguous().data as Float32Array | Float64Array);
+        }),
+      );
     }
   }
 
@@ -118,7 +122,8 @@ export class GradientCollector {
     const bases = new Map<string, LayerTypeBases>();
     for (const [type, { gram }] of this.types) {
       const gramResult = gram.finish();
-      if (gramResult.slices === 0) throw new ValueError(`SparseGrad: no gradient was collected for ${type}; run at least one backward pass between collectGradients() and finish()`);
+      if (gramResult.slices === 0)
+        throw new ValueError(`SparseGrad: no gradient was collected for ${type}; run at least one backward pass between collectGradients() and finish()`);
       const { U, V, eigenvalues } = basesFromGram(gramResult);
       bases.set(type, {
         V: Tensor.fromStorage(V, [gram.outFeatures, gram.outFeatures]),
@@ -236,8 +241,5 @@ export function applySparseGrad(model: Module, bases: Map<string, LayerTypeBases
 export function sparseGradGroups<S, D>(model: Module, handle: SparseGradHandle, rules: { sparse: S; dense: D }, hyper: Record<string, unknown> = {}) {
   const sparse = new Set<Tensor>(handle.sparseParameters());
   const dense = model.parameters().filter((p) => p.requiresGrad && !sparse.has(p));
-  return [
-    { params: [...sparse], rule: rules.sparse, ...hyper },
-    ...(dense.length > 0 ? [{ params: dense, rule: rules.dense, ...hyper }] : []),
-  ];
+  return [{ params: [...sparse], rule: rules.sparse, ...hyper }, ...(dense.length > 0 ? [{ params: dense, rule: rules.dense, ...hyper }] : [])];
 }

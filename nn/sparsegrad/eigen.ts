@@ -100,26 +100,37 @@ const NB = 32;
  * triangle of `a` is read or kept up to date.
  */
 function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e: Float64Array; tau: Float64Array } {
-  const d = new Float64Array(n), e = new Float64Array(n), tau = new Float64Array(n);
+  const d = new Float64Array(n),
+    e = new Float64Array(n),
+    tau = new Float64Array(n);
   // Block rows, full length n: V in rows 0..b−1, W in rows b..2b−1 (and swapped in wv).
-  const vw = new Float64Array(2 * NB * n), wv = new Float64Array(2 * NB * n);
-  const y = new Float64Array(n), vtv = new Float64Array(NB), wtv = new Float64Array(NB);
+  const vw = new Float64Array(2 * NB * n),
+    wv = new Float64Array(2 * NB * n);
+  const y = new Float64Array(n),
+    vtv = new Float64Array(NB),
+    wtv = new Float64Array(NB);
 
   for (let j0 = 0; j0 < n - 1; j0 += NB) {
     const b = Math.min(NB, n - 1 - j0);
     vw.fill(0);
     for (let t = 0; t < b; t++) {
-      const j = j0 + t, row = j * n, len = n - j - 1;
+      const j = j0 + t,
+        row = j * n,
+        len = n - j - 1;
       // Row j (from the diagonal on), brought up to date with the block's pending updates.
       for (let q = 0; q < t; q++) {
-        const vq = q * n, wq = (b + q) * n, vj = vw[vq + j]!, wj = vw[wq + j]!;
+        const vq = q * n,
+          wq = (b + q) * n,
+          vj = vw[vq + j]!,
+          wj = vw[wq + j]!;
         for (let c = j; c < n; c++) a[row + c]! -= vj * vw[wq + c]! + wj * vw[vq + c]!;
       }
       d[j] = a[row + j]!;
       const h = reflect(a, row + j + 1, len);
       e[j] = h.beta;
       tau[j] = h.tau;
-      const vt = t * n, wt = (b + t) * n;
+      const vt = t * n,
+        wt = (b + t) * n;
       vw.set(a.subarray(row + j + 1, row + n), vt + j + 1);
       if (h.tau === 0) continue; // H_j = I: nothing to update, W row stays zero
 
@@ -159,11 +170,24 @@ function symmetricProduct(a: Float64Array, n: number, s: number, x: Float64Array
   let r = s;
   for (; r + 4 <= n; r += 4) {
     upperRows(a, n, r, r + 4, x, xo, y); // the 4×4 diagonal block
-    const a0 = r * n, a1 = a0 + n, a2 = a1 + n, a3 = a2 + n;
-    const v0 = x[xo + r]!, v1 = x[xo + r + 1]!, v2 = x[xo + r + 2]!, v3 = x[xo + r + 3]!;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    const a0 = r * n,
+      a1 = a0 + n,
+      a2 = a1 + n,
+      a3 = a2 + n;
+    const v0 = x[xo + r]!,
+      v1 = x[xo + r + 1]!,
+      v2 = x[xo + r + 2]!,
+      v3 = x[xo + r + 3]!;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     for (let c = r + 4; c < n; c++) {
-      const x0 = a[a0 + c]!, x1 = a[a1 + c]!, x2 = a[a2 + c]!, x3 = a[a3 + c]!, vc = x[xo + c]!;
+      const x0 = a[a0 + c]!,
+        x1 = a[a1 + c]!,
+        x2 = a[a2 + c]!,
+        x3 = a[a3 + c]!,
+        vc = x[xo + c]!;
       s0 += x0 * vc;
       s1 += x1 * vc;
       s2 += x2 * vc;
@@ -181,7 +205,8 @@ function symmetricProduct(a: Float64Array, n: number, s: number, x: Float64Array
 /** The rows [r0, r1) of `symmetricProduct`, entry by entry, over the columns before r1. */
 function upperRows(a: Float64Array, n: number, r0: number, r1: number, x: Float64Array, xo: number, y: Float64Array): void {
   for (let q = r0; q < r1; q++) {
-    const aq = q * n, vq = x[xo + q]!;
+    const aq = q * n,
+      vq = x[xo + q]!;
     let sum = a[aq + q]! * vq;
     for (let c = q + 1; c < r1; c++) {
       sum += a[aq + c]! * x[xo + c]!;
@@ -214,7 +239,11 @@ function reflect(a: Float64Array, off: number, len: number): { beta: number; tau
 
 /** Σ x[xo + i]·y[yo + i] over len terms, four running sums to hide the add latency. */
 function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, len: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    i = 0;
   for (; i + 3 < len; i += 4) {
     s0 += x[xo + i]! * y[yo + i]!;
     s1 += x[xo + i + 1]! * y[yo + i + 1]!;
@@ -238,11 +267,15 @@ function axpy(alpha: number, x: Float64Array, xo: number, y: Float64Array, yo: n
  */
 function formQt(a: Float64Array, tau: Float64Array, n: number): Float64Array {
   const zt = identity(n);
-  const vb = new Float64Array(NB * n), y = new Float64Array(NB * n);
-  const tm = new Float64Array(NB * NB), vtv = new Float64Array(NB);
+  const vb = new Float64Array(NB * n),
+    y = new Float64Array(NB * n);
+  const tm = new Float64Array(NB * NB),
+    vtv = new Float64Array(NB);
   const lastBlock = Math.max(0, Math.floor((n - 2) / NB) * NB);
   for (let j0 = lastBlock; j0 >= 0 && j0 < n - 1; j0 -= NB) {
-    const b = Math.min(NB, n - 1 - j0), len = n - j0 - 1, off = (j0 + 1) * n + j0 + 1;
+    const b = Math.min(NB, n - 1 - j0),
+      len = n - j0 - 1,
+      off = (j0 + 1) * n + j0 + 1;
     // V as b rows over columns j0+1..n−1: v_t starts at its own column j0+t+1.
     vb.fill(0, 0, b * len);
     for (let t = 0; t < b; t++) vb.set(a.subarray((j0 + t) * n + j0 + t + 1, (j0 + t + 1) * n), t * len + t);
@@ -257,7 +290,8 @@ function formQt(a: Float64Array, tau: Float64Array, n: number): Float64Array {
     }
     y.fill(0, 0, len * b);
     addProduct(1, false, true, len, b, len, zt, off, n, vb, 0, len, y, 0, b); // Qᵀ·V
-    for (let r = 0; r < len; r++) { // · Tᵀ, in place: entry q needs entries ≥ q only
+    for (let r = 0; r < len; r++) {
+      // · Tᵀ, in place: entry q needs entries ≥ q only
       for (let q = 0; q < b; q++) {
         let s = 0;
         for (let t = q; t < b; t++) s += y[r * b + t]! * tm[q * NB + t]!;
@@ -298,12 +332,17 @@ function tridiagonalQL(d: Float64Array, e: Float64Array, zt: Float64Array, n: nu
       let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
       let r = Math.hypot(g, 1);
       g = d[m]! - d[l]! + e[l]! / (g + (g >= 0 ? r : -r)); // d[m] − μ
-      let s = 1, c = 1, p = 0, i = m - 1;
+      let s = 1,
+        c = 1,
+        p = 0,
+        i = m - 1;
       for (; i >= l; i--) {
-        const f = s * e[i]!, bb = c * e[i]!;
+        const f = s * e[i]!,
+          bb = c * e[i]!;
         r = Math.hypot(f, g);
         e[i + 1] = r;
-        if (r === 0) { // underflow: recover by restarting on the split the rotation found
+        if (r === 0) {
+          // underflow: recover by restarting on the split the rotation found
           d[i + 1]! -= p;
           e[m] = 0;
           break;
@@ -350,7 +389,10 @@ class RotationBatch {
   /** (first row, first rotation, length) of each run, flat. */
   private runs: number[] = [];
 
-  constructor(private readonly zt: Float64Array, private readonly n: number) {
+  constructor(
+    private readonly zt: Float64Array,
+    private readonly n: number,
+  ) {
     this.ld = n + (n & 1);
     this.capacity = 16 * Math.max(n, 64);
     const length = n * this.ld + 3 * this.capacity;
@@ -375,7 +417,9 @@ class RotationBatch {
 
   /** Records (row_i, row_i+1) ← (c·row_i − s·row_i+1, s·row_i + c·row_i+1). */
   push(i: number, c: number, s: number): void {
-    const at = this.n * this.ld + 3 * this.count, runs = this.runs, last = runs.length - 3;
+    const at = this.n * this.ld + 3 * this.count,
+      runs = this.runs,
+      last = runs.length - 3;
     this.z[at] = c;
     this.z[at + 1] = s;
     this.z[at + 2] = -s;
@@ -390,7 +434,9 @@ class RotationBatch {
     for (let c0 = 0; c0 < ld; c0 += STRIP) {
       const width = Math.min(STRIP, ld - c0);
       for (let r = 0; r < runs.length; r += 3) {
-        const a = runs[r]! * ld + c0, cs = n * ld + 3 * runs[r + 1]!, count = runs[r + 2]!;
+        const a = runs[r]! * ld + c0,
+          cs = n * ld + 3 * runs[r + 1]!,
+          count = runs[r + 2]!;
         if (kernel) kernel(a * 8, cs * 8, count, width / 2, ld * 8);
         else sweep(z, a, cs, count, width, ld);
       }
@@ -413,9 +459,11 @@ class RotationBatch {
  */
 function sweep(z: Float64Array, a: number, cs: number, count: number, width: number, ld: number): void {
   for (let r = 0; r < count; r++, a -= ld, cs += 3) {
-    const c = z[cs]!, s = z[cs + 1]!;
+    const c = z[cs]!,
+      s = z[cs + 1]!;
     for (let x = a; x < a + width; x++) {
-      const u = z[x]!, v = z[x + ld]!;
+      const u = z[x]!,
+        v = z[x + ld]!;
       z[x] = c * u - s * v;
       z[x + ld] = s * u + c * v;
     }
@@ -426,7 +474,8 @@ function sweep(z: Float64Array, a: number, cs: number, count: number, width: num
 function sweepFunc(): Func {
   const f = new Func(['i32', 'i32', 'i32', 'i32', 'i32']);
   const [a, cs, count, pairs, ld] = [0, 1, 2, 3, 4];
-  const p = f.local('i32'), left = f.local('i32');
+  const p = f.local('i32'),
+    left = f.local('i32');
   const [c, s, ns, x, y] = [0, 0, 0, 0, 0].map(() => f.local('v128')) as [number, number, number, number, number];
   f.loop(() => {
     f.get(cs).mem('v128.load64_splat', 0).set(c);
@@ -473,7 +522,9 @@ function orthonormalizeRows(q: Float64Array, n: number): void {
   const coefficients = new Float64Array(n * MGS_BLOCK);
   for (let pass = 1; ; pass++) {
     for (let j0 = 0; j0 < n; j0 += MGS_BLOCK) {
-      const b = Math.min(MGS_BLOCK, n - j0), later = (j0 + b) * n, rest = n - j0 - b;
+      const b = Math.min(MGS_BLOCK, n - j0),
+        later = (j0 + b) * n,
+        rest = n - j0 - b;
       for (let j = j0; j < j0 + b; j++) {
         for (let i = j0; i < j; i++) axpy(-dot(q, i * n, q, j * n, n), q, i * n, q, j * n, n);
         const norm = Math.sqrt(dot(q, j * n, q, j * n, n));

@@ -39,10 +39,21 @@ let scratch = new Float64Array(0);
  * backend's float64 matmul does the work; the chunked add keeps the scratch in cache.
  */
 export function addProduct(
-  alpha: number, transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: FloatStorage, aOff: number, lda: number,
-  b: FloatStorage, bOff: number, ldb: number,
-  c: Float64Array, cOff: number, ldc: number,
+  alpha: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatStorage,
+  aOff: number,
+  lda: number,
+  b: FloatStorage,
+  bOff: number,
+  ldb: number,
+  c: Float64Array,
+  cOff: number,
+  ldc: number,
 ): void {
   if (k === 0) return;
   if (scratch.length < Math.min(m, CHUNK) * n) scratch = new Float64Array(Math.min(m, CHUNK) * n);
@@ -54,8 +65,9 @@ export function addProduct(
     const opA = matrix(a, aOff + i0 * (transA ? 1 : lda), lda, transA, rows, k);
     backend.matmul(opA, opB, t.subarray(0, rows * n));
     for (let i = 0; i < rows; i++) {
-      const ci = cOff + (i0 + i) * ldc, ti = i * n;
-      for (let j = 0; j < n; j++) c[ci + j] += alpha * t[ti + j]!;
+      const ci = cOff + (i0 + i) * ldc,
+        ti = i * n;
+      for (let j = 0; j < n; j++) c[ci + j]! += alpha * t[ti + j]!;
     }
   }
 }
@@ -68,13 +80,23 @@ export function addProduct(
  * the lower triangle is left alone.
  */
 export function addUpperProduct(
-  alpha: number, transposed: boolean, n: number, k: number,
-  x: Float64Array, xOff: number, ldx: number,
-  y: Float64Array, yOff: number, ldy: number,
-  c: Float64Array, cOff: number, ldc: number,
+  alpha: number,
+  transposed: boolean,
+  n: number,
+  k: number,
+  x: Float64Array,
+  xOff: number,
+  ldx: number,
+  y: Float64Array,
+  yOff: number,
+  ldy: number,
+  c: Float64Array,
+  cOff: number,
+  ldc: number,
 ): void {
   for (let i0 = 0; i0 < n; i0 += CHUNK) {
-    const xAt = xOff + i0 * (transposed ? 1 : ldx), yAt = yOff + i0 * (transposed ? 1 : ldy);
+    const xAt = xOff + i0 * (transposed ? 1 : ldx),
+      yAt = yOff + i0 * (transposed ? 1 : ldy);
     addProduct(alpha, transposed, !transposed, Math.min(CHUNK, n - i0), n - i0, k, x, xAt, ldx, y, yAt, ldy, c, cOff + i0 * ldc + i0, ldc);
   }
 }
@@ -155,7 +177,10 @@ export class GramAccumulator {
   private slices = 0;
   private finished = false;
 
-  constructor(readonly outFeatures: number, readonly inFeatures: number) {
+  constructor(
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+  ) {
     if (!(Number.isInteger(outFeatures) && Number.isInteger(inFeatures) && outFeatures >= 0 && inFeatures >= 0)) {
       throw new ValueError(`GramAccumulator: sizes must be non-negative integers, got out ${outFeatures}, in ${inFeatures}`);
     }

@@ -78,18 +78,31 @@ export class SparseGradLinear extends Module {
   constructor(linear: Linear, U: Tensor, V: Tensor, options: SparseGradLayerOptions) {
     super();
     const [out, inF] = linear.weight.shape as [number, number];
-    if (U.rank !== 2 || U.shape[0] !== inF || U.shape[1] !== inF) throw new ShapeError(`SparseGradLinear: U must be ${inF}×${inF} for a layer with ${inF} inputs, got [${U.shape}]`);
-    if (V.rank !== 2 || V.shape[0] !== out || V.shape[1] !== out) throw new ShapeError(`SparseGradLinear: V must be ${out}×${out} for a layer with ${out} outputs, got [${V.shape}]`);
+    if (U.rank !== 2 || U.shape[0] !== inF || U.shape[1] !== inF)
+      throw new ShapeError(`SparseGradLinear: U must be ${inF}×${inF} for a layer with ${inF} inputs, got [${U.shape}]`);
+    if (V.rank !== 2 || V.shape[0] !== out || V.shape[1] !== out)
+      throw new ShapeError(`SparseGradLinear: V must be ${out}×${out} for a layer with ${out} outputs, got [${V.shape}]`);
     if (!Number.isInteger(options.k) || options.k < 1) throw new ValueError(`SparseGradLinear: k must be a positive integer, got ${options.k}`);
     this.inFeatures = inF;
     this.outFeatures = out;
-    this.options = { selection: 'threshold', inputBasis: 'consistent', referenceBiasGrad: false, rowCompaction: false, materialized: false, keepOriginal: true, ...options };
+    this.options = {
+      selection: 'threshold',
+      inputBasis: 'consistent',
+      referenceBiasGrad: false,
+      rowCompaction: false,
+      materialized: false,
+      keepOriginal: true,
+      ...options,
+    };
     this.#original = this.options.keepOriginal ? linear : null;
     // `to` returns U itself when the dtype already matches: blocks given the same U share
     // its storage (applySparseGrad converts each layer type's pair once for all its blocks).
     this.registerBuffer('U', U.to(linear.weight.dtype));
     this.registerBuffer('V', V.to(linear.weight.dtype));
-    this.weight_tilde = new Parameter(noGrad(() => this.V.transpose().matmul(linear.weight).matmul(this.A)), linear.weight.requiresGrad);
+    this.weight_tilde = new Parameter(
+      noGrad(() => this.V.transpose().matmul(linear.weight).matmul(this.A)),
+      linear.weight.requiresGrad,
+    );
     this.bias = linear.bias;
     this.weight_tilde.registerHook((g) => {
       if (!(g instanceof Tensor)) return g;
@@ -114,7 +127,8 @@ export class SparseGradLinear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.shape[x.rank - 1] !== this.inFeatures) throw new ShapeError(`SparseGradLinear: expected input with last dimension ${this.inFeatures}, got [${x.shape}]`);
+    if (x.shape[x.rank - 1] !== this.inFeatures)
+      throw new ShapeError(`SparseGradLinear: expected input with last dimension ${this.inFeatures}, got [${x.shape}]`);
     const flat = x.reshape([-1, this.inFeatures]);
     const inputs = this.bias ? [flat, this.weight_tilde, this.bias] : [flat, this.weight_tilde];
     const y = (this.options.materialized ? this.materializedOp : this.factoredOp)(...inputs);
@@ -176,8 +190,15 @@ export class SparseGradLinear extends Module {
   /** A plain Linear with W = V W̃ Aᵀ and the same bias (so a fine-tuned model exports with HF names). */
   merge(): Linear {
     // A fixed generator: building the shell must not advance the user's random stream.
-    const merged = new Linear(this.inFeatures, this.outFeatures, { bias: false, dtype: this.weight_tilde.dtype as 'float32' | 'float64', generator: new Generator(0) });
-    merged.weight = new Parameter(noGrad(() => this.V.matmul(this.weight_tilde).matmul(this.A.transpose())), this.weight_tilde.requiresGrad);
+    const merged = new Linear(this.inFeatures, this.outFeatures, {
+      bias: false,
+      dtype: this.weight_tilde.dtype as 'float32' | 'float64',
+      generator: new Generator(0),
+    });
+    merged.weight = new Parameter(
+      noGrad(() => this.V.matmul(this.weight_tilde).matmul(this.A.transpose())),
+      this.weight_tilde.requiresGrad,
+    );
     merged.bias = this.bias;
     return merged;
   }

@@ -67,7 +67,11 @@ export interface AdamScalars {
  * c.sqrtCorrection2; // => 0.0316
  * ```
  */
-export function adamScalars(h: { lr: number; betas: readonly [number, number]; eps: number; weightDecay?: number }, step: number, variant: AdamVariant): AdamScalars {
+export function adamScalars(
+  h: { lr: number; betas: readonly [number, number]; eps: number; weightDecay?: number },
+  step: number,
+  variant: AdamVariant,
+): AdamScalars {
   const [beta1, beta2] = h.betas;
   const wd = h.weightDecay ?? 0;
   const correction1 = 1 - beta1 ** step;

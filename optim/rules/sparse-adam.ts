@@ -78,7 +78,9 @@ export const sparseAdam: Rule<SparseAdamHyper, SparseAdamState> = {
     const { touched, exp_avg, exp_avg_sq } = state;
     if (touched === undefined) return [];
     if (exp_avg.length !== touched.length || exp_avg_sq.length !== touched.length) {
-      return [`sparse moments need one exp_avg and exp_avg_sq per touched index (${touched.length} touched, ${exp_avg.length} and ${exp_avg_sq.length} moments)`];
+      return [
+        `sparse moments need one exp_avg and exp_avg_sq per touched index (${touched.length} touched, ${exp_avg.length} and ${exp_avg_sq.length} moments)`,
+      ];
     }
     const bad = touched.findIndex((t, k) => t < 0 || t >= size || (k > 0 && t <= touched[k - 1]!));
     return bad < 0 ? [] : [`touched indices must be strictly increasing in [0, ${size}) (index ${bad}: ${touched[bad]})`];

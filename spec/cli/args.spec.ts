@@ -30,7 +30,10 @@ async function fails(argv: string[]): Promise<string> {
 describe('usage errors name the valid choices', () => {
   test('unknown command', async () => {
     // Every command is listed (the list grows: checked against main.ts's own usage text).
-    const listed = usage().match(/^ {2}(\w+) /gm)!.map((l) => l.trim()).join(', ');
+    const listed = usage()
+      .match(/^ {2}(\w+) /gm)!
+      .map((l) => l.trim())
+      .join(', ');
     expect(await fails(['frobnicate'])).toBe(`error: unknown command 'frobnicate'; valid: ${listed}`);
     expect(listed).toMatch(/^compare, finetune, eval, generate, .*pretrain/);
     expect(await fails(['finetun'])).toContain("(did you mean 'finetune'?)");
@@ -53,8 +56,10 @@ describe('usage errors name the valid choices', () => {
   });
 
   test('unknown method', async () => {
-    expect(await fails(['compare', '--methods', 'full,lorra'])).toBe("error: --methods: unknown value 'lorra' (did you mean 'lora'?); valid: full, lora, meprop, sparsegrad");
-    expect(await fails(['finetune', '--method', 'adapter'])).toBe('error: --method: unknown value \'adapter\'; valid: full, lora, meprop, sparsegrad');
+    expect(await fails(['compare', '--methods', 'full,lorra'])).toBe(
+      "error: --methods: unknown value 'lorra' (did you mean 'lora'?); valid: full, lora, meprop, sparsegrad",
+    );
+    expect(await fails(['finetune', '--method', 'adapter'])).toBe("error: --method: unknown value 'adapter'; valid: full, lora, meprop, sparsegrad");
   });
 
   test('unknown task', async () => {
@@ -67,8 +72,12 @@ describe('usage errors name the valid choices', () => {
   });
 
   test('missing model folder', async () => {
-    expect(await fails(['compare', '--model', '/nonexistent/bert'])).toBe('error: model folder not found: /nonexistent/bert (expected config.json, model.safetensors and vocab.txt)');
-    expect(await fails(['finetune', '--model', '/nonexistent/bert'])).toBe('error: model folder not found: /nonexistent/bert (expected config.json and model.safetensors)');
+    expect(await fails(['compare', '--model', '/nonexistent/bert'])).toBe(
+      'error: model folder not found: /nonexistent/bert (expected config.json, model.safetensors and vocab.txt)',
+    );
+    expect(await fails(['finetune', '--model', '/nonexistent/bert'])).toBe(
+      'error: model folder not found: /nonexistent/bert (expected config.json and model.safetensors)',
+    );
     expect(await fails(['eval', '--model', '/nonexistent/bert'])).toContain('model folder not found');
     expect(await fails(['generate', '--model', '/nonexistent/llama'])).toContain('model folder not found');
   });
@@ -87,7 +96,7 @@ describe('usage errors name the valid choices', () => {
       expect(logs.join('\n')).toMatch(new RegExp(`^usage: sparsegrad ${command}`));
     }
     expect(await main(['--help'])).toBe(0);
-    expect(logs.join('\n')).toContain('Without a command, runs \'compare\'');
+    expect(logs.join('\n')).toContain("Without a command, runs 'compare'");
   });
 });
 
@@ -156,7 +165,7 @@ describe('progress', () => {
     const lines = out.split(/[\r\n]/).filter((l) => l.trim() !== '');
     expect(lines).toHaveLength(2);
     expect(lines[0]!.length).toBe(79); // cut to the assumed 80 columns, minus one for the cursor
-    expect(lines[1]).toMatch(/^evaluate  \[#+\.*\]  1\/2  1\.0 steps\/s  in 0:01  accuracy 93\.40%  macro-F1 91\.20% *$/);
+    expect(lines[1]).toMatch(/^evaluate {2}\[#+\.*\] {2}1\/2 {2}1\.0 steps\/s {2}in 0:01 {2}accuracy 93\.40% {2}macro-F1 91\.20% *$/);
   });
 
   test('tty: a narrow but real terminal cuts redrawn lines, not the final one', () => {
@@ -194,7 +203,7 @@ describe('metrics', () => {
     expect(accuracy(pred, gold)).toBeCloseTo(3 / 6);
     // class 0: P 2/4 R 2/3 → 4/7; class 1: P 1/2 R 1/2 → 1/2; class 2: P 0 (none predicted) R 0 → 0.
     expect(macroF1(pred, gold, 3)).toBeCloseTo((4 / 7 + 1 / 2 + 0) / 3, 12);
-    expect(majorityBaseline([1, 1, 0], [0, 1, 1, 1], 2)).toEqual({ label: 1, accuracy: 0.75, f1: (0 + 2 * 0.75 / 1.75) / 2 });
+    expect(majorityBaseline([1, 1, 0], [0, 1, 1, 1], 2)).toEqual({ label: 1, accuracy: 0.75, f1: (0 + (2 * 0.75) / 1.75) / 2 });
     expect(meanStd([1, 2, 3])).toEqual({ mean: 2, std: 1, n: 3 });
     expect(meanStd([5]).std).toBe(0);
   });
@@ -212,7 +221,10 @@ describe('gradient concentration', () => {
 
   test('with identity bases every convention is the untransformed gradient', () => {
     const m = Float64Array.from({ length: 12 }, (_, i) => Math.sin(i + 1));
-    const [layer] = measureConcentration(new Map([['t', { shape: [3, 4] as [number, number], slices: [m] }]]), new Map([['t', { U: eye(4, 4, { dtype: 'float64' }), V: eye(3, 3, { dtype: 'float64' }) }]]));
+    const [layer] = measureConcentration(
+      new Map([['t', { shape: [3, 4] as [number, number], slices: [m] }]]),
+      new Map([['t', { U: eye(4, 4, { dtype: 'float64' }), V: eye(3, 3, { dtype: 'float64' }) }]]),
+    );
     expect(layer!.top1.consistent).toBe(layer!.top1.untransformed);
     expect(layer!.top1.reference).toBe(layer!.top1.untransformed);
     expect(layer!.curve.y.consistent).toEqual(layer!.curve.y.untransformed);

@@ -24,11 +24,42 @@ const [RANK, STEPS, PRELIM] = [7, 30, 11];
 beforeAll(async () => {
   model = await makeTinyBert();
   out = mkdtempSync(join(tmpdir(), 'sparsegrad-compare-ablation-'));
-  run = await cli([
-    'compare', '--quick', '--model', model.dir, '--out', out, '--methods', 'lora,meprop,sparsegrad', '--seeds', '1,2', '--steps', String(STEPS),
-    '--max-train', '300', '--max-test', '120', '--max-length', '32', '--lr', '3e-3', '--concentration-batches', '1', '--jobs', '2',
-    '--train', 'mlp-only', '--prelim-all', '--sparse-moments', '--row-compaction', '--bootstrap', '2000',
-  ], { timeoutMs: 170_000 });
+  run = await cli(
+    [
+      'compare',
+      '--quick',
+      '--model',
+      model.dir,
+      '--out',
+      out,
+      '--methods',
+      'lora,meprop,sparsegrad',
+      '--seeds',
+      '1,2',
+      '--steps',
+      String(STEPS),
+      '--max-train',
+      '300',
+      '--max-test',
+      '120',
+      '--max-length',
+      '32',
+      '--lr',
+      '3e-3',
+      '--concentration-batches',
+      '1',
+      '--jobs',
+      '2',
+      '--train',
+      'mlp-only',
+      '--prelim-all',
+      '--sparse-moments',
+      '--row-compaction',
+      '--bootstrap',
+      '2000',
+    ],
+    { timeoutMs: 170_000 },
+  );
 }, 180_000);
 
 afterAll(() => {
@@ -74,7 +105,7 @@ test('sparse moments: SparseAdam stores 12 B per entry ever selected, which the 
   }
 });
 
-test('what each step changes: SparseAdam moves at most the selected entries; MeProp\'s momentum moves more than it selects', () => {
+test("what each step changes: SparseAdam moves at most the selected entries; MeProp's momentum moves more than it selects", () => {
   const { hidden_size: H, intermediate_size: I, num_hidden_layers: L } = model.config;
   const k = RANK * (H + I);
   const r = results();
@@ -111,8 +142,14 @@ test('paired bootstrap: every pair, paired by seed, reproducible from the saved 
   const sgLora = r.differences!.find((d) => d.a === 'sparsegrad' && d.b === 'lora')!;
   expect(sgLora.diff).toBeCloseTo(acc('sparsegrad') - acc('lora'), 12);
   // results.json keeps the predictions and the gold labels: the interval can be recomputed from it exactly.
-  const correct = (m: string) => r.runs.filter((x) => x.method === m).sort((a, b) => a.seed - b.seed).map((x) => x.eval.predictions!.map((p, i) => (p === r.testLabels![i] ? 1 : 0)));
-  expect(pairedBootstrap(correct('sparsegrad'), correct('lora'), { replicates: 2000, seed: 12 })).toEqual((({ a: _a, b: _b, metric: _m, ...rest }) => rest)(sgLora));
+  const correct = (m: string) =>
+    r.runs
+      .filter((x) => x.method === m)
+      .sort((a, b) => a.seed - b.seed)
+      .map((x) => x.eval.predictions!.map((p, i) => (p === r.testLabels![i] ? 1 : 0)));
+  expect(pairedBootstrap(correct('sparsegrad'), correct('lora'), { replicates: 2000, seed: 12 })).toEqual(
+    (({ a: _a, b: _b, metric: _m, ...rest }) => rest)(sgLora),
+  );
 });
 
 test('the report: sentences claim a difference only where its interval excludes 0; the change plots are there', () => {
@@ -123,7 +160,9 @@ test('the report: sentences claim a difference only where its interval excludes 
   const r = results();
   for (const d of r.differences!) {
     const excludes = d.lo > 0 || d.hi < 0;
-    const sentence = [...html.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]!).find((s) => s.includes(`${d.a === 'sparsegrad' ? 'SparseGrad' : d.a === 'meprop' ? 'MeProp' : 'LoRA'} − ${d.b === 'lora' ? 'LoRA' : 'MeProp'}:`));
+    const sentence = [...html.matchAll(/<li>(.*?)<\/li>/g)]
+      .map((m) => m[1]!)
+      .find((s) => s.includes(`${d.a === 'sparsegrad' ? 'SparseGrad' : d.a === 'meprop' ? 'MeProp' : 'LoRA'} − ${d.b === 'lora' ? 'LoRA' : 'MeProp'}:`));
     if (!sentence) continue; // only SparseGrad's pairs are sentences
     expect(/beats|less accurate/.test(sentence)).toBe(excludes);
     if (!excludes) expect(sentence).toMatch(/includes 0, so no clear difference/);
@@ -135,7 +174,28 @@ test('the report: sentences claim a difference only where its interval excludes 
 test('finetune --train mlp-only: the same scope for one method, recorded in result.json', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-finetune-mlp-only-'));
   try {
-    const r = await cli(['finetune', '--model', model.dir, '--method', 'full', '--train', 'mlp-only', '--steps', '3', '--batch-size', '4', '--max-train', '40', '--max-test', '20', '--max-length', '16', '--no-save', '--output', dir]);
+    const r = await cli([
+      'finetune',
+      '--model',
+      model.dir,
+      '--method',
+      'full',
+      '--train',
+      'mlp-only',
+      '--steps',
+      '3',
+      '--batch-size',
+      '4',
+      '--max-train',
+      '40',
+      '--max-test',
+      '20',
+      '--max-length',
+      '16',
+      '--no-save',
+      '--output',
+      dir,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult;
     const { hidden_size: H, intermediate_size: I, num_hidden_layers: L } = model.config;

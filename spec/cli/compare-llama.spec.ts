@@ -25,14 +25,59 @@ let run: { status: number | null; stdout: string; stderr: string };
 beforeAll(async () => {
   modelDir = mkdtempSync(join(tmpdir(), 'sparsegrad-tiny-llama-'));
   // The shipped tokenizer (32,000 pieces) on a tiny random model: fast, and a real BPE path.
-  const config = llamaConfig({ architectures: ['LlamaForCausalLM'], vocab_size: 32000, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2 });
-  const files = Object.fromEntries(['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].map((f) => [f, readFileSync(join(DEFAULT_LLAMA, f), 'utf8')]));
+  const config = llamaConfig({
+    architectures: ['LlamaForCausalLM'],
+    vocab_size: 32000,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    max_position_embeddings: 64,
+    tie_word_embeddings: true,
+    bos_token_id: 1,
+    eos_token_id: 2,
+  });
+  const files = Object.fromEntries(
+    ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].map((f) => [f, readFileSync(join(DEFAULT_LLAMA, f), 'utf8')]),
+  );
   await savePretrained(modelDir, new LlamaForCausalLM(config, { generator: new Generator(3) }), { tokenizerFiles: files });
   out = mkdtempSync(join(tmpdir(), 'sparsegrad-compare-llama-'));
-  run = await cli([
-    'compare', '--quick', '--task', 'moby-dick', '--model', modelDir, '--out', out, '--methods', 'full,lora,sparsegrad', '--seeds', '1,2', '--steps', '16',
-    '--prelim-steps', '4', '--max-length', '32', '--max-chars', '8000', '--lr', '3e-3', '--concentration-batches', '1', '--bootstrap', '1000', '--jobs', '2', '--k', '60',
-  ], { timeoutMs: 170_000 });
+  run = await cli(
+    [
+      'compare',
+      '--quick',
+      '--task',
+      'moby-dick',
+      '--model',
+      modelDir,
+      '--out',
+      out,
+      '--methods',
+      'full,lora,sparsegrad',
+      '--seeds',
+      '1,2',
+      '--steps',
+      '16',
+      '--prelim-steps',
+      '4',
+      '--max-length',
+      '32',
+      '--max-chars',
+      '8000',
+      '--lr',
+      '3e-3',
+      '--concentration-batches',
+      '1',
+      '--bootstrap',
+      '1000',
+      '--jobs',
+      '2',
+      '--k',
+      '60',
+    ],
+    { timeoutMs: 170_000 },
+  );
 }, 180_000);
 
 afterAll(() => {
@@ -78,7 +123,9 @@ test('paired bootstrap over held-out blocks and seeds for every difference in he
 
 test('the report shows perplexity from 0 and no majority class', () => {
   const html = readFileSync(join(out, 'report.html'), 'utf8');
-  const plots = parseXml(html).filter((e) => e.name === 'svg').map((e) => e.attributes['data-plot']);
+  const plots = parseXml(html)
+    .filter((e) => e.name === 'svg')
+    .map((e) => e.attributes['data-plot']);
   expect(plots).toContain('perplexity');
   expect(plots).not.toContain('accuracy');
   expect(html).not.toContain('majority class');

@@ -22,8 +22,30 @@ beforeAll(async () => {
   model = await makeTinyBert();
   out = mkdtempSync(join(tmpdir(), 'sparsegrad-compare-'));
   run = await cli([
-    'compare', '--quick', '--model', model.dir, '--out', out, '--seeds', '1', '--steps', '80', '--batch-size', '16',
-    '--max-train', '400', '--max-test', '200', '--max-length', '32', '--lr', '3e-3', '--concentration-batches', '2', '--jobs', '2',
+    'compare',
+    '--quick',
+    '--model',
+    model.dir,
+    '--out',
+    out,
+    '--seeds',
+    '1',
+    '--steps',
+    '80',
+    '--batch-size',
+    '16',
+    '--max-train',
+    '400',
+    '--max-test',
+    '200',
+    '--max-length',
+    '32',
+    '--lr',
+    '3e-3',
+    '--concentration-batches',
+    '2',
+    '--jobs',
+    '2',
   ]);
 }, 180_000);
 
@@ -86,7 +108,9 @@ test('the HTML report parses, is self-contained and holds every plot', () => {
   const plots = elements.filter((e) => e.name === 'svg').map((e) => e.attributes['data-plot']);
   expect(plots.sort()).toEqual(['accuracy', 'concentration', 'concentration', 'energy-kept', 'ever-selected', 'f1', 'heatmap', 'loss', 'modified']);
   // Loss curves: one line per method; accuracy bars with error bars and the baseline.
-  expect(elements.filter((e) => e.name === 'polyline' && e.attributes['data-series']).map((e) => e.attributes['data-series'])).toEqual(expect.arrayContaining(['Full FT', 'LoRA', 'MeProp', 'SparseGrad']));
+  expect(elements.filter((e) => e.name === 'polyline' && e.attributes['data-series']).map((e) => e.attributes['data-series'])).toEqual(
+    expect.arrayContaining(['Full FT', 'LoRA', 'MeProp', 'SparseGrad']),
+  );
   expect(elements.filter((e) => e.attributes['data-bar']).length).toBe(8);
   expect(elements.filter((e) => e.attributes['data-baseline']).length).toBe(2);
   // Concentration: both basis conventions against the untransformed gradient, for both MLP layer types.
@@ -103,7 +127,14 @@ test('the HTML report parses, is self-contained and holds every plot', () => {
 
 test('one seed: every pair gets a paired bootstrap interval, and no sentence ranks one method above another', () => {
   const r = results();
-  expect(r.differences!.map((d) => `${d.a}-${d.b}`)).toEqual(['lora-full', 'meprop-full', 'meprop-lora', 'sparsegrad-full', 'sparsegrad-lora', 'sparsegrad-meprop']);
+  expect(r.differences!.map((d) => `${d.a}-${d.b}`)).toEqual([
+    'lora-full',
+    'meprop-full',
+    'meprop-lora',
+    'sparsegrad-full',
+    'sparsegrad-lora',
+    'sparsegrad-meprop',
+  ]);
   for (const d of r.differences!) expect(d).toMatchObject({ seeds: 1, examples: 200 });
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   const sentences = [...html.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1]!);

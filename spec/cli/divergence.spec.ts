@@ -46,7 +46,9 @@ describe('DivergenceGuard', () => {
     guard.loss(6, 50);
     guard.loss(7, 60);
     expect(() => guard.loss(8, 70)).toThrow(
-      new Diverged('lora: the loss diverged: 70.00 at step 8, above 10× its first value (0.5000) for 3 steps in a row; lower --lr (--divergence-factor 0 turns this check off)'),
+      new Diverged(
+        'lora: the loss diverged: 70.00 at step 8, above 10× its first value (0.5000) for 3 steps in a row; lower --lr (--divergence-factor 0 turns this check off)',
+      ),
     );
   });
 
@@ -69,20 +71,44 @@ describe('DivergenceGuard', () => {
 
   test('weights: the first non-finite entry is named with its tensor, in float32 and float64, through views', () => {
     const ok = tensor([1, -2, 3]);
-    const bad = tensor([[1, 2], [3, -Infinity]], { dtype: 'float64' });
-    expect(firstNonFinite([['a', ok], ['ids', tensor([1, 2], { dtype: 'int32' })]])).toBeNull();
-    expect(firstNonFinite([['a', ok], ['b', bad]])).toEqual({ name: 'b', index: 3, value: -Infinity });
+    const bad = tensor(
+      [
+        [1, 2],
+        [3, -Infinity],
+      ],
+      { dtype: 'float64' },
+    );
+    expect(
+      firstNonFinite([
+        ['a', ok],
+        ['ids', tensor([1, 2], { dtype: 'int32' })],
+      ]),
+    ).toBeNull();
+    expect(
+      firstNonFinite([
+        ['a', ok],
+        ['b', bad],
+      ]),
+    ).toEqual({ name: 'b', index: 3, value: -Infinity });
     expect(firstNonFinite([['t', bad.T]])).toEqual({ name: 't', index: 3, value: -Infinity }); // a transposed view: flat index of the contiguous copy
     expect(firstNonFinite([['n', tensor([0, NaN, 1])]])).toEqual({ name: 'n', index: 1, value: NaN });
     const guard = new DivergenceGuard('sparsegrad seed 3');
-    expect(() => guard.weights(4, [['a', ok], ['encoder.w', bad]])).toThrow(new Diverged("sparsegrad seed 3: weight 'encoder.w' became -Infinity (entry 3) at step 4; the run diverged (lower --lr)"));
+    expect(() =>
+      guard.weights(4, [
+        ['a', ok],
+        ['encoder.w', bad],
+      ]),
+    ).toThrow(new Diverged("sparsegrad seed 3: weight 'encoder.w' became -Infinity (entry 3) at step 4; the run diverged (lower --lr)"));
   });
 
   test('assertFiniteTensors refuses to write a file holding NaN or ±Inf, naming the path and the tensor', () => {
     expect(() => assertFiniteTensors('/x/model', [['w', tensor([1, 2])]])).not.toThrow();
-    expect(() => assertFiniteTensors('/x/model', [['w', tensor([1, 2])], ['bias', tensor([Infinity])]])).toThrow(
-      new Diverged("refusing to write /x/model: tensor 'bias' holds Infinity (entry 0); the run diverged, nothing was written"),
-    );
+    expect(() =>
+      assertFiniteTensors('/x/model', [
+        ['w', tensor([1, 2])],
+        ['bias', tensor([Infinity])],
+      ]),
+    ).toThrow(new Diverged("refusing to write /x/model: tensor 'bias' holds Infinity (entry 0); the run diverged, nothing was written"));
   });
 });
 
@@ -98,22 +124,47 @@ describe('the executable', () => {
     rmSync(model, { recursive: true, force: true });
   });
 
-  const finetune = (output: string, steps: number, ...extra: string[]) => cli([
-    'finetune', '--model', model, '--task', 'spam', '--method', 'full', '--steps', String(steps), '--batch-size', '8',
-    '--max-train', '120', '--max-test', '40', '--max-length', '24', '--output', output, '--checkpoint-every', '1', ...extra,
-  ]);
+  const finetune = (output: string, steps: number, ...extra: string[]) =>
+    cli([
+      'finetune',
+      '--model',
+      model,
+      '--task',
+      'spam',
+      '--method',
+      'full',
+      '--steps',
+      String(steps),
+      '--batch-size',
+      '8',
+      '--max-train',
+      '120',
+      '--max-test',
+      '40',
+      '--max-length',
+      '24',
+      '--output',
+      output,
+      '--checkpoint-every',
+      '1',
+      ...extra,
+    ]);
 
   test('finetune --lr 10 stops with exit 3 and a clear message; no model or result, and every checkpoint is finite', async () => {
     const output = join(work, 'lr10');
     const run = await finetune(output, 30, '--lr', '10');
     expect(run.status, run.stderr).toBe(DIVERGED_EXIT);
-    expect(run.stderr).toMatch(/^error: full: the (loss diverged: .* above 10× its first value .* for 5 steps in a row|loss became (NaN|-?Infinity) at step \d+)/m);
+    expect(run.stderr).toMatch(
+      /^error: full: the (loss diverged: .* above 10× its first value .* for 5 steps in a row|loss became (NaN|-?Infinity) at step \d+)/m,
+    );
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(run.stdout).not.toMatch(/Full FT seed \d+: accuracy/); // no final score printed as if all were well
     expect(existsSync(join(output, 'model'))).toBe(false);
     expect(existsSync(join(output, 'result.json'))).toBe(false);
     // --checkpoint-every 1 saved the steps before the guard fired: each tensor in them is finite.
-    const files = readdirSync(join(output, 'checkpoint'), { recursive: true }).map(String).filter((f) => f.endsWith('.safetensors'));
+    const files = readdirSync(join(output, 'checkpoint'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.safetensors'));
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(firstNonFinite(Object.entries((await readSafetensors(join(output, 'checkpoint', f))).tensors)), f).toBeNull();
   }, 120_000);

@@ -20,7 +20,10 @@ export const TINY = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads
 export function buildVocab(texts: readonly string[], words: number): string[] {
   const counts = new Map<string, number>();
   for (const t of texts) for (const w of t.toLowerCase().match(/[a-z]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
-  const top = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([w]) => w).slice(0, words);
+  const top = [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([w]) => w)
+    .slice(0, words);
   const punctuation = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
   return ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...punctuation, ...top];
 }
@@ -28,9 +31,14 @@ export function buildVocab(texts: readonly string[], words: number): string[] {
 export async function makeTinyBert(options: { words?: number; seed?: number } = {}): Promise<{ dir: string; config: BertConfig }> {
   const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-tiny-bert-'));
   const task = loadClassificationTask('spam', { seed: 0, maxTrain: 1000, maxTest: 10, maxChars: 1500 });
-  const vocab = buildVocab(task.train.map((e) => e.text), options.words ?? 3000);
+  const vocab = buildVocab(
+    task.train.map((e) => e.text),
+    options.words ?? 3000,
+  );
   const config = bertConfig({ architectures: ['BertForMaskedLM'], vocab_size: vocab.length, ...TINY });
-  await savePretrained(dir, new BertForMaskedLM(config, { generator: new Generator(options.seed ?? 1) }), { tokenizerFiles: { 'vocab.txt': `${vocab.join('\n')}\n` } });
+  await savePretrained(dir, new BertForMaskedLM(config, { generator: new Generator(options.seed ?? 1) }), {
+    tokenizerFiles: { 'vocab.txt': `${vocab.join('\n')}\n` },
+  });
   return { dir, config };
 }
 
@@ -52,7 +60,10 @@ export interface CliRun {
  */
 export function cli(args: string[], options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(root, 'cli/bin.mjs'), ...args], { cwd: options.cwd ?? root, env: { ...process.env, SPARSEGRAD_PROGRESS: 'plain', ...options.env } });
+  const child = spawn(process.execPath, [join(root, 'cli/bin.mjs'), ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, SPARSEGRAD_PROGRESS: 'plain', ...options.env },
+  });
   let stdout = '';
   let stderr = '';
   let timedOut = false;
@@ -63,10 +74,11 @@ export function cli(args: string[], options: { timeoutMs?: number; env?: Record<
     timedOut = true;
     child.kill('SIGKILL');
   }, limit);
-  return new Promise((resolve) => child.on('close', (status) => {
-    clearTimeout(timer);
-    const note = timedOut ? `timed out after ${limit / 1000} s (killed): sparsegrad ${args.join(' ')}\n` : '';
-    resolve({ status, stdout, stderr: note + stderr, seconds: (performance.now() - t0) / 1000, timedOut });
-  }));
+  return new Promise((resolve) =>
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      const note = timedOut ? `timed out after ${limit / 1000} s (killed): sparsegrad ${args.join(' ')}\n` : '';
+      resolve({ status, stdout, stderr: note + stderr, seconds: (performance.now() - t0) / 1000, timedOut });
+    }),
+  );
 }
-

@@ -11,18 +11,56 @@ const mean = (m: number, n: number) => ({ mean: m, std: 0.01, n });
 
 function row(method: MethodRow['method'], label: string, o: Partial<MethodRow> = {}): MethodRow {
   return {
-    method, label, seeds: [1, 2, 3], trainable: 1, totalParameters: 1, budget: null, gradOptBytes: 100, heldBytes: 1000, gradientBytes: 10,
-    optimizerStateBytes: 50, peakRssBytes: 1, msPerStep: 100, prepSeconds: 0, accuracy: mean(0.9, 3), f1: mean(0.9, 3), finalLoss: mean(0.1, 3), changes: null, ...o,
+    method,
+    label,
+    seeds: [1, 2, 3],
+    trainable: 1,
+    totalParameters: 1,
+    budget: null,
+    gradOptBytes: 100,
+    heldBytes: 1000,
+    gradientBytes: 10,
+    optimizerStateBytes: 50,
+    peakRssBytes: 1,
+    msPerStep: 100,
+    prepSeconds: 0,
+    accuracy: mean(0.9, 3),
+    f1: mean(0.9, 3),
+    finalLoss: mean(0.1, 3),
+    changes: null,
+    ...o,
   };
 }
 
 function report(o: { seeds: number; diff: [number, number, number]; sgMs?: number; sgOpt?: number; noisy?: boolean }): ReportData {
-  const d: Difference = { a: 'sparsegrad', b: 'full', diff: o.diff[0], lo: o.diff[1], hi: o.diff[2], level: 0.95, seeds: o.seeds, examples: 500, replicates: 1000 };
+  const d: Difference = {
+    a: 'sparsegrad',
+    b: 'full',
+    diff: o.diff[0],
+    lo: o.diff[1],
+    hi: o.diff[2],
+    level: 0.95,
+    seeds: o.seeds,
+    examples: 500,
+    replicates: 1000,
+  };
   return {
-    title: '', command: '', generated: '', wallSeconds: 0, machine: { cpus: 2, cpuModel: '', memoryGiB: 1, node: '', platform: '' }, setting: 'quick', settings: {}, split: '', labels: ['a', 'b'],
+    title: '',
+    command: '',
+    generated: '',
+    wallSeconds: 0,
+    machine: { cpus: 2, cpuModel: '', memoryGiB: 1, node: '', platform: '' },
+    setting: 'quick',
+    settings: {},
+    split: '',
+    labels: ['a', 'b'],
     baseline: { label: 0, accuracy: 0.6, f1: 0.4 },
     rows: [row('full', 'Full FT'), row('sparsegrad', 'SparseGrad', { msPerStep: o.sgMs ?? 100, optimizerStateBytes: o.sgOpt ?? 50, heldBytes: 1200 })],
-    differences: [d], runs: [], concentration: null, update: null, table: '',
+    differences: [d],
+    runs: [],
+    concentration: null,
+    update: null,
+    table: '',
     load: { cores: 2, jobs: 1, samples: 3, mean: o.noisy ? 3.5 : 1, max: o.noisy ? 4 : 1, noisy: o.noisy ?? false },
   };
 }
@@ -68,8 +106,17 @@ describe('barChart', () => {
 
   test('axis from 0; value labels above the bars and error bars; the baseline label below the axis; no text box crosses a bar', () => {
     const svg = barChart({
-      plot: 'accuracy', title: 'Test accuracy', yLabel: 'accuracy (%)', yMax: 1, format: (v) => (v * 100).toFixed(1), width: 460,
-      bars: [{ label: 'Full FT', value: 0.99, error: 0.02, points: [0.97, 1] }, { label: 'LoRA', value: 0.5 }, { label: 'SparseGrad', value: 0.93, error: 0.01 }],
+      plot: 'accuracy',
+      title: 'Test accuracy',
+      yLabel: 'accuracy (%)',
+      yMax: 1,
+      format: (v) => (v * 100).toFixed(1),
+      width: 460,
+      bars: [
+        { label: 'Full FT', value: 0.99, error: 0.02, points: [0.97, 1] },
+        { label: 'LoRA', value: 0.5 },
+        { label: 'SparseGrad', value: 0.93, error: 0.01 },
+      ],
       baseline: { value: 0.9, label: 'majority class 90.0' }, // crosses the tall bars: its label must not sit on them
     });
     const { texts, bars } = parse(svg);

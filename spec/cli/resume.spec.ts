@@ -24,8 +24,31 @@ afterAll(() => {
 });
 
 const common = (method: string, output: string, lr = '3e-3') => [
-  'finetune', '--model', modelDir, '--task', 'spam', '--method', method, '--steps', '18', '--prelim-steps', '5', '--batch-size', '8',
-  '--max-train', '120', '--max-test', '40', '--max-length', '24', '--lr', lr, '--seed', '7', '--output', output,
+  'finetune',
+  '--model',
+  modelDir,
+  '--task',
+  'spam',
+  '--method',
+  method,
+  '--steps',
+  '18',
+  '--prelim-steps',
+  '5',
+  '--batch-size',
+  '8',
+  '--max-train',
+  '120',
+  '--max-test',
+  '40',
+  '--max-length',
+  '24',
+  '--lr',
+  lr,
+  '--seed',
+  '7',
+  '--output',
+  output,
 ];
 
 describe.each(['sparsegrad', 'lora'])('%s', (method) => {

@@ -18,8 +18,14 @@ describe('pairedBootstrap', () => {
   });
 
   test('two seeds: seeds are resampled too (seed 1 all +1, seed 2 all 0: Δ* ∈ {0, ½, 1} with P 1/4, 1/2, 1/4)', () => {
-    const a = [[1, 1, 1], [0, 1, 0]];
-    const b = [[0, 0, 0], [0, 1, 0]];
+    const a = [
+      [1, 1, 1],
+      [0, 1, 0],
+    ];
+    const b = [
+      [0, 0, 0],
+      [0, 1, 0],
+    ];
     const r = pairedBootstrap(a, b, { seed: 3 });
     expect(r.diff).toBe(0.5);
     expect([r.lo, r.hi]).toEqual([0, 1]);
@@ -60,6 +66,8 @@ describe('pairedBootstrap', () => {
   test('formatDifference: signed points and the interval; losses in nats per token with the perplexity ratio', () => {
     const d = { level: 0.95, seeds: 3, examples: 500, replicates: 10_000 };
     expect(formatDifference({ diff: 0.012, lo: -0.004, hi: 0.028, ...d })).toBe('+1.2 points (95 % CI −0.4 to +2.8)');
-    expect(formatDifference({ diff: -0.02, lo: -0.031, hi: -0.009, ...d }, 'loss')).toBe(`−0.020 nats/token (95 % CI −0.031 to −0.009; perplexity ×${Math.exp(-0.02).toFixed(3)})`);
+    expect(formatDifference({ diff: -0.02, lo: -0.031, hi: -0.009, ...d }, 'loss')).toBe(
+      `−0.020 nats/token (95 % CI −0.031 to −0.009; perplexity ×${Math.exp(-0.02).toFixed(3)})`,
+    );
   });
 });

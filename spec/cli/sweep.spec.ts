@@ -15,13 +15,35 @@ let modelDir: string;
 let out: string;
 let sweep: { status: number | null; stdout: string; stderr: string };
 let compare: { status: number | null; stdout: string; stderr: string };
-const common = (dir: string) => ['--quick', '--model', dir, '--methods', 'full,sparsegrad', '--seeds', '1', '--steps', '20', '--max-train', '300', '--max-test', '60', '--max-length', '32', '--concentration-batches', '0', '--jobs', '2'];
+const common = (dir: string) => [
+  '--quick',
+  '--model',
+  dir,
+  '--methods',
+  'full,sparsegrad',
+  '--seeds',
+  '1',
+  '--steps',
+  '20',
+  '--max-train',
+  '300',
+  '--max-test',
+  '60',
+  '--max-length',
+  '32',
+  '--concentration-batches',
+  '0',
+  '--jobs',
+  '2',
+];
 
 beforeAll(async () => {
   modelDir = (await makeTinyBert()).dir;
   out = mkdtempSync(join(tmpdir(), 'sparsegrad-sweep-'));
   sweep = await cli(['sweep', ...common(modelDir), '--lrs', '3e-3,1e-3', '--validation', '100', '--out', join(out, 'sweep')], { timeoutMs: 170_000 });
-  compare = await cli(['compare', ...common(modelDir), '--sweep', join(out, 'sweep', 'sweep.json'), '--lr-full', '2e-3', '--out', join(out, 'final')], { timeoutMs: 120_000 });
+  compare = await cli(['compare', ...common(modelDir), '--sweep', join(out, 'sweep', 'sweep.json'), '--lr-full', '2e-3', '--out', join(out, 'final')], {
+    timeoutMs: 120_000,
+  });
 }, 300_000);
 
 afterAll(() => {
@@ -61,11 +83,17 @@ test('compare --sweep trains at the chosen rates (--lr-<method> still overrides)
 
 test('the grid and the choice by hand; bad rate lists are refused', () => {
   const row = (method: 'full' | 'lora', mean: number) => ({ method, accuracy: { mean, std: 0, n: 1 } }) as MethodRow;
-  const results = [[0.8, 0.7], [0.9, 0.7], [0.9, 0.6]].map(([f, l]) => ({ rows: [row('full', f!), row('lora', l!)] }) as ReportData);
+  const results = [
+    [0.8, 0.7],
+    [0.9, 0.7],
+    [0.9, 0.6],
+  ].map(([f, l]) => ({ rows: [row('full', f!), row('lora', l!)] }) as ReportData);
   const { grid, chosen } = summarizeSweep([1e-4, 3e-4, 1e-3], results);
   expect(chosen).toEqual({ full: 3e-4, lora: 1e-4 }); // full: tie 0.9 at 3e-4 and 1e-3 → the smaller; lora: 0.7 tie → 1e-4
   expect(grid.full!.map((c) => c.mean)).toEqual([0.8, 0.9, 0.9]);
-  expect(sweepMarkdown({ lrs: [1e-4, 3e-4, 1e-3], grid, chosen, metric: 'validation accuracy' }).split('\n')[2]).toBe('| Full FT | 80.0 | **90.0** | 90.0 | 0.0003 |');
+  expect(sweepMarkdown({ lrs: [1e-4, 3e-4, 1e-3], grid, chosen, metric: 'validation accuracy' }).split('\n')[2]).toBe(
+    '| Full FT | 80.0 | **90.0** | 90.0 | 0.0003 |',
+  );
   expect(parseLrs('1e-3, 1e-4')).toEqual([1e-4, 1e-3]);
   expect(() => parseLrs('1e-3')).toThrow(/at least two rates/);
   expect(() => parseLrs('1e-3,x')).toThrow(/'x' is not a positive number/);

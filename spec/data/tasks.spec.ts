@@ -39,11 +39,15 @@ describe('spam', () => {
     expect(task.labels).toEqual(['ham', 'spam']);
     expect(labelCounts(task.train, 2)).toEqual([3320, 1502]);
     expect(labelCounts(task.test, 2)).toEqual([830, 375]);
-    expect(task.split).toMatch(/^SpamAssassin: 4,822 train \/ 1,205 test \(ham 3,320\/830, spam 1,502\/375\); .*19 of 6,046 without readable text dropped.*headers stripped; seed 0$/);
+    expect(task.split).toMatch(
+      /^SpamAssassin: 4,822 train \/ 1,205 test \(ham 3,320\/830, spam 1,502\/375\); .*19 of 6,046 without readable text dropped.*headers stripped; seed 0$/,
+    );
   });
 
   test('train and test together are exactly the corpus', () => {
-    const bodies = spamAssassin().map((m) => m.email.body).filter((b) => b !== '');
+    const bodies = spamAssassin()
+      .map((m) => m.email.body)
+      .filter((b) => b !== '');
     expect(multiset([...task.train, ...task.test].map((e) => e.text))).toEqual(multiset(bodies));
   });
 
@@ -82,7 +86,9 @@ describe('brown', () => {
     const cats = readFileSync(join(dir, 'cats.txt'), 'utf8').trim().split('\n');
     expect(docs.length).toBe(500);
     expect([...new Set(cats.map((l) => l.split(' ')[1]))].sort()).toEqual(BROWN_GENRES);
-    expect(docs[0]!.sentences[0]).toBe(`The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced "no evidence" that any irregularities took place.`);
+    expect(docs[0]!.sentences[0]).toBe(
+      `The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced "no evidence" that any irregularities took place.`,
+    );
     // Words such as "and/or" keep their slash; the commonest tags must be gone.
     expect(docs.flatMap((d) => d.sentences.filter((s) => /\/(at|nn|nns|np|in|jj|vbd|cc)(-tl|-hl)?\s|``/.test(s)))).toEqual([]);
   });
@@ -126,7 +132,9 @@ describe('language modelling', () => {
 
   test('brown:<genre>, heldOutFraction and maxChars', () => {
     const news = loadLmTask('brown:news', { heldOutFraction: 0.25, maxChars: 20_000 });
-    expect(news.split).toMatch(/^Brown news: \d+ train \/ \d+ held-out documents \(20,000 \/ 20,000 chars\); seeded 25% hold-out by document; seed 0; held out: (ca\d\d, )*ca\d\d; each side capped at 20,000 chars$/);
+    expect(news.split).toMatch(
+      /^Brown news: \d+ train \/ \d+ held-out documents \(20,000 \/ 20,000 chars\); seeded 25% hold-out by document; seed 0; held out: (ca\d\d, )*ca\d\d; each side capped at 20,000 chars$/,
+    );
     expect(news.train.join('').length).toBe(20_000);
     const full = loadLmTask('brown:news', { heldOutFraction: 0.25 });
     expect([full.train.length, full.heldOut.length]).toEqual([33, 11]);

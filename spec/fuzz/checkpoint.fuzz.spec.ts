@@ -13,7 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Generator, randn } from '../../index.ts';
-import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, sealTrainerState, TRAINER_STATE_FILE } from '../../models/checkpoint.ts';
+import {
+  type Checkpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  MODEL_FILE,
+  OPTIMIZER_FILE,
+  sealTrainerState,
+  TRAINER_STATE_FILE,
+} from '../../models/checkpoint.ts';
 import { Linear } from '../../nn/linear.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../node.ts';
 import { AdamW } from '../../optim/index.ts';
@@ -61,7 +69,10 @@ describe('fuzz: checkpoints', () => {
       fc.property(fc.constantFrom(...NAMES), arbByteEdits, (name, edits) => {
         const files = new Map(ORIGINAL);
         files.set(name, applyByteEdits(ORIGINAL.get(name)!, edits));
-        const decoded = tally.run(() => describeCase(name, edits), () => decodeCheckpoint(files));
+        const decoded = tally.run(
+          () => describeCase(name, edits),
+          () => decodeCheckpoint(files),
+        );
         if (decoded) expectOriginal(decoded);
       }),
       params(1601, 900),
@@ -85,7 +96,10 @@ describe('fuzz: checkpoints', () => {
         }
         const files = new Map(ORIGINAL);
         files.set(TRAINER_STATE_FILE, sealed);
-        const decoded = tally.run(() => describeCase(TRAINER_STATE_FILE, edits), () => decodeCheckpoint(files));
+        const decoded = tally.run(
+          () => describeCase(TRAINER_STATE_FILE, edits),
+          () => decodeCheckpoint(files),
+        );
         if (decoded) {
           const again = encodeCheckpoint(decoded);
           const twice = encodeCheckpoint(decodeCheckpoint(again));
@@ -115,10 +129,13 @@ describe('fuzz: checkpoints', () => {
           error = e;
         }
         writeFileSync(join(dir, name), ORIGINAL.get(name)!);
-        const outcome = tally.run(() => describeCase(`${dir}/${name}`, edits), () => {
-          if (error) throw error;
-          return decoded!;
-        });
+        const outcome = tally.run(
+          () => describeCase(`${dir}/${name}`, edits),
+          () => {
+            if (error) throw error;
+            return decoded!;
+          },
+        );
         if (outcome) expectOriginal(outcome);
       }),
       params(1603, 60),

@@ -15,7 +15,7 @@
  */
 import type fc from 'fast-check';
 import { expect } from 'vitest';
-import { FormatError, IndexError, SparsegradError, ValueError } from '../../index.ts';
+import { FormatError, IndexError, type SparsegradError, ValueError } from '../../index.ts';
 
 export const LONG = process.env.SPARSEGRAD_FUZZ === 'long';
 

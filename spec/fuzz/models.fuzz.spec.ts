@@ -20,9 +20,47 @@ import { assertClose } from '../kit/index.ts';
 import { applyByteEdits, applyJsonEdits, arbByteEdits, arbJsonEdits, describeCase, jsonText, params, Tally } from './harness.ts';
 
 const CONFIGS: Record<string, unknown>[] = [
-  { architectures: ['BertForSequenceClassification'], model_type: 'bert', vocab_size: 12, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8, type_vocab_size: 2, pad_token_id: 0, hidden_act: 'gelu', layer_norm_eps: 1e-12, id2label: { 0: 'a', 1: 'b' } },
-  { architectures: ['BertForMaskedLM'], vocab_size: 12, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 8 },
-  { architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 16, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, rope_theta: 10000, rms_norm_eps: 1e-6, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2, rope_scaling: null },
+  {
+    architectures: ['BertForSequenceClassification'],
+    model_type: 'bert',
+    vocab_size: 12,
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    max_position_embeddings: 8,
+    type_vocab_size: 2,
+    pad_token_id: 0,
+    hidden_act: 'gelu',
+    layer_norm_eps: 1e-12,
+    id2label: { 0: 'a', 1: 'b' },
+  },
+  {
+    architectures: ['BertForMaskedLM'],
+    vocab_size: 12,
+    hidden_size: 8,
+    intermediate_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    max_position_embeddings: 8,
+  },
+  {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: 16,
+    hidden_size: 8,
+    intermediate_size: 12,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    head_dim: 4,
+    rope_theta: 10000,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    rope_scaling: null,
+  },
 ];
 /** A bound far below what any mutated size could ask for, so an accepted config allocates little. */
 const MAX_PARAMETERS = 20_000;
@@ -47,12 +85,22 @@ describe('fuzz: config.json', () => {
     tallies.push(tally);
     const texts = CONFIGS.map((c) => new TextEncoder().encode(JSON.stringify(c)));
     fc.assert(
-      fc.property(fc.nat({ max: CONFIGS.length - 1 }), fc.oneof(arbJsonEdits.map((e) => ({ json: e })), arbByteEdits.map((e) => ({ bytes: e }))), (which, edit) => {
-        const input = 'json' in edit ? jsonText(applyJsonEdits(CONFIGS[which], edit.json)) : applyByteEdits(texts[which]!, edit.bytes);
-        if (input === null) return;
-        const raw = tally.run(() => describeCase(`config ${which}`, edit), () => checkPretrainedConfig(input, { maxParameters: MAX_PARAMETERS }).raw);
-        if (raw) expectBuilds(raw);
-      }),
+      fc.property(
+        fc.nat({ max: CONFIGS.length - 1 }),
+        fc.oneof(
+          arbJsonEdits.map((e) => ({ json: e })),
+          arbByteEdits.map((e) => ({ bytes: e })),
+        ),
+        (which, edit) => {
+          const input = 'json' in edit ? jsonText(applyJsonEdits(CONFIGS[which], edit.json)) : applyByteEdits(texts[which]!, edit.bytes);
+          if (input === null) return;
+          const raw = tally.run(
+            () => describeCase(`config ${which}`, edit),
+            () => checkPretrainedConfig(input, { maxParameters: MAX_PARAMETERS }).raw,
+          );
+          if (raw) expectBuilds(raw);
+        },
+      ),
       params(1501, 900),
     );
     expect(tally.ok).toBeGreaterThan(0);
@@ -62,7 +110,13 @@ describe('fuzz: config.json', () => {
 // ---- sharded indexes -----------------------------------------------------------------------
 
 const WEIGHTS: Record<string, Tensor> = {
-  'a.weight': tensor([[1, 2], [3, 4]], { dtype: 'float32' }),
+  'a.weight': tensor(
+    [
+      [1, 2],
+      [3, 4],
+    ],
+    { dtype: 'float32' },
+  ),
   'a.bias': tensor([0.5, -0.5], { dtype: 'float32' }),
   'b.weight': tensor([7, 8, 9], { dtype: 'float32' }),
 };
@@ -75,14 +129,27 @@ const INDEX = {
   weight_map: { 'a.weight': 'model-00001-of-00002.safetensors', 'a.bias': 'model-00001-of-00002.safetensors', 'b.weight': 'model-00002-of-00002.safetensors' },
 };
 /** What a shard outside the folder would hold: loading it would show up as these values. */
-const DECOY = serializeSafetensors({ 'a.weight': tensor([[-1, -1], [-1, -1]], { dtype: 'float32' }), 'a.bias': tensor([-1, -1], { dtype: 'float32' }), 'b.weight': tensor([-1, -1, -1], { dtype: 'float32' }) });
+const DECOY = serializeSafetensors({
+  'a.weight': tensor(
+    [
+      [-1, -1],
+      [-1, -1],
+    ],
+    { dtype: 'float32' },
+  ),
+  'a.bias': tensor([-1, -1], { dtype: 'float32' }),
+  'b.weight': tensor([-1, -1, -1], { dtype: 'float32' }),
+});
 
 /**
  * The exact result an accepted index must give, computed independently: every tensor the
  * index lists, read from the shard it names, and nothing else; never a decoy value (−1).
  */
 function expectAsIndexed(tensors: Record<string, Tensor>, indexText: string | Uint8Array, shards: Record<string, Uint8Array>): void {
-  const map = (JSON.parse(typeof indexText === 'string' ? indexText : new TextDecoder().decode(indexText)) as typeof INDEX).weight_map as Record<string, string>;
+  const map = (JSON.parse(typeof indexText === 'string' ? indexText : new TextDecoder().decode(indexText)) as typeof INDEX).weight_map as Record<
+    string,
+    string
+  >;
   expect(Object.keys(tensors).sort()).toEqual(Object.keys(map).sort());
   for (const name of Object.keys(map)) {
     assertClose(tensors[name]!, parseSafetensors(shards[map[name]!]!).tensors[name]!, 'bitwise', name);
@@ -93,7 +160,19 @@ function expectAsIndexed(tensors: Record<string, Tensor>, indexText: string | Ui
 /** Index edits that aim at the shard names: paths out of the folder, separators, other shards. */
 const arbShardEdit = fc.record({
   tensor: fc.constantFrom(...Object.keys(INDEX.weight_map)),
-  shard: fc.constantFrom('model-00001-of-00002.safetensors', '../decoy.safetensors', '/tmp/decoy.safetensors', 'sub/x.safetensors', '..\\decoy.safetensors', '.', '', 'decoy.safetensors', 'model-00002-of-00002.safetensors', 'C:decoy.safetensors', 'model.safetensors'),
+  shard: fc.constantFrom(
+    'model-00001-of-00002.safetensors',
+    '../decoy.safetensors',
+    '/tmp/decoy.safetensors',
+    'sub/x.safetensors',
+    '..\\decoy.safetensors',
+    '.',
+    '',
+    'decoy.safetensors',
+    'model-00002-of-00002.safetensors',
+    'C:decoy.safetensors',
+    'model.safetensors',
+  ),
 });
 
 describe('fuzz: model.safetensors.index.json', () => {
@@ -102,18 +181,35 @@ describe('fuzz: model.safetensors.index.json', () => {
     tallies.push(tally);
     const text = new TextEncoder().encode(JSON.stringify(INDEX));
     fc.assert(
-      fc.property(fc.oneof(arbJsonEdits.map((e) => ({ json: e })), arbByteEdits.map((e) => ({ bytes: e }))), fc.array(arbShardEdit, { maxLength: 2 }), (edit, shardEdits) => {
-        let index: unknown = 'json' in edit ? applyJsonEdits(INDEX, edit.json) : applyByteEdits(text, edit.bytes);
-        if (shardEdits.length > 0 && 'json' in edit && typeof index === 'object' && index !== null && typeof (index as typeof INDEX).weight_map === 'object' && (index as typeof INDEX).weight_map !== null) {
-          for (const e of shardEdits) ((index as typeof INDEX).weight_map as Record<string, string>)[e.tensor] = e.shard;
-        }
-        if (typeof index === 'object' && !(index instanceof Uint8Array)) index = jsonText(index);
-        if (index === null) return;
-        // The decoy is given by name here, so an index may legitimately name it.
-        const weights = { ...SHARDS, 'decoy.safetensors': DECOY };
-        const tensors = tally.run(() => describeCase('index', { edit, shardEdits }), () => weightsFromBytes(weights, { index: index as string | Uint8Array }));
-        if (tensors) expectAsIndexed(tensors, index as string | Uint8Array, weights);
-      }),
+      fc.property(
+        fc.oneof(
+          arbJsonEdits.map((e) => ({ json: e })),
+          arbByteEdits.map((e) => ({ bytes: e })),
+        ),
+        fc.array(arbShardEdit, { maxLength: 2 }),
+        (edit, shardEdits) => {
+          let index: unknown = 'json' in edit ? applyJsonEdits(INDEX, edit.json) : applyByteEdits(text, edit.bytes);
+          if (
+            shardEdits.length > 0 &&
+            'json' in edit &&
+            typeof index === 'object' &&
+            index !== null &&
+            typeof (index as typeof INDEX).weight_map === 'object' &&
+            (index as typeof INDEX).weight_map !== null
+          ) {
+            for (const e of shardEdits) ((index as typeof INDEX).weight_map as Record<string, string>)[e.tensor] = e.shard;
+          }
+          if (typeof index === 'object' && !(index instanceof Uint8Array)) index = jsonText(index);
+          if (index === null) return;
+          // The decoy is given by name here, so an index may legitimately name it.
+          const weights = { ...SHARDS, 'decoy.safetensors': DECOY };
+          const tensors = tally.run(
+            () => describeCase('index', { edit, shardEdits }),
+            () => weightsFromBytes(weights, { index: index as string | Uint8Array }),
+          );
+          if (tensors) expectAsIndexed(tensors, index as string | Uint8Array, weights);
+        },
+      ),
       params(1502, 700),
     );
     expect(tally.ok).toBeGreaterThan(0);
@@ -142,10 +238,13 @@ describe('fuzz: model.safetensors.index.json', () => {
         } catch (e) {
           error = e;
         }
-        const outcome = tally.run(() => describeCase('folder index', { shardEdits, edits: alsoTree ? edits : [] }), () => {
-          if (error) throw error;
-          return tensors!;
-        });
+        const outcome = tally.run(
+          () => describeCase('folder index', { shardEdits, edits: alsoTree ? edits : [] }),
+          () => {
+            if (error) throw error;
+            return tensors!;
+          },
+        );
         // Only the folder's own shards can be read: the decoy one level up never is.
         if (outcome) expectAsIndexed(outcome, text, SHARDS);
       }),

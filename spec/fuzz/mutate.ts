@@ -20,7 +20,14 @@ const fraction = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 
 export const arbByteEdit: fc.Arbitrary<ByteEdit> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('flip' as const), at: fraction, bit: fc.integer({ min: 0, max: 7 }) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('set' as const), at: fraction, value: fc.constantFrom(0, 0x20, 0x22, 0x2c, 0x2e, 0x30, 0x39, 0x5b, 0x5d, 0x7b, 0x7d, 0x5c, 0x7f, 0x80, 0xff) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('set' as const),
+      at: fraction,
+      value: fc.constantFrom(0, 0x20, 0x22, 0x2c, 0x2e, 0x30, 0x39, 0x5b, 0x5d, 0x7b, 0x7d, 0x5c, 0x7f, 0x80, 0xff),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fraction, bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), at: fraction, length: fc.integer({ min: 1, max: 16 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), at: fraction }) },
@@ -88,14 +95,32 @@ const nasty = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
   fc.constantFrom(-1, 0, 0.5, 1.5, 2 ** 31, 2 ** 40, 2 ** 53, 1e308, -0, '5', '', '../x', '/abs', 'a/b', '..', [], {}, null, true, '\u0000', '▁', ' '),
 );
-const nastyKey = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'type', 'model', 'vocab', 'merges', 'weight_map'));
+const nastyKey = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'type', 'model', 'vocab', 'merges', 'weight_map'),
+);
 
 export const arbJsonEdit: fc.Arbitrary<JsonEdit> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('replace' as const), node: fc.nat(), value: nasty }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), node: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('rename' as const), node: fc.nat(), key: nastyKey }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('wrap' as const), node: fc.nat(), depth: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(200), fc.constant(5000)), as: fc.constantFrom('array' as const, 'normalizers' as const, 'pretokenizers' as const) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('number' as const), node: fc.nat(), value: fc.oneof(fc.integer({ min: -3, max: 300 }), fc.double({ noNaN: true })) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('wrap' as const),
+      node: fc.nat(),
+      depth: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(200), fc.constant(5000)),
+      as: fc.constantFrom('array' as const, 'normalizers' as const, 'pretokenizers' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('number' as const),
+      node: fc.nat(),
+      value: fc.oneof(fc.integer({ min: -3, max: 300 }), fc.double({ noNaN: true })),
+    }),
+  },
 );
 
 export const arbJsonEdits = fc.array(arbJsonEdit, { minLength: 1, maxLength: 3 });

@@ -18,7 +18,13 @@ import { applyByteEdits, applyJsonEdits, arbByteEdits, arbJsonEdits, describeCas
 const BASES: Uint8Array[] = [
   serializeSafetensors(
     {
-      w: tensor([[1.5, -2], [3, 0.25]], { dtype: 'float32' }),
+      w: tensor(
+        [
+          [1.5, -2],
+          [3, 0.25],
+        ],
+        { dtype: 'float32' },
+      ),
       d: tensor([1e-300, -0, 7], { dtype: 'float64' }),
       i: tensor([1, -2, 3], { dtype: 'int32' }),
       b: tensor([1, 0, 1, 1], { dtype: 'bool' }),
@@ -26,7 +32,10 @@ const BASES: Uint8Array[] = [
     },
     { metadata: { format: 'pt', note: 'x' } },
   ),
-  serializeSafetensors({ h: tensor([0.5, 65504, -1e-7], { dtype: 'float32' }), z: tensor([3, 4], { dtype: 'float32' }), l: tensor([5, -6], { dtype: 'int32' }) }, { dtype: { h: 'F16', z: 'BF16', l: 'I64' } }),
+  serializeSafetensors(
+    { h: tensor([0.5, 65504, -1e-7], { dtype: 'float32' }), z: tensor([3, 4], { dtype: 'float32' }), l: tensor([5, -6], { dtype: 'int32' }) },
+    { dtype: { h: 'F16', z: 'BF16', l: 'I64' } },
+  ),
   serializeSafetensors({}),
 ];
 
@@ -71,7 +80,10 @@ describe('fuzz: safetensors', () => {
       // Three cases in four spare the 8-byte length field, so most edits reach the header and data.
       fc.property(fc.nat({ max: BASES.length - 1 }), arbByteEdits, fc.nat({ max: 3 }), (which, edits, region) => {
         const bytes = applyByteEdits(BASES[which]!, edits, region === 0 ? 0 : 8);
-        const file = tally.run(() => describeCase(`base ${which}, from byte ${region === 0 ? 0 : 8}`, edits), () => parseSafetensors(bytes));
+        const file = tally.run(
+          () => describeCase(`base ${which}, from byte ${region === 0 ? 0 : 8}`, edits),
+          () => parseSafetensors(bytes),
+        );
         if (file) expectConsistent(bytes, file.tensors);
       }),
       params(1301, 1200),
@@ -88,7 +100,10 @@ describe('fuzz: safetensors', () => {
         const text = jsonText(applyJsonEdits(headers[which], edits));
         if (text === null) return;
         const bytes = withHeader(BASES[which]!, text);
-        const file = tally.run(() => describeCase(`base ${which}`, edits), () => parseSafetensors(bytes));
+        const file = tally.run(
+          () => describeCase(`base ${which}`, edits),
+          () => parseSafetensors(bytes),
+        );
         if (file) expectConsistent(bytes, file.tensors);
       }),
       params(1302, 1200),

@@ -45,11 +45,17 @@ describe('fuzz: tokenizer.json and vocab.txt', () => {
       fc.property(fc.constantFrom(...NAMES), arbJsonEdits, fc.string({ maxLength: 12 }), (name, edits, text) => {
         const json = applyJsonEdits(BASES[name], edits);
         // Through the object API (any depth) and, when it can be written, through the bytes API.
-        const tokenizer = tally.run(() => describeCase(name, edits), () => fromTokenizerJson(json));
+        const tokenizer = tally.run(
+          () => describeCase(name, edits),
+          () => fromTokenizerJson(json),
+        );
         if (tokenizer) expectBehaves(tokenizer, text);
         const written = jsonText(json);
         if (written !== null) {
-          const fromBytes = tally.run(() => describeCase(`${name} as bytes`, edits), () => tokenizerFromFiles({ tokenizerJson: new TextEncoder().encode(written) }, { vocabSize: VOCAB_SIZE }));
+          const fromBytes = tally.run(
+            () => describeCase(`${name} as bytes`, edits),
+            () => tokenizerFromFiles({ tokenizerJson: new TextEncoder().encode(written) }, { vocabSize: VOCAB_SIZE }),
+          );
           if (fromBytes) expectBehaves(fromBytes, text);
         }
       }),
@@ -64,7 +70,10 @@ describe('fuzz: tokenizer.json and vocab.txt', () => {
     const texts = Object.fromEntries(NAMES.map((n) => [n, new TextEncoder().encode(JSON.stringify(BASES[n]))]));
     fc.assert(
       fc.property(fc.constantFrom(...NAMES), arbByteEdits, (name, edits) => {
-        const tokenizer = tally.run(() => describeCase(name, edits), () => tokenizerFromFiles({ tokenizerJson: applyByteEdits(texts[name]!, edits) }, { vocabSize: VOCAB_SIZE }));
+        const tokenizer = tally.run(
+          () => describeCase(name, edits),
+          () => tokenizerFromFiles({ tokenizerJson: applyByteEdits(texts[name]!, edits) }, { vocabSize: VOCAB_SIZE }),
+        );
         if (tokenizer) expectBehaves(tokenizer, '');
       }),
       params(1402, 400),
@@ -79,11 +88,20 @@ describe('fuzz: tokenizer.json and vocab.txt', () => {
     // Half the cases spare the five special tokens (whose loss is always the same FormatError).
     const specials = VOCAB_TXT.indexOf('the');
     fc.assert(
-      fc.property(arbByteEdits, fc.boolean(), fc.constantFrom(undefined, '{"do_lower_case": false}', '{"do_lower_case": 1}'), fc.string({ maxLength: 12 }), (edits, spare, config, text) => {
-        const bytes = applyByteEdits(vocab, edits, spare ? specials : 0);
-        const tokenizer = tally.run(() => describeCase(`vocab.txt (from byte ${spare ? specials : 0}), config ${config}`, edits), () => tokenizerFromFiles({ vocabTxt: bytes, tokenizerConfig: config }, { vocabSize: VOCAB_SIZE }));
-        if (tokenizer) expectBehaves(tokenizer, text);
-      }),
+      fc.property(
+        arbByteEdits,
+        fc.boolean(),
+        fc.constantFrom(undefined, '{"do_lower_case": false}', '{"do_lower_case": 1}'),
+        fc.string({ maxLength: 12 }),
+        (edits, spare, config, text) => {
+          const bytes = applyByteEdits(vocab, edits, spare ? specials : 0);
+          const tokenizer = tally.run(
+            () => describeCase(`vocab.txt (from byte ${spare ? specials : 0}), config ${config}`, edits),
+            () => tokenizerFromFiles({ vocabTxt: bytes, tokenizerConfig: config }, { vocabSize: VOCAB_SIZE }),
+          );
+          if (tokenizer) expectBehaves(tokenizer, text);
+        },
+      ),
       params(1403, 500),
     );
     expect(tally.ok).toBeGreaterThan(0);

@@ -63,13 +63,17 @@ describe.skipIf(skipWithoutGpujs('gpu.js modes'))('choosing a gpu.js mode', () =
   it('float64 is refused with a DTypeError; casts to and from float64 are exact', () => {
     const g = new Generator(3);
     const x64 = randn([2, 3], { generator: g, dtype: 'float64' });
-    withBackend('gpujs', () => {
-      expect(() => x64.exp()).toThrow(DTypeError);
-      expect(() => x64.exp()).toThrow(/single precision.*\.float\(\)/);
-      const x32 = x64.float();
-      expect(Array.from(x32.toTypedArray())).toEqual(Array.from(Float32Array.from(x64.toTypedArray())));
-      expect(Array.from(x32.double().toTypedArray())).toEqual(Array.from(x32.toTypedArray()));
-    }, { mode: 'cpu' });
+    withBackend(
+      'gpujs',
+      () => {
+        expect(() => x64.exp()).toThrow(DTypeError);
+        expect(() => x64.exp()).toThrow(/single precision.*\.float\(\)/);
+        const x32 = x64.float();
+        expect(Array.from(x32.toTypedArray())).toEqual(Array.from(Float32Array.from(x64.toTypedArray())));
+        expect(Array.from(x32.double().toTypedArray())).toEqual(Array.from(x32.toTypedArray()));
+      },
+      { mode: 'cpu' },
+    );
   });
 });
 
@@ -82,35 +86,59 @@ describe('explicit transfer points (headlessgl)', () => {
 
   it('toDevice uploads, results stay resident, .data downloads once and host writes are then safe', ({ skip }) => {
     if (!gpu) return skip();
-    withBackend('gpujs', () => {
-      const w = toDevice(tensor([[1, 2], [3, 4]]));
-      expect(isOnDevice(w)).toBe(true);
-      const y = w.matmul(w).add(1);
-      expect(isOnDevice(y)).toBe(true);
-      const downloads = gpu!.stats().downloads;
-      expect(y.toArray()).toEqual([[8, 11], [16, 23]]);
-      expect(gpu!.stats().downloads).toBe(downloads + 1);
-      expect(isOnDevice(y)).toBe(false);
-      // The host copy is now the only copy: an in-place write is seen by the next kernel.
-      y.copy_(tensor([[0, 0], [0, 1]]));
-      expect(y.mul(2).toArray()).toEqual([[0, 0], [0, 2]]);
-      const z = w.exp();
-      expect(toHost(z)).toBe(z);
-      expect(isOnDevice(z)).toBe(false);
-    }, { mode: 'headlessgl' });
+    withBackend(
+      'gpujs',
+      () => {
+        const w = toDevice(
+          tensor([
+            [1, 2],
+            [3, 4],
+          ]),
+        );
+        expect(isOnDevice(w)).toBe(true);
+        const y = w.matmul(w).add(1);
+        expect(isOnDevice(y)).toBe(true);
+        const downloads = gpu!.stats().downloads;
+        expect(y.toArray()).toEqual([
+          [8, 11],
+          [16, 23],
+        ]);
+        expect(gpu!.stats().downloads).toBe(downloads + 1);
+        expect(isOnDevice(y)).toBe(false);
+        // The host copy is now the only copy: an in-place write is seen by the next kernel.
+        y.copy_(
+          tensor([
+            [0, 0],
+            [0, 1],
+          ]),
+        );
+        expect(y.mul(2).toArray()).toEqual([
+          [0, 0],
+          [0, 2],
+        ]);
+        const z = w.exp();
+        expect(toHost(z)).toBe(z);
+        expect(isOnDevice(z)).toBe(false);
+      },
+      { mode: 'headlessgl' },
+    );
   });
 
   it('views, reshapes and dtype checks of a resident tensor do not download', ({ skip }) => {
     if (!gpu) return skip();
-    withBackend('gpujs', () => {
-      const x = toDevice(randn([4, 6], { generator: new Generator(5) }));
-      const before = gpu!.stats().downloads;
-      const v = x.transpose().reshape([2, 12]).slice(1, 2, 10).unsqueeze(0);
-      expect(v.dtype).toBe('float32');
-      expect(x.contiguous()).toBe(x);
-      expect(isOnDevice(v)).toBe(true);
-      expect(gpu!.stats().downloads).toBe(before);
-    }, { mode: 'headlessgl' });
+    withBackend(
+      'gpujs',
+      () => {
+        const x = toDevice(randn([4, 6], { generator: new Generator(5) }));
+        const before = gpu!.stats().downloads;
+        const v = x.transpose().reshape([2, 12]).slice(1, 2, 10).unsqueeze(0);
+        expect(v.dtype).toBe('float32');
+        expect(x.contiguous()).toBe(x);
+        expect(isOnDevice(v)).toBe(true);
+        expect(gpu!.stats().downloads).toBe(before);
+      },
+      { mode: 'headlessgl' },
+    );
   });
 });
 

@@ -39,7 +39,13 @@ export function bertCase(): { ids: Tensor; x: Tensor; mask: Tensor; gOut: Tensor
   const g = new Generator(7);
   const ids = randint(0, 37, [2, 5], { generator: g });
   const x = randn([2, 5, HIDDEN], { generator: g }).mul(0.5).setRequiresGrad();
-  const mask = tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], { dtype: 'int32' });
+  const mask = tensor(
+    [
+      [1, 1, 1, 1, 1],
+      [1, 1, 1, 0, 0],
+    ],
+    { dtype: 'int32' },
+  );
   const gOut = randn([2, 5, HIDDEN], { generator: g });
   return { ids, x, mask, gOut };
 }

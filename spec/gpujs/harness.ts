@@ -101,7 +101,15 @@ export function resident<V extends View>(backend: GpujsBackend, v: V): V {
   const storage = backend.allocate(dtype, n);
   backend.copy({ data: v.data, shape: [n], strides: [1], offset: 0 }, storage.data);
   if (!backend.isResident(storage)) throw new Error('resident(): the copy did not stay on the device');
-  return { get data() { return storage.data; }, storage, shape: v.shape, strides: v.strides, offset: v.offset } as unknown as V;
+  return {
+    get data() {
+      return storage.data;
+    },
+    storage,
+    shape: v.shape,
+    strides: v.strides,
+    offset: v.offset,
+  } as unknown as V;
 }
 
 /** A contiguous host view of `values` in `shape`. */

@@ -78,71 +78,87 @@ describe('gpu.js headlessgl: BERT and LLaMa layers, gradchecks, residency, leaks
   it('headlessgl is available (required when REQUIRE_GL=1)', ({ skip }) => glAvailableTest(gpu, skip));
   const onGpu = <T>(fn: () => T): T => withBackend('gpujs', fn, { mode: 'headlessgl' });
 
-  it('a BERT layer forward + backward equals the CPU path (float64) within T32', ({ skip }) => {
-    if (!gpu) return skip();
-    const { ids, x, mask, gOut } = bertCase();
-    const m32 = new BertLayer(1);
-    const got = onGpu(() => run(m32, [ids, x, mask], (a, b, c) => m32.forward(a!, b!, c!), gOut));
-    const m64 = toFloat64(new BertLayer(1));
-    const x64 = x.detach().double().setRequiresGrad();
-    const want = withBackend('cpu', () => run(m64, [ids, x64, mask], (a, b, c) => m64.forward(a!, b!, c!), gOut.double()));
-    expectClose(got, want, 'BERT layer');
-  }, TIMEOUT);
-
-  it('a LLaMa layer forward + backward equals the CPU path (float64) within T32', ({ skip }) => {
-    if (!gpu) return skip();
-    const g = new Generator(11);
-    const x = randn([2, 7, HIDDEN], { generator: g }).setRequiresGrad();
-    const gOut = randn([2, 7, HIDDEN], { generator: g });
-    const m32 = new LlamaLayer(3);
-    const got = onGpu(() => run(m32, [x], (a) => m32.forward(a!), gOut));
-    const m64 = toFloat64(new LlamaLayer(3));
-    const want = withBackend('cpu', () => run(m64, [x.detach().double().setRequiresGrad()], (a) => m64.forward(a!), gOut.double()));
-    expectClose(got, want, 'LLaMa layer');
-  }, TIMEOUT);
-
-  it('data stays on the device between ops; transfers happen only at the documented points', ({ skip }) => {
-    if (!gpu) return skip();
-    const { ids, x, mask, gOut } = bertCase();
-    const m = new BertLayer(1);
-    onGpu(() => m.forward(ids, x, mask)); // compile
-    const before = gpu.stats();
-    const y = onGpu(() => m.forward(ids, x, mask));
-    const forward = gpu.stats();
-    expect(isOnDevice(y)).toBe(true);
-    // Forward: only the embedding's index, which core/ops/indexing.ts range-checks on the host
-    // (each LayerNorm's x̂ and 1/σ are outputs the backend allocated: they stay on the device).
-    expect(forward.downloads - before.downloads).toBe(1);
-    onGpu(() => y.mul(gOut).sum().backward());
-    const backward = gpu.stats();
-    // Backward: the norms' VJP is tensor ops on device-resident x̂ and 1/σ, so nothing of
-    // theirs downloads (4 downloads when core/ops/nn.ts read each x̂ as an array, 2 now).
-    expect(backward.downloads - forward.downloads).toBeLessThanOrEqual(2);
-    expect(isOnDevice(m.attention.parameters()[0]!.grad as Tensor)).toBe(true);
-    y.toTypedArray();
-    expect(isOnDevice(y)).toBe(false);
-  }, TIMEOUT);
-
-  it('texture counts return to their start (no leaks)', async ({ skip }) => {
-    if (!gpu) return skip();
-    const step = () => {
+  it(
+    'a BERT layer forward + backward equals the CPU path (float64) within T32',
+    ({ skip }) => {
+      if (!gpu) return skip();
       const { ids, x, mask, gOut } = bertCase();
-      const m = new BertLayer(2);
-      onGpu(() => m.forward(ids, x, mask).mul(gOut).sum().backward());
-      const l = new LlamaLayer(4);
-      onGpu(() => l.forward(x.detach()).sum().backward());
-    };
-    step(); // compile every kernel once
-    await collectGarbage();
-    const start = gpu.stats();
-    step();
-    step();
-    await collectGarbage();
-    const end = gpu.stats();
-    expect(end.kernels).toBe(start.kernels);
-    expect(end.textures).toBe(start.textures);
-    expect(end.glTextures).toBe(start.glTextures);
-  }, TIMEOUT);
+      const m32 = new BertLayer(1);
+      const got = onGpu(() => run(m32, [ids, x, mask], (a, b, c) => m32.forward(a!, b!, c!), gOut));
+      const m64 = toFloat64(new BertLayer(1));
+      const x64 = x.detach().double().setRequiresGrad();
+      const want = withBackend('cpu', () => run(m64, [ids, x64, mask], (a, b, c) => m64.forward(a!, b!, c!), gOut.double()));
+      expectClose(got, want, 'BERT layer');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a LLaMa layer forward + backward equals the CPU path (float64) within T32',
+    ({ skip }) => {
+      if (!gpu) return skip();
+      const g = new Generator(11);
+      const x = randn([2, 7, HIDDEN], { generator: g }).setRequiresGrad();
+      const gOut = randn([2, 7, HIDDEN], { generator: g });
+      const m32 = new LlamaLayer(3);
+      const got = onGpu(() => run(m32, [x], (a) => m32.forward(a!), gOut));
+      const m64 = toFloat64(new LlamaLayer(3));
+      const want = withBackend('cpu', () => run(m64, [x.detach().double().setRequiresGrad()], (a) => m64.forward(a!), gOut.double()));
+      expectClose(got, want, 'LLaMa layer');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'data stays on the device between ops; transfers happen only at the documented points',
+    ({ skip }) => {
+      if (!gpu) return skip();
+      const { ids, x, mask, gOut } = bertCase();
+      const m = new BertLayer(1);
+      onGpu(() => m.forward(ids, x, mask)); // compile
+      const before = gpu.stats();
+      const y = onGpu(() => m.forward(ids, x, mask));
+      const forward = gpu.stats();
+      expect(isOnDevice(y)).toBe(true);
+      // Forward: only the embedding's index, which core/ops/indexing.ts range-checks on the host
+      // (each LayerNorm's x̂ and 1/σ are outputs the backend allocated: they stay on the device).
+      expect(forward.downloads - before.downloads).toBe(1);
+      onGpu(() => y.mul(gOut).sum().backward());
+      const backward = gpu.stats();
+      // Backward: the norms' VJP is tensor ops on device-resident x̂ and 1/σ, so nothing of
+      // theirs downloads (4 downloads when core/ops/nn.ts read each x̂ as an array, 2 now).
+      expect(backward.downloads - forward.downloads).toBeLessThanOrEqual(2);
+      expect(isOnDevice(m.attention.parameters()[0]!.grad as Tensor)).toBe(true);
+      y.toTypedArray();
+      expect(isOnDevice(y)).toBe(false);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'texture counts return to their start (no leaks)',
+    async ({ skip }) => {
+      if (!gpu) return skip();
+      const step = () => {
+        const { ids, x, mask, gOut } = bertCase();
+        const m = new BertLayer(2);
+        onGpu(() => m.forward(ids, x, mask).mul(gOut).sum().backward());
+        const l = new LlamaLayer(4);
+        onGpu(() => l.forward(x.detach()).sum().backward());
+      };
+      step(); // compile every kernel once
+      await collectGarbage();
+      const start = gpu.stats();
+      step();
+      step();
+      await collectGarbage();
+      const end = gpu.stats();
+      expect(end.kernels).toBe(start.kernels);
+      expect(end.textures).toBe(start.textures);
+      expect(end.glTextures).toBe(start.glTextures);
+    },
+    TIMEOUT,
+  );
 
   /**
    * Gradchecks with the VJPs on gpu.js: the analytic Jacobian is computed on gpujs in
@@ -153,31 +169,60 @@ describe('gpu.js headlessgl: BERT and LLaMa layers, gradchecks, residency, leaks
   const composites: [string, (...xs: Tensor[]) => Tensor, number[][]][] = [
     ['layerNorm with affine', (x, w, b) => layerNorm(x!, [4], w, b), [[3, 4], [4], [4]]],
     ['rmsNorm', (x, w) => rmsNorm(x!, w), [[2, 5], [5]]],
-    ['softmax(x·Wᵀ)·V (attention core)', (q, k, v) => q!.matmul(k!.transpose()).mul(0.5).softmax(-1).matmul(v!), [[3, 4], [5, 4], [5, 2]]],
-    ['GELU MLP', (x, w1, w2) => x!.matmul(w1!.T).gelu().matmul(w2!.T), [[2, 3], [5, 3], [2, 5]]],
-    ['SwiGLU', (x, a, b) => x!.matmul(a!.T).silu().mul(x!.matmul(b!.T)), [[2, 3], [4, 3], [4, 3]]],
+    [
+      'softmax(x·Wᵀ)·V (attention core)',
+      (q, k, v) => q!.matmul(k!.transpose()).mul(0.5).softmax(-1).matmul(v!),
+      [
+        [3, 4],
+        [5, 4],
+        [5, 2],
+      ],
+    ],
+    [
+      'GELU MLP',
+      (x, w1, w2) => x!.matmul(w1!.T).gelu().matmul(w2!.T),
+      [
+        [2, 3],
+        [5, 3],
+        [2, 5],
+      ],
+    ],
+    [
+      'SwiGLU',
+      (x, a, b) => x!.matmul(a!.T).silu().mul(x!.matmul(b!.T)),
+      [
+        [2, 3],
+        [4, 3],
+        [4, 3],
+      ],
+    ],
     ['logsumexp and var', (x) => logsumexp(x!, 1).add(x!.var(0).sum()), [[3, 4]]],
     ['crossEntropy', (x) => crossEntropy(x!, tensor([1, 0, 3], { dtype: 'int32' })), [[3, 4]]],
     ['tanh, sigmoid, max, where', (x, y) => x!.tanh().mul(y!.sigmoid()).maximum(x!.mul(0.3)), [[2, 3], [3]]],
   ];
-  for (const [name, fn, shapes] of composites) it(`gradcheck on gpu.js: ${name}`, ({ skip }) => {
-    if (!gpu) return skip();
-    const g = new Generator(shapes.length * 31 + shapes[0]!.length);
-    const inputs64 = shapes.map((s) => randn(s, { generator: g, dtype: 'float64' }));
-    const { numericJacobian } = withBackend('cpu', () => gradcheck(fn, inputs64));
-    const inputs32 = inputs64.map((t) => t.float().setRequiresGrad());
-    const y = onGpu(() => fn(...inputs32));
-    const rows = y.numel;
-    const analytic = inputs32.map((t) => new Float64Array(rows * t.numel));
-    for (let r = 0; r < rows; r++) {
-      const oneHot = new Float32Array(rows);
-      oneHot[r] = 1;
-      const grads = onGpu(() => grad(y, inputs32, { gradOutputs: [Tensor.fromStorage(oneHot, y.shape)], retainGraph: true }));
-      grads.forEach((gi, j) => analytic[j]!.set((gi as Tensor).toTypedArray(), r * inputs32[j]!.numel));
-    }
-    numericJacobian.forEach((numeric, j) => {
-      const { ok, message } = compare(analytic[j]!, numeric!.toTypedArray(), T32, { label: `Jacobian wrt input ${j}` });
-      expect(ok, message).toBe(true);
-    });
-  }, TIMEOUT);
+  for (const [name, fn, shapes] of composites)
+    it(
+      `gradcheck on gpu.js: ${name}`,
+      ({ skip }) => {
+        if (!gpu) return skip();
+        const g = new Generator(shapes.length * 31 + shapes[0]!.length);
+        const inputs64 = shapes.map((s) => randn(s, { generator: g, dtype: 'float64' }));
+        const { numericJacobian } = withBackend('cpu', () => gradcheck(fn, inputs64));
+        const inputs32 = inputs64.map((t) => t.float().setRequiresGrad());
+        const y = onGpu(() => fn(...inputs32));
+        const rows = y.numel;
+        const analytic = inputs32.map((t) => new Float64Array(rows * t.numel));
+        for (let r = 0; r < rows; r++) {
+          const oneHot = new Float32Array(rows);
+          oneHot[r] = 1;
+          const grads = onGpu(() => grad(y, inputs32, { gradOutputs: [Tensor.fromStorage(oneHot, y.shape)], retainGraph: true }));
+          grads.forEach((gi, j) => analytic[j]!.set((gi as Tensor).toTypedArray(), r * inputs32[j]!.numel));
+        }
+        numericJacobian.forEach((numeric, j) => {
+          const { ok, message } = compare(analytic[j]!, numeric!.toTypedArray(), T32, { label: `Jacobian wrt input ${j}` });
+          expect(ok, message).toBe(true);
+        });
+      },
+      TIMEOUT,
+    );
 });

@@ -11,7 +11,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { Generator, randn, Tensor } from '../../index.ts';
+import { Generator, randn, type Tensor } from '../../index.ts';
 import { type Checkpoint, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE_FILE } from '../../models/checkpoint.ts';
 import { serializeSafetensors } from '../../models/safetensors.ts';
 import { loadCheckpoint, readSafetensors, saveCheckpoint, writeSafetensors } from '../../node.ts';
@@ -35,7 +35,14 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   const gated =
     <A extends unknown[], R>(name: string, fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
-      if (crashesNow(`${name} ${String(args[0]).split('/').pop()} ${String(args[1] ?? '').split('/').pop()}`)) throw new Crash(`crashed at ${name}`);
+      if (
+        crashesNow(
+          `${name} ${String(args[0]).split('/').pop()} ${String(args[1] ?? '')
+            .split('/')
+            .pop()}`,
+        )
+      )
+        throw new Crash(`crashed at ${name}`);
       return fn(...args);
     };
   const open = async (...args: Parameters<typeof real.open>) => {
@@ -55,7 +62,14 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       },
     };
   };
-  return { ...real, open, mkdir: gated('mkdir', real.mkdir), readdir: gated('readdir', real.readdir), rename: gated('rename', real.rename), rm: gated('rm', real.rm) };
+  return {
+    ...real,
+    open,
+    mkdir: gated('mkdir', real.mkdir),
+    readdir: gated('readdir', real.readdir),
+    rename: gated('rename', real.rename),
+    rm: gated('rm', real.rm),
+  };
 });
 
 const folders: string[] = [];

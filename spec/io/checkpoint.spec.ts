@@ -11,7 +11,16 @@ import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crossEntropy, dropout, FormatError, Generator, randint, randn, Tensor, tensor, ValueError } from '../../index.ts';
-import { type Checkpoint, committedFiles, decodeCheckpoint, encodeCheckpoint, MODEL_FILE, OPTIMIZER_FILE, sealTrainerState, TRAINER_STATE_FILE } from '../../models/checkpoint.ts';
+import {
+  type Checkpoint,
+  committedFiles,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  MODEL_FILE,
+  OPTIMIZER_FILE,
+  sealTrainerState,
+  TRAINER_STATE_FILE,
+} from '../../models/checkpoint.ts';
 import { parseSafetensors } from '../../models/safetensors.ts';
 import { Linear } from '../../nn/linear.ts';
 import { Module } from '../../nn/module.ts';
@@ -68,7 +77,10 @@ class Run {
   cursor = 0;
 
   /** `initSeed` draws the initial weights: a resumed run starts from different ones and must load over them. */
-  constructor(readonly config: Config, initSeed = config.seed) {
+  constructor(
+    readonly config: Config,
+    initSeed = config.seed,
+  ) {
     const data = new Generator(config.seed);
     this.x = randn([EXAMPLES, FEATURES], { generator: data });
     this.y = randint(0, CLASSES, [EXAMPLES], { generator: data });
@@ -155,7 +167,10 @@ function expectSameOptimizer(actual: Checkpoint['optimizer'], expected: Checkpoi
 describe('format', () => {
   it('save → load → save gives identical bytes, for every file', () => {
     const run = trained(CONFIG, 5);
-    const checkpoint = { ...run.checkpoint(), config: { ...CONFIG, nested: { b: [1, -0, Infinity], a: NaN }, keys: Object.fromEntries([['__proto__', { polluted: 1 }]]) } };
+    const checkpoint = {
+      ...run.checkpoint(),
+      config: { ...CONFIG, nested: { b: [1, -0, Infinity], a: NaN }, keys: Object.fromEntries([['__proto__', { polluted: 1 }]]) },
+    };
     const files = encodeCheckpoint(checkpoint);
     expect([...files.keys()]).toEqual([MODEL_FILE, OPTIMIZER_FILE, TRAINER_STATE_FILE]);
     const again = encodeCheckpoint(decodeCheckpoint(files));
@@ -192,7 +207,9 @@ describe('format', () => {
     const files = encodeCheckpoint(trained(CONFIG, 1).checkpoint());
     const recorded = JSON.parse(new TextDecoder().decode(files.get(TRAINER_STATE_FILE))).files;
     expect(recorded).toEqual(
-      Object.fromEntries([MODEL_FILE, OPTIMIZER_FILE].map((name) => [name, { bytes: files.get(name)!.length, crc32: crc32(files.get(name)!).toString(16).padStart(8, '0') }])),
+      Object.fromEntries(
+        [MODEL_FILE, OPTIMIZER_FILE].map((name) => [name, { bytes: files.get(name)!.length, crc32: crc32(files.get(name)!).toString(16).padStart(8, '0') }]),
+      ),
     );
   });
 
@@ -251,7 +268,10 @@ describe('loading', () => {
   it('a wrong architecture fails with the state-dict messages', () => {
     const { model } = decodeCheckpoint(encodeCheckpoint(trained(CONFIG, 1).checkpoint()));
     const expectLoadError = (m: Module, re: RegExp) => expect(() => m.loadStateDict(model)).toThrow(re);
-    expectLoadError(new Mlp(HIDDEN + 1, new Generator(0)), /size mismatch for fc1\.weight: copying a param with shape \[8, 5\] from checkpoint, the shape in current model is \[9, 5\]/);
+    expectLoadError(
+      new Mlp(HIDDEN + 1, new Generator(0)),
+      /size mismatch for fc1\.weight: copying a param with shape \[8, 5\] from checkpoint, the shape in current model is \[9, 5\]/,
+    );
     class Deeper extends Mlp {
       fc3 = new Linear(CLASSES, CLASSES);
     }
@@ -290,7 +310,11 @@ describe('loading', () => {
     expect(change(TRAINER_STATE_FILE, edit(/"format": "[^"]+"/, '"format": "other"'))).toThrow(/not a sparsegrad-checkpoint file/);
     expect(change(TRAINER_STATE_FILE, edit(/"lr"/, '"lr": {"$float": "nan"}, "x"'))).toThrow(/special number/);
     for (const [name, bytes] of files) {
-      for (let cut = 0; cut < bytes.length; cut += Math.ceil(bytes.length / 50)) expect(change(name, (b) => b.subarray(0, cut)), `${name} cut at ${cut}`).toThrow(FormatError);
+      for (let cut = 0; cut < bytes.length; cut += Math.ceil(bytes.length / 50))
+        expect(
+          change(name, (b) => b.subarray(0, cut)),
+          `${name} cut at ${cut}`,
+        ).toThrow(FormatError);
     }
   });
 });
@@ -337,7 +361,9 @@ describe('trainer_state.json is sealed and its keys are checked (issue 13, findi
     // A checkpoint without optimizer state is valid, but a resumed run that needs one says so.
     const modelOnly = encodeCheckpoint({ model: decodeCheckpoint(files).model, step: 3 });
     expect(decodeCheckpoint(modelOnly).optimizer).toBeUndefined();
-    expect(() => decodeCheckpoint(modelOnly, { require: ['optimizer', 'rng'] })).toThrow(/trainer_state\.json has no 'optimizer', 'rng', which this run needs to resume/);
+    expect(() => decodeCheckpoint(modelOnly, { require: ['optimizer', 'rng'] })).toThrow(
+      /trainer_state\.json has no 'optimizer', 'rng', which this run needs to resume/,
+    );
     expect(withState(reseal((s) => void ((s.optimizer as Record<string, unknown>).groups = 1)))).toThrow(/optimizer must be \{paramGroups, state\}/);
     expect(withState(reseal((s) => void ((s.optimizer as Record<string, unknown>).paramGroups = [{ params: ['0'] }])))).toThrow(/paramGroups must be/);
     expect(withState(reseal((s) => void ((s.data as Record<string, unknown>).extra = 0)))).toThrow(/data must be/);
@@ -428,7 +454,10 @@ describe('resume', () => {
         const second = Run.resume(await loadCheckpoint(dir));
         for (let i = k; i < STEPS; i++) losses.push(second.trainStep());
 
-        expect(losses.every((l, i) => Object.is(l, expectedLosses[i])), `losses ${losses} vs ${expectedLosses}`).toBe(true);
+        expect(
+          losses.every((l, i) => Object.is(l, expectedLosses[i])),
+          `losses ${losses} vs ${expectedLosses}`,
+        ).toBe(true);
         expectSameTensors(second.model.stateDict(), straight.model.stateDict(), 'weights');
         expectSameOptimizer(second.optimizer.stateDict(), straight.optimizer.stateDict());
         expect(second.noise.getState()).toEqual(straight.noise.getState());
@@ -452,7 +481,8 @@ describe('packaging', () => {
   const root = resolve(import.meta.dirname, '../..');
   it('the formats and the main entry reach no Node built-in; only the Node entry (node.ts, node/) does', () => {
     // models/index.ts is `sparsegrad/models` (models from bytes, for browsers and workers); tokenizers the same.
-    for (const entry of ['index.ts', 'models/index.ts', 'models/tokenizers/index.ts', 'models/safetensors.ts', 'models/checkpoint.ts']) expect(reachable(entry).external, entry).toEqual([]);
+    for (const entry of ['index.ts', 'models/index.ts', 'models/tokenizers/index.ts', 'models/safetensors.ts', 'models/checkpoint.ts'])
+      expect(reachable(entry).external, entry).toEqual([]);
     expect(reachable('models/index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
     expect(reachable('index.ts').files.has(resolve(root, 'node.ts'))).toBe(false);
     expect(reachable('node.ts').external.filter((e) => !/^node(\.ts|\/[\w-]+\.ts): node:/.test(e))).toEqual([]);

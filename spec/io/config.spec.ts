@@ -9,11 +9,27 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ValueError } from '../../index.ts';
 import {
-  bertConfig, checkPretrainedConfig, DEFAULT_MAX_LAYERS, DEFAULT_MAX_PARAMETERS, exportWeights, llamaConfig, modelFromConfig, parameterCount, resolveConfig,
+  bertConfig,
+  checkPretrainedConfig,
+  DEFAULT_MAX_LAYERS,
+  DEFAULT_MAX_PARAMETERS,
+  exportWeights,
+  llamaConfig,
+  modelFromConfig,
+  parameterCount,
+  resolveConfig,
   type PretrainedArchitecture,
 } from '../../models/index.ts';
 
-const BERT = { architectures: ['BertForSequenceClassification'], vocab_size: 12, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8 };
+const BERT = {
+  architectures: ['BertForSequenceClassification'],
+  vocab_size: 12,
+  hidden_size: 8,
+  intermediate_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  max_position_embeddings: 8,
+};
 const LLAMA = { architectures: ['LlamaForCausalLM'], vocab_size: 12, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2 };
 
 const stored = (architecture: PretrainedArchitecture, raw: Record<string, unknown>) =>
@@ -25,12 +41,31 @@ describe('the size computed from a config is exactly what the model stores', () 
     fc.assert(
       fc.property(size, size, size, size, size, size, fc.boolean(), fc.boolean(), (heads, perHead, ffn, layers, vocab, extra, tied, bias) => {
         const hidden = heads * perHead * 2;
-        const bert = { vocab_size: vocab + 4, hidden_size: hidden, num_attention_heads: heads, intermediate_size: ffn, num_hidden_layers: layers, max_position_embeddings: extra, type_vocab_size: extra, num_labels: extra };
+        const bert = {
+          vocab_size: vocab + 4,
+          hidden_size: hidden,
+          num_attention_heads: heads,
+          intermediate_size: ffn,
+          num_hidden_layers: layers,
+          max_position_embeddings: extra,
+          type_vocab_size: extra,
+          num_labels: extra,
+        };
         for (const arch of ['BertModel', 'BertForSequenceClassification', 'BertForMaskedLM'] as const) {
           expect(parameterCount(arch, bertConfig(bert)), arch).toBe(stored(arch, bert));
         }
         const kv = heads % 2 === 0 && tied ? heads / 2 : heads;
-        const llama = { vocab_size: vocab + 4, hidden_size: hidden, num_attention_heads: heads, num_key_value_heads: kv, head_dim: 2 * extra, intermediate_size: ffn, num_hidden_layers: layers, tie_word_embeddings: tied, attention_bias: bias };
+        const llama = {
+          vocab_size: vocab + 4,
+          hidden_size: hidden,
+          num_attention_heads: heads,
+          num_key_value_heads: kv,
+          head_dim: 2 * extra,
+          intermediate_size: ffn,
+          num_hidden_layers: layers,
+          tie_word_embeddings: tied,
+          attention_bias: bias,
+        };
         expect(parameterCount('LlamaForCausalLM', llamaConfig(llama))).toBe(stored('LlamaForCausalLM', llama));
       }),
       { numRuns: 40, seed: 13 },
@@ -50,20 +85,32 @@ describe('bad configs are ValueErrors naming the field, before anything is alloc
   });
 
   test('sizes are positive safe integers ≤ 2^31 − 1: fractions, strings, booleans, 2^31 refused', () => {
+    // biome-ignore lint/correctness/noPrecisionLoss: 1e999 is how a JSON file spells an overflowing number; it parses to Infinity
     for (const v of [8.5, '8', true, 0, -8, 2 ** 31, 1e999, null, [8]]) {
-      refuse({ ...LLAMA, intermediate_size: v }, v === null ? /must give 'intermediate_size'/ : /config\.intermediate_size must be a positive integer ≤ 2147483647/);
+      refuse(
+        { ...LLAMA, intermediate_size: v },
+        v === null ? /must give 'intermediate_size'/ : /config\.intermediate_size must be a positive integer ≤ 2147483647/,
+      );
     }
   });
 
   test('the size bound: computed before allocating, named with the computed size, and raised by maxParameters', () => {
-    refuse({ ...BERT, intermediate_size: 2 ** 30 }, new RegExp(`BertForSequenceClassification of 1\\.825e\\+10 values .* more than the limit of ${DEFAULT_MAX_PARAMETERS} \\(raise it with the maxParameters option\\)`));
+    refuse(
+      { ...BERT, intermediate_size: 2 ** 30 },
+      new RegExp(
+        `BertForSequenceClassification of 1\\.825e\\+10 values .* more than the limit of ${DEFAULT_MAX_PARAMETERS} \\(raise it with the maxParameters option\\)`,
+      ),
+    );
     const small = resolveConfig(BERT).parameters;
     expect(() => modelFromConfig(BERT, { maxParameters: small - 1 })).toThrow(`of ${small.toExponential(3)} values`);
     expect(Object.values(exportWeights(modelFromConfig(BERT, { maxParameters: small }))).reduce((n, t) => n + t.numel, 0)).toBe(small);
   });
 
   test('num_hidden_layers is bounded (1e5 layers of width 8 would take minutes to build), and the bound can be raised', () => {
-    refuse({ ...BERT, num_hidden_layers: 100_000 }, `config.num_hidden_layers is 100000, more than the limit of ${DEFAULT_MAX_LAYERS} (raise it with the maxLayers option)`);
+    refuse(
+      { ...BERT, num_hidden_layers: 100_000 },
+      `config.num_hidden_layers is 100000, more than the limit of ${DEFAULT_MAX_LAYERS} (raise it with the maxLayers option)`,
+    );
     expect(() => resolveConfig({ ...BERT, num_hidden_layers: 3 }, { maxLayers: 2 })).toThrow(/limit of 2/);
   });
 
@@ -86,12 +133,31 @@ describe('bad configs are ValueErrors naming the field, before anything is alloc
   test('what is valid still loads: pad_token_id null, eos lists, HF defaults for the rest; errors name the file with a source', () => {
     expect(resolveConfig({ ...BERT, pad_token_id: null }).config).toMatchObject({ pad_token_id: null, hidden_act: 'gelu', layer_norm_eps: 1e-12 });
     expect(resolveConfig({ ...LLAMA, eos_token_id: [2, 3] }).config).toMatchObject({ eos_token_id: 2, bos_token_id: 1, rope_theta: 10000 });
-    expect(() => checkPretrainedConfig(JSON.stringify({ ...BERT, vocab_size: 0 }), { source: 'models/x' })).toThrow(/^models\/x\/config\.json: config\.vocab_size must be a positive integer/);
-    expect(() => checkPretrainedConfig(new TextEncoder().encode('{"a": "\\ud800"}'))).toThrow(/config\.json: the escape \\ud800 at character 7 is half of a surrogate pair/);
+    expect(() => checkPretrainedConfig(JSON.stringify({ ...BERT, vocab_size: 0 }), { source: 'models/x' })).toThrow(
+      /^models\/x\/config\.json: config\.vocab_size must be a positive integer/,
+    );
+    expect(() => checkPretrainedConfig(new TextEncoder().encode('{"a": "\\ud800"}'))).toThrow(
+      /config\.json: the escape \\ud800 at character 7 is half of a surrogate pair/,
+    );
   });
 
   test('every refusal is a ValueError or FormatError, for any JSON value in any field', () => {
-    const fields = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'num_key_value_heads', 'head_dim', 'rope_theta', 'rms_norm_eps', 'tie_word_embeddings', 'eos_token_id', 'architectures', 'model_type', 'max_position_embeddings'];
+    const fields = [
+      'vocab_size',
+      'hidden_size',
+      'num_hidden_layers',
+      'num_attention_heads',
+      'intermediate_size',
+      'num_key_value_heads',
+      'head_dim',
+      'rope_theta',
+      'rms_norm_eps',
+      'tie_word_embeddings',
+      'eos_token_id',
+      'architectures',
+      'model_type',
+      'max_position_embeddings',
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...fields), fc.jsonValue({ maxDepth: 2 }), fc.boolean(), (field, value, llama) => {
         try {

@@ -20,7 +20,15 @@ import { loadPretrained, readFolderWeights, savePretrained } from '../../node.ts
 import type { BertTokenizer } from '../../models/tokenizers/index.ts';
 import { assertClose } from '../kit/index.ts';
 
-const CONFIG = { vocab_size: 12, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 8, num_labels: 2 };
+const CONFIG = {
+  vocab_size: 12,
+  hidden_size: 8,
+  intermediate_size: 16,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  max_position_embeddings: 8,
+  num_labels: 2,
+};
 const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'cat', 'sat', 'on', 'mat', '##s', '.'];
 const fresh = () => new BertForSequenceClassification(bertConfig(CONFIG), { generator: new Generator(3) });
 const folders: string[] = [];
@@ -38,7 +46,7 @@ describe('HF folders', () => {
   test('save → load: same weights bitwise, tokenizer from vocab.txt', async () => {
     const dir = tmp();
     const model = fresh();
-    await savePretrained(dir, model, { tokenizerFiles: { 'vocab.txt': VOCAB.join('\n') + '\n' } });
+    await savePretrained(dir, model, { tokenizerFiles: { 'vocab.txt': `${VOCAB.join('\n')}\n` } });
     const loaded = await loadPretrained(dir);
     for (const [name, t] of Object.entries(model.stateDict())) assertClose(loaded.model.stateDict()[name]!, t, 'bitwise', name);
     expect((loaded.tokenizer as BertTokenizer).encode('the cats sat').inputIds).toEqual([2, 5, 6, 10, 7, 3]);
@@ -115,7 +123,11 @@ describe('loadPretrainedFromBytes: a model from what fetch returns', () => {
     const shard = (list: string[]) => serializeSafetensors(Object.fromEntries(list.map((n) => [n, weights[n]!])));
     const [a, b] = [shard(names.slice(0, 5)), shard(names.slice(5))];
     const index = { weight_map: Object.fromEntries(names.map((n, i) => [n, i < 5 ? 'a.safetensors' : 'b.safetensors'])) };
-    const byName = loadPretrainedFromBytes({ config: configJson(model), weights: { 'a.safetensors': a, 'b.safetensors': arrayBuffer(b) }, index: JSON.stringify(index) });
+    const byName = loadPretrainedFromBytes({
+      config: configJson(model),
+      weights: { 'a.safetensors': a, 'b.safetensors': arrayBuffer(b) },
+      index: JSON.stringify(index),
+    });
     expectSameWeights(byName.model, model);
     expectSameWeights(loadPretrainedFromBytes({ config: configJson(model), weights: [b, a] }).model, model);
     expect(byName.tokenizer).toBeNull();
@@ -145,15 +157,20 @@ describe('loadPretrainedFromBytes: a model from what fetch returns', () => {
     mkdirSync(dir);
     writeFileSync(join(root, 'outside.safetensors'), bytesOf(model));
     writeFileSync(join(dir, 'config.json'), configText(model));
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: Object.fromEntries(Object.keys(exportWeights(model)).map((n) => [n, '../outside.safetensors'])) }));
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: Object.fromEntries(Object.keys(exportWeights(model)).map((n) => [n, '../outside.safetensors'])) }),
+    );
     await expect(loadPretrained(dir)).rejects.toThrow(/shard "\.\.\/outside\.safetensors" must be a plain file name inside the model folder/);
     await expect(readFolderWeights(dir)).rejects.toThrow(FormatError);
   });
 
-  test('a tokenizer with ids past the config\'s vocab_size is refused at load time, naming both', () => {
+  test("a tokenizer with ids past the config's vocab_size is refused at load time, naming both", () => {
     const model = fresh();
     const longer = `${[...VOCAB, 'extra'].join('\n')}\n`; // ids 0..12 for a vocab_size of 12
-    expect(() => loadPretrainedFromBytes({ config: configText(model), weights: bytesOf(model), vocabTxt: longer })).toThrow(/vocab\.txt has token ids up to 12 \('extra'\), but the model's vocab_size is 12/);
+    expect(() => loadPretrainedFromBytes({ config: configText(model), weights: bytesOf(model), vocabTxt: longer })).toThrow(
+      /vocab\.txt has token ids up to 12 \('extra'\), but the model's vocab_size is 12/,
+    );
   });
 
   test('a config that asks for more values than the weights hold is refused before the model is allocated', () => {
@@ -161,11 +178,15 @@ describe('loadPretrainedFromBytes: a model from what fetch returns', () => {
     const config = { ...configJson(model), hidden_size: 4096, intermediate_size: 16384, num_attention_heads: 16 };
     const held = Object.values(exportWeights(model)).reduce((n, t) => n + t.numel, 0);
     const wanted = parameterCount('BertForSequenceClassification', bertConfig(config));
-    expect(() => loadPretrainedFromBytes({ config, weights: bytesOf(model) }, { source: 'm' })).toThrow(`m/config.json describes a BertForSequenceClassification of ${wanted} values, but the weights hold only ${held}`);
+    expect(() => loadPretrainedFromBytes({ config, weights: bytesOf(model) }, { source: 'm' })).toThrow(
+      `m/config.json describes a BertForSequenceClassification of ${wanted} values, but the weights hold only ${held}`,
+    );
   });
 
   test('config.json that is not JSON, or not an object: FormatError naming the file', async () => {
-    expect(() => loadPretrainedFromBytes({ config: '{"vocab_size": 12,', weights: new Uint8Array(8) }, { source: 'm' })).toThrow(/^m\/config\.json is not valid JSON/);
+    expect(() => loadPretrainedFromBytes({ config: '{"vocab_size": 12,', weights: new Uint8Array(8) }, { source: 'm' })).toThrow(
+      /^m\/config\.json is not valid JSON/,
+    );
     expect(() => loadPretrainedFromBytes({ config: '[1]', weights: new Uint8Array(8) })).toThrow(/config\.json must hold a JSON object/);
     const dir = tmp();
     writeFileSync(join(dir, 'config.json'), '{"architectures": ["BertModel"], ');
@@ -183,9 +204,13 @@ describe('weights by name: no garbage loads silently (issue 13, finding 1)', () 
       /model\.safetensors: tensors 'bert\.embeddings\.word_embeddings\.weight' and 'embeddings\.word_embeddings\.weight' both load into the model's 'bert\.embeddings\.word_embeddings\.weight'/,
     );
     const ln = 'bert.embeddings.LayerNorm.weight';
-    expect(() => loadWeights(fresh(), { ...weights, 'bert.embeddings.LayerNorm.gamma': weights[ln]! })).toThrow(/'bert\.embeddings\.LayerNorm\.weight' and 'bert\.embeddings\.LayerNorm\.gamma' both load/);
+    expect(() => loadWeights(fresh(), { ...weights, 'bert.embeddings.LayerNorm.gamma': weights[ln]! })).toThrow(
+      /'bert\.embeddings\.LayerNorm\.weight' and 'bert\.embeddings\.LayerNorm\.gamma' both load/,
+    );
     // Through the bytes API (one file, as in the finding): same error, the file named.
-    expect(() => loadPretrainedFromBytes({ config: configJson(model), weights: serializeSafetensors(withBoth) })).toThrow(/model\.safetensors: tensors .* both load into/);
+    expect(() => loadPretrainedFromBytes({ config: configJson(model), weights: serializeSafetensors(withBoth) })).toThrow(
+      /model\.safetensors: tensors .* both load into/,
+    );
   });
 
   test('tensors named __proto__, constructor, toString, hasOwnProperty, valueOf are unexpected in a strict load, and nothing is copied', () => {
@@ -208,6 +233,8 @@ describe('weights by name: no garbage loads silently (issue 13, finding 1)', () 
     expect(loadWeights(target, tensors, { strict: false }).unexpected).toEqual(odd);
     expectSameWeights(target, model);
     // The same file through the bytes API.
-    expect(() => loadPretrainedFromBytes({ config: configJson(model), weights: serializeSafetensors(tensors) })).toThrow(/Unexpected key\(s\) in state_dict: "__proto__", "constructor"/);
+    expect(() => loadPretrainedFromBytes({ config: configJson(model), weights: serializeSafetensors(tensors) })).toThrow(
+      /Unexpected key\(s\) in state_dict: "__proto__", "constructor"/,
+    );
   });
 });

@@ -103,7 +103,8 @@ function expectFormatError(fn: () => unknown, kind: string, detail?: RegExp): vo
   } catch (e) {
     caught = e;
   }
-  if (!(caught instanceof FormatError)) throw new Error(`expected FormatError ${kind}, got ${caught === null ? 'no error' : `${(caught as Error).name}: ${(caught as Error).message}`}`);
+  if (!(caught instanceof FormatError))
+    throw new Error(`expected FormatError ${kind}, got ${caught === null ? 'no error' : `${(caught as Error).name}: ${(caught as Error).message}`}`);
   expect(caught.message.startsWith(`${kind}: `), caught.message).toBe(true);
   if (detail) expect(caught.message).toMatch(detail);
 }
@@ -197,7 +198,10 @@ describe('round trips', () => {
   it('views are written in row-major order, and files inside a larger buffer at any byte offset parse the same', () => {
     const base = tensor([1, 2, 3, 4, 5, 6], { dtype: 'float32' }).reshape(2, 3);
     const bytes = serializeSafetensors({ t: base.T.slice(0, 0, 3, 2) });
-    expect(parseSafetensors(bytes).tensors.t!.toArray()).toEqual([[1, 4], [3, 6]]);
+    expect(parseSafetensors(bytes).tensors.t!.toArray()).toEqual([
+      [1, 4],
+      [3, 6],
+    ]);
     for (let shift = 1; shift < 8; shift++) {
       const host = new Uint8Array(bytes.length + shift);
       host.set(bytes, shift);
@@ -232,9 +236,15 @@ describe('16-bit floats', () => {
           const hi = f.reference(bits + 1);
           const mid = (lo + hi) / 2;
           const even = bits % 2 === 0 ? bits : bits + 1;
-          for (const [x, want] of [[mid, even], [nextDown(mid), bits], [nextUp(mid), bits + 1]] as const) {
+          for (const [x, want] of [
+            [mid, even],
+            [nextDown(mid), bits],
+            [nextUp(mid), bits + 1],
+          ] as const) {
             if (f.encode(x) !== want || f.encode(-x) !== (want | 0x8000)) {
-              throw new Error(`${f.name}: ${x} (between 0x${bits.toString(16)} and the next) encoded as 0x${f.encode(x).toString(16)}, want 0x${want.toString(16)}`);
+              throw new Error(
+                `${f.name}: ${x} (between 0x${bits.toString(16)} and the next) encoded as 0x${f.encode(x).toString(16)}, want 0x${want.toString(16)}`,
+              );
             }
           }
         }
@@ -253,8 +263,14 @@ describe('16-bit floats', () => {
       });
 
       it('any float32 and any float64 round exactly as the brute-force reference (one rounding, never through float32)', () => {
-        fc.assert(fc.property(fc.float(), (x) => f.encode(x) === round(x) || (Number.isNaN(x) && f.encode(x) === f.nan)), { numRuns: 2000 });
-        fc.assert(fc.property(fc.double(), (x) => f.encode(x) === round(x) || (Number.isNaN(x) && f.encode(x) === f.nan)), { numRuns: 2000 });
+        fc.assert(
+          fc.property(fc.float(), (x) => f.encode(x) === round(x) || (Number.isNaN(x) && f.encode(x) === f.nan)),
+          { numRuns: 2000 },
+        );
+        fc.assert(
+          fc.property(fc.double(), (x) => f.encode(x) === round(x) || (Number.isNaN(x) && f.encode(x) === f.nan)),
+          { numRuns: 2000 },
+        );
       });
     });
   }
@@ -270,15 +286,15 @@ describe('byte-exact files', () => {
   it('matches the reference writer byte for byte (huggingface/safetensors tensor.rs test_serialization and test_empty)', () => {
     const attn = tensor([0, 1, 2, 3, 4, 5], { dtype: 'float32' }).reshape(1, 2, 3);
     expect(Array.from(serializeSafetensors({ 'attn.0': attn }))).toEqual([
-      64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104,
-      97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93,
-      125, 125, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
+      64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115, 104, 97,
+      112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125,
+      0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
     ]);
     expect(Array.from(serializeSafetensors({ attn0: attn.reshape(1, 1, 2, 3) })).slice(0, 8)).toEqual([72, 0, 0, 0, 0, 0, 0, 0]);
     expect(Array.from(serializeSafetensors({}))).toEqual([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]);
     expect(Array.from(serializeSafetensors({}, { metadata: { framework: 'pt' } }))).toEqual([
-      40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102, 114, 97, 109, 101, 119, 111, 114, 107,
-      34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
+      40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102, 114, 97, 109, 101, 119, 111, 114, 107, 34,
+      58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
     ]);
   });
 
@@ -407,7 +423,11 @@ describe('malformed files are FormatErrors naming the kind (docs/TESTING.md §5)
   });
 
   it('TensorInvalidInfo: the span is not shape × dtype size, or the product overflows', () => {
-    expectFormatError(() => parseSafetensors(fileOf({ a: f32(0, 8, [3]) }, new Uint8Array(8))), 'TensorInvalidInfo', /needs 12 bytes, but its data_offsets span 8/);
+    expectFormatError(
+      () => parseSafetensors(fileOf({ a: f32(0, 8, [3]) }, new Uint8Array(8))),
+      'TensorInvalidInfo',
+      /needs 12 bytes, but its data_offsets span 8/,
+    );
     expectFormatError(() => parseSafetensors(fileOf({ a: { dtype: 'F16', shape: [2, 2], data_offsets: [0, 4] } }, new Uint8Array(4))), 'TensorInvalidInfo');
     const huge = 2 ** 52;
     expectFormatError(() => parseSafetensors(fileOf({ a: { dtype: 'F32', shape: [huge, huge, 0], data_offsets: [0, 0] } })), 'TensorInvalidInfo');
@@ -430,7 +450,13 @@ describe('malformed files are FormatErrors naming the kind (docs/TESTING.md §5)
 
   const sample = serializeSafetensors(
     {
-      'embeddings.word_embeddings.weight': tensor([[1, 2], [3, 4]], { dtype: 'float32' }),
+      'embeddings.word_embeddings.weight': tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { dtype: 'float32' },
+      ),
       ids: tensor([3, -1], { dtype: 'int32' }),
       mask: tensor([true, false]),
       scale: tensor(0.5, { dtype: 'float64' }),
@@ -529,7 +555,10 @@ describe('untrusted keys', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(tensors)).toBeNull();
     expect(Object.keys(tensors)).toEqual(['__proto__', 'constructor']);
+    // A tensor named __proto__ is data in this null-prototype record, not the prototype accessor.
+    // biome-ignore lint/suspicious/noProto lint/complexity/useLiteralKeys: reading that data is the test
     expect(tensors['__proto__']!.item()).toBe(1);
+    // biome-ignore lint/complexity/useLiteralKeys: as above
     expect(tensors['constructor']!.item()).toBe(2);
     expect(Object.keys(metadata).sort()).toEqual(['__proto__', 'constructor', 'polluted']);
     expect('toString' in tensors).toBe(false);

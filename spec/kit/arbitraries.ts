@@ -68,8 +68,7 @@ export interface TensorOptions {
  * stored exactly.
  */
 export function arbTensor({ shape = arbShape(), dtype = 'float64', min = -2, max = 2, requiresGrad = false }: TensorOptions = {}): FC.Arbitrary<Tensor> {
-  const value =
-    dtype === 'float64' ? fc.double({ min, max, noNaN: true }) : fc.float({ min: Math.fround(min), max: Math.fround(max), noNaN: true });
+  const value = dtype === 'float64' ? fc.double({ min, max, noNaN: true }) : fc.float({ min: Math.fround(min), max: Math.fround(max), noNaN: true });
   const ofShape = (s: readonly number[]) => {
     const n = s.reduce((p, d) => p * d, 1);
     return fc.array(value, { minLength: n, maxLength: n }).map((values) => {
@@ -116,10 +115,7 @@ export function arbMatmulShapes({ maxBatchRank = 2, minDim = 0, maxDim = 4 }: Ma
       aIsVector: fc.boolean(),
       bIsVector: fc.boolean(),
     })
-    .map(({ batch: [batchA, batchB], m, k, n, aIsVector, bIsVector }) => [
-      aIsVector ? [k] : [...batchA, m, k],
-      bIsVector ? [k] : [...batchB, k, n],
-    ]);
+    .map(({ batch: [batchA, batchB], m, k, n, aIsVector, bIsVector }) => [aIsVector ? [k] : [...batchA, m, k], bIsVector ? [k] : [...batchB, k, n]]);
 }
 
 /**

@@ -94,7 +94,9 @@ function setUp(fn: GradcheckFn, inputs: readonly Tensor[], options: GradcheckOpt
   const wrt = inputs.map((_, j) => j).filter((j) => !skip.has(j));
   for (const j of wrt) {
     if (inputs[j]!.dtype !== 'float64') {
-      throw new DTypeError(`gradcheck(): input ${j} has dtype ${inputs[j]!.dtype}, but finite differences need float64; convert it with .double() or list it in nondifferentiable`);
+      throw new DTypeError(
+        `gradcheck(): input ${j} has dtype ${inputs[j]!.dtype}, but finite differences need float64; convert it with .double() or list it in nondifferentiable`,
+      );
     }
   }
   const leaves = inputs.map((x, j) => (skip.has(j) ? x : x.detach().setRequiresGrad()));
@@ -113,9 +115,7 @@ function setUp(fn: GradcheckFn, inputs: readonly Tensor[], options: GradcheckOpt
     eps: options.eps ?? 1e-6,
     generator: new Generator(options.seed ?? 0),
     vjp(v) {
-      const grads = output.requiresGrad
-        ? grad(output, wrtLeaves, { gradOutputs: [v], retainGraph: true, allowUnused: true })
-        : wrtLeaves.map(() => null);
+      const grads = output.requiresGrad ? grad(output, wrtLeaves, { gradOutputs: [v], retainGraph: true, allowUnused: true }) : wrtLeaves.map(() => null);
       return grads.map((g, w) => {
         const j = wrt[w]!;
         const x = inputs[j]!;
@@ -124,7 +124,9 @@ function setUp(fn: GradcheckFn, inputs: readonly Tensor[], options: GradcheckOpt
           return Tensor.fromStorage(new Float64Array(x.numel), x.shape);
         }
         if (checkShapes && (!sameShape(g.shape, x.shape) || g.dtype !== 'float64')) {
-          throw new Error(`gradcheck(): the gradient for input ${j} has shape ${formatShape(g.shape)} and dtype ${g.dtype}, but the input has shape ${formatShape(x.shape)} and dtype float64`);
+          throw new Error(
+            `gradcheck(): the gradient for input ${j} has shape ${formatShape(g.shape)} and dtype ${g.dtype}, but the input has shape ${formatShape(x.shape)} and dtype float64`,
+          );
         }
         return g instanceof SparseCoo ? g.toDense() : g;
       });
@@ -149,7 +151,11 @@ function fullCheck(p: Problem): JacobianReport {
   const numeric = base.map((x, w) => {
     const jac = new Float64Array(rows * x.length);
     for (let c = 0; c < x.length; c++) {
-      const at = (delta: number) => p.evaluate(base.map((b, k) => (k === w ? withEntry(b, c, b[c]! + delta) : b)), `input ${p.wrt[w]} element ${c} was perturbed`);
+      const at = (delta: number) =>
+        p.evaluate(
+          base.map((b, k) => (k === w ? withEntry(b, c, b[c]! + delta) : b)),
+          `input ${p.wrt[w]} element ${c} was perturbed`,
+        );
       const plus = at(p.eps);
       const minus = at(-p.eps);
       for (let r = 0; r < rows; r++) jac[r * x.length + c] = (plus[r]! - minus[r]!) / (2 * p.eps);
@@ -168,7 +174,12 @@ function fullCheck(p: Problem): JacobianReport {
     const shape = [rows, base[w]!.length];
     const num = Tensor.fromStorage(numeric[w]!, shape);
     const ana = Tensor.fromStorage(analytic[w]!, shape);
-    assertClose(ana, num, p.tol, `Jacobian mismatch for output 0 with respect to input ${j} (entry [r, c] is d output[r] / d input[c]; actual is analytic, expected numeric)`);
+    assertClose(
+      ana,
+      num,
+      p.tol,
+      `Jacobian mismatch for output 0 with respect to input ${j} (entry [r, c] is d output[r] / d input[c]; actual is analytic, expected numeric)`,
+    );
     report.numericJacobian[j] = num;
     report.analyticJacobian[j] = ana;
   });
@@ -178,14 +189,29 @@ function fullCheck(p: Problem): JacobianReport {
 /** Fast mode: `vᵀ(J u)` along one random unit direction u against `(Jᵀ v)·u`. */
 function fastCheck(p: Problem): DirectionalReport {
   const base = p.baseValues();
-  const u = unitNormal(p.generator, base.map((x) => x.length));
+  const u = unitNormal(
+    p.generator,
+    base.map((x) => x.length),
+  );
   const v = unitNormal(p.generator, [p.output.numel])[0]!;
-  const along = (t: number) => p.evaluate(base.map((b, w) => b.map((x, i) => x + t * u[w]![i]!)), 'the inputs were perturbed along u');
+  const along = (t: number) =>
+    p.evaluate(
+      base.map((b, w) => b.map((x, i) => x + t * u[w]![i]!)),
+      'the inputs were perturbed along u',
+    );
   const plus = along(p.eps);
   const minus = along(-p.eps);
-  const numeric = dot(v, plus.map((x, i) => (x - minus[i]!) / (2 * p.eps)));
+  const numeric = dot(
+    v,
+    plus.map((x, i) => (x - minus[i]!) / (2 * p.eps)),
+  );
   const analytic = p.vjp(Tensor.fromStorage(v, p.output.shape)).reduce((s, g, w) => s + dot(asValues(g).values, u[w]!), 0);
-  assertClose(analytic, numeric, p.tol, `Directional derivative mismatch in gradcheck fast mode (actual (Jᵀv)·u from the VJP, expected vᵀ(J u) by central difference; rerun with mode 'full' to locate the entry)`);
+  assertClose(
+    analytic,
+    numeric,
+    p.tol,
+    `Directional derivative mismatch in gradcheck fast mode (actual (Jᵀv)·u from the VJP, expected vᵀ(J u) by central difference; rerun with mode 'full' to locate the entry)`,
+  );
   return { numeric, analytic };
 }
 
@@ -198,15 +224,39 @@ function runExtraChecks(p: Problem, options: GradcheckOptions): void {
     grads.forEach((g, w) => assertClose(g, expect(first[w]!), tol, { label: `gradcheck(): ${what} for input ${p.wrt[w]}`, ignoreDType: true }));
 
   if (options.checkReentrant ?? true) {
-    againstFirst(p.vjp(Tensor.fromStorage(v, p.output.shape)), (g) => g, 'bitwise', 'a second backward through the same graph gave a different gradient (not reentrant)');
+    againstFirst(
+      p.vjp(Tensor.fromStorage(v, p.output.shape)),
+      (g) => g,
+      'bitwise',
+      'a second backward through the same graph gave a different gradient (not reentrant)',
+    );
   }
   if (options.checkZeroGradOutput ?? true) {
     const zero = (g: Tensor) => Tensor.fromStorage(new Float64Array(g.numel), g.shape);
-    againstFirst(p.vjp(Tensor.fromStorage(new Float64Array(n), p.output.shape)), zero, { name: 'exact zero', atol: 0, rtol: 0 }, 'a zero gradOutput gave a non-zero gradient');
+    againstFirst(
+      p.vjp(Tensor.fromStorage(new Float64Array(n), p.output.shape)),
+      zero,
+      { name: 'exact zero', atol: 0, rtol: 0 },
+      'a zero gradOutput gave a non-zero gradient',
+    );
   }
   if (options.checkLinearity ?? true) {
-    const twice = (g: Tensor) => Tensor.fromStorage(asValues(g).values.map((x) => 2 * x), g.shape);
-    againstFirst(p.vjp(Tensor.fromStorage(v.map((x) => 2 * x), p.output.shape)), twice, p.tol, 'grad(2·v) differs from 2·grad(v) (not linear in gradOutput)');
+    const twice = (g: Tensor) =>
+      Tensor.fromStorage(
+        asValues(g).values.map((x) => 2 * x),
+        g.shape,
+      );
+    againstFirst(
+      p.vjp(
+        Tensor.fromStorage(
+          v.map((x) => 2 * x),
+          p.output.shape,
+        ),
+      ),
+      twice,
+      p.tol,
+      'grad(2·v) differs from 2·grad(v) (not linear in gradOutput)',
+    );
   }
 }
 

@@ -57,12 +57,18 @@ const arbValue = fc.integer({ min: -8192, max: 8192 }).map((k) => k / 4096);
 const arbProblem: FC.Arbitrary<Problem> = fc.integer({ min: 1, max: 8 }).chain((n) =>
   fc.record({
     param: fc.array(arbValue, { minLength: n, maxLength: n }),
-    steps: fc.array(fc.record({ values: fc.array(arbValue, { minLength: n, maxLength: n }), mask: fc.array(fc.boolean(), { minLength: n, maxLength: n }) }), { minLength: 1, maxLength: 6 }),
+    steps: fc.array(fc.record({ values: fc.array(arbValue, { minLength: n, maxLength: n }), mask: fc.array(fc.boolean(), { minLength: n, maxLength: n }) }), {
+      minLength: 1,
+      maxLength: 6,
+    }),
   }),
 );
 
 /** The laws that apply to `rule`, by name. Pass each to `fc.assert`. */
-export function optimizerLaws<H extends Hyper, S extends RuleState>(rule: Rule<H, S>, options: OptimizerLawOptions<H> = {}): Record<string, FC.IProperty<unknown>> {
+export function optimizerLaws<H extends Hyper, S extends RuleState>(
+  rule: Rule<H, S>,
+  options: OptimizerLawOptions<H> = {},
+): Record<string, FC.IProperty<unknown>> {
   const { hyper = fc.constant(rule.defaults as H), dtype = 'float64', withoutDecay = (h: H) => h } = options;
   const runner = new Runner(rule as unknown as Rule<Hyper, RuleState>, dtype);
   const laws: Record<string, FC.IProperty<unknown>> = {};
@@ -70,10 +76,13 @@ export function optimizerLaws<H extends Hyper, S extends RuleState>(rule: Rule<H
 
   law('a zero gradient leaves the parameter unchanged (without decay)', fc.tuple(arbProblem, hyper), ([{ param, steps }, h]) => {
     const zeros = steps.map(({ mask }) => ({ values: mask.map(() => 0), mask: mask.map(() => true) }));
-    for (const kind of runner.kinds) assertClose(runner.run(withoutDecay(h), param, zeros, kind).param, runner.floats(param), 'bitwise', `zero gradient, ${kind}`);
+    for (const kind of runner.kinds)
+      assertClose(runner.run(withoutDecay(h), param, zeros, kind).param, runner.floats(param), 'bitwise', `zero gradient, ${kind}`);
   });
 
-  const twin = rule.dense ? { runner, hyper: (h: H) => h as Hyper } : options.denseTwin && { runner: new Runner(options.denseTwin.rule, dtype), hyper: options.denseTwin.hyper };
+  const twin = rule.dense
+    ? { runner, hyper: (h: H) => h as Hyper }
+    : options.denseTwin && { runner: new Runner(options.denseTwin.rule, dtype), hyper: options.denseTwin.hyper };
   if (rule.sparse && twin) {
     law('a sparse gradient with every index present equals the dense gradient', fc.tuple(arbProblem, hyper), ([{ param, steps }, h]) => {
       const all = steps.map(({ values }) => ({ values, mask: values.map(() => true) }));
@@ -95,7 +104,8 @@ export function optimizerLaws<H extends Hyper, S extends RuleState>(rule: Rule<H
       for (let i = 0; i < param.length; i++) {
         if (steps.some((s) => s.mask[i])) continue;
         assertClose(p[i]!, runner.floats(param)[i]!, 'bitwise', `parameter entry ${i}`);
-        for (const [key, buf] of Object.entries(state)) if (buf?.length === param.length) assertClose(buf[i]!, fresh[key]![i]!, 'bitwise', `state ${key} entry ${i}`);
+        for (const [key, buf] of Object.entries(state))
+          if (buf?.length === param.length) assertClose(buf[i]!, fresh[key]![i]!, 'bitwise', `state ${key} entry ${i}`);
       }
     });
   }
@@ -121,8 +131,16 @@ export function optimizerLaws<H extends Hyper, S extends RuleState>(rule: Rule<H
     const trajectory = () => {
       const g = new Generator(seed);
       const n = g.integer(1, 9);
-      const steps = Array.from({ length: g.integer(1, 7) }, () => ({ values: Array.from({ length: n }, () => g.normal()), mask: Array.from({ length: n }, () => g.uniform() < 0.5) }));
-      return runner.run(h, Array.from({ length: n }, () => g.normal()), steps, runner.kinds.at(-1)!).param;
+      const steps = Array.from({ length: g.integer(1, 7) }, () => ({
+        values: Array.from({ length: n }, () => g.normal()),
+        mask: Array.from({ length: n }, () => g.uniform() < 0.5),
+      }));
+      return runner.run(
+        h,
+        Array.from({ length: n }, () => g.normal()),
+        steps,
+        runner.kinds.at(-1)!,
+      ).param;
     };
     assertClose(trajectory(), trajectory(), 'bitwise', 'same seed');
   });
@@ -139,7 +157,12 @@ export function optimizerLaws<H extends Hyper, S extends RuleState>(rule: Rule<H
     law('it is invariant to the gradient scale', fc.tuple(arbProblem, hyper, fc.integer({ min: -4, max: 4 })), ([{ param, steps }, h, power]) => {
       const scaled = steps.map((s) => ({ ...s, values: s.values.map((v) => v * 2 ** power) }));
       const kind = runner.kinds[0]!;
-      assertClose(runner.run(invariantHyper(h), param, scaled, kind).param, runner.run(invariantHyper(h), param, steps, kind).param, tolerance, `gradient scaled by 2^${power}`);
+      assertClose(
+        runner.run(invariantHyper(h), param, scaled, kind).param,
+        runner.run(invariantHyper(h), param, steps, kind).param,
+        tolerance,
+        `gradient scaled by 2^${power}`,
+      );
     });
   }
   return laws;
@@ -151,7 +174,10 @@ type Kind = 'dense' | 'sparse';
 class Runner {
   /** The gradient kinds the rule takes. */
   readonly kinds: Kind[];
-  constructor(readonly rule: Rule<Hyper, RuleState>, readonly dtype: FloatDType) {
+  constructor(
+    readonly rule: Rule<Hyper, RuleState>,
+    readonly dtype: FloatDType,
+  ) {
     this.kinds = [...(rule.dense ? ['dense' as const] : []), ...(rule.sparse ? ['sparse' as const] : [])];
   }
 
@@ -184,7 +210,9 @@ class Runner {
   /** Set the gradient (sparse when the rule has a sparse update) and step. */
   step({ opt, param }: { opt: Optimizer; param: Tensor }, s: GradStep): void {
     const dense = Tensor.fromStorage(this.floats(s.values), [s.values.length]);
-    param.grad = this.rule.sparse ? SparseCoo.gather(dense.shape, dense.data as FloatStorage, Int32Array.from(s.mask.flatMap((on, i) => (on ? [i] : [])))) : dense;
+    param.grad = this.rule.sparse
+      ? SparseCoo.gather(dense.shape, dense.data as FloatStorage, Int32Array.from(s.mask.flatMap((on, i) => (on ? [i] : []))))
+      : dense;
     opt.step();
   }
 }
@@ -194,7 +222,14 @@ function quadratic() {
   return fc.integer({ min: 1, max: 6 }).chain((n) => {
     const vec = <T>(arb: FC.Arbitrary<T>) => fc.array(arb, { minLength: n, maxLength: n });
     return fc
-      .record({ a: vec(fc.double({ min: 0.5, max: 2, noNaN: true })), c: vec(arbValue), u: vec(arbValue), rho: fc.double({ min: 0, max: 1, noNaN: true }), offset: vec(fc.integer({ min: 2048, max: 6144 })), sign: vec(fc.boolean()) })
+      .record({
+        a: vec(fc.double({ min: 0.5, max: 2, noNaN: true })),
+        c: vec(arbValue),
+        u: vec(arbValue),
+        rho: fc.double({ min: 0, max: 1, noNaN: true }),
+        offset: vec(fc.integer({ min: 2048, max: 6144 })),
+        sign: vec(fc.boolean()),
+      })
       .map(({ a, c, u, rho, offset, sign }) => {
         const start = c.map((ci, i) => ci + ((sign[i] ? 1 : -1) * offset[i]!) / 4096);
         const norm = Math.hypot(...u) || 1;

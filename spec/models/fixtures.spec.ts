@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { Tensor, tensor, type FloatDType } from '../../index.ts';
+import { type Tensor, tensor, type FloatDType } from '../../index.ts';
 import { parseSafetensors } from '../../models/safetensors.ts';
 import { BertForSequenceClassification, BertLayer } from '../../models/bert.ts';
 import { bertConfig, llamaConfig } from '../../models/config.ts';
@@ -44,7 +44,14 @@ const config = (name: string) => JSON.parse(readFileSync(join(dir, meta.fixtures
 const under = (weights: Record<string, Tensor>, prefix: string) => Object.fromEntries(Object.entries(weights).map(([n, t]) => [n.slice(prefix.length), t]));
 
 /** Compare every parameter's gradient with grad.<prefix + name>, and the outputs. */
-function compareAll(model: Module, tensors: Record<string, Tensor>, prefix: string, outputs: [string, Tensor][], extraGrads: [string, Tensor][], dtype: FloatDType) {
+function compareAll(
+  model: Module,
+  tensors: Record<string, Tensor>,
+  prefix: string,
+  outputs: [string, Tensor][],
+  extraGrads: [string, Tensor][],
+  dtype: FloatDType,
+) {
   const tol = dtype === 'float64' ? F64 : T32;
   for (const [name, actual] of outputs) assertClose(actual, tensors[name]!, tol, { ignoreDType: true, label: name });
   const grads: [string, Tensor][] = [...model.namedParameters().map(([n, p]): [string, Tensor] => [`grad.${prefix}${n}`, p.grad as Tensor]), ...extraGrads];
@@ -86,12 +93,24 @@ describe.each(['float64', 'float32'] as const)('%s against PyTorch', (dtype) => 
     const model = new BertForSequenceClassification(bertConfig(config('bert-2layer-cls')), { dtype }).eval();
     loadWeights(model, weights);
     const out = model.forward({
-      inputIds: tensors['input.input_ids']!, attentionMask: tensors['input.attention_mask']!,
-      tokenTypeIds: tensors['input.token_type_ids']!, positionIds: tensors['input.position_ids']!,
+      inputIds: tensors['input.input_ids']!,
+      attentionMask: tensors['input.attention_mask']!,
+      tokenTypeIds: tensors['input.token_type_ids']!,
+      positionIds: tensors['input.position_ids']!,
     });
-    weightedSum([[out.logits, tensors['input.grad_output.logits']!], [out.lastHiddenState, tensors['input.grad_output.last_hidden_state']!]]).backward();
+    weightedSum([
+      [out.logits, tensors['input.grad_output.logits']!],
+      [out.lastHiddenState, tensors['input.grad_output.last_hidden_state']!],
+    ]).backward();
     const hidden = out.hiddenStates.map((h, i): [string, Tensor] => [`output.hidden_states.${i}`, h]);
-    compareAll(model, tensors, '', [['output.logits', out.logits], ['output.last_hidden_state', out.lastHiddenState], ['output.pooler_output', out.pooled!], ...hidden], [], dtype);
+    compareAll(
+      model,
+      tensors,
+      '',
+      [['output.logits', out.logits], ['output.last_hidden_state', out.lastHiddenState], ['output.pooler_output', out.pooled!], ...hidden],
+      [],
+      dtype,
+    );
   });
 
   test.each(['llama-2layer', 'llama-2layer-tied'])('LLaMa 2-layer causal LM with offset positions: %s', (name) => {

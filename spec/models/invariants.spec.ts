@@ -10,7 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { cat, Generator, noGrad, Tensor, tensor } from '../../index.ts';
+import { cat, Generator, noGrad, type Tensor, tensor } from '../../index.ts';
 import { BertForMaskedLM, BertForSequenceClassification } from '../../models/bert.ts';
 import { bertConfig, llamaConfig } from '../../models/config.ts';
 import { generate } from '../../models/generate.ts';
@@ -18,8 +18,26 @@ import { LlamaForCausalLM } from '../../models/llama.ts';
 import { exportWeights, loadWeights, modelFromConfig } from '../../models/weights.ts';
 import { arbSeed, assertClose, T32, T64, type Bound } from '../kit/index.ts';
 
-const LLAMA = { vocab_size: 40, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64 };
-const BERT = { vocab_size: 40, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 16, num_labels: 3, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
+const LLAMA = {
+  vocab_size: 40,
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+};
+const BERT = {
+  vocab_size: 40,
+  hidden_size: 16,
+  intermediate_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  max_position_embeddings: 16,
+  num_labels: 3,
+  hidden_dropout_prob: 0,
+  attention_probs_dropout_prob: 0,
+};
 
 const llama = (seed: number, tied = false, dtype: 'float32' | 'float64' = 'float64') =>
   new LlamaForCausalLM(llamaConfig({ ...LLAMA, tie_word_embeddings: tied }), { dtype, generator: new Generator(seed) });
@@ -45,26 +63,32 @@ function logitRounding(model: LlamaForCausalLM): Bound {
 
 describe('LLaMa', () => {
   test('causality: tokens after i do not change logits at positions ≤ i (bitwise)', () => {
-    fc.assert(fc.property(arbSeed(), arbTokens(7), arbTokens(7), fc.integer({ min: 0, max: 6 }), (seed, a, b, i) => {
-      const model = llama(seed);
-      const changed = [...a.slice(0, i + 1), ...b.slice(i + 1)];
-      const [x, y] = noGrad(() => [a, changed].map((t) => model.forward({ inputIds: ids([t]) }).logits.slice(1, 0, i + 1)));
-      bitwise(x!, y!);
-    }), { numRuns: 15 });
+    fc.assert(
+      fc.property(arbSeed(), arbTokens(7), arbTokens(7), fc.integer({ min: 0, max: 6 }), (seed, a, b, i) => {
+        const model = llama(seed);
+        const changed = [...a.slice(0, i + 1), ...b.slice(i + 1)];
+        const [x, y] = noGrad(() => [a, changed].map((t) => model.forward({ inputIds: ids([t]) }).logits.slice(1, 0, i + 1)));
+        bitwise(x!, y!);
+      }),
+      { numRuns: 15 },
+    );
   });
 
   test('KV-cache decoding token by token equals one full forward', () => {
-    fc.assert(fc.property(arbSeed(), arbTokens(6), fc.integer({ min: 1, max: 5 }), fc.boolean(), (seed, tokens, prompt, tied) => {
-      const model = llama(seed, tied);
-      noGrad(() => {
-        const full = model.forward({ inputIds: ids([tokens]) }).logits;
-        const cache = model.newCache();
-        const steps = [model.forward({ inputIds: ids([tokens.slice(0, prompt)]), kvCache: cache }).logits];
-        for (let t = prompt; t < tokens.length; t++) steps.push(model.forward({ inputIds: ids([[tokens[t]!]]), kvCache: cache }).logits);
-        const incremental = cat(steps, 1);
-        assertClose(incremental, full, logitRounding(model), 'incremental vs full logits');
-      });
-    }), { numRuns: 15 });
+    fc.assert(
+      fc.property(arbSeed(), arbTokens(6), fc.integer({ min: 1, max: 5 }), fc.boolean(), (seed, tokens, prompt, tied) => {
+        const model = llama(seed, tied);
+        noGrad(() => {
+          const full = model.forward({ inputIds: ids([tokens]) }).logits;
+          const cache = model.newCache();
+          const steps = [model.forward({ inputIds: ids([tokens.slice(0, prompt)]), kvCache: cache }).logits];
+          for (let t = prompt; t < tokens.length; t++) steps.push(model.forward({ inputIds: ids([[tokens[t]!]]), kvCache: cache }).logits);
+          const incremental = cat(steps, 1);
+          assertClose(incremental, full, logitRounding(model), 'incremental vs full logits');
+        });
+      }),
+      { numRuns: 15 },
+    );
   });
 
   test('float32 cached decoding stays within T32 of the float64 full forward', () => {
@@ -103,7 +127,8 @@ describe('LLaMa', () => {
     noGrad(() => {
       const { logits, loss } = model.forward({ inputIds: ids(tokens), labels: ids([[4, 9, -100, 33]]) });
       const lp = logits.logSoftmax(-1);
-      const expected = -(lp.slice(1, 0, 1).squeeze(1).squeeze(0).toArray() as number[])[9]! - (lp.slice(1, 2, 3).squeeze(1).squeeze(0).toArray() as number[])[33]!;
+      const expected =
+        -(lp.slice(1, 0, 1).squeeze(1).squeeze(0).toArray() as number[])[9]! - (lp.slice(1, 2, 3).squeeze(1).squeeze(0).toArray() as number[])[33]!;
       expect(loss!.item()).toBeCloseTo(expected / 2, 12);
     });
   });
@@ -111,14 +136,17 @@ describe('LLaMa', () => {
 
 describe('BERT', () => {
   test('padding invariance: padded tokens do not change the real tokens outputs', () => {
-    fc.assert(fc.property(arbSeed(), arbTokens(6), arbTokens(6), fc.integer({ min: 1, max: 5 }), (seed, a, junk, real) => {
-      const model = new BertForSequenceClassification(bertConfig(BERT), { dtype: 'float64', generator: new Generator(seed) }).eval();
-      const mask = ids([a.map((_, j) => (j < real ? 1 : 0))]);
-      const padded = [...a.slice(0, real), ...junk.slice(real)];
-      const [x, y] = noGrad(() => [a, padded].map((t) => model.forward({ inputIds: ids([t]), attentionMask: mask })));
-      assertClose(x!.lastHiddenState.slice(1, 0, real), y!.lastHiddenState.slice(1, 0, real), T64, 'real tokens');
-      assertClose(x!.logits, y!.logits, T64, 'logits');
-    }), { numRuns: 15 });
+    fc.assert(
+      fc.property(arbSeed(), arbTokens(6), arbTokens(6), fc.integer({ min: 1, max: 5 }), (seed, a, junk, real) => {
+        const model = new BertForSequenceClassification(bertConfig(BERT), { dtype: 'float64', generator: new Generator(seed) }).eval();
+        const mask = ids([a.map((_, j) => (j < real ? 1 : 0))]);
+        const padded = [...a.slice(0, real), ...junk.slice(real)];
+        const [x, y] = noGrad(() => [a, padded].map((t) => model.forward({ inputIds: ids([t]), attentionMask: mask })));
+        assertClose(x!.lastHiddenState.slice(1, 0, real), y!.lastHiddenState.slice(1, 0, real), T64, 'real tokens');
+        assertClose(x!.logits, y!.logits, T64, 'logits');
+      }),
+      { numRuns: 15 },
+    );
   });
 
   test('masked LM: the decoder weight is the word-embedding matrix, saved once', () => {
@@ -132,7 +160,13 @@ describe('BERT', () => {
 
   test('regression head (num_labels 1) uses MSE', () => {
     const model = new BertForSequenceClassification(bertConfig({ ...BERT, num_labels: 1 }), { dtype: 'float64', generator: new Generator(2) }).eval();
-    const out = model.forward({ inputIds: ids([[5, 6], [7, 8]]), labels: tensor([0.5, -1], { dtype: 'float64' }) });
+    const out = model.forward({
+      inputIds: ids([
+        [5, 6],
+        [7, 8],
+      ]),
+      labels: tensor([0.5, -1], { dtype: 'float64' }),
+    });
     const d = out.logits.squeeze(-1).sub(tensor([0.5, -1], { dtype: 'float64' }));
     expect(out.loss!.item()).toBeCloseTo(d.mul(d).mean().item(), 14);
   });
@@ -155,13 +189,19 @@ describe('weights', () => {
     const weights = exportWeights(model);
     delete weights['model.norm.weight'];
     weights['model.layers.0.mlp.up_proj.weight'] = tensor(new Float32Array(6), { shape: [2, 3] });
-    expect(() => loadWeights(model, weights)).toThrow(/Missing key\(s\) in state_dict: "model\.norm\.weight"[\s\S]*size mismatch for model\.layers\.0\.mlp\.up_proj\.weight: copying a param with shape \[2, 3\] from checkpoint, the shape in current model is \[24, 16\]/);
+    expect(() => loadWeights(model, weights)).toThrow(
+      /Missing key\(s\) in state_dict: "model\.norm\.weight"[\s\S]*size mismatch for model\.layers\.0\.mlp\.up_proj\.weight: copying a param with shape \[2, 3\] from checkpoint, the shape in current model is \[24, 16\]/,
+    );
   });
 
   test('a base-model checkpoint loads into a model with a head; legacy gamma/beta names load', () => {
     const full = modelFromConfig({ architectures: ['BertForSequenceClassification'], ...BERT }, { generator: new Generator(3) });
     const fresh = modelFromConfig({ architectures: ['BertForSequenceClassification'], ...BERT }, { generator: new Generator(4) });
-    const base = Object.fromEntries(Object.entries(exportWeights(full)).filter(([n]) => n.startsWith('bert.')).map(([n, t]) => [n.slice(5).replace(/LayerNorm\.weight$/, 'LayerNorm.gamma'), t]));
+    const base = Object.fromEntries(
+      Object.entries(exportWeights(full))
+        .filter(([n]) => n.startsWith('bert.'))
+        .map(([n, t]) => [n.slice(5).replace(/LayerNorm\.weight$/, 'LayerNorm.gamma'), t]),
+    );
     const result = loadWeights(fresh, base, { strict: false });
     expect(result.missing.sort()).toEqual(['classifier.bias', 'classifier.weight']);
     bitwise(fresh.stateDict()['bert.embeddings.LayerNorm.weight']!, full.stateDict()['bert.embeddings.LayerNorm.weight']!);

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { cat, Generator, grad, noGrad, randn, ShapeError, Tensor, tensor, ValueError, withBackend, type FloatDType } from '../../index.ts';
+import { cat, Generator, grad, noGrad, randn, ShapeError, type Tensor, tensor, ValueError, withBackend, type FloatDType } from '../../index.ts';
 import { assertClose, gradcheck, T32, T64, type Bound } from '../kit/index.ts';
 import { BERT_NAMES, KVCache, LLAMA_NAMES, MultiHeadAttention, type AttentionNames } from '../../nn/attention.ts';
 import { Linear } from '../../nn/linear.ts';
@@ -71,12 +71,18 @@ function build(c: Config, dtype: FloatDType = 'float64', overrides: { numKvHeads
 
 /** A [B, S] mask of random 1/0 (rows may be fully masked). */
 function randomMask(c: Config, g: Generator): Tensor {
-  return tensor(Array.from({ length: c.batch }, () => Array.from({ length: c.seq }, () => (g.uniform() < 0.7 ? 1 : 0))), { dtype: 'float64' });
+  return tensor(
+    Array.from({ length: c.batch }, () => Array.from({ length: c.seq }, () => (g.uniform() < 0.7 ? 1 : 0))),
+    { dtype: 'float64' },
+  );
 }
 
 /** Right padding: row b has `lengths[b]` ≥ 1 real tokens, so no query ever sees only padding. */
 function rightPadding(c: Config, lengths: readonly number[]): Tensor {
-  return tensor(lengths.slice(0, c.batch).map((n) => Array.from({ length: c.seq }, (_, j) => (j < Math.min(n, c.seq) ? 1 : 0))), { dtype: 'float64' });
+  return tensor(
+    lengths.slice(0, c.batch).map((n) => Array.from({ length: c.seq }, (_, j) => (j < Math.min(n, c.seq) ? 1 : 0))),
+    { dtype: 'float64' },
+  );
 }
 const arbLengths = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 2 });
 
@@ -114,7 +120,7 @@ function rotate(v: number[], headDim: number, position: number, theta: number, l
 }
 
 function naiveAttention(m: MultiHeadAttention, c: Config, x: Tensor, mask: Tensor | null, offset: number, layout: Layout = 'half'): number[][][] {
-  const [q, k, v] = (['q', 'k', 'v'] as const).map((r) => weightsOf(m, m.names[r])!);
+  const [q, k, v] = (['q', 'k', 'v'] as const).map((r) => weightsOf(m, m.names[r])!) as [Weights, Weights, Weights];
   const o = weightsOf(m, m.names.o);
   const keep = mask?.toArray() as Matrix | undefined;
   const d = c.headDim;
@@ -178,9 +184,10 @@ function roundingBound(module: Module, x: Tensor): Bound {
   for (const [name, p] of module.namedParameters()) {
     const owner = name.replace(/\.(weight|bias)$/, '');
     const values = Array.from(p.toTypedArray() as ArrayLike<number>, Math.abs);
-    const size = p.rank === 2
-      ? Math.max(0, ...Array.from({ length: p.shape[0]! }, (_, r) => values.slice(r * p.shape[1]!, (r + 1) * p.shape[1]!).reduce((a, v) => a + v, 0)))
-      : Math.max(0, ...values);
+    const size =
+      p.rank === 2
+        ? Math.max(0, ...Array.from({ length: p.shape[0]! }, (_, r) => values.slice(r * p.shape[1]!, (r + 1) * p.shape[1]!).reduce((a, v) => a + v, 0)))
+        : Math.max(0, ...values);
     linears.set(owner, (linears.get(owner) ?? 1) + size);
   }
   for (const v of linears.values()) scale *= v;
@@ -215,7 +222,7 @@ describe('MultiHeadAttention forward', () => {
     );
   });
 
-  test('padding invariance: changing padded tokens leaves the real tokens\' outputs bitwise unchanged', () => {
+  test("padding invariance: changing padded tokens leaves the real tokens' outputs bitwise unchanged", () => {
     fc.assert(
       fc.property(arbConfig, arbLengths, (c, lengths) => {
         const { module, x, generator } = build(c);
@@ -237,7 +244,10 @@ describe('MultiHeadAttention forward', () => {
         const c = { ...c0, rope: true, batch: 2 };
         const { module, x } = build(c);
         const offsets = [p0, p1];
-        const positions = tensor(offsets.map((p) => Array.from({ length: c.seq }, (_, i) => p + i)), { dtype: 'int32' });
+        const positions = tensor(
+          offsets.map((p) => Array.from({ length: c.seq }, (_, i) => p + i)),
+          { dtype: 'int32' },
+        );
         const rows = offsets.map((p, b) => module.forward(x.slice(0, b, b + 1), { positionOffset: p }));
         assertClose(module.forward(x, { positions }), cat(rows, 0), roundingBound(module, x), 'batched positions');
       }),
@@ -246,16 +256,45 @@ describe('MultiHeadAttention forward', () => {
   });
 
   test.each(['float32', 'float64'] as const)('a fully masked query row attends uniformly to every key, as HF (%s, no NaN)', (dtype) => {
-    const c: Config = { batch: 2, seq: 4, hidden: 8, numKvHeads: 2, group: 1, headDim: 4, bias: true, rope: true, theta: 1e4, causal: true, names: BERT_NAMES, seed: 11 };
+    const c: Config = {
+      batch: 2,
+      seq: 4,
+      hidden: 8,
+      numKvHeads: 2,
+      group: 1,
+      headDim: 4,
+      bias: true,
+      rope: true,
+      theta: 1e4,
+      causal: true,
+      names: BERT_NAMES,
+      seed: 11,
+    };
     const { module, x } = build(c, dtype);
-    const attentionMask = tensor([[0, 0, 0, 0], [1, 1, 1, 1]]);
+    const attentionMask = tensor([
+      [0, 0, 0, 0],
+      [1, 1, 1, 1],
+    ]);
     const values = (module.getSubmodule('value') as Linear).forward(x.slice(0, 0, 1));
     const y = module.forward(x, { attentionMask }).slice(0, 0, 1);
     assertClose(y, values.mean(1, true).expand(values.shape), T64, 'masked row vs mean of the values');
   });
 
   test('dropout acts in training mode only', () => {
-    const c: Config = { batch: 2, seq: 5, hidden: 8, numKvHeads: 2, group: 1, headDim: 4, bias: true, rope: false, theta: 1e4, causal: false, names: BERT_NAMES, seed: 3 };
+    const c: Config = {
+      batch: 2,
+      seq: 5,
+      hidden: 8,
+      numKvHeads: 2,
+      group: 1,
+      headDim: 4,
+      bias: true,
+      rope: false,
+      theta: 1e4,
+      causal: false,
+      names: BERT_NAMES,
+      seed: 3,
+    };
     const plain = build(c);
     const dropping = new MultiHeadAttention({ hidden: 8, numHeads: 2, names: BERT_NAMES, dropout: 0.5, dtype: 'float64', generator: new Generator(1) });
     dropping.loadStateDict(plain.module.stateDict());
@@ -265,7 +304,20 @@ describe('MultiHeadAttention forward', () => {
   });
 
   test('projections are looked up by name: a replaced module is the one that runs', () => {
-    const c: Config = { batch: 1, seq: 3, hidden: 4, numKvHeads: 1, group: 2, headDim: 2, bias: false, rope: true, theta: 1e4, causal: true, names: LLAMA_NAMES, seed: 5 };
+    const c: Config = {
+      batch: 1,
+      seq: 3,
+      hidden: 4,
+      numKvHeads: 1,
+      group: 2,
+      headDim: 2,
+      bias: false,
+      rope: true,
+      theta: 1e4,
+      causal: true,
+      names: LLAMA_NAMES,
+      seed: 5,
+    };
     const { module, x } = build(c);
     const zero = new Linear(4, 2, { bias: false, dtype: 'float64' });
     noGrad(() => zero.weight.zero_());
@@ -289,7 +341,20 @@ describe('MultiHeadAttention gradients', () => {
   });
 
   test('full gradcheck at a tiny size (GQA, RoPE, causal, padding, biases)', () => {
-    const c: Config = { batch: 1, seq: 3, hidden: 4, numKvHeads: 1, group: 2, headDim: 2, bias: true, rope: true, theta: 10, causal: true, names: LLAMA_NAMES, seed: 7 };
+    const c: Config = {
+      batch: 1,
+      seq: 3,
+      hidden: 4,
+      numKvHeads: 1,
+      group: 2,
+      headDim: 2,
+      bias: true,
+      rope: true,
+      theta: 10,
+      causal: true,
+      names: LLAMA_NAMES,
+      seed: 7,
+    };
     const { module, x } = build(c);
     const { params, bind } = functional(module);
     const attentionMask = tensor([[1, 0, 1]], { dtype: 'float64' });
@@ -313,7 +378,12 @@ describe('MultiHeadAttention gradients', () => {
 });
 
 describe('rotary embeddings', () => {
-  const arbRows = fc.record({ rows: fc.integer({ min: 1, max: 5 }), half: fc.integer({ min: 1, max: 4 }), seed: fc.nat(), theta: fc.constantFrom(10, 10000, 500000) });
+  const arbRows = fc.record({
+    rows: fc.integer({ min: 1, max: 5 }),
+    half: fc.integer({ min: 1, max: 4 }),
+    seed: fc.nat(),
+    theta: fc.constantFrom(10, 10000, 500000),
+  });
 
   test('position 0 is the identity', () => {
     fc.assert(
@@ -332,7 +402,12 @@ describe('rotary embeddings', () => {
         const g = new Generator(seed);
         const [q, k] = [0, 1].map(() => randn([rows, 2 * half], { dtype: 'float64', generator: g }));
         const scores = (offset: number) => {
-          const { cos, sin } = ropeCache(2 * half, pos.slice(0, rows).map((p) => p + offset), theta, 'float64');
+          const { cos, sin } = ropeCache(
+            2 * half,
+            pos.slice(0, rows).map((p) => p + offset),
+            theta,
+            'float64',
+          );
           return applyRope(q!, cos, sin).matmul(applyRope(k!, cos, sin).transpose());
         };
         assertClose(scores(shift), scores(0), T64, 'scores after a shift');
@@ -341,7 +416,7 @@ describe('rotary embeddings', () => {
     );
   });
 
-  test('inv_freq is HF\'s float32 value, also for float64 tables', () => {
+  test("inv_freq is HF's float32 value, also for float64 tables", () => {
     const { cos } = ropeCache(4, [1000], 10000, 'float64');
     expect(cos.toArray()).toEqual([[Math.cos(1000), Math.cos(1000 * Math.fround(0.01)), Math.cos(1000), Math.cos(1000 * Math.fround(0.01))]]);
   });
@@ -375,7 +450,10 @@ describe('grouped-query attention', () => {
         // Head h of the MHA gets KV head ⌊h / group⌋'s rows.
         const repeat = (t: Tensor) => {
           const rest = t.shape.slice(1);
-          return t.reshape([c.numKvHeads, 1, c.headDim, ...rest]).expand([c.numKvHeads, c.group, c.headDim, ...rest]).reshape([t.shape[0]! * c.group, ...rest]);
+          return t
+            .reshape([c.numKvHeads, 1, c.headDim, ...rest])
+            .expand([c.numKvHeads, c.group, c.headDim, ...rest])
+            .reshape([t.shape[0]! * c.group, ...rest]);
         };
         const kv = new Set([c.names.k, c.names.v].flatMap((n) => [`${n}.weight`, `${n}.bias`]));
         mha.loadStateDict(Object.fromEntries(Object.entries(state).map(([name, t]) => [name, kv.has(name) ? repeat(t) : t])));
@@ -423,7 +501,9 @@ describe('bad inputs', () => {
   const make = (options: Partial<ConstructorParameters<typeof MultiHeadAttention>[0]>) => () => new MultiHeadAttention({ hidden: 8, numHeads: 2, ...options });
 
   test('configuration errors are ValueErrors that name the numbers', () => {
-    expect(make({ hidden: 10, numHeads: 3 })).toThrow(new ValueError('MultiHeadAttention: hidden (10) is not divisible by numHeads (3); pass headDim to choose the head size'));
+    expect(make({ hidden: 10, numHeads: 3 })).toThrow(
+      new ValueError('MultiHeadAttention: hidden (10) is not divisible by numHeads (3); pass headDim to choose the head size'),
+    );
     expect(make({ numHeads: 4, numKvHeads: 3 })).toThrow(/numHeads \(4\) must be divisible by numKvHeads \(3\)/);
     expect(make({ numHeads: 0 })).toThrow(ValueError);
     expect(make({ headDim: 3, rope: { theta: 1e4 } })).toThrow(/even headDim, got 3/);
@@ -437,7 +517,9 @@ describe('bad inputs', () => {
     const m = new MultiHeadAttention({ hidden: 8, numHeads: 2, rope: { theta: 1e4 } });
     const x = randn([2, 3, 8]);
     expect(() => m.forward(randn([2, 3, 6]))).toThrow(new ShapeError('MultiHeadAttention: expected input [batch, seq, 8], got [2, 3, 6]'));
-    expect(() => m.forward(x, { attentionMask: randn([2, 4]) })).toThrow(/attentionMask must have shape \[batch, keys\] = \[2, 3\] \(0 cached \+ 3 new tokens\), got \[2, 4\]/);
+    expect(() => m.forward(x, { attentionMask: randn([2, 4]) })).toThrow(
+      /attentionMask must have shape \[batch, keys\] = \[2, 3\] \(0 cached \+ 3 new tokens\), got \[2, 4\]/,
+    );
     expect(() => m.forward(x, { attentionMask: randn([3]) })).toThrow(ShapeError);
     expect(() => m.forward(x, { positions: [0, 1] })).toThrow(/positions must have shape \[3\] or \[2, 3\], got \[2\]/);
   });

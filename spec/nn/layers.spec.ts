@@ -7,9 +7,22 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { Generator, IndexError, noGrad, randint, randn, ShapeError, Tensor, tensor, ValueError, where } from '../../index.ts';
+import { Generator, IndexError, noGrad, randint, randn, ShapeError, type Tensor, tensor, ValueError, where } from '../../index.ts';
 import {
-  CrossEntropyLoss, Dropout, Embedding, GELU, GeluMlp, LayerNorm, Linear, MSELoss, ReLU, RMSNorm, SiLU, SwiGLU, Tanh, type Module,
+  CrossEntropyLoss,
+  Dropout,
+  Embedding,
+  GELU,
+  GeluMlp,
+  LayerNorm,
+  Linear,
+  MSELoss,
+  ReLU,
+  RMSNorm,
+  SiLU,
+  SwiGLU,
+  Tanh,
+  type Module,
 } from '../../nn/index.ts';
 import { arbSeed, arbShape, arbTensor, assertClose, gradcheck, T64, type Bound, type GradcheckOptions } from '../kit/index.ts';
 
@@ -37,7 +50,12 @@ function functionalCall(module: Module, values: readonly Tensor[], body: () => T
 }
 
 /** gradcheck of `forward(...inputs)` with respect to the inputs and every parameter of `module`. */
-function gradcheckLayer(module: Module, inputs: readonly Tensor[], forward: (...inputs: Tensor[]) => Tensor, options: GradcheckOptions & { mode?: 'full' } = {}): void {
+function gradcheckLayer(
+  module: Module,
+  inputs: readonly Tensor[],
+  forward: (...inputs: Tensor[]) => Tensor,
+  options: GradcheckOptions & { mode?: 'full' } = {},
+): void {
   const n = inputs.length;
   gradcheck((...all) => functionalCall(module, all.slice(n), () => forward(...all.slice(0, n))), [...inputs, ...module.parameters()], options);
 }
@@ -97,22 +115,37 @@ const naiveGelu = (v: number) => 0.5 * v * (1 + naiveErf(v / Math.SQRT2));
 const naiveSilu = (v: number) => v / (1 + Math.exp(-v));
 
 /** An MLP built in float64 from a seed, with its formula for one row computed by loops. */
-type MlpBuilder = (hidden: number, intermediate: number, seed: number) => { mlp: Module & { forward(x: Tensor): Tensor }; byHand: (row: readonly number[]) => number[] };
+type MlpBuilder = (
+  hidden: number,
+  intermediate: number,
+  seed: number,
+) => { mlp: Module & { forward(x: Tensor): Tensor }; byHand: (row: readonly number[]) => number[] };
 
 /** [name, formula, builder] for each MLP. */
 const MLP_CASES: [string, string, MlpBuilder][] = [
-  ['GeluMlp', 'output.dense(gelu(intermediate.dense(x)))', (h, i, seed) => {
-    const mlp = new GeluMlp(h, i, f64(seed));
-    return { mlp, byHand: (row) => naiveLinear(naiveLinear(row, mlp.intermediate.dense).map(naiveGelu), mlp.output.dense) };
-  }],
-  ['SwiGLU', 'down_proj(silu(gate_proj(x)) ⊙ up_proj(x))', (h, i, seed) => {
-    const mlp = new SwiGLU(h, i, f64(seed));
-    const byHand = (row: readonly number[]) => {
-      const up = naiveLinear(row, mlp.up_proj);
-      return naiveLinear(naiveLinear(row, mlp.gate_proj).map((v, j) => naiveSilu(v) * up[j]!), mlp.down_proj);
-    };
-    return { mlp, byHand };
-  }],
+  [
+    'GeluMlp',
+    'output.dense(gelu(intermediate.dense(x)))',
+    (h, i, seed) => {
+      const mlp = new GeluMlp(h, i, f64(seed));
+      return { mlp, byHand: (row) => naiveLinear(naiveLinear(row, mlp.intermediate.dense).map(naiveGelu), mlp.output.dense) };
+    },
+  ],
+  [
+    'SwiGLU',
+    'down_proj(silu(gate_proj(x)) ⊙ up_proj(x))',
+    (h, i, seed) => {
+      const mlp = new SwiGLU(h, i, f64(seed));
+      const byHand = (row: readonly number[]) => {
+        const up = naiveLinear(row, mlp.up_proj);
+        return naiveLinear(
+          naiveLinear(row, mlp.gate_proj).map((v, j) => naiveSilu(v) * up[j]!),
+          mlp.down_proj,
+        );
+      };
+      return { mlp, byHand };
+    },
+  ],
 ];
 
 // ---- gradcheck of every layer ---------------------------------------------------------------
@@ -201,16 +234,23 @@ describe('gradcheck in float64 (inputs and parameters)', () => {
 
   test('CrossEntropyLoss over [B, S, V] with ignored targets, every reduction', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom('mean', 'sum', 'none'), arbSeed(), (b, s, v, reduction, seed) => {
-        const generator = new Generator(seed);
-        const logits = randn([b, s, v], { dtype: 'float64', generator });
-        // Target −100 (ignored) or a class; the first position always counts, so 'mean' is finite.
-        const target = randint(-1, v, [b, s], { generator }).maximum(-1);
-        const labels = where(target.lt(0), -100, target);
-        noGrad(() => labels.narrow(0, 0, 1).narrow(1, 0, 1).copy_(0));
-        const loss = new CrossEntropyLoss({ reduction });
-        gradcheck((logits) => loss.forward(logits, labels), [logits]);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.constantFrom('mean', 'sum', 'none'),
+        arbSeed(),
+        (b, s, v, reduction, seed) => {
+          const generator = new Generator(seed);
+          const logits = randn([b, s, v], { dtype: 'float64', generator });
+          // Target −100 (ignored) or a class; the first position always counts, so 'mean' is finite.
+          const target = randint(-1, v, [b, s], { generator }).maximum(-1);
+          const labels = where(target.lt(0), -100, target);
+          noGrad(() => labels.narrow(0, 0, 1).narrow(1, 0, 1).copy_(0));
+          const loss = new CrossEntropyLoss({ reduction });
+          gradcheck((logits) => loss.forward(logits, labels), [logits]);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -237,7 +277,8 @@ describe('Linear', () => {
         const expected = rowsOf(x).flatMap((row) => naiveLinear(row, linear));
         // Σ|x_i·W_oi| + |b_o| ≤ max|x|·(largest row sum of |W|) + max|b|
         const abs = (t: Tensor | null) => (t ? Array.from(t.toTypedArray() as ArrayLike<number>, Math.abs) : [0]);
-        const terms = Math.max(0, ...abs(x)) * Math.max(0, ...rowsOf(linear.weight).map((r) => r.reduce((s, w) => s + Math.abs(w), 0))) + Math.max(...abs(linear.bias));
+        const terms =
+          Math.max(0, ...abs(x)) * Math.max(0, ...rowsOf(linear.weight).map((r) => r.reduce((s, w) => s + Math.abs(w), 0))) + Math.max(...abs(linear.bias));
         assertClose(linear.forward(x), fromValues(expected, [...x.shape.slice(0, -1), outF]), rounding(terms), 'Linear');
       }),
       { numRuns: RUNS },
@@ -292,7 +333,12 @@ describe('Embedding', () => {
     const layer = new Embedding(4, 2, { ...f64(0), paddingIdx: 0 });
     const ids = tensor([0, 0, 1], { dtype: 'int32' });
     layer.forward(ids).sum().add(layer.weight.sum()).backward();
-    expect((layer.weight.grad as Tensor).toArray()).toEqual([[1, 1], [2, 2], [1, 1], [1, 1]]);
+    expect((layer.weight.grad as Tensor).toArray()).toEqual([
+      [1, 1],
+      [2, 2],
+      [1, 1],
+      [1, 1],
+    ]);
   });
 
   test('negative paddingIdx counts from the end; out of range is a ValueError; ids out of range an IndexError', () => {
@@ -351,8 +397,14 @@ describe('LayerNorm and RMSNorm', () => {
 
   test('fresh norms: weight ones, bias zeros, so LayerNorm output rows have mean 0 and variance 1', () => {
     const layer = new LayerNorm([2, 3], { dtype: 'float64' });
-    expect(layer.weight!.toArray()).toEqual([[1, 1, 1], [1, 1, 1]]);
-    expect(layer.bias!.toArray()).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(layer.weight!.toArray()).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+    expect(layer.bias!.toArray()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     const y = layer.forward(randn([4, 2, 3], { dtype: 'float64', generator: new Generator(3) }));
     assertClose(y.mean([1, 2]), fromValues([0, 0, 0, 0], [4]), T64, 'row means');
     // var/(var + eps): 1 up to eps.
@@ -440,7 +492,12 @@ describe('activations and MLPs equal their formulas', () => {
   });
 
   test('the MLPs carry Hugging Face names: BERT with biases, LLaMa without', () => {
-    expect(Object.keys(new GeluMlp(4, 16).stateDict())).toEqual(['intermediate.dense.weight', 'intermediate.dense.bias', 'output.dense.weight', 'output.dense.bias']);
+    expect(Object.keys(new GeluMlp(4, 16).stateDict())).toEqual([
+      'intermediate.dense.weight',
+      'intermediate.dense.bias',
+      'output.dense.weight',
+      'output.dense.bias',
+    ]);
     expect(new GeluMlp(4, 16).output.dense.weight.shape).toEqual([4, 16]);
     expect(Object.keys(new SwiGLU(4, 11).stateDict())).toEqual(['gate_proj.weight', 'up_proj.weight', 'down_proj.weight']);
   });
@@ -456,7 +513,13 @@ function naiveNll(row: readonly number[], t: number): number {
 
 describe('losses', () => {
   const logits = randn([2, 3, 5], { dtype: 'float64', generator: new Generator(5) });
-  const target = tensor([[1, -100, 4], [0, 2, -100]], { dtype: 'int32' });
+  const target = tensor(
+    [
+      [1, -100, 4],
+      [0, 2, -100],
+    ],
+    { dtype: 'int32' },
+  );
   const rows = rowsOf(logits); // row b·3 + s
 
   test('CrossEntropyLoss over [B, S, V]: ignored positions add nothing, mean counts only the others', () => {
@@ -476,12 +539,23 @@ describe('losses', () => {
     expect(g[1]).toEqual([0, 0, 0, 0, 0]);
     expect(g[5]).toEqual([0, 0, 0, 0, 0]);
     expect(g[0]!.some((v) => v !== 0)).toBe(true);
-    const zeroIgnored = new CrossEntropyLoss({ ignoreIndex: 0, reduction: 'sum' }).forward(logits, tensor([[1, 0, 4]], { dtype: 'int32' }).expand([2, 3]).contiguous());
+    const zeroIgnored = new CrossEntropyLoss({ ignoreIndex: 0, reduction: 'sum' }).forward(
+      logits,
+      tensor([[1, 0, 4]], { dtype: 'int32' })
+        .expand([2, 3])
+        .contiguous(),
+    );
     assertClose(zeroIgnored, naiveNll(rows[0]!, 1) + naiveNll(rows[2]!, 4) + naiveNll(rows[3]!, 1) + naiveNll(rows[5]!, 4), rounding(100), 'ignoreIndex 0');
   });
 
   test('every target ignored: mean is NaN (as torch), sum is 0', () => {
-    const all = tensor([[-100, -100, -100], [-100, -100, -100]], { dtype: 'int32' });
+    const all = tensor(
+      [
+        [-100, -100, -100],
+        [-100, -100, -100],
+      ],
+      { dtype: 'int32' },
+    );
     expect(Number.isNaN(new CrossEntropyLoss().forward(logits, all).item())).toBe(true);
     expect(new CrossEntropyLoss({ reduction: 'sum' }).forward(logits, all).item()).toBe(0);
   });
@@ -489,9 +563,27 @@ describe('losses', () => {
   test('CrossEntropyLoss: rank 2 and unbatched [C] logits; bad targets are Shape/Index errors', () => {
     const flat = logits.reshape([6, 5]);
     assertClose(new CrossEntropyLoss().forward(flat, target.reshape([6])), new CrossEntropyLoss().forward(logits, target), rounding(100), 'rank 2');
-    assertClose(new CrossEntropyLoss().forward(flat.narrow(0, 0, 1).squeeze(0), tensor(1, { dtype: 'int32' })), naiveNll(rows[0]!, 1), rounding(100), 'unbatched');
-    expect(() => new CrossEntropyLoss().forward(logits, target.reshape([6]))).toThrow(/expected target of shape \[2, 3\] for logits of shape \[2, 3, 5\], got \[6\]/);
-    expect(() => new CrossEntropyLoss().forward(logits, tensor([[5, 0, 0], [0, 0, 0]], { dtype: 'int32' }))).toThrow(/Target 5 is out of bounds/);
+    assertClose(
+      new CrossEntropyLoss().forward(flat.narrow(0, 0, 1).squeeze(0), tensor(1, { dtype: 'int32' })),
+      naiveNll(rows[0]!, 1),
+      rounding(100),
+      'unbatched',
+    );
+    expect(() => new CrossEntropyLoss().forward(logits, target.reshape([6]))).toThrow(
+      /expected target of shape \[2, 3\] for logits of shape \[2, 3, 5\], got \[6\]/,
+    );
+    expect(() =>
+      new CrossEntropyLoss().forward(
+        logits,
+        tensor(
+          [
+            [5, 0, 0],
+            [0, 0, 0],
+          ],
+          { dtype: 'int32' },
+        ),
+      ),
+    ).toThrow(/Target 5 is out of bounds/);
   });
 
   test('MSELoss equals the mean / sum / elementwise squared difference', () => {
@@ -499,7 +591,10 @@ describe('losses', () => {
     const b = fromValues([0, 2, 5, 1], [2, 2]);
     expect(new MSELoss().forward(a, b).item()).toBe((1 + 0 + 4 + 9) / 4);
     expect(new MSELoss({ reduction: 'sum' }).forward(a, b).item()).toBe(14);
-    expect(new MSELoss({ reduction: 'none' }).forward(a, b).toArray()).toEqual([[1, 0], [4, 9]]);
+    expect(new MSELoss({ reduction: 'none' }).forward(a, b).toArray()).toEqual([
+      [1, 0],
+      [4, 9],
+    ]);
     expect(() => new MSELoss().forward(a, b.reshape([4]))).toThrow(ShapeError);
   });
 });

@@ -42,10 +42,22 @@ const names = (pairs: [string, unknown][]) => pairs.map(([n]) => n);
 describe('names', () => {
   test('namedModules lists every module depth first, lists of modules as name.i', () => {
     expect(names(new Model().namedModules())).toEqual([
-      '', 'embeddings',
-      'layer.0', 'layer.0.attention', 'layer.0.attention.query', 'layer.0.attention.key', 'layer.0.output', 'layer.0.dropout',
-      'layer.1', 'layer.1.attention', 'layer.1.attention.query', 'layer.1.attention.key', 'layer.1.output', 'layer.1.dropout',
-      'norm', 'head',
+      '',
+      'embeddings',
+      'layer.0',
+      'layer.0.attention',
+      'layer.0.attention.query',
+      'layer.0.attention.key',
+      'layer.0.output',
+      'layer.0.dropout',
+      'layer.1',
+      'layer.1.attention',
+      'layer.1.attention.query',
+      'layer.1.attention.key',
+      'layer.1.output',
+      'layer.1.dropout',
+      'norm',
+      'head',
     ]);
   });
 
@@ -61,8 +73,15 @@ describe('names', () => {
     expect(m.parameters().filter((p) => p === m.embeddings.weight)).toHaveLength(1);
     expect(params).toEqual([
       'embeddings.weight',
-      ...[0, 1].flatMap((i) => [`layer.${i}.attention.query.weight`, `layer.${i}.attention.query.bias`, `layer.${i}.attention.key.weight`, `layer.${i}.attention.key.bias`, `layer.${i}.output.weight`]),
-      'norm.weight', 'norm.bias',
+      ...[0, 1].flatMap((i) => [
+        `layer.${i}.attention.query.weight`,
+        `layer.${i}.attention.query.bias`,
+        `layer.${i}.attention.key.weight`,
+        `layer.${i}.attention.key.bias`,
+        `layer.${i}.output.weight`,
+      ]),
+      'norm.weight',
+      'norm.bias',
     ]);
   });
 
@@ -151,9 +170,21 @@ describe('modes and traversal', () => {
     m.apply((x) => visited.push(byModule.get(x)!));
     expect(visited).toEqual([
       'embeddings',
-      'layer.0.attention.query', 'layer.0.attention.key', 'layer.0.attention', 'layer.0.output', 'layer.0.dropout', 'layer.0',
-      'layer.1.attention.query', 'layer.1.attention.key', 'layer.1.attention', 'layer.1.output', 'layer.1.dropout', 'layer.1',
-      'norm', 'head', '',
+      'layer.0.attention.query',
+      'layer.0.attention.key',
+      'layer.0.attention',
+      'layer.0.output',
+      'layer.0.dropout',
+      'layer.0',
+      'layer.1.attention.query',
+      'layer.1.attention.key',
+      'layer.1.attention',
+      'layer.1.output',
+      'layer.1.dropout',
+      'layer.1',
+      'norm',
+      'head',
+      '',
     ]);
   });
 

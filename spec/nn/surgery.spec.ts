@@ -51,7 +51,12 @@ describe('findModules', () => {
   test('a RegExp must match the whole dotted name', () => {
     const m = new Encoder();
     expect(findModules(m, /query|value/)).toEqual([]);
-    expect(names(findModules(m, /.*\.(query|value)/))).toEqual(['layer.0.attention.query', 'layer.0.attention.value', 'layer.1.attention.query', 'layer.1.attention.value']);
+    expect(names(findModules(m, /.*\.(query|value)/))).toEqual([
+      'layer.0.attention.query',
+      'layer.0.attention.value',
+      'layer.1.attention.query',
+      'layer.1.attention.value',
+    ]);
     expect(names(findModules(m, /layer\.1\..*dense/))).toEqual(['layer.1.mlp.intermediate.dense', 'layer.1.mlp.output.dense']);
   });
 
@@ -131,7 +136,13 @@ describe('replaceModules', () => {
       /^Target modules 'q_proj' not found in Encoder; available modules include: embeddings \(Embedding\), layer\.0 \(Layer\), layer\.0\.attention \(SelfAttention\), layer\.0\.attention\.query \(Linear\), .*… \(\d+ in all\)$/,
     );
     expect(() => replaceModules(m, /q_proj/, () => new Linear(1, 1))).toThrow(/Target modules \/q_proj\/ not found/);
-    expect(() => replaceModules(m, () => false, () => new Linear(1, 1))).toThrow(/Target modules the given predicate not found/);
+    expect(() =>
+      replaceModules(
+        m,
+        () => false,
+        () => new Linear(1, 1),
+      ),
+    ).toThrow(/Target modules the given predicate not found/);
     expect(() => replaceModules(new Linear(1, 1), 'x', () => new Linear(1, 1))).toThrow(/Linear has no submodules$/);
   });
 });

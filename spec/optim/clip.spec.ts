@@ -1,6 +1,6 @@
 /** clipGradNorm on dense and sparse gradients, as torch.nn.utils.clip_grad_norm_. */
 import { describe, expect, test } from 'vitest';
-import { SparseCoo, Tensor, tensor, ValueError } from '../../index.ts';
+import { SparseCoo, type Tensor, tensor, ValueError } from '../../index.ts';
 import { clipGradNorm } from '../../optim/index.ts';
 import { assertClose } from '../kit/index.ts';
 

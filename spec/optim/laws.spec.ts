@@ -22,11 +22,20 @@ const sgdHyper: fc.Arbitrary<SgdHyper> = fc
 const sparseAdamHyper: fc.Arbitrary<SparseAdamHyper> = fc.record({ lr, betas, eps, sparseMoments: fc.boolean() });
 
 /** Each rule with the claims the kit should test for it. */
+// biome-ignore lint/suspicious/noExplicitAny: each case pairs a rule with options of its own hyper-parameter type
 const cases: [string, AnyRule, OptimizerLawOptions<any>][] = [
   ['sgd', sgd, { hyper: sgdHyper, withoutDecay: noDecay }],
-  ['adam', adam, { hyper: adamHyper(fc.constantFrom(0, 0.01)), withoutDecay: noDecay, scaleInvariant: { hyper: (h: AdamHyper) => ({ ...h, eps: 0, weightDecay: 0 }) } }],
+  [
+    'adam',
+    adam,
+    { hyper: adamHyper(fc.constantFrom(0, 0.01)), withoutDecay: noDecay, scaleInvariant: { hyper: (h: AdamHyper) => ({ ...h, eps: 0, weightDecay: 0 }) } },
+  ],
   ['adamW', adamW, { hyper: adamHyper(fc.constantFrom(0, 0.01, 0.1)), withoutDecay: noDecay, scaleInvariant: { hyper: (h: AdamHyper) => ({ ...h, eps: 0 }) } }],
-  ['adamWHf', adamWHf, { hyper: adamHyper(fc.constantFrom(0, 0.01, 0.1)), withoutDecay: noDecay, scaleInvariant: { hyper: (h: AdamHyper) => ({ ...h, eps: 0 }) } }],
+  [
+    'adamWHf',
+    adamWHf,
+    { hyper: adamHyper(fc.constantFrom(0, 0.01, 0.1)), withoutDecay: noDecay, scaleInvariant: { hyper: (h: AdamHyper) => ({ ...h, eps: 0 }) } },
+  ],
   [
     'sparseAdam',
     sparseAdam,

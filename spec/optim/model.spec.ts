@@ -12,7 +12,11 @@ import { adamW, Optimizer, sgd, sparseAdam, type OptimizerStateDict } from '../.
 import { assertClose, type Bound } from '../kit/index.ts';
 
 const SIZES = [6, 3, 4];
-const HYPER = { sparse: { lr: 0.05, betas: [0.9, 0.99] as const, eps: 1e-3 }, adamw: { lr: 0.05, betas: [0.8, 0.9] as const, eps: 1e-6, weightDecay: 0.1 }, sgd: { lr: 0.1, momentum: 0.9, nesterov: true } };
+const HYPER = {
+  sparse: { lr: 0.05, betas: [0.9, 0.99] as const, eps: 1e-3 },
+  adamw: { lr: 0.05, betas: [0.8, 0.9] as const, eps: 1e-6, weightDecay: 0.1 },
+  sgd: { lr: 0.1, momentum: 0.9, nesterov: true },
+};
 
 /**
  * The model and the rules evaluate the same float64 formulas in other orders (bias
@@ -53,7 +57,15 @@ function makeOptimizer(params: Tensor[], sparseMoments: boolean): Optimizer {
   );
 }
 
-const dense = (g: Grad, n: number): number[] => (g === null ? new Array(n).fill(0) : 'dense' in g ? g.dense : Array.from({ length: n }, (_, i) => { const k = g.indices.indexOf(i); return k < 0 ? 0 : g.values[k]!; }));
+const dense = (g: Grad, n: number): number[] =>
+  g === null
+    ? new Array(n).fill(0)
+    : 'dense' in g
+      ? g.dense
+      : Array.from({ length: n }, (_, i) => {
+          const k = g.indices.indexOf(i);
+          return k < 0 ? 0 : g.values[k]!;
+        });
 
 /** The float64 reference step, torch's formulas as written in their sources. */
 function referenceStep(which: number, s: ParamModel): void {
@@ -61,7 +73,11 @@ function referenceStep(which: number, s: ParamModel): void {
   s.step += 1;
   const t = s.step;
   if (which === 0) {
-    const { lr, betas: [b1, b2], eps } = HYPER.sparse;
+    const {
+      lr,
+      betas: [b1, b2],
+      eps,
+    } = HYPER.sparse;
     const g = s.grad as { indices: number[]; values: number[] };
     const size = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
     g.indices.forEach((i, k) => {
@@ -70,7 +86,12 @@ function referenceStep(which: number, s: ParamModel): void {
       s.p[i] = s.p[i]! - (size * s.m[i]!) / (Math.sqrt(s.v[i]!) + eps);
     });
   } else if (which === 1) {
-    const { lr, betas: [b1, b2], eps, weightDecay } = HYPER.adamw;
+    const {
+      lr,
+      betas: [b1, b2],
+      eps,
+      weightDecay,
+    } = HYPER.adamw;
     dense(s.grad, s.p.length).forEach((g, i) => {
       s.p[i] = s.p[i]! * (1 - lr * weightDecay);
       s.m[i] = b1 * s.m[i]! + (1 - b1) * g;
@@ -98,7 +119,13 @@ function agree(model: Model, real: Real): void {
       return;
     }
     if (st?.step !== s.step) throw new Error(`parameter ${i}: step ${st?.step}, expected ${s.step}`);
-    const buffers: [string, number[]][] = i === 2 ? [['momentum_buffer', s.m]] : [['exp_avg', s.m], ['exp_avg_sq', s.v]];
+    const buffers: [string, number[]][] =
+      i === 2
+        ? [['momentum_buffer', s.m]]
+        : [
+            ['exp_avg', s.m],
+            ['exp_avg_sq', s.v],
+          ];
     for (const [key, expected] of buffers) {
       const t = st[key] as Tensor;
       const touched = st.touched as Tensor | undefined;
@@ -109,7 +136,12 @@ function agree(model: Model, real: Real): void {
 }
 
 class SetGrad implements fc.Command<Model, Real> {
-  constructor(readonly which: number, readonly values: number[], readonly mask: boolean[], readonly asSparse: boolean) {}
+  constructor(
+    readonly which: number,
+    readonly values: number[],
+    readonly mask: boolean[],
+    readonly asSparse: boolean,
+  ) {}
   check = () => true;
   run(model: Model, real: Real): void {
     const sparse = this.which === 0 || (this.which === 2 && this.asSparse);
@@ -117,7 +149,8 @@ class SetGrad implements fc.Command<Model, Real> {
     const grad: Grad = sparse ? { indices, values: indices.map((i) => this.values[i]!) } : { dense: this.values };
     model.params[this.which]!.grad = grad;
     const shape = [SIZES[this.which]!];
-    real.params[this.which]!.grad = 'dense' in grad ? tensor(grad.dense, { dtype: 'float64' }) : new SparseCoo(shape, Int32Array.from(grad.indices), Float64Array.from(grad.values));
+    real.params[this.which]!.grad =
+      'dense' in grad ? tensor(grad.dense, { dtype: 'float64' }) : new SparseCoo(shape, Int32Array.from(grad.indices), Float64Array.from(grad.values));
     agree(model, real);
   }
   toString = () => `setGrad(${this.which}, [${this.values}], [${this.mask.map(Number)}], ${this.asSparse ? 'sparse' : 'dense'})`;
@@ -150,7 +183,12 @@ class Checkpoint implements fc.Command<Model, Real> {
     model.saved = copyModel(model.params);
     const dict = real.opt.stateDict();
     // The dict aliases live buffers (torch's choice): a checkpoint clones them, as serializing would.
-    const state = Object.fromEntries(Object.entries(dict.state).map(([k, e]) => [k, Object.fromEntries(Object.entries(e).map(([b, x]) => [b, x instanceof Tensor ? Tensor.fromStorage(x.data.slice(), x.shape) : x]))]));
+    const state = Object.fromEntries(
+      Object.entries(dict.state).map(([k, e]) => [
+        k,
+        Object.fromEntries(Object.entries(e).map(([b, x]) => [b, x instanceof Tensor ? Tensor.fromStorage(x.data.slice(), x.shape) : x])),
+      ]),
+    );
     real.saved = { values: real.params.map((p) => (p.data as Float64Array).slice()), dict: { ...dict, state } as OptimizerStateDict };
   }
   toString = () => 'checkpoint';
@@ -176,9 +214,17 @@ class Restore implements fc.Command<Model, Real> {
 
 const value = fc.double({ min: -2, max: 2, noNaN: true });
 const commands = [
-  fc.integer({ min: 0, max: 2 }).chain((which) =>
-    fc.tuple(fc.array(value, { minLength: SIZES[which]!, maxLength: SIZES[which]! }), fc.array(fc.boolean(), { minLength: SIZES[which]!, maxLength: SIZES[which]! }), fc.boolean()).map(([v, m, s]) => new SetGrad(which, v, m, s)),
-  ),
+  fc
+    .integer({ min: 0, max: 2 })
+    .chain((which) =>
+      fc
+        .tuple(
+          fc.array(value, { minLength: SIZES[which]!, maxLength: SIZES[which]! }),
+          fc.array(fc.boolean(), { minLength: SIZES[which]!, maxLength: SIZES[which]! }),
+          fc.boolean(),
+        )
+        .map(([v, m, s]) => new SetGrad(which, v, m, s)),
+    ),
   fc.constant(new Step()),
   fc.boolean().map((b) => new ZeroGrad(b)),
   fc.constant(new Checkpoint()),

@@ -6,7 +6,20 @@
 import { describe, expect, test } from 'vitest';
 import { DTypeError, Generator, randn, ShapeError, SparseCoo, Tensor, tensor, ValueError } from '../../index.ts';
 import { Linear } from '../../nn/linear.ts';
-import { Adam, adamW, AdamW, adamWHf, NonFiniteGradError, Optimizer, pyFloat, sgd, SGD, SparseAdam, sparseAdam, type OptimizerStateDict } from '../../optim/index.ts';
+import {
+  Adam,
+  adamW,
+  AdamW,
+  adamWHf,
+  NonFiniteGradError,
+  Optimizer,
+  pyFloat,
+  sgd,
+  SGD,
+  SparseAdam,
+  sparseAdam,
+  type OptimizerStateDict,
+} from '../../optim/index.ts';
 import { assertClose } from '../kit/index.ts';
 
 const leaf = (values: number[], shape = [values.length]) => tensor(values, { dtype: 'float64' }).reshape(shape).contiguous().setRequiresGrad();
@@ -27,7 +40,11 @@ function mixed() {
   /** A fresh random sparsity pattern for w (possibly empty), a dense gradient for b. */
   const grads = (g: Generator) => {
     const indices = [0, 1, 2, 3, 4, 5].filter(() => g.uniform() < 0.5);
-    w.grad = coo([2, 3], indices, indices.map(() => g.normal()));
+    w.grad = coo(
+      [2, 3],
+      indices,
+      indices.map(() => g.normal()),
+    );
     b.grad = tensor([g.normal(), g.normal()], { dtype: 'float64' });
   };
   return { w, b, frozen, opt, grads };
@@ -49,7 +66,10 @@ describe('groups and dispatch', () => {
   test('SGD reads a sparse gradient as dense with zeros elsewhere (momentum keeps moving every entry)', () => {
     const [a, b] = [leaf([1, 2, 3]), leaf([1, 2, 3])];
     const [oa, ob] = [new SGD([a], { lr: 0.1, momentum: 0.9 }), new SGD([b], { lr: 0.1, momentum: 0.9 })];
-    for (const g of [[0, 1, 0], [0, 0, 2]]) {
+    for (const g of [
+      [0, 1, 0],
+      [0, 0, 2],
+    ]) {
       a.grad = SparseCoo.fromDense(tensor(g, { dtype: 'float64' }));
       b.grad = tensor(g, { dtype: 'float64' });
       oa.step();
@@ -153,7 +173,10 @@ describe('state dict', () => {
     trainMixed(a, new Generator(8), 1);
     const sd = a.opt.stateDict();
     const bad: OptimizerStateDict = {
-      paramGroups: [{ ...sd.paramGroups[0]!, rule: 'adamw' }, { ...sd.paramGroups[1]!, params: [1] }],
+      paramGroups: [
+        { ...sd.paramGroups[0]!, rule: 'adamw' },
+        { ...sd.paramGroups[1]!, params: [1] },
+      ],
       state: {
         '0': { ...sd.state['0']!, exp_avg: tensor([1, 2, 3, 4, 5, 6], { dtype: 'float64' }), extra: tensor([1]) },
         '1': { step: 1, exp_avg: sd.state['1']!.exp_avg! },
@@ -198,7 +221,10 @@ describe('hyper-parameter validation (torch’s messages)', () => {
     [() => new SGD(p(), { nesterov: true }), 'Nesterov momentum requires a momentum and zero dampening'],
     [() => new SGD(p(), { momentum: 0.9, dampening: 0.1, nesterov: true }), 'Nesterov momentum requires a momentum and zero dampening'],
     [() => new SGD([]), 'optimizer got an empty parameter list'],
-    [() => new Optimizer(p(), { rule: sgd, weight_decay: 0.1 }), 'unknown hyper-parameter(s) for sgd: weight_decay (known: lr, momentum, dampening, nesterov, weightDecay)'],
+    [
+      () => new Optimizer(p(), { rule: sgd, weight_decay: 0.1 }),
+      'unknown hyper-parameter(s) for sgd: weight_decay (known: lr, momentum, dampening, nesterov, weightDecay)',
+    ],
     // Beyond torch (which takes lr = inf and turns every weight into ±inf or NaN): finite values only.
     [() => new Adam(p(), { lr: Infinity }), 'Invalid learning rate: inf'],
     [() => new AdamW(p(), { lr: NaN }), 'Invalid learning rate: nan'],
@@ -212,8 +238,14 @@ describe('hyper-parameter validation (torch’s messages)', () => {
     [() => new SGD(p(), { momentum: Infinity }), 'Invalid momentum value: inf'],
     [() => new SGD(p(), { momentum: 0.9, dampening: NaN }), 'Invalid dampening value: nan'],
     // Finite in float64 but not in float32: the first step would write ±Inf into float32 weights.
-    [() => new AdamW([leaf([1]).float().detach().setRequiresGrad()], { lr: 1e39 }), "Invalid learning rate: 1e+39 (overflows float32, the dtype of the group's parameters)"],
-    [() => new SGD([leaf([1]).float().detach().setRequiresGrad()], { weightDecay: 1e300 }), "Invalid weight_decay value: 1e+300 (overflows float32, the dtype of the group's parameters)"],
+    [
+      () => new AdamW([leaf([1]).float().detach().setRequiresGrad()], { lr: 1e39 }),
+      "Invalid learning rate: 1e+39 (overflows float32, the dtype of the group's parameters)",
+    ],
+    [
+      () => new SGD([leaf([1]).float().detach().setRequiresGrad()], { weightDecay: 1e300 }),
+      "Invalid weight_decay value: 1e+300 (overflows float32, the dtype of the group's parameters)",
+    ],
     [() => new SGD(p(), { nonFiniteGrads: 'warn' as 'skip' }), "nonFiniteGrads must be 'ignore', 'error' or 'skip', got warn"],
   ])('%#: %s', (make, message) => {
     expect(make).toThrow(new ValueError(message as string));
@@ -226,14 +258,27 @@ describe('hyper-parameter validation (torch’s messages)', () => {
   test('a group overriding a hyper-parameter is validated too; parameters are checked', () => {
     expect(() => new Optimizer([{ params: p() }, { params: p(), lr: -1 }], { rule: adamW })).toThrow(new ValueError('Invalid learning rate: -1.0'));
     const shared = leaf([1]);
-    expect(() => new Optimizer([{ params: [shared] }, { params: [shared] }], { rule: adamW })).toThrow('some parameters appear in more than one parameter group');
+    expect(() => new Optimizer([{ params: [shared] }, { params: [shared] }], { rule: adamW })).toThrow(
+      'some parameters appear in more than one parameter group',
+    );
     expect(() => new SGD([shared.mul(2)])).toThrow("can't optimize a non-leaf Tensor");
     expect(() => new SGD([leaf([1, 2, 3, 4]).detach().slice(0, 1, 3)])).toThrow(/own their contiguous storage/);
   });
 
   test.each([
-    [1, '1.0'], [-0.1, '-0.1'], [0.999, '0.999'], [1e-8, '1e-08'], [1e-4, '0.0001'], [1e-5, '1e-05'], [123.25, '123.25'],
-    [1e16, '1e+16'], [1e15, '1000000000000000.0'], [2.5e-7, '2.5e-07'], [-0, '-0.0'], [Infinity, 'inf'], [NaN, 'nan'],
+    [1, '1.0'],
+    [-0.1, '-0.1'],
+    [0.999, '0.999'],
+    [1e-8, '1e-08'],
+    [1e-4, '0.0001'],
+    [1e-5, '1e-05'],
+    [123.25, '123.25'],
+    [1e16, '1e+16'],
+    [1e15, '1000000000000000.0'],
+    [2.5e-7, '2.5e-07'],
+    [-0, '-0.0'],
+    [Infinity, 'inf'],
+    [NaN, 'nan'],
   ])('pyFloat(%s) is Python’s repr %s', (x, repr) => {
     expect(pyFloat(x)).toBe(repr);
   });
@@ -248,7 +293,9 @@ test('shared hyper-parameters go to the groups whose rule knows them', () => {
   expect(() => new Optimizer([{ params: [leaf([1])], rule: sparseAdam }, { params: [leaf([2])] }], { rule: adamWHf, momentum: 0.9 })).toThrow(
     new ValueError('unknown hyper-parameter(s) for sparse_adam/adamw_hf: momentum (known: lr, betas, eps, sparseMoments, weightDecay)'),
   );
-  expect(() => new Optimizer([{ params: [leaf([1])], rule: sparseAdam, weightDecay: 0 }], { rule: adamWHf })).toThrow(/unknown hyper-parameter\(s\) for sparse_adam: weightDecay/);
+  expect(() => new Optimizer([{ params: [leaf([1])], rule: sparseAdam, weightDecay: 0 }], { rule: adamWHf })).toThrow(
+    /unknown hyper-parameter\(s\) for sparse_adam: weightDecay/,
+  );
 });
 
 describe('non-finite gradients (opt-in check, one pass before anything moves)', () => {
@@ -256,14 +303,28 @@ describe('non-finite gradients (opt-in check, one pass before anything moves)', 
   function trained(nonFiniteGrads: 'ignore' | 'error' | 'skip', names = false) {
     const w = leaf([1, 2, 3, 4], [2, 2]);
     const e = leaf([1, 2, 3, 4, 5]);
-    const paramNames = names ? new Map([[w, 'layer.weight'], [e, 'embed.weight']]) : undefined;
-    const opt = new Optimizer([{ params: [w] }, { params: [e], rule: sparseAdam }], { rule: adamW, lr: 0.1, nonFiniteGrads, ...(paramNames ? { paramNames } : {}) });
+    const paramNames = names
+      ? new Map([
+          [w, 'layer.weight'],
+          [e, 'embed.weight'],
+        ])
+      : undefined;
+    const opt = new Optimizer([{ params: [w] }, { params: [e], rule: sparseAdam }], {
+      rule: adamW,
+      lr: 0.1,
+      nonFiniteGrads,
+      ...(paramNames ? { paramNames } : {}),
+    });
     w.grad = tensor([0.5, -1, 2, 0.25], { dtype: 'float64' }).reshape([2, 2]);
     e.grad = coo([5], [1, 3], [1, -1]);
     opt.step();
     return { w, e, opt };
   }
-  const snapshot = (t: ReturnType<typeof trained>) => ({ w: Array.from(t.w.data), e: Array.from(t.e.data), state: JSON.stringify(t.opt.stateDict(), (_, v) => (v instanceof Tensor ? Array.from(v.data) : v)) });
+  const snapshot = (t: ReturnType<typeof trained>) => ({
+    w: Array.from(t.w.data),
+    e: Array.from(t.e.data),
+    state: JSON.stringify(t.opt.stateDict(), (_, v) => (v instanceof Tensor ? Array.from(v.data) : v)),
+  });
 
   test("'skip' leaves parameters, moments and step counts exactly as they were, and counts the step", () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
@@ -307,7 +368,9 @@ describe('non-finite gradients (opt-in check, one pass before anything moves)', 
     expect(caught).toBeInstanceOf(NonFiniteGradError);
     expect(caught).toBeInstanceOf(ValueError);
     const error = caught as NonFiniteGradError;
-    expect(error.message).toBe("non-finite gradient for parameter 'embed.weight' (group 1, parameter 0) of shape [5]: entry 3 is Infinity (2 non-finite values in its gradient); no parameter was updated. Lower the learning rate or check the loss; nonFiniteGrads: 'skip' skips such steps instead");
+    expect(error.message).toBe(
+      "non-finite gradient for parameter 'embed.weight' (group 1, parameter 0) of shape [5]: entry 3 is Infinity (2 non-finite values in its gradient); no parameter was updated. Lower the learning rate or check the loss; nonFiniteGrads: 'skip' skips such steps instead",
+    );
     expect([error.param, error.index, error.value, error.count]).toEqual([t.e, 3, Infinity, 2]);
     expect(snapshot(t)).toEqual(before);
   });
@@ -315,7 +378,9 @@ describe('non-finite gradients (opt-in check, one pass before anything moves)', 
   test("'error' without names calls a parameter by its index across groups", () => {
     const t = trained('error');
     t.w.grad = tensor([0.5, 1, NaN, 0.25], { dtype: 'float64' }).reshape([2, 2]);
-    expect(() => t.opt.step()).toThrow(/^non-finite gradient for parameter 0 \(group 0, parameter 0\) of shape \[2, 2\]: entry 2 is NaN \(1 non-finite value in its gradient\)/);
+    expect(() => t.opt.step()).toThrow(
+      /^non-finite gradient for parameter 0 \(group 0, parameter 0\) of shape \[2, 2\]: entry 2 is NaN \(1 non-finite value in its gradient\)/,
+    );
   });
 
   test("'ignore' (the default, torch's behaviour) lets the NaN into the weights", () => {

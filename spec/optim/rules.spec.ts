@@ -53,7 +53,13 @@ function adamReference(variant: 'adam' | 'adamw' | 'adamw_hf', p: number[], grad
   return p;
 }
 
-function runRule<H extends AdamHyper | SgdHyper, S extends RuleState>(rule: Rule<H, S>, h: H, p0: number[], grads: number[][], dtype: FloatDType): FloatStorage {
+function runRule<H extends AdamHyper | SgdHyper, S extends RuleState>(
+  rule: Rule<H, S>,
+  h: H,
+  p0: number[],
+  grads: number[][],
+  dtype: FloatDType,
+): FloatStorage {
   const floats = (xs: number[]) => {
     const out = allocate(dtype, xs.length) as FloatStorage;
     out.set(xs);
@@ -68,9 +74,11 @@ function runRule<H extends AdamHyper | SgdHyper, S extends RuleState>(rule: Rule
 /** Values in [−2, 2]: any double for float64; multiples of 2⁻¹⁹ for float32 (exact there, and clear of its subnormals). */
 const problem = (dtype: FloatDType) => {
   const value = dtype === 'float64' ? fc.double({ min: -2, max: 2, noNaN: true }) : fc.integer({ min: -(2 ** 20), max: 2 ** 20 }).map((k) => k / 2 ** 19);
-  return fc.integer({ min: 1, max: 6 }).chain((n) =>
-    fc.tuple(fc.array(value, { minLength: n, maxLength: n }), fc.array(fc.array(value, { minLength: n, maxLength: n }), { minLength: 1, maxLength: 8 })),
-  );
+  return fc
+    .integer({ min: 1, max: 6 })
+    .chain((n) =>
+      fc.tuple(fc.array(value, { minLength: n, maxLength: n }), fc.array(fc.array(value, { minLength: n, maxLength: n }), { minLength: 1, maxLength: 8 })),
+    );
 };
 const adamHyper: fc.Arbitrary<AdamHyper> = fc.record({
   lr: fc.double({ min: 1e-4, max: 0.1, noNaN: true }),
@@ -79,7 +87,13 @@ const adamHyper: fc.Arbitrary<AdamHyper> = fc.record({
   weightDecay: fc.constantFrom(0, 0.01, 0.5),
 });
 const sgdHyper: fc.Arbitrary<SgdHyper> = fc
-  .record({ lr: fc.double({ min: 1e-4, max: 0.5, noNaN: true }), momentum: fc.constantFrom(0, 0.5, 0.9), dampening: fc.constantFrom(0, 0.3), nesterov: fc.boolean(), weightDecay: fc.constantFrom(0, 0.1) })
+  .record({
+    lr: fc.double({ min: 1e-4, max: 0.5, noNaN: true }),
+    momentum: fc.constantFrom(0, 0.5, 0.9),
+    dampening: fc.constantFrom(0, 0.3),
+    nesterov: fc.boolean(),
+    weightDecay: fc.constantFrom(0, 0.1),
+  })
   .map((h) => ({ ...h, nesterov: h.nesterov && h.momentum > 0 && h.dampening === 0 }));
 
 describe.each([
@@ -88,19 +102,37 @@ describe.each([
   ['adamw_hf', adamWHf],
 ] as const)('%s equals its float64 reference', (variant, rule) => {
   test('float64, tight', () => {
-    fc.assert(fc.property(problem('float64'), adamHyper, ([p, grads], h) => assertClose(runRule(rule, h, p, grads, 'float64'), adamReference(variant, p, grads, h), TIGHT)), { numRuns: 300 });
+    fc.assert(
+      fc.property(problem('float64'), adamHyper, ([p, grads], h) =>
+        assertClose(runRule(rule, h, p, grads, 'float64'), adamReference(variant, p, grads, h), TIGHT),
+      ),
+      { numRuns: 300 },
+    );
   });
   test('float32 within T32', () => {
-    fc.assert(fc.property(problem('float32'), adamHyper, ([p, grads], h) => assertClose(runRule(rule, h, p, grads, 'float32'), adamReference(variant, p, grads, h), T32, { ignoreDType: true })), { numRuns: 100 });
+    fc.assert(
+      fc.property(problem('float32'), adamHyper, ([p, grads], h) =>
+        assertClose(runRule(rule, h, p, grads, 'float32'), adamReference(variant, p, grads, h), T32, { ignoreDType: true }),
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 
 describe('sgd equals its float64 reference', () => {
   test('float64, tight', () => {
-    fc.assert(fc.property(problem('float64'), sgdHyper, ([p, grads], h) => assertClose(runRule(sgd, h, p, grads, 'float64'), sgdReference(p, grads, h), TIGHT)), { numRuns: 300 });
+    fc.assert(
+      fc.property(problem('float64'), sgdHyper, ([p, grads], h) => assertClose(runRule(sgd, h, p, grads, 'float64'), sgdReference(p, grads, h), TIGHT)),
+      { numRuns: 300 },
+    );
   });
   test('float32 within T32', () => {
-    fc.assert(fc.property(problem('float32'), sgdHyper, ([p, grads], h) => assertClose(runRule(sgd, h, p, grads, 'float32'), sgdReference(p, grads, h), T32, { ignoreDType: true })), { numRuns: 100 });
+    fc.assert(
+      fc.property(problem('float32'), sgdHyper, ([p, grads], h) =>
+        assertClose(runRule(sgd, h, p, grads, 'float32'), sgdReference(p, grads, h), T32, { ignoreDType: true }),
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 

@@ -69,7 +69,11 @@ describe('LRScheduler', () => {
 test('a schedule giving a non-finite or negative lr is refused, and nothing changes (lr, step count)', () => {
   const opt = new SGD([zeros([2], { requiresGrad: true })], { lr: 0.1 });
   const bad = new LRScheduler(opt, (step) => (step === 0 ? 1 : step === 1 ? Infinity : -1));
-  expect(() => bad.step()).toThrow(new ValueError("LRScheduler: the schedule gives factor Infinity at step 1, so group 0's learning rate would be Infinity (Invalid learning rate: it must be finite and ≥ 0)"));
+  expect(() => bad.step()).toThrow(
+    new ValueError(
+      "LRScheduler: the schedule gives factor Infinity at step 1, so group 0's learning rate would be Infinity (Invalid learning rate: it must be finite and ≥ 0)",
+    ),
+  );
   expect([opt.paramGroups[0]!.hyper.lr, bad.lastStep]).toEqual([0.1, 0]);
   expect(() => bad.loadStateDict({ lastStep: 5, baseLrs: [0.2] })).toThrow(/factor -1 at step 5, so group 0's learning rate would be -0\.2/);
   expect([opt.paramGroups[0]!.hyper.lr, bad.lastStep, bad.baseLrs]).toEqual([0.1, 0, [0.1]]);

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { SparseCoo, Tensor, tensor, ValueError } from '../../index.ts';
+import { SparseCoo, type Tensor, tensor, ValueError } from '../../index.ts';
 import { AdamWHf, SparseAdam, type OptimizerStateDict, type SparseAdamHyper } from '../../optim/index.ts';
 import { assertClose, T32 } from '../kit/index.ts';
 
@@ -70,7 +70,11 @@ const arbRun = fc.integer({ min: 1, max: 8 }).chain((n) =>
       })),
       { minLength: 1, maxLength: 8 },
     ),
-    hyper: fc.record({ lr: fc.double({ min: 1e-4, max: 0.1, noNaN: true }), betas: fc.tuple(fc.constantFrom(0, 0.9), fc.constantFrom(0.9, 0.999)), eps: fc.constantFrom(1e-8, 1e-3) }),
+    hyper: fc.record({
+      lr: fc.double({ min: 1e-4, max: 0.1, noNaN: true }),
+      betas: fc.tuple(fc.constantFrom(0, 0.9), fc.constantFrom(0.9, 0.999)),
+      eps: fc.constantFrom(1e-8, 1e-3),
+    }),
   }),
 );
 
@@ -116,14 +120,21 @@ describe('SparseAdam formulas (docs/METHOD.md §12.9)', () => {
       // The closed form and the iterated moments agree up to rounding: of p (|p| ≤ 3, so
       // 3e-12 absolute, as the move is a difference of two parameters) and of the moments
       // (≈ t ulps relative), not T64.
-      assertClose(moved, g.map((gi) => (-h.lr * gi) / (Math.abs(gi) + h.eps / Math.sqrt(1 - h.betas[1] ** t))), { name: 'rounding', atol: 3e-12, rtol: 1e-12 }, `step ${t}`);
+      assertClose(
+        moved,
+        g.map((gi) => (-h.lr * gi) / (Math.abs(gi) + h.eps / Math.sqrt(1 - h.betas[1] ** t))),
+        { name: 'rounding', atol: 3e-12, rtol: 1e-12 },
+        `step ${t}`,
+      );
     }
   });
 
   test('a first step moves by ≈ lr·sign(g), off by at most lr·ε/(√(1−β2)·|g|)', () => {
     const g = [3, -0.5, 1e-2];
     const { param } = train([0, 0, 0], [{ indices: [0, 1, 2], values: g }], { ...h, eps: 1e-8 });
-    Array.from(param.data).forEach((x, i) => expect(Math.abs(x + h.lr * Math.sign(g[i]!))).toBeLessThanOrEqual((h.lr * 1e-8) / (Math.sqrt(1 - h.betas[1]) * Math.abs(g[i]!))));
+    Array.from(param.data).forEach((x, i) =>
+      expect(Math.abs(x + h.lr * Math.sign(g[i]!))).toBeLessThanOrEqual((h.lr * 1e-8) / (Math.sqrt(1 - h.betas[1]) * Math.abs(g[i]!))),
+    );
   });
 
   test('absent entries keep p, m and v bitwise; present zero values still decay m and v', () => {
@@ -147,7 +158,12 @@ describe('SparseAdam formulas (docs/METHOD.md §12.9)', () => {
   });
 
   test('an empty gradient counts a step and changes nothing; later corrections use the global count', () => {
-    const steps = [{ indices: [1], values: [0.3] }, { indices: [], values: [] }, { indices: [], values: [] }, { indices: [0, 1], values: [-0.2, 0.1] }];
+    const steps = [
+      { indices: [1], values: [0.3] },
+      { indices: [], values: [] },
+      { indices: [], values: [] },
+      { indices: [0, 1], values: [-0.2, 0.1] },
+    ];
     const { param, state } = train([1, 2], steps.slice(0, 3), h);
     expect(state!.step).toBe(3);
     expect(Array.from(param.data)).toEqual(reference([1, 2], steps.slice(0, 1), h).p);
@@ -172,7 +188,8 @@ describe('SparseAdam formulas (docs/METHOD.md §12.9)', () => {
           denseOpt.step();
         }
         assertClose(a, b, 'bitwise');
-        for (const key of ['exp_avg', 'exp_avg_sq']) assertClose(sparseOpt.stateDict().state['0']![key] as Tensor, denseOpt.stateDict().state['0']![key] as Tensor, 'bitwise', key);
+        for (const key of ['exp_avg', 'exp_avg_sq'])
+          assertClose(sparseOpt.stateDict().state['0']![key] as Tensor, denseOpt.stateDict().state['0']![key] as Tensor, 'bitwise', key);
       }),
       { numRuns: 100 },
     );
@@ -192,7 +209,12 @@ describe('SparseAdam formulas (docs/METHOD.md §12.9)', () => {
 
 describe('sparse moments (m, v only for indices ever touched)', () => {
   const h = { lr: 0.01, betas: [0.9, 0.999] as const, eps: 1e-8 };
-  const steps = [{ indices: [2, 7], values: [1, -1] }, { indices: [], values: [] }, { indices: [0, 7, 9], values: [0.5, 0.25, -2] }, { indices: [2], values: [0] }];
+  const steps = [
+    { indices: [2, 7], values: [1, -1] },
+    { indices: [], values: [] },
+    { indices: [0, 7, 9], values: [0.5, 0.25, -2] },
+    { indices: [2], values: [0] },
+  ];
 
   test('same trajectory as dense moments, bitwise; the state holds only the touched entries', () => {
     const p0 = Array.from({ length: 10 }, (_, i) => i / 3);

@@ -43,7 +43,14 @@ describe.skipIf(skipWithoutBrowser('the installed package in a page'))('the buil
     const esbuild = await import('esbuild');
     const bundle = async (entry: string) => {
       const result = await esbuild.build({
-        entryPoints: [join(app, entry)], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, metafile: true, logLevel: 'silent',
+        entryPoints: [join(app, entry)],
+        bundle: true,
+        format: 'esm',
+        platform: 'browser',
+        target: 'es2022',
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
       });
       const inputs = Object.keys(result.metafile.inputs);
       // A Node built-in would fail to resolve for the browser platform; the inputs say so too:
@@ -55,7 +62,10 @@ describe.skipIf(skipWithoutBrowser('the installed package in a page'))('the buil
     console.log(`[package] browser bundle of the consumer page: ${(page.length / 1e3).toFixed(0)} kB unminified`);
 
     // The Node side: the same built library, through the same consumer module.
-    const node = (await import(pathToFileURL(join(app, 'bert-layer.mjs')).href)) as { layerBytes: () => Promise<Uint8Array>; runBertLayer: (b: ArrayBuffer | Uint8Array) => BertRun };
+    const node = (await import(pathToFileURL(join(app, 'bert-layer.mjs')).href)) as {
+      layerBytes: () => Promise<Uint8Array>;
+      runBertLayer: (b: ArrayBuffer | Uint8Array) => BertRun;
+    };
     const mlp = (await import(pathToFileURL(join(app, 'tiny-mlp.mjs')).href)) as { trainTinyMlp: () => number[] };
     const bytes = await node.layerBytes();
     const want = node.runBertLayer(bytes);

@@ -21,9 +21,15 @@ let library: PackResult;
 
 /** Run a command in `cwd` with the repository's tools off the PATH; returns stdout, throws with stderr. */
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
-  const PATH = (process.env.PATH ?? '').split(':').filter((p) => !p.startsWith(ROOT)).join(':');
+  const PATH = (process.env.PATH ?? '')
+    .split(':')
+    .filter((p) => !p.startsWith(ROOT))
+    .join(':');
   const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH, NODE_PATH: '', ...env }, timeout: 300_000 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} in ${cwd} exited ${result.status ?? result.signal}${result.error ? ` (${result.error.message})` : ''}\n${result.stdout}\n${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} in ${cwd} exited ${result.status ?? result.signal}${result.error ? ` (${result.error.message})` : ''}\n${result.stdout}\n${result.stderr}`,
+    );
   return result.stdout;
 }
 
@@ -58,21 +64,30 @@ describe('the library package', () => {
 
   it('ships built JavaScript, declarations and the licence, and stays small', () => {
     const paths = library.files.map((f) => f.path);
-    for (const needed of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/spec/kit/index.js']) expect(paths).toContain(needed);
+    for (const needed of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/spec/kit/index.js'])
+      expect(paths).toContain(needed);
     expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
     const withoutMaps = library.files.filter((f) => !f.path.endsWith('.map')).reduce((n, f) => n + f.size, 0);
-    console.log(`[package] sparsegrad tarball ${(library.size / MB).toFixed(2)} MB, unpacked ${(library.unpackedSize / MB).toFixed(2)} MB, ${(withoutMaps / MB).toFixed(2)} MB without source maps, ${paths.length} files`);
+    console.log(
+      `[package] sparsegrad tarball ${(library.size / MB).toFixed(2)} MB, unpacked ${(library.unpackedSize / MB).toFixed(2)} MB, ${(withoutMaps / MB).toFixed(2)} MB without source maps, ${paths.length} files`,
+    );
     expect(withoutMaps).toBeLessThanOrEqual(1.5 * MB);
   });
 
   it('installs with zero dependencies and runs no install script', () => {
     // npm lists the optional peers (gpu.js, fast-check) as absent entries: nothing is installed but the package.
-    const tree = JSON.parse(run('npm', ['ls', '--all', '--omit=dev', '--json'], app)) as { dependencies: Record<string, { version?: string; dependencies?: Record<string, { version?: string }> }> };
+    const tree = JSON.parse(run('npm', ['ls', '--all', '--omit=dev', '--json'], app)) as {
+      dependencies: Record<string, { version?: string; dependencies?: Record<string, { version?: string }> }>;
+    };
     expect(Object.keys(tree.dependencies)).toEqual(['sparsegrad']);
     const installed = Object.entries(tree.dependencies.sparsegrad!.dependencies ?? {}).filter(([, d]) => d.version !== undefined);
     expect(installed).toEqual([]);
     expect(readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['sparsegrad']);
-    const manifest = JSON.parse(readFileSync(join(app, 'node_modules/sparsegrad/package.json'), 'utf8')) as { scripts?: Record<string, string>; dependencies?: object; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules/sparsegrad/package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+      dependencies?: object;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    };
     for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) expect(manifest.scripts?.[hook]).toBeUndefined();
     expect(manifest.dependencies).toBeUndefined();
     expect(manifest.peerDependenciesMeta).toEqual({ 'gpu.js': { optional: true }, 'fast-check': { optional: true } });
@@ -80,7 +95,15 @@ describe('the library package', () => {
 
   it('every subpath imports from plain JavaScript; a missing optional peer is named, with the command to install it', () => {
     const report = JSON.parse(run('node', ['imports.mjs'], app)) as Record<string, { exports?: number; error?: string }>;
-    for (const subpath of ['sparsegrad', 'sparsegrad/nn', 'sparsegrad/optim', 'sparsegrad/models', 'sparsegrad/tokenizers', 'sparsegrad/gpujs', 'sparsegrad/node']) {
+    for (const subpath of [
+      'sparsegrad',
+      'sparsegrad/nn',
+      'sparsegrad/optim',
+      'sparsegrad/models',
+      'sparsegrad/tokenizers',
+      'sparsegrad/gpujs',
+      'sparsegrad/node',
+    ]) {
       expect(report[subpath]?.error, subpath).toBeUndefined();
       expect(report[subpath]?.exports, subpath).toBeGreaterThan(0);
     }
@@ -98,24 +121,39 @@ describe('the library package', () => {
 
   it('with fast-check installed, sparsegrad/spec works: a gradcheck passes and a wrong gradient is caught', () => {
     npmInstall(app, '--prefer-offline', `fast-check@${JSON.parse(readFileSync(join(ROOT, 'node_modules/fast-check/package.json'), 'utf8')).version}`);
-    writeFileSync(join(app, 'kit.mjs'), [
-      "import { customVjp, randn } from 'sparsegrad';",
-      "import { gradcheck } from 'sparsegrad/spec';",
-      "const x = randn([3, 2], { dtype: 'float64', requiresGrad: true });",
-      'gradcheck((a) => a.tanh(), [x]); // throws on a mismatch',
-      "const wrongTanh = customVjp('WrongTanh', (a) => ({ output: a.tanh(), saved: a }), (g, a) => [g.mul(a)]);",
-      'let caught = false;',
-      "try { gradcheck((a) => wrongTanh(a), [x]); } catch (e) { caught = /Jacobian mismatch/.test(e.message); }",
-      'console.log(JSON.stringify({ caught }));',
-    ].join('\n'));
+    writeFileSync(
+      join(app, 'kit.mjs'),
+      [
+        "import { customVjp, randn } from 'sparsegrad';",
+        "import { gradcheck } from 'sparsegrad/spec';",
+        "const x = randn([3, 2], { dtype: 'float64', requiresGrad: true });",
+        'gradcheck((a) => a.tanh(), [x]); // throws on a mismatch',
+        "const wrongTanh = customVjp('WrongTanh', (a) => ({ output: a.tanh(), saved: a }), (g, a) => [g.mul(a)]);",
+        'let caught = false;',
+        'try { gradcheck((a) => wrongTanh(a), [x]); } catch (e) { caught = /Jacobian mismatch/.test(e.message); }',
+        'console.log(JSON.stringify({ caught }));',
+      ].join('\n'),
+    );
     expect(JSON.parse(run('node', ['kit.mjs'], app))).toEqual({ caught: true });
   });
 
   it('a TypeScript consumer type-checks against the shipped declarations', () => {
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
-      files: ['consumer.ts'],
-    }));
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2022',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     run('node', [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], app);
   });
 });
@@ -134,10 +172,35 @@ describe('the CLI package', () => {
     expect(run(sparsegrad, ['--help'], app)).toMatch(/usage: sparsegrad \[command\]/);
     const model = await makeTinyBert();
     try {
-      const out = run(sparsegrad, [
-        'compare', '--quick', '--model', model.dir, '--out', join(app, 'runs'), '--seeds', '1', '--steps', '12', '--batch-size', '8',
-        '--max-train', '64', '--max-test', '32', '--max-length', '16', '--concentration-batches', '1', '--jobs', '1',
-      ], app, { SPARSEGRAD_PROGRESS: 'plain' });
+      const out = run(
+        sparsegrad,
+        [
+          'compare',
+          '--quick',
+          '--model',
+          model.dir,
+          '--out',
+          join(app, 'runs'),
+          '--seeds',
+          '1',
+          '--steps',
+          '12',
+          '--batch-size',
+          '8',
+          '--max-train',
+          '64',
+          '--max-test',
+          '32',
+          '--max-length',
+          '16',
+          '--concentration-batches',
+          '1',
+          '--jobs',
+          '1',
+        ],
+        app,
+        { SPARSEGRAD_PROGRESS: 'plain' },
+      );
       expect(out).toContain(`report: ${join(app, 'runs', 'report.html')}`);
       const results = JSON.parse(readFileSync(join(app, 'runs/results.json'), 'utf8')) as { rows: { method: string }[] };
       expect(results.rows.map((r) => r.method)).toEqual(['full', 'lora', 'meprop', 'sparsegrad']);

@@ -6,7 +6,14 @@
  */
 import { describe, expect, test } from 'vitest';
 import {
-  analyticMemory, bertSpec, leastSentence, llamaMlpSpec, measuredMemory, MEMORY_ROWS, memoryTable, type MemorySettings,
+  analyticMemory,
+  bertSpec,
+  leastSentence,
+  llamaMlpSpec,
+  measuredMemory,
+  MEMORY_ROWS,
+  memoryTable,
+  type MemorySettings,
 } from '../../cli/commands/memory.ts';
 import { main } from '../../cli/main.ts';
 import { bertConfig } from '../../models/config.ts';
@@ -58,14 +65,18 @@ describe('memory: exact bytes by hand', () => {
     expect(t.route).toBe('measured');
     expect(t.note).toMatch(/agrees byte for byte/);
     // LoRA: 1,024 + 352 + 704 = 2,080 B; next SparseGrad with sparse moments: 864 + 512 + 960 + 416 = 2,752 B; full: 2,592 B.
-    expect(leastSentence(t)).toBe('LoRA holds the least: 2.03 KiB, 512 B less than Full FT (2.53 KiB), 19.8 % less than full fine-tuning; SparseGrad, dense moments holds 352 B more than full fine-tuning; SparseGrad, sparse moments holds 160 B more than full fine-tuning.');
+    expect(leastSentence(t)).toBe(
+      'LoRA holds the least: 2.03 KiB, 512 B less than Full FT (2.53 KiB), 19.8 % less than full fine-tuning; SparseGrad, dense moments holds 352 B more than full fine-tuning; SparseGrad, sparse moments holds 160 B more than full fine-tuning.',
+    );
   });
 
   test('when the runner-up is not full fine-tuning, both gaps are given', () => {
     const t = memoryTable(spec, s, 2 ** 30);
     const held = (key: string, bytes: number) => ({ row: row(key), bytes: { ...t.rows[0]!.bytes, held: bytes } });
     const sentence = leastSentence({ ...t, rows: [held('full', 4000), held('lora', 1000), held('sparsegrad', 3000)] });
-    expect(sentence).toBe('LoRA holds the least: 1000 B, 1.95 KiB less than SparseGrad, dense moments (2.93 KiB), 2.93 KiB (75.0 %) less than full fine-tuning; SparseGrad, dense moments holds 1000 B less than full fine-tuning.');
+    expect(sentence).toBe(
+      'LoRA holds the least: 1000 B, 1.95 KiB less than SparseGrad, dense moments (2.93 KiB), 2.93 KiB (75.0 %) less than full fine-tuning; SparseGrad, dense moments holds 1000 B less than full fine-tuning.',
+    );
   });
 
   test('over the limit, nothing is built: the analytic figures, labelled', () => {
@@ -77,11 +88,24 @@ describe('memory: exact bytes by hand', () => {
 });
 
 describe('memory: analytic = measured on small configs', () => {
-  const config = bertConfig({ vocab_size: 40, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 16, num_labels: 2 });
+  const config = bertConfig({
+    vocab_size: 40,
+    hidden_size: 8,
+    intermediate_size: 12,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    max_position_embeddings: 16,
+    num_labels: 2,
+  });
 
-  test('the BERT spec lists the built model\'s parameters, names and sizes', () => {
+  test("the BERT spec lists the built model's parameters, names and sizes", () => {
     const spec = bertSpec(config, 16);
-    expect(spec.params).toEqual(spec.build().namedParameters().map(([name, p]) => ({ name, numel: p.numel })));
+    expect(spec.params).toEqual(
+      spec
+        .build()
+        .namedParameters()
+        .map(([name, p]) => ({ name, numel: p.numel })),
+    );
   });
 
   test.each([

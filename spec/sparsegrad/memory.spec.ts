@@ -4,8 +4,8 @@
  * the analytic activation table per method (nn/memory.ts header).
  */
 import { describe, expect, test } from 'vitest';
-import { Generator, randn, SparseCoo, Tensor } from '../../index.ts';
-import { Linear } from '../../nn/linear.ts';
+import { Generator, randn, type SparseCoo, type Tensor } from '../../index.ts';
+import type { Linear } from '../../nn/linear.ts';
 import { applyLora } from '../../nn/lora.ts';
 import { formatMemoryReport, memoryReport } from '../../nn/memory.ts';
 import { applyMeProp } from '../../nn/meprop.ts';
@@ -25,7 +25,11 @@ class Net extends Module {
 /** One backward of Σ (layer(x) ⊙ g) into `.grad`. */
 function backward(layer: { forward(x: Tensor): Tensor }, inF: number, outF: number, dtype: 'float32' | 'float64' = 'float32'): void {
   const x = randn([4, inF], { dtype, generator: new Generator(7) });
-  layer.forward(x).mul(randn([4, outF], { dtype, generator: new Generator(8) })).sum().backward();
+  layer
+    .forward(x)
+    .mul(randn([4, outF], { dtype, generator: new Generator(8) }))
+    .sum()
+    .backward();
 }
 
 describe('memoryReport: exact bytes held', () => {
@@ -61,7 +65,10 @@ describe('memoryReport: exact bytes held', () => {
     const net = new Net({ a: make(3), b: make(4) });
     const layers = [net.getSubmodule('a'), net.getSubmodule('b')] as SparseGradLinear[];
     for (const l of layers) backward(l, inF, outF);
-    const optimizer = new SparseAdam(layers.map((l) => l.weight_tilde), { lr: 1e-3 });
+    const optimizer = new SparseAdam(
+      layers.map((l) => l.weight_tilde),
+      { lr: 1e-3 },
+    );
     optimizer.step();
     const r = memoryReport(net, optimizer);
     expect(r.bases).toBe((inF * inF + outF * outF) * 4);
@@ -77,9 +84,11 @@ describe('memoryReport: exact bytes held', () => {
 
   test('an optimizer over two groups: every buffer counted, each once', () => {
     const net = new Net({ a: linear(3, 2, 1, 'float32'), b: linear(2, 4, 2, 'float32') });
-    const [a, b] = [net.getSubmodule('a'), net.getSubmodule('b')] as Linear[];
+    const [a, b] = [net.getSubmodule('a'), net.getSubmodule('b')] as [Linear, Linear];
     const optimizer = new Optimizer([{ params: a.parameters() }, { params: b.parameters(), rule: adamW }], { rule: sparseAdam });
-    b.forward(randn([1, 2])).sum().backward();
+    b.forward(randn([1, 2]))
+      .sum()
+      .backward();
     optimizer.step(); // only b has gradients: only b gets state
     expect(memoryReport(net, optimizer).optimizerState).toBe(2 * (8 + 4) * 4);
   });

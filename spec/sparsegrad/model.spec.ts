@@ -10,16 +10,35 @@ import { BertForSequenceClassification } from '../../models/bert.ts';
 import { bertConfig, llamaConfig } from '../../models/config.ts';
 import { LlamaForCausalLM } from '../../models/llama.ts';
 import { exportWeights } from '../../models/weights.ts';
-import { Linear } from '../../nn/linear.ts';
+import type { Linear } from '../../nn/linear.ts';
 import { applySparseGrad, budget, collectGradients, sparseGradGroups } from '../../nn/sparsegrad/apply.ts';
 import { SparseGradLinear } from '../../nn/sparsegrad/layer.ts';
 import { findTargets } from '../../nn/targets.ts';
 import { assertClose, T32, T64 } from '../kit/index.ts';
 
-const BERT = { vocab_size: 30, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 2, max_position_embeddings: 8, num_labels: 2, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
-const LLAMA = { vocab_size: 30, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 4, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 16 };
+const BERT = {
+  vocab_size: 30,
+  hidden_size: 8,
+  intermediate_size: 12,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  max_position_embeddings: 8,
+  num_labels: 2,
+  hidden_dropout_prob: 0,
+  attention_probs_dropout_prob: 0,
+};
+const LLAMA = {
+  vocab_size: 30,
+  hidden_size: 8,
+  intermediate_size: 12,
+  num_hidden_layers: 4,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  max_position_embeddings: 16,
+};
 
-const bert = (dtype: 'float32' | 'float64' = 'float64', seed = 1) => new BertForSequenceClassification(bertConfig(BERT), { dtype, generator: new Generator(seed) });
+const bert = (dtype: 'float32' | 'float64' = 'float64', seed = 1) =>
+  new BertForSequenceClassification(bertConfig(BERT), { dtype, generator: new Generator(seed) });
 const batch = () => ({
   inputIds: tensor(Int32Array.from([5, 6, 7, 8, 9, 10, 11, 0]), { shape: [2, 4] }),
   attentionMask: tensor(Int32Array.from([1, 1, 1, 1, 1, 1, 1, 0]), { shape: [2, 4] }),
@@ -42,15 +61,20 @@ describe('targets', () => {
   test('BERT: intermediate.dense and output.dense of every block, never attention.output.dense', () => {
     const names = findTargets(bert()).map(([n]) => n);
     expect(names).toEqual([
-      'bert.encoder.layer.0.intermediate.dense', 'bert.encoder.layer.0.output.dense',
-      'bert.encoder.layer.1.intermediate.dense', 'bert.encoder.layer.1.output.dense',
+      'bert.encoder.layer.0.intermediate.dense',
+      'bert.encoder.layer.0.output.dense',
+      'bert.encoder.layer.1.intermediate.dense',
+      'bert.encoder.layer.1.output.dense',
     ]);
   });
 
   test('LLaMa: up_proj and down_proj, every n-th block', () => {
     const model = new LlamaForCausalLM(llamaConfig(LLAMA), { generator: new Generator(1) });
     expect(findTargets(model, { everyNthBlock: 3 }).map(([n]) => n)).toEqual([
-      'model.layers.0.mlp.up_proj', 'model.layers.0.mlp.down_proj', 'model.layers.3.mlp.up_proj', 'model.layers.3.mlp.down_proj',
+      'model.layers.0.mlp.up_proj',
+      'model.layers.0.mlp.down_proj',
+      'model.layers.3.mlp.up_proj',
+      'model.layers.3.mlp.down_proj',
     ]);
   });
 
@@ -84,10 +108,20 @@ describe('preliminary phase and conversion', () => {
       const names = Object.keys(exportWeights(model));
       const handle = applySparseGrad(model, collect(model), { inputBasis });
       expect(handle.layers.every(([, l]) => l instanceof SparseGradLinear)).toBe(true);
-      assertClose(noGrad(() => model.forward(batch()).logits), before, dtype === 'float64' ? T64 : T32, `converted ${dtype}`);
+      assertClose(
+        noGrad(() => model.forward(batch()).logits),
+        before,
+        dtype === 'float64' ? T64 : T32,
+        `converted ${dtype}`,
+      );
       handle.merge();
       expect(Object.keys(exportWeights(model))).toEqual(names);
-      assertClose(noGrad(() => model.forward(batch()).logits), before, dtype === 'float64' ? T64 : T32, `merged ${dtype}`);
+      assertClose(
+        noGrad(() => model.forward(batch()).logits),
+        before,
+        dtype === 'float64' ? T64 : T32,
+        `merged ${dtype}`,
+      );
     }
   });
 
@@ -96,7 +130,8 @@ describe('preliminary phase and conversion', () => {
     const model = bert('float32');
     const bases = collect(bert('float64')); // float64 bases, float32 model: a conversion is needed
     const handle = applySparseGrad(model, bases, { keepOriginal: false });
-    const [[, a0], [, b0], [, a1], [, b1]] = handle.layers; // intermediate, output, intermediate, output
+    // intermediate, output, intermediate, output
+    const [a0, b0, a1, b1] = handle.layers.map(([, l]) => l) as [SparseGradLinear, SparseGradLinear, SparseGradLinear, SparseGradLinear];
     // Same storage object for the blocks of a type, different ones across types.
     expect(a1!.U.data).toBe(a0!.U.data);
     expect(a1!.V.data).toBe(a0!.V.data);
@@ -152,14 +187,29 @@ describe('training', () => {
     const { eye } = await import('../../index.ts');
     const plain = bert('float64', 7);
     const converted = bert('float64', 7);
-    const identity = new Map([...collect(bert('float64', 7), 1).entries()].map(([type, b]) => [type, {
-      ...b, U: eye(b.U.shape[0]!, b.U.shape[0]!, { dtype: 'float64' }), V: eye(b.V.shape[0]!, b.V.shape[0]!, { dtype: 'float64' }),
-    }]));
+    const identity = new Map(
+      [...collect(bert('float64', 7), 1).entries()].map(([type, b]) => [
+        type,
+        {
+          ...b,
+          U: eye(b.U.shape[0]!, b.U.shape[0]!, { dtype: 'float64' }),
+          V: eye(b.V.shape[0]!, b.V.shape[0]!, { dtype: 'float64' }),
+        },
+      ]),
+    );
     const handle = applySparseGrad(converted, identity, { density: 1 });
     const optPlain = new Optimizer(plain.parameters(), { rule: adamWHf, lr: 1e-2, weightDecay: 0, eps: 1e-8 });
-    const optSg = new Optimizer(sparseGradGroups(converted, handle, { sparse: sparseAdam, dense: adamWHf }), { rule: adamWHf, lr: 1e-2, weightDecay: 0, eps: 1e-8 });
+    const optSg = new Optimizer(sparseGradGroups(converted, handle, { sparse: sparseAdam, dense: adamWHf }), {
+      rule: adamWHf,
+      lr: 1e-2,
+      weightDecay: 0,
+      eps: 1e-8,
+    });
     for (let step = 0; step < 3; step++) {
-      for (const [model, opt] of [[plain, optPlain], [converted, optSg]] as const) {
+      for (const [model, opt] of [
+        [plain, optPlain],
+        [converted, optSg],
+      ] as const) {
         opt.zeroGrad();
         model.forward(batch()).loss!.backward();
         opt.step();
@@ -174,12 +224,23 @@ describe('training', () => {
     const run = (flip: boolean) => {
       const model = bert('float64', 8);
       const bases = collect(bert('float64', 8));
-      const flipped = new Map([...bases.entries()].map(([type, b]) => {
-        const signs = (n: number) => Tensor.fromStorage(Float64Array.from({ length: n }, (_, i) => (flip && i % 2 === 0 ? -1 : 1)), [n]);
-        return [type, { ...b, U: b.U.mul(signs(b.U.shape[1]!)), V: b.V.mul(signs(b.V.shape[1]!)) }];
-      }));
+      const flipped = new Map(
+        [...bases.entries()].map(([type, b]) => {
+          const signs = (n: number) =>
+            Tensor.fromStorage(
+              Float64Array.from({ length: n }, (_, i) => (flip && i % 2 === 0 ? -1 : 1)),
+              [n],
+            );
+          return [type, { ...b, U: b.U.mul(signs(b.U.shape[1]!)), V: b.V.mul(signs(b.V.shape[1]!)) }];
+        }),
+      );
       const handle = applySparseGrad(model, flipped, { k: 40, selection: 'exact' });
-      const opt = new Optimizer(sparseGradGroups(model, handle, { sparse: sparseAdam, dense: adamWHf }), { rule: adamWHf, lr: 1e-2, weightDecay: 0, eps: 1e-8 });
+      const opt = new Optimizer(sparseGradGroups(model, handle, { sparse: sparseAdam, dense: adamWHf }), {
+        rule: adamWHf,
+        lr: 1e-2,
+        weightDecay: 0,
+        eps: 1e-8,
+      });
       for (let s = 0; s < 3; s++) {
         opt.zeroGrad();
         model.forward(batch()).loss!.backward();

@@ -14,14 +14,16 @@ import { llamaReference, llamaTokenizerJson } from './vocab-fixtures.ts';
 const json = llamaTokenizerJson();
 const llama = new LlamaTokenizer(json);
 /** The newer layout transformers writes: no normalizer, a Metaspace pre-tokenizer that prepends only at the start. */
-const metaspace = (o: { prepend_scheme?: string; split: boolean }) => new LlamaTokenizer({ ...json, normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', ...o } });
+const metaspace = (o: { prepend_scheme?: string; split: boolean }) =>
+  new LlamaTokenizer({ ...json, normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', ...o } });
 const imdb = imdbReviews();
 const emails = emailBodies();
 /** Our ids for each corpus text, computed once for the agreement and round-trip tests. */
 const encoded = new Map([...imdb, ...emails].map((t) => [t, llama.encode(t)]));
 
 /** transformers' shared tokenizer test input. */
-const HF_INPUT = 'This is a test 😊\nI was born in 92000, and this is falsé.\n生活的真谛是\nHi  Hello\nHi   Hello\n\n \n  \n Hello\n<s>\nhi<s>there\nThe following string should be properly encoded: Hello.\nBut ird and ปี   ird   ด\nHey how are you doing';
+const HF_INPUT =
+  'This is a test 😊\nI was born in 92000, and this is falsé.\n生活的真谛是\nHi  Hello\nHi   Hello\n\n \n  \n Hello\n<s>\nhi<s>there\nThe following string should be properly encoded: Hello.\nBut ird and ปี   ird   ด\nHey how are you doing';
 
 describe('known answers', () => {
   test('the README sentence, with <s>', () => {
@@ -39,9 +41,10 @@ describe('known answers', () => {
 
   test("transformers' integration ids (Metaspace layout: '<s>' in the text is the special token, no ▁ after it)", () => {
     const expected = [
-      910, 338, 263, 1243, 29871, 243, 162, 155, 141, 13, 29902, 471, 6345, 297, 29871, 29929, 29906, 29900, 29900, 29900, 29892, 322, 445, 338, 285, 1338, 29948, 29889, 13, 30486,
-      31704, 30210, 30848, 235, 179, 158, 30392, 13, 18567, 29871, 15043, 13, 18567, 259, 15043, 13, 13, 29871, 13, 259, 13, 15043, 13, 1, 13, 2918, 1, 12711, 13, 1576, 1494,
-      1347, 881, 367, 6284, 18511, 29901, 15043, 29889, 13, 6246, 29871, 1823, 322, 29871, 31010, 30691, 1678, 1823, 1678, 30718, 13, 29950, 1032, 920, 526, 366, 2599,
+      910, 338, 263, 1243, 29871, 243, 162, 155, 141, 13, 29902, 471, 6345, 297, 29871, 29929, 29906, 29900, 29900, 29900, 29892, 322, 445, 338, 285, 1338,
+      29948, 29889, 13, 30486, 31704, 30210, 30848, 235, 179, 158, 30392, 13, 18567, 29871, 15043, 13, 18567, 259, 15043, 13, 13, 29871, 13, 259, 13, 15043, 13,
+      1, 13, 2918, 1, 12711, 13, 1576, 1494, 1347, 881, 367, 6284, 18511, 29901, 15043, 29889, 13, 6246, 29871, 1823, 322, 29871, 31010, 30691, 1678, 1823,
+      1678, 30718, 13, 29950, 1032, 920, 526, 366, 2599,
     ];
     const tokenizer = metaspace({ prepend_scheme: 'first', split: false });
     expect(tokenizer.encode(HF_INPUT, { addBos: false })).toEqual(expected);
@@ -109,7 +112,9 @@ describe('properties', () => {
   });
 
   test('well-formed unicode matches llama-tokenizer-js and, without a literal ▁ (decoded as a space), round-trips', () => {
-    const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: fc.constantFrom(...'ab ▁\n\t🦙Ꙋ镇é'), maxLength: 40 })).filter((s) => s !== '' && noSpecials(s));
+    const text = fc
+      .oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: fc.constantFrom(...'ab ▁\n\t🦙Ꙋ镇é'), maxLength: 40 }))
+      .filter((s) => s !== '' && noSpecials(s));
     fc.assert(
       fc.property(text, (s) => {
         const ids = llama.encode(s);

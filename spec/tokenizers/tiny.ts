@@ -12,7 +12,13 @@ export const VOCAB_TXT = `${WORDPIECE_TOKENS.join('\n')}\n`;
 export function wordPieceJson(): TokenizerJson & Record<string, unknown> {
   return {
     version: '1.0',
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(WORDPIECE_TOKENS.map((t, id) => [t, id])) },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(WORDPIECE_TOKENS.map((t, id) => [t, id])),
+    },
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     added_tokens: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((content) => ({ id: WORDPIECE_TOKENS.indexOf(content), content, special: true })),
@@ -26,8 +32,23 @@ export const BPE_TOKENS = ['<unk>', '<s>', '</s>', ...BYTES, '▁', 'a', 'b', 'c
 export function bpeJson(layout: 'legacy' | 'metaspace' = 'legacy'): TokenizerJson & Record<string, unknown> {
   return {
     version: '1.0',
-    model: { type: 'BPE', byte_fallback: true, unk_token: '<unk>', vocab: Object.fromEntries(BPE_TOKENS.map((t, id) => [t, id])), merges: ['▁ a', 'a b', '▁a b', 'b c'] },
-    normalizer: layout === 'legacy' ? { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] } : null,
+    model: {
+      type: 'BPE',
+      byte_fallback: true,
+      unk_token: '<unk>',
+      vocab: Object.fromEntries(BPE_TOKENS.map((t, id) => [t, id])),
+      merges: ['▁ a', 'a b', '▁a b', 'b c'],
+    },
+    normalizer:
+      layout === 'legacy'
+        ? {
+            type: 'Sequence',
+            normalizers: [
+              { type: 'Prepend', prepend: '▁' },
+              { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+            ],
+          }
+        : null,
     pre_tokenizer: layout === 'legacy' ? null : { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
     added_tokens: ['<unk>', '<s>', '</s>'].map((content, id) => ({ id, content, special: true })),
   };

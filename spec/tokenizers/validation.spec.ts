@@ -7,10 +7,11 @@
 import { describe, expect, test } from 'vitest';
 import { FormatError, ValueError } from '../../index.ts';
 import { tokenizerFromFiles } from '../../models/index.ts';
-import { BertTokenizer, fromTokenizerJson, LlamaTokenizer, MAX_COMPONENT_DEPTH, parseTokenizerJson } from '../../models/tokenizers/index.ts';
+import { BertTokenizer, fromTokenizerJson, type LlamaTokenizer, MAX_COMPONENT_DEPTH, parseTokenizerJson } from '../../models/tokenizers/index.ts';
 import { bpeJson, VOCAB_TXT, wordPieceJson } from './tiny.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: mutated tokenizer.json trees of any shape
+type Json = Record<string, any>;
 const edited = (base: () => Json, edit: (j: Json) => void) => {
   const json = base();
   edit(json);
@@ -31,39 +32,112 @@ describe('the tiny files load and tokenize', () => {
 describe('ids, merges and added tokens have the types and ranges the readers assume', () => {
   test('ids must be 0..n−1, each once: "5", 1.5, [], −1, 2^40 and duplicates are refused, naming the token', () => {
     for (const id of ['5', 1.5, [], -1, 2 ** 53, null, true]) {
-      refuse(edited(wordPieceJson, (j) => (j.model.vocab.cat = id)), /tokenizer\.json: model\.vocab\["cat"\] must be a non-negative integer id/);
+      refuse(
+        edited(wordPieceJson, (j) => (j.model.vocab.cat = id)),
+        /tokenizer\.json: model\.vocab\["cat"\] must be a non-negative integer id/,
+      );
     }
-    refuse(edited(wordPieceJson, (j) => (j.model.vocab.cat = 15)), /model\.vocab\["cat"\] is 15, but the ids of 15 tokens must be 0\.\.14/);
-    refuse(edited(wordPieceJson, (j) => (j.model.vocab.cat = 2 ** 40)), /model\.vocab\["cat"\] is 1099511627776, but the ids of 15 tokens must be 0\.\.14/);
-    refuse(edited(wordPieceJson, (j) => (j.model.vocab.cat = 5)), /model\.vocab gives id 5 to both "the" and "cat"/);
-    refuse(edited(wordPieceJson, (j) => (j.model.vocab = [])), /model\.vocab must map tokens to ids/);
-    refuse(edited(wordPieceJson, (j) => (j.model.vocab = {})), /model\.vocab is empty/);
+    refuse(
+      edited(wordPieceJson, (j) => (j.model.vocab.cat = 15)),
+      /model\.vocab\["cat"\] is 15, but the ids of 15 tokens must be 0\.\.14/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.model.vocab.cat = 2 ** 40)),
+      /model\.vocab\["cat"\] is 1099511627776, but the ids of 15 tokens must be 0\.\.14/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.model.vocab.cat = 5)),
+      /model\.vocab gives id 5 to both "the" and "cat"/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.model.vocab = [])),
+      /model\.vocab must map tokens to ids/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.model.vocab = {})),
+      /model\.vocab is empty/,
+    );
   });
 
   test('merges must be an array of "a b" strings or [a, b] pairs (not the TypeError merges.forEach is not a function)', () => {
-    refuse(edited(bpeJson, (j) => (j.model.merges = { 0: '▁ a' })), /model\.merges must be an array/);
+    refuse(
+      edited(bpeJson, (j) => (j.model.merges = { 0: '▁ a' })),
+      /model\.merges must be an array/,
+    );
     for (const m of [5, 'ab', 'a  b', 'a b c', ['a'], ['a', 5], ['', 'b'], null]) {
-      refuse(edited(bpeJson, (j) => (j.model.merges = [m])), /model\.merges\[0\] must be "left right"/);
+      refuse(
+        edited(bpeJson, (j) => (j.model.merges = [m])),
+        /model\.merges\[0\] must be "left right"/,
+      );
     }
-    refuse(edited(bpeJson, (j) => (j.model.merges = ['a z'])), /BPE: merge 0 'a z' names a token that is not in the vocabulary/);
-    expect((fromTokenizerJson(edited(bpeJson, (j) => (j.model.merges = [['▁', 'a'], ['a', 'b']]))) as LlamaTokenizer).tokenize('ab')).toEqual(['▁a', 'b']);
+    refuse(
+      edited(bpeJson, (j) => (j.model.merges = ['a z'])),
+      /BPE: merge 0 'a z' names a token that is not in the vocabulary/,
+    );
+    expect(
+      (
+        fromTokenizerJson(
+          edited(
+            bpeJson,
+            (j) =>
+              (j.model.merges = [
+                ['▁', 'a'],
+                ['a', 'b'],
+              ]),
+          ),
+        ) as LlamaTokenizer
+      ).tokenize('ab'),
+    ).toEqual(['▁a', 'b']);
   });
 
   test('added tokens must name a vocabulary token by its own id', () => {
-    refuse(edited(wordPieceJson, (j) => (j.added_tokens[0].id = 3)), /added_tokens\[0\] "\[PAD\]" has id 3, but the vocabulary gives it id 0/);
-    refuse(edited(bpeJson, (j) => j.added_tokens.push({ id: 300, content: '<pad>', special: true })), /"<pad>" has id 300, but the vocabulary does not hold it/);
-    refuse(edited(bpeJson, (j) => (j.added_tokens[1].content = '')), /added_tokens\[1\]\.content must be a non-empty string/);
-    refuse(edited(bpeJson, (j) => (j.added_tokens = 'x')), /added_tokens must be an array/);
+    refuse(
+      edited(wordPieceJson, (j) => (j.added_tokens[0].id = 3)),
+      /added_tokens\[0\] "\[PAD\]" has id 3, but the vocabulary gives it id 0/,
+    );
+    refuse(
+      edited(bpeJson, (j) => j.added_tokens.push({ id: 300, content: '<pad>', special: true })),
+      /"<pad>" has id 300, but the vocabulary does not hold it/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.added_tokens[1].content = '')),
+      /added_tokens\[1\]\.content must be a non-empty string/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.added_tokens = 'x')),
+      /added_tokens must be an array/,
+    );
   });
 
   test('fields the readers use have their types; features that change the result are refused, not ignored', () => {
-    refuse(edited(wordPieceJson, (j) => (j.model.max_input_chars_per_word = '100')), /max_input_chars_per_word must be a positive integer/);
-    refuse(edited(wordPieceJson, (j) => (j.model.unk_token = 7)), /model\.unk_token must be a string or null/);
-    refuse(edited(bpeJson, (j) => (j.model.byte_fallback = 'yes')), /model\.byte_fallback must be true or false/);
-    refuse(edited(bpeJson, (j) => (j.model.dropout = 0.1)), /BPE dropout is not supported/);
-    refuse(edited(bpeJson, (j) => (j.model.ignore_merges = true)), /ignore_merges/);
-    refuse(edited(bpeJson, (j) => (j.model.end_of_word_suffix = '</w>')), /end_of_word_suffix "<\/w>" is not supported/);
-    refuse(edited(bpeJson, (j) => (j.model.type = 'Unigram')), /model\.type "Unigram" is not supported/);
+    refuse(
+      edited(wordPieceJson, (j) => (j.model.max_input_chars_per_word = '100')),
+      /max_input_chars_per_word must be a positive integer/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.model.unk_token = 7)),
+      /model\.unk_token must be a string or null/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.model.byte_fallback = 'yes')),
+      /model\.byte_fallback must be true or false/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.model.dropout = 0.1)),
+      /BPE dropout is not supported/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.model.ignore_merges = true)),
+      /ignore_merges/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.model.end_of_word_suffix = '</w>')),
+      /end_of_word_suffix "<\/w>" is not supported/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.model.type = 'Unigram')),
+      /model\.type "Unigram" is not supported/,
+    );
     refuse(null, /tokenizer\.json: the file must hold a JSON object, got null/);
     refuse({ model: null }, /model must be an object/);
   });
@@ -75,15 +149,48 @@ describe('normalizers and pre-tokenizers: only what the readers implement, nesti
     refuse(replace({ Regex: ' +' }), /unsupported Replace \(pattern \{"Regex":" \+"\} → "▁"\)/);
     refuse(replace({ String: '\t' }), /unsupported Replace/);
     refuse(replace({ String: ' ', Regex: 'x' }), /unsupported Replace/);
-    refuse(edited(bpeJson, (j) => j.normalizer.normalizers.push({ type: 'NFKC' })), /unsupported normalizer NFKC/);
-    refuse(edited(bpeJson, (j) => (j.normalizer.normalizers[0].prepend = '_')), /unsupported normalizer Prepend of "_"/);
-    refuse(edited(() => bpeJson('metaspace'), (j) => (j.pre_tokenizer.prepend_scheme = 'sometimes')), /unknown Metaspace prepend_scheme "sometimes"/);
-    refuse(edited(() => bpeJson('metaspace'), (j) => (j.pre_tokenizer = { type: 'Sequence', pretokenizers: [j.pre_tokenizer, { type: 'Digits' }] })), /pre-tokenizers Metaspace \+ Digits/);
-    refuse(edited(wordPieceJson, (j) => (j.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'Lowercase' }] })), /normalizer must be one BertNormalizer, got NFD \+ Lowercase/);
-    refuse(edited(wordPieceJson, (j) => (j.pre_tokenizer = null)), /pre_tokenizer must be one BertPreTokenizer, got nothing/);
-    refuse(edited(wordPieceJson, (j) => (j.normalizer.clean_text = false)), /clean_text false is not supported/);
-    refuse(edited(wordPieceJson, (j) => (j.normalizer.lowercase = 'no')), /BertNormalizer\.lowercase must be true or false/);
-    refuse(edited(wordPieceJson, (j) => (j.normalizer = 'BertNormalizer')), /normalizer must be null or an object with a string "type"/);
+    refuse(
+      edited(bpeJson, (j) => j.normalizer.normalizers.push({ type: 'NFKC' })),
+      /unsupported normalizer NFKC/,
+    );
+    refuse(
+      edited(bpeJson, (j) => (j.normalizer.normalizers[0].prepend = '_')),
+      /unsupported normalizer Prepend of "_"/,
+    );
+    refuse(
+      edited(
+        () => bpeJson('metaspace'),
+        (j) => (j.pre_tokenizer.prepend_scheme = 'sometimes'),
+      ),
+      /unknown Metaspace prepend_scheme "sometimes"/,
+    );
+    refuse(
+      edited(
+        () => bpeJson('metaspace'),
+        (j) => (j.pre_tokenizer = { type: 'Sequence', pretokenizers: [j.pre_tokenizer, { type: 'Digits' }] }),
+      ),
+      /pre-tokenizers Metaspace \+ Digits/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'Lowercase' }] })),
+      /normalizer must be one BertNormalizer, got NFD \+ Lowercase/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.pre_tokenizer = null)),
+      /pre_tokenizer must be one BertPreTokenizer, got nothing/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.normalizer.clean_text = false)),
+      /clean_text false is not supported/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.normalizer.lowercase = 'no')),
+      /BertNormalizer\.lowercase must be true or false/,
+    );
+    refuse(
+      edited(wordPieceJson, (j) => (j.normalizer = 'BertNormalizer')),
+      /normalizer must be null or an object with a string "type"/,
+    );
   });
 
   test('Sequences nested 10,000 deep: a FormatError from the text and from the object, never a stack overflow', () => {
@@ -91,7 +198,10 @@ describe('normalizers and pre-tokenizers: only what the readers implement, nesti
     for (let i = 0; i < 10_000; i++) normalizer = { type: 'Sequence', normalizers: [normalizer] };
     const json = edited(wordPieceJson, (j) => (j.normalizer = normalizer));
     refuse(json, new RegExp(`nests Sequences more than ${MAX_COMPONENT_DEPTH} deep`));
-    const text = JSON.stringify(edited(wordPieceJson, (j) => (j.normalizer = '@'))).replace('"@"', `${'{"type":"Sequence","normalizers":['.repeat(10_000)}{"type":"BertNormalizer"}${']}'.repeat(10_000)}`);
+    const text = JSON.stringify(edited(wordPieceJson, (j) => (j.normalizer = '@'))).replace(
+      '"@"',
+      `${'{"type":"Sequence","normalizers":['.repeat(10_000)}{"type":"BertNormalizer"}${']}'.repeat(10_000)}`,
+    );
     expect(() => parseTokenizerJson(text)).toThrow(/tokenizer\.json: JSON nested 20002 levels deep, more than the 127/);
   });
 });

@@ -26,10 +26,22 @@ const added = (tokens: [number, string][]) => tokens.map(([id, content]) => ({ i
 /** bert-base-uncased's `tokenizer.json`, reduced to the fields a tokenizer reads. */
 export function bertTokenizerJson(vocab: readonly string[]): TokenizerJson {
   return {
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((t, id) => [t, id])) },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(vocab.map((t, id) => [t, id])),
+    },
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
-    added_tokens: added([[0, '[PAD]'], [100, '[UNK]'], [101, '[CLS]'], [102, '[SEP]'], [103, '[MASK]']]),
+    added_tokens: added([
+      [0, '[PAD]'],
+      [100, '[UNK]'],
+      [101, '[CLS]'],
+      [102, '[SEP]'],
+      [103, '[MASK]'],
+    ]),
   };
 }
 
@@ -38,9 +50,19 @@ export function llamaTokenizerJson(): TokenizerJson {
   const merges = [...llamaReference.merges].sort((a, b) => a[1] - b[1]).map(([pair]) => pair);
   return {
     model: { type: 'BPE', byte_fallback: true, unk_token: '<unk>', vocab: Object.fromEntries(llamaReference.vocabById.map((p, id) => [p, id])), merges },
-    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: '▁' },
+        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+      ],
+    },
     pre_tokenizer: null,
-    added_tokens: added([[0, '<unk>'], [1, '<s>'], [2, '</s>']]),
+    added_tokens: added([
+      [0, '<unk>'],
+      [1, '<s>'],
+      [2, '</s>'],
+    ]),
   };
 }
 

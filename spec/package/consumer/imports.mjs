@@ -1,7 +1,16 @@
 // Imports every public subpath of the installed package from plain JavaScript and
 // prints what each one exports (a name count), or the error an optional peer gives
 // when it is missing. Run by spec/package/install.spec.ts in an empty project.
-const SUBPATHS = ['sparsegrad', 'sparsegrad/nn', 'sparsegrad/optim', 'sparsegrad/models', 'sparsegrad/tokenizers', 'sparsegrad/gpujs', 'sparsegrad/node', 'sparsegrad/spec'];
+const SUBPATHS = [
+  'sparsegrad',
+  'sparsegrad/nn',
+  'sparsegrad/optim',
+  'sparsegrad/models',
+  'sparsegrad/tokenizers',
+  'sparsegrad/gpujs',
+  'sparsegrad/node',
+  'sparsegrad/spec',
+];
 
 const report = {};
 for (const subpath of SUBPATHS) {
