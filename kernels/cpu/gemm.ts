@@ -16,7 +16,7 @@
 //    the same for any thread count.
 // Without WebAssembly SIMD (and for tiny products) a blocked JS loop is used.
 
-import type { FloatArray } from '../reference/gemm.ts';
+import type { FloatArray, Gemm } from '../reference/gemm.ts';
 import { ValueError } from '../../base/errors.ts';
 import { CONTROL_BYTES, defaultThreads, ThreadPool } from '../threads/pool.ts';
 import { Func, Module, type MemOp, type Op } from './wasm-assembler.ts';
@@ -487,22 +487,7 @@ const reach = (count: number, is: number, k: number, ps: number) => (count - 1) 
 
 /** The SIMD path; returns false, computing nothing, when the operands would not fit under MAX_PAGES. */
 function wasmGemm(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: FloatArray,
-  aOff: number,
-  lda: number,
-  b: FloatArray,
-  bOff: number,
-  ldb: number,
-  c: FloatArray,
-  cOff: number,
-  ldc: number,
-  bias?: FloatArray,
-  biasOff = 0,
+  ...[transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff = 0]: [...Parameters<Gemm>, bias?: FloatArray, biasOff?: number]
 ): boolean {
   const { memory, pool } = wasm!;
   const t = c instanceof Float32Array ? F32 : F64;
@@ -582,22 +567,7 @@ const JB = 512,
   KB = 128; // JS path blocks: KB×JB of B stays in L2
 
 /** Blocked i-p-j loop: the inner loop runs along contiguous rows of B and C. */
-function jsGemm(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: FloatArray,
-  aOff: number,
-  lda: number,
-  b: FloatArray,
-  bOff: number,
-  ldb: number,
-  c: FloatArray,
-  cOff: number,
-  ldc: number,
-): void {
+const jsGemm: Gemm = (transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc) => {
   if (transB) {
     // make B's rows contiguous first
     const s = scratch(b, k * n);
@@ -623,30 +593,15 @@ function jsGemm(
       }
     }
   }
-}
+};
 
 /** C = op(A) · op(B); see kernels/reference/gemm.ts for the exact contract. */
-export function gemm(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: FloatArray,
-  aOff: number,
-  lda: number,
-  b: FloatArray,
-  bOff: number,
-  ldb: number,
-  c: FloatArray,
-  cOff: number,
-  ldc: number,
-): void {
+export const gemm: Gemm = (transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc) => {
   if (m === 0 || n === 0) return;
   // Below ~256 multiply-adds the copies into wasm memory cost more than they save.
   if (wasm && m * n * k >= 256 && wasmGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc)) return;
   jsGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
-}
+};
 
 /**
  * C = op(A) · op(B) + bias, the bias (n values from bias[biasOff]) added to every row: a
@@ -655,22 +610,7 @@ export function gemm(
  * Either way the result is bitwise that of gemm followed by a separate add.
  */
 export function gemmBias(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: FloatArray,
-  aOff: number,
-  lda: number,
-  b: FloatArray,
-  bOff: number,
-  ldb: number,
-  c: FloatArray,
-  cOff: number,
-  ldc: number,
-  bias: FloatArray,
-  biasOff: number,
+  ...[transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff]: [...Parameters<Gemm>, bias: FloatArray, biasOff: number]
 ): void {
   if (m === 0 || n === 0) return;
   if (wasm && m * n * k >= 256 && c instanceof Float32Array && wasmGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff))

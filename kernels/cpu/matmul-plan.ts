@@ -7,25 +7,9 @@
  */
 import type { FloatStorage } from '../../base/dtype.ts';
 import { contiguousStrides } from '../../base/shape.ts';
+import type { Gemm } from '../reference/gemm.ts';
 import type { View } from '../view.ts';
 import { forEachOffset } from '../view.ts';
-
-export type Gemm = (
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: FloatStorage,
-  aOff: number,
-  lda: number,
-  b: FloatStorage,
-  bOff: number,
-  ldb: number,
-  c: FloatStorage,
-  cOff: number,
-  ldc: number,
-) => void;
 
 interface Layout {
   trans: boolean;

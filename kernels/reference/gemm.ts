@@ -10,7 +10,7 @@ export type FloatArray = Float32Array | Float64Array;
  * with transA, A is stored k×m and (i, p) lives at a[aOff + p*lda + i].
  * op(B) is k×n, read the same way with transB. C(i, j) is c[cOff + i*ldc + j].
  */
-export function gemm(
+export type Gemm = (
   transA: boolean,
   transB: boolean,
   m: number,
@@ -25,7 +25,9 @@ export function gemm(
   c: FloatArray,
   cOff: number,
   ldc: number,
-): void {
+) => void;
+
+export const gemm: Gemm = (transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc) => {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = 0;
@@ -37,4 +39,4 @@ export function gemm(
       c[cOff + i * ldc + j] = sum;
     }
   }
-}
+};
