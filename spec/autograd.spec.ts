@@ -24,6 +24,7 @@ import {
   type Grad,
 } from '../index.ts';
 import { arbBroadcastPair, arbSeed, assertClose, type Bound } from './kit/index.ts';
+import { read } from './read.ts';
 
 /**
  * The engine and a hand-written formula compute the same float64 value in other orders:
@@ -35,22 +36,6 @@ const rounding = (terms: number): Bound => ({ name: `rounding (Σ|terms| ≤ ${t
 const maxAbs = (xs: readonly number[]) => xs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 // ---- helpers ------------------------------------------------------------------------
-
-/** Row-major values of any view, read through its strides and offset. */
-function read(t: Tensor): number[] {
-  const out: number[] = [];
-  const idx = new Array<number>(t.rank).fill(0);
-  for (let k = 0; k < t.numel; k++) {
-    let off = t.offset;
-    for (let a = 0; a < t.rank; a++) off += idx[a]! * t.strides[a]!;
-    out.push(t.data[off]!);
-    for (let a = t.rank - 1; a >= 0; a--) {
-      if (++idx[a]! < t.shape[a]!) break;
-      idx[a] = 0;
-    }
-  }
-  return out;
-}
 
 /** A gradient as a dense tensor (fails the test if it is missing). */
 function dense(g: Grad | null | undefined): Tensor {

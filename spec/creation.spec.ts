@@ -21,31 +21,15 @@ import {
   randint,
   randn,
   ShapeError,
-  type Tensor,
   tensor,
   uniform,
   ValueError,
   zeros,
 } from '../index.ts';
 import { portableLog } from '../core/random.ts';
+import { read } from './read.ts';
 
 // ---- helpers ------------------------------------------------------------------------
-
-/** Row-major values of any view, read through its strides and offset (independent of toArray). */
-function read(t: Tensor): number[] {
-  const out: number[] = [];
-  const idx = new Array<number>(t.rank).fill(0);
-  for (let k = 0; k < t.numel; k++) {
-    let off = t.offset;
-    for (let a = 0; a < t.rank; a++) off += idx[a]! * t.strides[a]!;
-    out.push(t.data[off]!);
-    for (let a = t.rank - 1; a >= 0; a--) {
-      if (++idx[a]! < t.shape[a]!) break;
-      idx[a] = 0;
-    }
-  }
-  return out;
-}
 
 function expectBitwise(actual: readonly number[], expected: readonly number[]): void {
   expect(actual.length).toBe(expected.length);

@@ -7,24 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { addGrads, DTypeError, Generator, SparseCoo, ShapeError, Tensor, tensor, topK, ValueError, type TopKMode } from '../index.ts';
 import { kthLargest } from '../core/topk.ts';
+import { read } from './read.ts';
 
 // ---- helpers ------------------------------------------------------------------------
-
-/** Row-major values of any view, read through its strides and offset. */
-function read(t: Tensor): number[] {
-  const out: number[] = [];
-  const idx = new Array<number>(t.rank).fill(0);
-  for (let k = 0; k < t.numel; k++) {
-    let off = t.offset;
-    for (let a = 0; a < t.rank; a++) off += idx[a]! * t.strides[a]!;
-    out.push(t.data[off]!);
-    for (let a = t.rank - 1; a >= 0; a--) {
-      if (++idx[a]! < t.shape[a]!) break;
-      idx[a] = 0;
-    }
-  }
-  return out;
-}
 
 const numel = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 

@@ -18,28 +18,21 @@ import { ValueError } from '../../base/errors.ts';
 import { noGrad } from '../../core/autograd.ts';
 import { Tensor } from '../../core/tensor.ts';
 import type { HookHandle } from '../../core/tensor.ts';
-import type { TopKMode } from '../../core/topk.ts';
 import type { Linear } from '../linear.ts';
 import type { Module, Parameter } from '../module.ts';
 import { findTargets, layerType, type TargetOptions } from '../targets.ts';
 import { basesFromGram } from './bases.ts';
 import { GramAccumulator } from './gram.ts';
-import { SparseGradLinear, type InputBasis } from './layer.ts';
+import { SparseGradLinear, type SparseGradLayerOptions } from './layer.ts';
 
-export interface SparseGradConfig extends TargetOptions {
+/** The layer options (one definition, in layer.ts) plus how the budget k is chosen per layer. */
+export interface SparseGradConfig extends TargetOptions, Omit<SparseGradLayerOptions, 'k'> {
   /** Entries kept per layer and step. Default rank·(in + out): the budget of a LoRA of that rank. */
   k?: number;
   /** Instead of k: a fraction of in·out in (0, 1], rounded to the nearest integer (at least 1). */
   density?: number;
   /** The LoRA rank the default budget matches. Default 7 (BERT-base: 26,880 ≈ the reference's 28,000). */
   rank?: number;
-  selection?: TopKMode;
-  inputBasis?: InputBasis;
-  referenceBiasGrad?: boolean;
-  rowCompaction?: boolean;
-  materialized?: boolean;
-  /** Keep the original linears for unload() (default true; costs one W per layer). */
-  keepOriginal?: boolean;
 }
 
 /** One shared pair of bases for every layer of a type, as tensors. */
@@ -197,15 +190,9 @@ export function applySparseGrad(model: Module, bases: Map<string, LayerTypeBases
     if (!pair) throw new ValueError(`SparseGrad: no bases for ${name} (type ${type}); collected types: ${[...bases.keys()].join(', ')}`);
     const [out, inF] = linear.weight.shape as [number, number];
     const { U, V } = shared(type, pair, linear.weight.dtype);
-    const layer = new SparseGradLinear(linear, U, V, {
-      k: budget(config, inF, out),
-      selection: config.selection ?? 'threshold',
-      inputBasis: config.inputBasis ?? 'consistent',
-      referenceBiasGrad: config.referenceBiasGrad ?? false,
-      rowCompaction: config.rowCompaction ?? false,
-      materialized: config.materialized ?? false,
-      keepOriginal: config.keepOriginal ?? true,
-    });
+    // The layer's own defaults fill what the config leaves unset.
+    const { k: _k, density: _density, rank: _rank, targets: _targets, everyNthBlock: _every, ...layerOptions } = config;
+    const layer = new SparseGradLinear(linear, U, V, { ...layerOptions, k: budget(config, inF, out) });
     model.replaceModule(name, layer);
     return [name, layer];
   });

@@ -92,7 +92,9 @@ export class SparseGradLinear extends Module {
       rowCompaction: false,
       materialized: false,
       keepOriginal: true,
-      ...options,
+      // An option given as undefined keeps its default.
+      ...(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<SparseGradLayerOptions>),
+      k: options.k,
     };
     this.#original = this.options.keepOriginal ? linear : null;
     // `to` returns U itself when the dtype already matches: blocks given the same U share
