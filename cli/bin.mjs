@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// The CLI from its TypeScript sources, for development in the repository: registers tsx's
-// loader (a devDependency) in this process, then runs cli/bin.ts. The installed package
-// runs the bundle instead (dist/sparsegrad.js, built by `npm run build -w cli`).
-import { register } from 'tsx/esm/api';
+// The `sparsegrad` executable (cli/package.json "bin"). Installed from npm, the package
+// holds the bundle (dist/sparsegrad.js, built by `npm run build -w cli`) and not the
+// TypeScript sources: run the bundle. In a checkout the sources are here (and the bundle
+// may be stale or missing): run them through tsx's loader, a devDependency.
+import { existsSync } from 'node:fs';
 
-register();
-await import('./bin.ts');
+if (existsSync(new URL('./bin.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./bin.ts');
+} else {
+  await import('./dist/sparsegrad.js');
+}
