@@ -341,11 +341,23 @@ describe.skipIf(skipWithoutGpujs('gpu.js kernels')).each(MODES)('gpu.js %s kerne
         parity(`gather axis ${axis}`, 'float64', numel(index.shape), [x, index], r, (b, [vx, vi], out) => b.gather(vx!, axis, vi as never, out));
         const shape = x.shape;
         // scatterAdd adds into a contiguous target holding `start` (on the device when r[3]).
-        parity(`scatterAdd axis ${axis}`, 'float64', start.length, [index, src], [r[1]!, r[2]!], (b, [vi, vs], out) => {
-          if (b !== ref && r[3] && be!.onDevice) be!.copy({ data: Float32Array.from(start), shape: [start.length], strides: [1], offset: 0 }, out);
-          else out.set(start);
-          b.scatterAdd(out, shape, axis, vi as never, vs!);
-        });
+        // A slot's sum may cancel: float32 errs relative to its terms, which are at most
+        // max|start| + Σ|src| in size, not relative to the result.
+        let terms = start.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        forEachOffset(src.shape, [src], ([o]) => (terms += Math.abs(src.data[o!]!)));
+        parity(
+          `scatterAdd axis ${axis}`,
+          'float64',
+          start.length,
+          [index, src],
+          [r[1]!, r[2]!],
+          (b, [vi, vs], out) => {
+            if (b !== ref && r[3] && be!.onDevice) be!.copy({ data: Float32Array.from(start), shape: [start.length], strides: [1], offset: 0 }, out);
+            else out.set(start);
+            b.scatterAdd(out, shape, axis, vi as never, vs!);
+          },
+          terms,
+        );
       },
     ) as never,
   );
