@@ -21,28 +21,8 @@ import { applyLora, type LoraLinear } from '../../nn/lora.ts';
 import { applyMeProp, MePropLinear, topKRows } from '../../nn/meprop.ts';
 import { Module } from '../../nn/module.ts';
 import { arbSeed, assertClose, T64 } from '../kit/index.ts';
-import { linear } from './helpers.ts';
+import { BERT, LLAMA, linear } from './helpers.ts';
 
-const BERT = {
-  vocab_size: 30,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  max_position_embeddings: 8,
-  num_labels: 2,
-  hidden_dropout_prob: 0,
-  attention_probs_dropout_prob: 0,
-};
-const LLAMA = {
-  vocab_size: 30,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 4,
-  num_attention_heads: 2,
-  num_key_value_heads: 1,
-  max_position_embeddings: 16,
-};
 const bert = () => new BertForSequenceClassification(bertConfig(BERT), { dtype: 'float64', generator: new Generator(1) });
 
 /** One Linear under the name `layer`, so applyLora/applyMeProp can target it. */

@@ -15,27 +15,7 @@ import { applySparseGrad, budget, collectGradients, sparseGradGroups } from '../
 import { SparseGradLinear } from '../../nn/sparsegrad/layer.ts';
 import { findTargets } from '../../nn/targets.ts';
 import { assertClose, T32, T64 } from '../kit/index.ts';
-
-const BERT = {
-  vocab_size: 30,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  max_position_embeddings: 8,
-  num_labels: 2,
-  hidden_dropout_prob: 0,
-  attention_probs_dropout_prob: 0,
-};
-const LLAMA = {
-  vocab_size: 30,
-  hidden_size: 8,
-  intermediate_size: 12,
-  num_hidden_layers: 4,
-  num_attention_heads: 2,
-  num_key_value_heads: 1,
-  max_position_embeddings: 16,
-};
+import { BERT, LLAMA } from './helpers.ts';
 
 const bert = (dtype: 'float32' | 'float64' = 'float64', seed = 1) =>
   new BertForSequenceClassification(bertConfig(BERT), { dtype, generator: new Generator(seed) });
