@@ -40,7 +40,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/memory.ts')).memoryCommand,
   },
   pretrain: {
-    summary: 'pretrain the small BERT and LLaMa models (pretrained/bert-mini, pretrained/llama-mini)',
+    summary: 'pretrain BERT or LLaMa from scratch (--size mini: pretrained/*-mini; --size small: 4 × 256)',
     load: async () => (await import('./commands/pretrain.ts')).pretrainCommand as Command,
   },
 };

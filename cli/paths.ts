@@ -18,8 +18,9 @@ function findCliRoot(from: string): string {
 
 /** The sparsegrad-cli package folder (holds pretrained/). */
 export const CLI_ROOT = findCliRoot(dirname(fileURLToPath(import.meta.url)));
-/** The shipped models. */
-export const DEFAULT_BERT = join(CLI_ROOT, 'pretrained/bert-mini');
-export const DEFAULT_LLAMA = join(CLI_ROOT, 'pretrained/llama-mini');
+/** The shipped models' folder, and the two the comparison uses by default. */
+export const PRETRAINED_DIR = join(CLI_ROOT, 'pretrained');
+export const DEFAULT_BERT = join(PRETRAINED_DIR, 'bert-mini');
+export const DEFAULT_LLAMA = join(PRETRAINED_DIR, 'llama-mini');
 /** True when running the bundle (dist/*.js), false when running the TypeScript sources. */
 export const BUNDLED = import.meta.url.endsWith('.js');

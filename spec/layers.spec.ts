@@ -2,7 +2,7 @@
  * The library reads bottom-up: every import between folders goes down this order, so a
  * learner can read each folder knowing only the ones below it.
  *
- *   base (dtype, shape, errors) ← kernels ← core ← nn, optim ← models ← node ← cli
+ *   base (dtype, shape, errors, wasm assembler) ← kernels ← core ← nn, optim ← models ← node ← cli
  *
  * kernels see typed arrays and views, never a Tensor; core (Tensor, autograd, ops) calls
  * the kernels; nn and optim are peers (neither imports the other). This test reads every

@@ -16,7 +16,7 @@ import { bertConfig, llamaConfig } from '../models/config.ts';
 import { LlamaForCausalLM } from '../models/llama.ts';
 import { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
 import { loadPretrained } from '../node.ts';
-import { pretrainCommand, type PretrainArgs } from '../cli/commands/pretrain.ts';
+import { BERT_SMALL, LLAMA_SMALL, pretrainCommand, type PretrainArgs } from '../cli/commands/pretrain.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../cli/pretrain/clm.ts';
 import { bertVocabText, loadSotu, sentences, splitAddresses } from '../cli/pretrain/corpus.ts';
 import { bertMasking, maskBatch, mlmLoss, packSequences, type MaskingOptions } from '../cli/pretrain/mlm.ts';
@@ -243,6 +243,20 @@ function tinyBert(out: string, extra: Partial<PretrainArgs> = {}): PretrainArgs 
     ...extra,
   };
 }
+
+describe('the small architectures (--size small)', () => {
+  test('BERT-small is 4 layers × 256 with FFN 1024, LLaMa-small 4 × 256 with grouped-query attention; each fits 25 MB as F16', () => {
+    const bert = bertConfig(BERT_SMALL);
+    expect([bert.num_hidden_layers, bert.hidden_size, bert.num_attention_heads, bert.intermediate_size]).toEqual([4, 256, 4, 1024]);
+    const llama = llamaConfig(LLAMA_SMALL);
+    expect([llama.num_hidden_layers, llama.hidden_size, llama.num_attention_heads, llama.num_key_value_heads]).toEqual([4, 256, 4, 2]);
+    for (const model of [new BertForMaskedLM(bert), new LlamaForCausalLM(llama)]) {
+      // parameters() lists a tied weight once, as the safetensors file stores it.
+      const count = model.parameters().reduce((n, p) => n + p.numel, 0);
+      expect(2 * count).toBeLessThanOrEqual(25e6);
+    }
+  });
+});
 
 describe('pretraining a tiny config', () => {
   test('BERT: the masked-LM loss falls; the folder is a loadable HF folder with the summary', async () => {

@@ -7,7 +7,7 @@
 import { afterAll, expect, test } from 'vitest';
 import { SparsegradError } from '../base/errors.ts';
 import { CONTROL_BYTES, ThreadPool } from '../kernels/threads/pool.ts';
-import { Func, Module } from '../kernels/cpu/wasm-assembler.ts';
+import { Func, Module } from '../base/wasm-assembler.ts';
 
 const PAGES = 4;
 const OUT = CONTROL_BYTES; // the tasks' output: one i32 per task

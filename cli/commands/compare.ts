@@ -20,7 +20,7 @@
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BUNDLED, CLI_ROOT, DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
 import { stratifiedSplit } from '../data/split.ts';
 import { CLASSIFICATION_TASKS, loadClassificationTask, type ClassificationTask } from '../data/tasks.ts';
@@ -60,7 +60,7 @@ export const PROFILES = {
     steps: 500,
     batchSize: 16,
     maxLength: 128,
-    lr: { full: 3e-4, lora: 3e-4, meprop: 3e-4, sparsegrad: 3e-4 },
+    lr: { full: 3e-4, lora: 3e-4, meprop: 3e-4, sparsegrad: 3e-4 } satisfies Record<MethodName, number>,
     seeds: [42, 3705, 2023],
   },
 } as const;
@@ -72,14 +72,16 @@ export const PROFILES = {
  * every method (no validation sweep has been run for it yet), so read its table as a
  * plumbing check until one is.
  */
+const LM_LR: Record<MethodName, number> = { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 };
+
 export const LM_PROFILES = {
-  quick: { maxChars: 60_000, steps: 40, batchSize: 4, maxLength: 64, lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 }, seeds: [42] },
+  quick: { maxChars: 60_000, steps: 40, batchSize: 4, maxLength: 64, lr: LM_LR, seeds: [42] },
   default: {
     maxChars: 200_000,
     steps: 120,
     batchSize: 4,
     maxLength: 128,
-    lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 },
+    lr: LM_LR,
     seeds: [42, 3705, 2023],
   },
   full: {
@@ -87,10 +89,16 @@ export const LM_PROFILES = {
     steps: 400,
     batchSize: 4,
     maxLength: 128,
-    lr: { full: 1e-3, lora: 1e-3, meprop: 1e-3, sparsegrad: 1e-3 },
+    lr: LM_LR,
     seeds: [42, 3705, 2023],
   },
 } as const;
+
+/** `path` relative to the working folder when it lies inside it, else as given. */
+export function portablePath(path: string): string {
+  const inside = relative(process.cwd(), path);
+  return inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
+}
 
 export const compareFlags = {
   quick: { type: 'boolean', help: `the small setting (≤ 2 minutes on 2 cores): ${describeProfile('quick')}` },
@@ -442,7 +450,8 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     machine: machineInfo(),
     setting: profile,
     settings: {
-      model: s.model,
+      // Relative to where the command ran when inside it, so that committed results name no machine's folders.
+      model: portablePath(s.model),
       task: s.task,
       ...(encoded.kind === 'classification'
         ? { 'train / test examples': `${encoded.train.length} / ${encoded.test.length}` }

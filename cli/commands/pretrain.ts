@@ -25,7 +25,8 @@ import { LlamaForCausalLM } from '../../models/llama.ts';
 import { BertTokenizer, LlamaTokenizer } from '../../models/tokenizers/index.ts';
 import { exportWeights, loadWeights } from '../../models/weights.ts';
 import { writeFileAtomic } from '../../node.ts';
-import { BUNDLED, DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
+import { BUNDLED, PRETRAINED_DIR } from '../paths.ts';
+import { setThreads } from '../../index.ts';
 import { savePretrained } from '../../node/pretrained.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../pretrain/clm.ts';
@@ -37,6 +38,8 @@ export type PretrainModel = 'bert' | 'llama';
 
 export interface PretrainArgs {
   model: PretrainModel;
+  /** The architecture (default 'mini'): ARCHITECTURES[model][size]. */
+  size?: PretrainSize;
   /** The folder to write (created). */
   out: string;
   steps?: number;
@@ -136,10 +139,38 @@ export const LLAMA_MINI: Record<string, unknown> = {
   torch_dtype: 'float16',
 };
 
-/** Defaults per model: the settings of the committed runs. */
+/** BERT-small: 4 layers × 256 (4 heads of 64), FFN 1024 — the mini's vocabulary and positions. */
+export const BERT_SMALL: Record<string, unknown> = { ...BERT_MINI, hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 1024 };
+
+/** LLaMa-small: 4 layers × 256, GQA with 4 query / 2 key-value heads of 64, SwiGLU 688 (≈ 8/3 · 256, as LLaMa sizes it). */
+export const LLAMA_SMALL: Record<string, unknown> = {
+  ...LLAMA_MINI,
+  hidden_size: 256,
+  intermediate_size: 688,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 64,
+};
+
+export type PretrainSize = 'mini' | 'small';
+
+/** The architecture of each model and size. */
+export const ARCHITECTURES: Record<PretrainModel, Record<PretrainSize, Record<string, unknown>>> = {
+  bert: { mini: BERT_MINI, small: BERT_SMALL },
+  llama: { mini: LLAMA_MINI, small: LLAMA_SMALL },
+};
+
+/** Defaults per model and size: the settings of the committed runs (cli/pretrained/README.md). */
 export const DEFAULTS = {
-  bert: { steps: 600, batchSize: 16, seqLength: 128, lr: 2e-3, evalSequences: 512 },
-  llama: { steps: 450, batchSize: 4, seqLength: 256, lr: 2e-3, evalSequences: 96 },
+  bert: {
+    mini: { steps: 600, batchSize: 16, seqLength: 128, lr: 2e-3, evalSequences: 512 },
+    small: { steps: 1200, batchSize: 16, seqLength: 128, lr: 1e-3, evalSequences: 512 },
+  },
+  llama: {
+    mini: { steps: 450, batchSize: 4, seqLength: 256, lr: 2e-3, evalSequences: 96 },
+    small: { steps: 1200, batchSize: 4, seqLength: 256, lr: 1e-3, evalSequences: 96 },
+  },
 } as const;
 
 const ln = Math.log;
@@ -232,7 +263,7 @@ async function documents(args: PretrainArgs): Promise<{ train: readonly string[]
 async function buildBert(
   args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' | 'seqLength' | 'dropout' | 'evalSequences'>> & PretrainArgs,
 ): Promise<Built<ReturnType<typeof maskBatch>>> {
-  const shipped = { ...BERT_MINI, ...(args.config ?? {}) };
+  const shipped = { ...ARCHITECTURES.bert[args.size ?? 'mini'], ...(args.config ?? {}) };
   const config = bertConfig({ ...shipped, hidden_dropout_prob: args.dropout, attention_probs_dropout_prob: args.dropout });
   if (args.seqLength > config.max_position_embeddings)
     throw new ValueError(`pretrain: seqLength ${args.seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
@@ -316,7 +347,7 @@ async function buildBert(
 async function buildLlama(
   args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' | 'seqLength' | 'dropout' | 'evalSequences'>> & PretrainArgs,
 ): Promise<Built<ReturnType<typeof clmBatch>>> {
-  const shipped = { ...LLAMA_MINI, ...(args.config ?? {}) };
+  const shipped = { ...ARCHITECTURES.llama[args.size ?? 'mini'], ...(args.config ?? {}) };
   const config = llamaConfig(shipped);
   if (args.seqLength > config.max_position_embeddings)
     throw new ValueError(`pretrain: seqLength ${args.seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
@@ -407,18 +438,20 @@ function evaluateAll(batches: (() => { loss: { item(): number }; count: number; 
 
 const pretrainFlags = {
   model: { type: 'choice', choices: ['bert', 'llama'], help: 'which model to pretrain' },
-  out: { type: 'string', placeholder: 'DIR', help: 'the folder to write (default pretrained/bert-mini or pretrained/llama-mini)' },
-  steps: { type: 'int', min: 1, help: 'optimizer steps (default: bert 600, llama 450)' },
+  size: { type: 'choice', choices: ['mini', 'small'], default: 'mini', help: 'mini: 2 × 128; small: 4 × 256 (BERT FFN 1024, LLaMa GQA 4/2 heads, SwiGLU 688)' },
+  out: { type: 'string', placeholder: 'DIR', help: 'the folder to write (default pretrained/<model>-<size>)' },
+  steps: { type: 'int', min: 1, help: 'optimizer steps (default: bert 600 mini / 1200 small, llama 450 / 1200)' },
   seed: { type: 'int', default: 0, help: 'seed of the initialization, data order and masking' },
   batchSize: { type: 'int', min: 1, help: 'sequences per step (default: bert 16, llama 4)' },
   seqLength: { type: 'int', min: 3, help: 'tokens per sequence (default: bert 128, llama 256)' },
-  lr: { type: 'number', min: 0, exclusiveMin: true, help: 'peak learning rate (default: 2e-3)' },
+  lr: { type: 'number', min: 0, exclusiveMin: true, help: 'peak learning rate (default: 2e-3 mini, 1e-3 small)' },
   warmupSteps: { type: 'int', min: 0, help: 'linear warm-up steps (default: 6% of the steps)' },
   weightDecay: { type: 'number', min: 0, default: 0.01, help: 'AdamW weight decay (not on biases and norms)' },
   logEvery: { type: 'int', min: 1, default: 20, help: 'steps between progress lines' },
   evalEvery: { type: 'int', min: 0, default: 200, help: 'steps between held-out evaluations (0: only at the end)' },
   checkpointEvery: { type: 'int', min: 0, default: 100, help: 'steps between checkpoints in <out>/checkpoint (0: none)' },
   resume: { type: 'boolean', default: true, help: 'continue from <out>/checkpoint when present (--no-resume starts over)' },
+  threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core)' },
 } satisfies FlagSpecs;
 
 /** Pretrain from a plain options object; resolves with the summary (also written to `<out>/pretraining.json`). */
@@ -440,10 +473,13 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
   }
   if (!flags.model) throw new CliError('pretrain: --model is required (bert or llama)');
   const model = flags.model as PretrainModel;
+  const size = flags.size as PretrainSize;
+  if (flags.threads !== undefined) setThreads(flags.threads);
   await pretrain({
     model,
+    size,
     // From the sources it rebuilds the shipped models; an installed CLI writes under the working folder.
-    out: flags.out ?? (BUNDLED ? join('pretrained', model === 'bert' ? 'bert-mini' : 'llama-mini') : model === 'bert' ? DEFAULT_BERT : DEFAULT_LLAMA),
+    out: flags.out ?? join(BUNDLED ? 'pretrained' : PRETRAINED_DIR, `${model}-${size}`),
     steps: flags.steps,
     seed: flags.seed,
     batchSize: flags.batchSize,
@@ -461,8 +497,8 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
 
 async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   const log = args.log ?? ((line: string) => console.log(line));
-  const d = DEFAULTS[args.model];
-  if (!d) throw new ValueError(`pretrain: model must be 'bert' or 'llama', got ${JSON.stringify(args.model)}`);
+  const d = DEFAULTS[args.model]?.[args.size ?? 'mini'];
+  if (!d) throw new ValueError(`pretrain: model must be 'bert' or 'llama' and size 'mini' or 'small', got ${JSON.stringify(args.model)} and ${JSON.stringify(args.size)}`);
   const steps = args.steps ?? d.steps;
   const full = {
     ...args,
@@ -485,6 +521,7 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   );
   const runConfig = {
     model: args.model,
+    size: args.size ?? 'mini',
     seed: full.seed,
     batchSize: full.batchSize,
     seqLength: full.seqLength,

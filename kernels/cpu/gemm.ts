@@ -19,7 +19,7 @@
 import type { FloatArray, Gemm } from '../reference/gemm.ts';
 import { ValueError } from '../../base/errors.ts';
 import { CONTROL_BYTES, defaultThreads, ThreadPool } from '../threads/pool.ts';
-import { Func, Module, type MemOp, type Op } from './wasm-assembler.ts';
+import { Func, Module, type MemOp, type Op } from '../../base/wasm-assembler.ts';
 
 // A 4×2-vector tile (8 accumulators). Larger tiles (6×2, 5×2, 4×3: 10–12 accumulators)
 // and unrolling the k loop by 2 or 4 all measured 10–35 % slower under V8 11.3 (Node 20)

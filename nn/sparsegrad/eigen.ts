@@ -15,7 +15,7 @@
  * projection then runs along contiguous memory of the row-major arrays.
  */
 import { ValueError } from '../../base/errors.ts';
-import { Func, Module } from '../../kernels/cpu/wasm-assembler.ts';
+import { Func, Module } from '../../base/wasm-assembler.ts';
 import { addProduct, addUpperProduct, rowOrthogonalityError, transpose } from './gram.ts';
 
 /** Eigenvalues in descending order; eigenvector k is column k of the n×n row-major `vectors`. */

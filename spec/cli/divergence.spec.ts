@@ -2,15 +2,14 @@
  * Divergence (cli/divergence.ts): the guard's rules on their own, then the real
  * executable: `finetune --lr 10` stops with exit 3 and writes no model and no checkpoint.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { assertFiniteTensors, DEFAULT_DIVERGENCE, Diverged, DIVERGED_EXIT, DivergenceGuard, firstNonFinite } from '../../cli/divergence.ts';
 import { CliError } from '../../cli/args.ts';
 import { tensor } from '../../core/creation.ts';
 import { readSafetensors } from '../../node.ts';
-import { cli, makeTinyBert } from './helpers.ts';
+import { cli, tinyBertWorkspace } from './helpers.ts';
 
 /** The error `fn` throws (failing the test when it throws nothing). */
 function thrown(fn: () => unknown): Error {
@@ -113,22 +112,13 @@ describe('DivergenceGuard', () => {
 });
 
 describe('the executable', () => {
-  let model: string;
-  let work: string;
-  beforeAll(async () => {
-    model = (await makeTinyBert()).dir;
-    work = mkdtempSync(join(tmpdir(), 'sparsegrad-divergence-'));
-  }, 60_000);
-  afterAll(() => {
-    rmSync(work, { recursive: true, force: true });
-    rmSync(model, { recursive: true, force: true });
-  });
+  const workspace = tinyBertWorkspace('divergence');
 
   const finetune = (output: string, steps: number, ...extra: string[]) =>
     cli([
       'finetune',
       '--model',
-      model,
+      workspace.model,
       '--task',
       'spam',
       '--method',
@@ -151,7 +141,7 @@ describe('the executable', () => {
     ]);
 
   test('finetune --lr 10 stops with exit 3 and a clear message; no model or result, and every checkpoint is finite', async () => {
-    const output = join(work, 'lr10');
+    const output = join(workspace.work, 'lr10');
     const run = await finetune(output, 30, '--lr', '10');
     expect(run.status, run.stderr).toBe(DIVERGED_EXIT);
     expect(run.stderr).toMatch(
@@ -170,7 +160,7 @@ describe('the executable', () => {
   }, 120_000);
 
   test('finetune --lr 1e39 is refused before any training: it overflows float32 weights', async () => {
-    const output = join(work, 'lr1e39');
+    const output = join(workspace.work, 'lr1e39');
     const run = await finetune(output, 1, '--lr', '1e39');
     expect(run.status, run.stderr).toBe(1);
     expect(run.stderr).toContain("error: Invalid learning rate: 1e+39 (overflows float32, the dtype of the group's parameters)");
@@ -178,7 +168,7 @@ describe('the executable', () => {
   }, 120_000);
 
   test('--divergence-factor 0 lets a rising loss continue (the finiteness checks stay)', async () => {
-    const output = join(work, 'off');
+    const output = join(workspace.work, 'off');
     const run = await finetune(output, 8, '--lr', '10', '--divergence-factor', '0', '--no-save');
     // Either the run ends (exit 0) or the loss or a weight became non-finite (exit 3): never the ratio rule.
     expect([0, DIVERGED_EXIT], run.stderr).toContain(run.status);

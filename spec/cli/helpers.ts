@@ -5,9 +5,10 @@
  * runs the real executable as a user would.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { loadClassificationTask } from '../../cli/data/tasks.ts';
 import { Generator } from '../../core/random.ts';
 import { BertForMaskedLM } from '../../models/bert.ts';
@@ -40,6 +41,22 @@ export async function makeTinyBert(options: { words?: number; seed?: number } = 
     tokenizerFiles: { 'vocab.txt': `${vocab.join('\n')}\n` },
   });
   return { dir, config };
+}
+
+/**
+ * A tiny BERT folder and an empty scratch folder for the tests of one file (or describe
+ * block): made before its first test, removed after its last. Read the paths inside tests.
+ */
+export function tinyBertWorkspace(name: string): { readonly model: string; readonly work: string } {
+  const workspace = { model: '', work: '' };
+  beforeAll(async () => {
+    workspace.model = (await makeTinyBert()).dir;
+    workspace.work = mkdtempSync(join(tmpdir(), `sparsegrad-${name}-`));
+  }, 60_000);
+  afterAll(() => {
+    for (const dir of [workspace.work, workspace.model]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return workspace;
 }
 
 const root = join(import.meta.dirname, '../..');

@@ -4,29 +4,17 @@
  * found before the dataset is tokenized; the resume hint is a runnable command; a child
  * killed by the test's time limit says "timed out".
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cli, makeTinyBert, type CliRun } from './helpers.ts';
+import { describe, expect, test } from 'vitest';
+import { cli, tinyBertWorkspace, type CliRun } from './helpers.ts';
 
-let model: string;
-let work: string;
-
-beforeAll(async () => {
-  model = (await makeTinyBert()).dir;
-  work = mkdtempSync(join(tmpdir(), 'sparsegrad-preflight-'));
-}, 60_000);
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-  rmSync(model, { recursive: true, force: true });
-});
+const workspace = tinyBertWorkspace('preflight');
 
 /** A copy of the tiny model with one file damaged by `damage`. */
 function damaged(name: string, damage: (dir: string) => void): string {
-  const dir = join(work, name);
-  cpSync(model, dir, { recursive: true });
+  const dir = join(workspace.work, name);
+  cpSync(workspace.model, dir, { recursive: true });
   damage(dir);
   return dir;
 }
@@ -47,38 +35,38 @@ describe('a damaged model folder: one line naming the file, before the dataset i
     const dir = damaged('bad-config', (d) => writeFileSync(join(d, 'config.json'), '{"hidden_size": 32,'));
     const re = new RegExp(`^error: ${join(dir, 'config.json')}: not valid JSON \\(`);
     const [finetune, evaluate, compare, generate] = await Promise.all([
-      cli(['finetune', '--model', dir, ...small, '--output', join(work, 'out-config')]),
+      cli(['finetune', '--model', dir, ...small, '--output', join(workspace.work, 'out-config')]),
       cli(['eval', '--model', dir, '--task', 'spam', '--max-test', '20']),
-      cli(['compare', '--quick', '--model', dir, '--out', join(work, 'cmp-config'), '--jobs', '2']),
+      cli(['compare', '--quick', '--model', dir, '--out', join(workspace.work, 'cmp-config'), '--jobs', '2']),
       cli(['generate', 'Hello', '--model', dir]),
     ]);
     expectOneErrorLine(finetune, 2, re);
     expectOneErrorLine(evaluate, 2, re);
     expectOneErrorLine(compare, 2, re);
     expectOneErrorLine(generate, 2, re);
-    expect(existsSync(join(work, 'cmp-config', 'task.json'))).toBe(false);
+    expect(existsSync(join(workspace.work, 'cmp-config', 'task.json'))).toBe(false);
   }, 120_000);
 
   test('a truncated model.safetensors: the error names the file', async () => {
     const dir = damaged('truncated', (d) => truncateSync(join(d, 'model.safetensors'), 4000));
-    const run = await cli(['finetune', '--model', dir, ...small, '--output', join(work, 'out-truncated')]);
+    const run = await cli(['finetune', '--model', dir, ...small, '--output', join(workspace.work, 'out-truncated')]);
     expectOneErrorLine(run, 2, new RegExp(`^error: ${join(dir, 'model.safetensors')}: `));
   }, 60_000);
 
   test('a vocab.txt missing: the classification task is refused with the folder named', async () => {
     const dir = damaged('no-vocab', (d) => rmSync(join(d, 'vocab.txt')));
-    const run = await cli(['finetune', '--model', dir, ...small, '--output', join(work, 'out-vocab')]);
+    const run = await cli(['finetune', '--model', dir, ...small, '--output', join(workspace.work, 'out-vocab')]);
     expectOneErrorLine(run, 2, new RegExp(`^error: ${dir}.*no BERT tokenizer`));
   }, 60_000);
 });
 
 describe('the output path is checked before anything expensive', () => {
   test('--output naming a file, or below a file', async () => {
-    const file = join(work, 'a-file');
+    const file = join(workspace.work, 'a-file');
     writeFileSync(file, 'not a folder');
     const [at, below] = await Promise.all([
-      cli(['finetune', '--model', model, ...small, '--output', file]),
-      cli(['finetune', '--model', model, ...small, '--output', join(file, 'run')]),
+      cli(['finetune', '--model', workspace.model, ...small, '--output', file]),
+      cli(['finetune', '--model', workspace.model, ...small, '--output', join(file, 'run')]),
     ]);
     expectOneErrorLine(at, 2, new RegExp(`^error: --output ${file}: this is a file, not a folder; choose another --output$`));
     expectOneErrorLine(below, 2, new RegExp(`^error: --output ${join(file, 'run')}: ${file} is a file, not a folder`));
@@ -86,21 +74,21 @@ describe('the output path is checked before anything expensive', () => {
   }, 60_000);
 
   test('--output where nothing can be written (root included: /sys refuses mkdir)', async () => {
-    const run = await cli(['finetune', '--model', model, ...small, '--output', '/sys/sparsegrad-test/run']);
+    const run = await cli(['finetune', '--model', workspace.model, ...small, '--output', '/sys/sparsegrad-test/run']);
     expectOneErrorLine(run, 2, /^error: --output \/sys\/sparsegrad-test\/run: cannot write there \(E[A-Z]+: .*\); choose another --output$/);
   }, 60_000);
 
   test('compare --out naming a file', async () => {
-    const file = join(work, 'another-file');
+    const file = join(workspace.work, 'another-file');
     writeFileSync(file, '');
-    expectOneErrorLine(await cli(['compare', '--quick', '--model', model, '--out', file]), 2, /^error: --out .*: this is a file, not a folder/);
+    expectOneErrorLine(await cli(['compare', '--quick', '--model', workspace.model, '--out', file]), 2, /^error: --out .*: this is a file, not a folder/);
   }, 60_000);
 });
 
 describe('hints and failures say what to do', () => {
   test('the resume hint after Ctrl-C is a runnable command: npx sparsegrad …, or npm start -- … under npm start', async () => {
-    const output = join(work, 'interrupted');
-    const args = ['finetune', '--model', model, ...small, '--output', output];
+    const output = join(workspace.work, 'interrupted');
+    const args = ['finetune', '--model', workspace.model, ...small, '--output', output];
     const [plain, npm] = await Promise.all([
       cli([...args, '--stop-after', '2']),
       cli([...args.slice(0, -1), `${output}-npm`, '--stop-after', '2'], { env: { npm_lifecycle_event: 'start' } }),
@@ -116,7 +104,7 @@ describe('hints and failures say what to do', () => {
   }, 120_000);
 
   test('a child killed by the time limit reports "timed out", not a null status', async () => {
-    const run = await cli(['finetune', '--model', model, ...small, '--output', join(work, 'slow')], { timeoutMs: 200 });
+    const run = await cli(['finetune', '--model', workspace.model, ...small, '--output', join(workspace.work, 'slow')], { timeoutMs: 200 });
     expect(run.timedOut).toBe(true);
     expect(run.status).toBeNull();
     expect(run.stderr).toMatch(/^timed out after 0\.2 s \(killed\): sparsegrad finetune /);

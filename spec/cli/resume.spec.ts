@@ -3,30 +3,18 @@
  * itself after N steps through the hidden --stop-after hook) saves a checkpoint and exits
  * 130; `--resume` continues it to bitwise the weights of an uninterrupted run.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { RunResult } from '../../cli/train.ts';
-import { cli, makeTinyBert } from './helpers.ts';
+import { cli, tinyBertWorkspace } from './helpers.ts';
 
-let modelDir: string;
-let work: string;
-
-beforeAll(async () => {
-  modelDir = (await makeTinyBert()).dir;
-  work = mkdtempSync(join(tmpdir(), 'sparsegrad-resume-'));
-}, 60_000);
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-  rmSync(modelDir, { recursive: true, force: true });
-});
+const workspace = tinyBertWorkspace('resume');
 
 const common = (method: string, output: string, lr = '3e-3') => [
   'finetune',
   '--model',
-  modelDir,
+  workspace.model,
   '--task',
   'spam',
   '--method',
@@ -53,8 +41,8 @@ const common = (method: string, output: string, lr = '3e-3') => [
 
 describe.each(['sparsegrad', 'lora'])('%s', (method) => {
   test('an interrupted run resumes to the same final weights, bitwise', async () => {
-    const straight = join(work, `${method}-straight`);
-    const resumed = join(work, `${method}-resumed`);
+    const straight = join(workspace.work, `${method}-straight`);
+    const resumed = join(workspace.work, `${method}-resumed`);
     const [a, b] = await Promise.all([cli(common(method, straight)), cli([...common(method, resumed), '--stop-after', '4'])]);
     expect(a.status, a.stderr).toBe(0);
     expect(b.status, b.stderr).toBe(130);

@@ -1,16 +1,13 @@
 // Imports every public subpath of the installed package from plain JavaScript and
 // prints what each one exports (a name count), or the error an optional peer gives
 // when it is missing. Run by spec/package/install.spec.ts in an empty project.
-const SUBPATHS = [
-  'sparsegrad',
-  'sparsegrad/nn',
-  'sparsegrad/optim',
-  'sparsegrad/models',
-  'sparsegrad/tokenizers',
-  'sparsegrad/gpujs',
-  'sparsegrad/node',
-  'sparsegrad/spec',
-];
+import { readFileSync } from 'node:fs';
+
+// The subpaths are the installed manifest's `exports` (JavaScript ones; package.json is data).
+const { exports } = JSON.parse(readFileSync('node_modules/sparsegrad/package.json', 'utf8'));
+const SUBPATHS = Object.keys(exports)
+  .filter((key) => !key.endsWith('.json'))
+  .map((key) => `sparsegrad${key.slice(1)}`);
 
 const report = {};
 for (const subpath of SUBPATHS) {
