@@ -498,7 +498,10 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
 async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   const log = args.log ?? ((line: string) => console.log(line));
   const d = DEFAULTS[args.model]?.[args.size ?? 'mini'];
-  if (!d) throw new ValueError(`pretrain: model must be 'bert' or 'llama' and size 'mini' or 'small', got ${JSON.stringify(args.model)} and ${JSON.stringify(args.size)}`);
+  if (!d)
+    throw new ValueError(
+      `pretrain: model must be 'bert' or 'llama' and size 'mini' or 'small', got ${JSON.stringify(args.model)} and ${JSON.stringify(args.size)}`,
+    );
   const steps = args.steps ?? d.steps;
   const full = {
     ...args,
