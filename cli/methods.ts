@@ -37,9 +37,7 @@ import type { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.t
 import { applyLora, type LoraHandle } from '../nn/lora.ts';
 import { applyMeProp, type MePropHandle } from '../nn/meprop.ts';
 import type { Module } from '../nn/module.ts';
-import { applySparseGrad, budget, sparseGradGroups, type LayerTypeBases, type SparseGradHandle } from '../nn/sparsegrad/apply.ts';
-import { basesFromGram } from '../nn/sparsegrad/bases.ts';
-import { GramAccumulator } from '../nn/sparsegrad/gram.ts';
+import { applySparseGrad, budget, GradientCollector, sparseGradGroups, type LayerTypeBases, type SparseGradHandle } from '../nn/sparsegrad/apply.ts';
 import type { InputBasis } from '../nn/sparsegrad/layer.ts';
 import { findTargets, layerType, type TargetOptions } from '../nn/targets.ts';
 import { readFolderTokenizer, readFolderWeights } from '../node/pretrained.ts';
@@ -356,21 +354,8 @@ export interface Preliminary {
  * then eigen-decompose them with a progress bar per layer type.
  */
 export function runPreliminary(model: Module, o: MethodOptions, backward: (step: number) => number): Preliminary {
-  const types = new Map<string, GramAccumulator>();
-  const hooks: { remove(): void }[] = [];
-  for (const [name, linear] of findTargets(model, targetOptions(o))) {
-    const type = layerType(name);
-    const [out, inF] = linear.weight.shape as [number, number];
-    let gram = types.get(type);
-    if (!gram) types.set(type, (gram = new GramAccumulator(out, inF)));
-    const g = gram;
-    hooks.push(
-      linear.weight.registerPostAccumulateGradHook((w) => {
-        if (!(w.grad instanceof Tensor)) throw new ValueError(`SparseGrad: expected a dense gradient on ${name}.weight during collection`);
-        g.add(w.grad.contiguous().data as Float32Array | Float64Array);
-      }),
-    );
-  }
+  const collector = new GradientCollector(model, targetOptions(o));
+  const grams = [...collector.types.values()].map(({ gram }) => gram);
   const t0 = performance.now();
   let losses: number[];
   try {
@@ -379,28 +364,15 @@ export function runPreliminary(model: Module, o: MethodOptions, backward: (step:
       o,
       backward,
       'sparsegrad: collect gradients',
-      `${[...types.values()].reduce((s, g) => s + g.outFeatures * g.inFeatures, 0).toLocaleString('en-US')} entries per slice set`,
+      `${grams.reduce((s, g) => s + g.outFeatures * g.inFeatures, 0).toLocaleString('en-US')} entries per slice set`,
     );
   } finally {
-    for (const h of hooks) h.remove();
+    collector.stop();
   }
   const collectSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const eig = startProgress('sparsegrad: eigen-decomposition', types.size, { unit: 'types' });
-  const bases = new Map<string, LayerTypeBases>();
-  for (const [type, gram] of types) {
-    const result = gram.finish();
-    if (result.slices === 0) throw new ValueError(`SparseGrad: no gradient was collected for ${type}`);
-    const { U, V, eigenvalues } = basesFromGram(result);
-    bases.set(type, {
-      U: Tensor.fromStorage(U, [gram.inFeatures, gram.inFeatures]),
-      V: Tensor.fromStorage(V, [gram.outFeatures, gram.outFeatures]),
-      inValues: eigenvalues.u,
-      outValues: eigenvalues.v,
-      slices: result.slices,
-    });
-    eig.tick(1, `${type} (${gram.outFeatures}×${gram.inFeatures}, ${result.slices} slices)`);
-  }
+  const eig = startProgress('sparsegrad: eigen-decomposition', grams.length, { unit: 'types' });
+  const bases = collector.finish((type, b) => eig.tick(1, `${type} (${b.V.shape[0]}×${b.U.shape[0]}, ${b.slices} slices)`));
   eig.done();
   return { bases, losses, collectSeconds, eigenSeconds: (performance.now() - t1) / 1000 };
 }

@@ -211,6 +211,17 @@ function randomFloats(op: string, shape: Shape, options: RandomOptions, draw: (g
  */
 export const rand = (shape: Shape, options: RandomOptions = {}) => randomFloats('rand', shape, options, (g) => g.uniform());
 /**
+ * Dropout's mask: each entry `1 / (1 − p)` with probability 1 − p, else 0, drawn as
+ * `rand(shape) ≥ p` would be (the same uniform numbers, rounded to the dtype first), in one
+ * pass. Internal to `dropout` (core/ops/nn.ts), which multiplies by it.
+ */
+export function dropoutMask(shape: Shape, p: number, options: RandomOptions = {}): Tensor {
+  const round = (options.dtype ?? 'float32') === 'float32' ? Math.fround : (u: number) => u;
+  const scale = 1 / (1 - p);
+  return randomFloats('dropout', shape, options, (g) => (round(g.uniform()) >= p ? scale : 0));
+}
+
+/**
  * Standard normal.
  *
  * @example

@@ -122,7 +122,11 @@ export const compareFlags = {
   lrLora: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of LoRA' },
   lrMeprop: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of MeProp' },
   lrSparsegrad: { type: 'number', min: 0, exclusiveMin: true, help: 'learning rate of SparseGrad' },
-  validation: { type: 'int', min: 1, help: 'hold out N training examples (stratified) and evaluate on them instead of the test split: for tuning' },
+  validation: {
+    type: 'int',
+    min: 1,
+    help: 'hold out N training examples (stratified; language modelling: N training documents) and evaluate on them instead of the test split: for tuning',
+  },
   maxLength: { type: 'int', min: 8, help: 'tokens per text ([CLS] and [SEP] included)' },
   maxTrain: { type: 'int', min: 1, help: 'training examples (a stratified subset)' },
   maxTest: { type: 'int', min: 1, help: 'test examples (a stratified subset)' },
@@ -460,7 +464,11 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
       'batch size': s.batchSize,
       'max length': s.maxLength,
       'learning rate': formatLrs(s),
-      ...(s.validation ? { evaluation: `validation: ${s.validation} held-out training examples (not the test split)` } : {}),
+      ...(s.validation
+        ? {
+            evaluation: `validation: ${s.validation} held-out training ${kind === 'lm' ? 'documents (not the held-out documents)' : 'examples (not the test split)'}`,
+          }
+        : {}),
       seeds: s.seeds.join(', '),
       rank: s.rank,
       'SparseGrad preliminary steps': s.prelimSteps,
@@ -470,7 +478,11 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
       'preliminary full steps for LoRA and MeProp': s.prelimAll ? `yes (${s.prelimSteps})` : 'no',
       'SparseAdam moments': s.sparseMoments ? 'sparse (touched entries only)' : 'dense',
       'row compaction': s.rowCompaction ? 'on' : 'off',
-      ...(flags.sweep !== undefined ? { 'learning rates chosen by': `${resolve(flags.sweep)} (best mean validation accuracy)` } : {}),
+      ...(sweep && flags.sweep !== undefined
+        ? {
+            'learning rates chosen by': `${portablePath(resolve(flags.sweep))} (${sweep.metric === 'validation loss' ? 'lowest' : 'best'} mean ${sweep.metric})`,
+          }
+        : {}),
       'bootstrap replicates': s.bootstrap,
       ...(s.k !== undefined ? { 'MeProp/SparseGrad k per layer': s.k } : {}),
     },
@@ -586,15 +598,18 @@ async function loadClassification(s: Settings): Promise<{ encoded: EncodedTask; 
   return { encoded, split: raw.split ?? s.task, baseline };
 }
 
-/** A language-modelling task: documents held out (10 %, seeded by --data-seed), blocks of --max-length tokens; no baseline. */
+/**
+ * A language-modelling task: documents held out (10 %, seeded by --data-seed), blocks of
+ * --max-length tokens; no baseline. With --validation N, N training documents are held out
+ * and evaluated instead (the held-out documents are never read).
+ */
 async function loadLm(s: Settings): Promise<{ encoded: EncodedTask; split: string; baseline: ReportData['baseline'] }> {
-  if (s.validation !== undefined)
-    throw new CliError('--validation is for classification tasks; a language-modelling task already evaluates on held-out documents only');
   const { encoded, split } = await loadEncodedTask(s.task, s.model, {
     dataSeed: s.dataSeed,
     maxChars: s.maxChars,
     heldOutFraction: 0.1,
     maxLength: s.maxLength,
+    validation: s.validation,
   });
   console.log(split);
   return { encoded, split, baseline: null };

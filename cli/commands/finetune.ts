@@ -48,6 +48,8 @@ export interface TaskOptions {
   maxChars?: number;
   heldOutFraction: number;
   maxLength: number;
+  /** LM tuning: training documents held out and evaluated instead of the held-out ones (classification: compare splits examples itself). */
+  validation?: number;
   /** Evaluation only: tokenize the test / held-out side alone (the training labels are still kept, for the baseline). */
   evaluationOnly?: boolean;
 }
@@ -67,7 +69,7 @@ export async function loadEncodedTask(task: string, dir: string, o: TaskOptions)
       return { encoded: encodeClassification(raw, tokenizer, o.maxLength), split: raw.split };
     }
     if (!tokenizer || 'clsId' in tokenizer) throw new CliError(`${dir} has no LLaMa tokenizer (tokenizer.json); language-modelling tasks need a LLaMa folder`);
-    const raw = loadLmTask(task, { seed: o.dataSeed, heldOutFraction: o.heldOutFraction, maxChars: o.maxChars });
+    const raw = loadLmTask(task, { seed: o.dataSeed, heldOutFraction: o.heldOutFraction, maxChars: o.maxChars, validation: o.validation });
     return { encoded: encodeLm(o.evaluationOnly ? { ...raw, train: raw.heldOut } : raw, tokenizer, o.maxLength), split: raw.split };
   } catch (e) {
     if (e instanceof ValueError) throw new CliError(e.message);

@@ -4,32 +4,42 @@
  *   sparsegrad sweep --lrs 1e-4,3e-4,1e-3,3e-3,1e-2 --validation 400 [compare flags]
  *
  * runs `compare` once per rate — every method at that rate, evaluated on a validation
- * split held out of the training set (`--validation`, stratified; the test split is never
- * read) — then picks, per method, the rate with the best mean validation accuracy over
- * the seeds (ties go to the smaller rate), and writes `sweep.json` and `sweep.md`: the
+ * split held out of the training set (`--validation`: examples, stratified; for a
+ * language-modelling task, documents; the test or held-out split is never read) — then
+ * picks, per method, the rate with the best mean validation accuracy (language modelling:
+ * the lowest mean validation loss) over the seeds (ties go to the smaller rate), and
+ * writes `sweep.json` and `sweep.md`: the
  * whole grid (mean ± sample std per method and rate) and the choice. `compare --sweep
  * DIR/sweep.json` then trains each method at its chosen rate on the full training split,
  * evaluates on the test split, and shows the grid in its report.
  *
  * Every flag other than --lrs and --out goes to compare as it is (so --quick, --task,
  * --seeds, --steps, --train mlp-only… set the sweep's runs); a per-method or global --lr
- * would defeat the sweep and is refused. Classification only: the language-modelling
- * tasks have a held-out split but no validation split yet.
+ * would defeat the sweep and is refused.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../node.ts';
 import { CliError } from '../args.ts';
 import { METHOD_LABELS, type MethodName } from '../methods.ts';
-import type { ReportData } from '../report/html.ts';
+import { sweepCellText, sweepHeading, type ReportData } from '../report/html.ts';
+import { loadLmTask } from '../data/tasks.ts';
 import { compareCommand } from './compare.ts';
+import { taskKind } from './finetune.ts';
 
 /** Five log-spaced rates around the ones the README's table found (3e-4 … 1e-3). */
 export const DEFAULT_LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2] as const;
 
+/** What a sweep ranks rates by: classification accuracy (higher is better), or the LM's loss per token (lower is better). */
+export type SweepMetric = 'validation accuracy' | 'validation loss';
+
+export function sweepMetric(kind: 'classification' | 'lm'): SweepMetric {
+  return kind === 'lm' ? 'validation loss' : 'validation accuracy';
+}
+
 export interface SweepCell {
   lr: number;
-  /** Mean and sample standard deviation over seeds of the validation accuracy; n seeds. */
+  /** Mean and sample standard deviation over seeds of the metric (accuracy, or loss in nats per token); n seeds. */
   mean: number;
   std: number;
   n: number;
@@ -39,7 +49,7 @@ export interface SweepSummary {
   command: string;
   generated: string;
   task: string;
-  metric: 'validation accuracy';
+  metric: SweepMetric;
   lrs: number[];
   grid: Partial<Record<MethodName, SweepCell[]>>;
   chosen: Partial<Record<MethodName, number>>;
@@ -57,7 +67,7 @@ trains each method at its rate, evaluates on the test split and shows the whole 
 flags:
   --lrs X,X,…       the rates (default ${DEFAULT_LRS.join(',')}: five, log-spaced)
   --out DIR         where the per-rate comparisons and sweep.json go (default: runs/sweep-<task>)
-  --validation N    training examples held out for validation (default 400; passed to compare)
+  --validation N    training examples held out for validation (default 400; language modelling: documents, default a tenth)
   every other flag  goes to each compare run (--quick, --task, --methods, --seeds, --steps, --train, …)`;
 
 /** Take `--name value` / `--name=value` out of argv; returns the value (last one wins) and the rest. */
@@ -75,6 +85,12 @@ function take(argv: readonly string[], name: string): { value: string | undefine
   return { value, rest };
 }
 
+/** The validation split when none is given: 400 training examples, or a tenth of a language-modelling task's training documents. */
+function defaultValidation(task: string): number {
+  if (taskKind(task) === 'classification') return 400;
+  return Math.max(1, Math.round(0.1 * loadLmTask(task).train.length));
+}
+
 export function parseLrs(text: string): number[] {
   const lrs = text.split(',').map((x) => Number(x.trim()));
   const bad = lrs.findIndex((x) => !(Number.isFinite(x) && x > 0));
@@ -84,31 +100,31 @@ export function parseLrs(text: string): number[] {
   return [...lrs].sort((a, b) => a - b);
 }
 
-/** The grid and the choice from each rate's results.json (`results[i]` ran at `lrs[i]`). */
-export function summarizeSweep(lrs: readonly number[], results: readonly ReportData[]): Pick<SweepSummary, 'grid' | 'chosen'> {
+/** The grid and the choice from each rate's results.json (`results[i]` ran at `lrs[i]`): the best mean, and of equal means the smaller rate. */
+export function summarizeSweep(lrs: readonly number[], results: readonly ReportData[]): Pick<SweepSummary, 'grid' | 'chosen' | 'metric'> {
+  const metric = sweepMetric(results[0]?.kind === 'lm' ? 'lm' : 'classification');
   const grid: SweepSummary['grid'] = {};
   const chosen: SweepSummary['chosen'] = {};
   for (const row of results[0]?.rows ?? []) {
     const cells = lrs.map((lr, i) => {
       const r = results[i]!.rows.find((x) => x.method === row.method);
-      if (!r) throw new CliError(`sweep: the run at lr ${lr} has no ${METHOD_LABELS[row.method]} row`);
-      return { lr, mean: r.accuracy.mean, std: r.accuracy.std, n: r.accuracy.n };
+      const value = metric === 'validation loss' ? r?.heldOutLoss : r?.accuracy;
+      if (!value) throw new CliError(`sweep: the run at lr ${lr} has no ${METHOD_LABELS[row.method]} ${metric}`);
+      return { lr, mean: value.mean, std: value.std, n: value.n };
     });
     grid[row.method] = cells;
-    // Best mean; a tie keeps the smaller rate (the cells are in increasing lr).
-    chosen[row.method] = cells.reduce((best, c) => (c.mean > best.mean ? c : best)).lr;
+    const better = (c: SweepCell, best: SweepCell) => (metric === 'validation loss' ? c.mean < best.mean : c.mean > best.mean);
+    // The cells are in increasing lr, so a tie keeps the smaller rate.
+    chosen[row.method] = cells.reduce((best, c) => (better(c, best) ? c : best)).lr;
   }
-  return { grid, chosen };
+  return { grid, chosen, metric };
 }
 
 export function sweepMarkdown(s: Pick<SweepSummary, 'lrs' | 'grid' | 'chosen' | 'metric'>): string {
   const methods = Object.keys(s.grid) as MethodName[];
-  const cell = (c: SweepCell, chosen: boolean) => {
-    const text = `${(c.mean * 100).toFixed(1)}${c.n > 1 ? ` ± ${(c.std * 100).toFixed(1)}` : ''}`;
-    return chosen ? `**${text}**` : text;
-  };
+  const cell = (c: SweepCell, chosen: boolean) => (chosen ? `**${sweepCellText(s.metric, c)}**` : sweepCellText(s.metric, c));
   return [
-    `| ${s.metric} % | ${s.lrs.map((lr) => `lr ${lr}`).join(' | ')} | chosen |`,
+    `| ${sweepHeading(s.metric)} | ${s.lrs.map((lr) => `lr ${lr}`).join(' | ')} | chosen |`,
     `|---|${s.lrs.map(() => '---:').join('|')}|---:|`,
     ...methods.map((m) => `| ${METHOD_LABELS[m]} | ${s.grid[m]!.map((c) => cell(c, c.lr === s.chosen[m])).join(' | ')} | ${s.chosen[m]} |`),
   ].join('\n');
@@ -125,8 +141,8 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const refused = rest.find((a) => /^--lr(-[a-z]+)?(=|$)/.test(a) || /^--(rerender|sweep)(=|$)/.test(a));
   if (refused) throw new CliError(`sweep: ${refused.split('=')[0]} would override the swept rate; the sweep sets --lr itself`);
   const lrs = parseLrs(lrsFlag.value ?? DEFAULT_LRS.join(','));
-  if (!rest.some((a) => a === '--validation' || a.startsWith('--validation='))) rest = [...rest, '--validation', '400'];
   const task = take(rest, 'task').value ?? 'spam';
+  if (!rest.some((a) => a === '--validation' || a.startsWith('--validation='))) rest = [...rest, '--validation', String(defaultValidation(task))];
   const out = resolve(outFlag.value ?? join('runs', `sweep-${task}`));
   const runs: Record<string, string> = {};
   const results: ReportData[] = [];
@@ -138,7 +154,6 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     const path = join(dir, 'results.json');
     if (!existsSync(path)) throw new CliError(`sweep: compare at lr ${lr} wrote no ${path}`);
     const r = JSON.parse(readFileSync(path, 'utf8')) as ReportData;
-    if (r.kind === 'lm') throw new CliError('sweep: language-modelling tasks have no validation split yet; sweep a classification task');
     if (!r.split.includes('VALIDATION RUN')) throw new CliError(`sweep: the run at lr ${lr} did not evaluate on a validation split`);
     runs[String(lr)] = `lr-${lr}/results.json`;
     results.push(r);
@@ -147,7 +162,6 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     command: `sparsegrad sweep ${argv.join(' ')}`.trim(),
     generated: new Date().toISOString(),
     task,
-    metric: 'validation accuracy',
     lrs,
     runs,
     ...summarizeSweep(lrs, results),
@@ -158,7 +172,9 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const chosenFlags = Object.entries(summary.chosen)
     .map(([m, lr]) => `--lr-${m} ${lr}`)
     .join(' ');
-  console.log(`\n${table}\n\nchosen (best mean validation accuracy; ties: the smaller rate): ${chosenFlags}`);
+  console.log(
+    `\n${table}\n\nchosen (${summary.metric === 'validation loss' ? 'lowest mean validation loss' : 'best mean validation accuracy'}; ties: the smaller rate): ${chosenFlags}`,
+  );
   console.log(
     `sweep: ${join(out, 'sweep.json')}; next: sparsegrad compare --sweep ${join(out, 'sweep.json')} (with the same task and setting flags, without --validation)`,
   );

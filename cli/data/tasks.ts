@@ -172,6 +172,11 @@ export interface LmOptions {
   heldOutFraction?: number;
   /** Cap on the total characters of each side (the last document taken is cut), for quick CPU runs. */
   maxChars?: number;
+  /**
+   * Tuning: hold out this many of the training documents (seeded) and return them as
+   * `heldOut`, in place of the real held-out documents, which are then never read.
+   */
+  validation?: number;
 }
 
 interface LmDocument {
@@ -200,17 +205,25 @@ export function loadLmTask(name: string, options: LmOptions = {}): LmTask {
   if (!(fraction > 0 && fraction < 1)) throw new ValueError(`loadLmTask(): heldOutFraction must be in (0, 1), got ${fraction}`);
   const maxChars = checkMaxChars('loadLmTask', options.maxChars);
   const nHeld = Math.min(docs.length - 1, Math.max(1, Math.round(docs.length * fraction)));
-  const { train, test } = stratifiedSplit(docs, () => 0, { seed, testFraction: nHeld / docs.length });
-  // Corpus order (not shuffled), so that consecutive chapters read as in the book.
-  const [kept, held] = [train, test].map((side) =>
-    capChars(
-      docs.filter((d) => side.includes(d)),
-      maxChars,
-    ),
-  ) as [LmDocument[], LmDocument[]];
+  const split = (from: LmDocument[], n: number, splitSeed: number) => {
+    const { train, test } = stratifiedSplit(from, () => 0, { seed: splitSeed, testFraction: n / from.length });
+    // Corpus order (not shuffled), so that consecutive chapters read as in the book.
+    return [from.filter((d) => train.includes(d)), from.filter((d) => test.includes(d))] as const;
+  };
+  let [trainDocs, heldDocs] = split(docs, nHeld, seed);
+  const validation = options.validation;
+  if (validation !== undefined) {
+    if (!(Number.isInteger(validation) && validation >= 1 && validation < trainDocs.length))
+      throw new ValueError(
+        `loadLmTask(): validation must be a whole number of documents from 1 to ${trainDocs.length - 1} (the training ${unit}), got ${validation}`,
+      );
+    [trainDocs, heldDocs] = split(trainDocs, validation, seed + 1);
+  }
+  const [kept, held] = [trainDocs, heldDocs].map((side) => capChars(side, maxChars)) as [LmDocument[], LmDocument[]];
   const chars = (side: LmDocument[]) => formatCount(side.reduce((n, d) => n + d.text.length, 0));
   const notes = [
     `seed ${seed}`,
+    validation !== undefined && `VALIDATION RUN: ${held.length} of the training ${unit} held out and evaluated instead of the held-out ${unit} (never read)`,
     `held out: ${held.map((d) => d.id).join(', ')}`,
     maxChars !== undefined && `each side capped at ${formatCount(maxChars)} chars`,
   ];

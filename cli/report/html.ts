@@ -19,7 +19,7 @@
 import { VARIANT_LABELS, VARIANTS, type LayerConcentration } from '../concentration.ts';
 import type { MethodName } from '../methods.ts';
 import { formatBytes, formatCount, formatDifference, formatPercent, type MeanStd, type PairedDifference } from '../metrics.ts';
-import type { SweepSummary } from '../commands/sweep.ts';
+import type { SweepCell, SweepSummary } from '../commands/sweep.ts';
 import type { RunResult, UpdateSnapshot } from '../train.ts';
 import { barChart, esc, heatmap, lineChart, PALETTE, type Series } from './svg.ts';
 
@@ -436,20 +436,34 @@ export function findings(d: ReportData): string[] {
   return out;
 }
 
-/** The whole sweep grid, validation accuracy per method and rate, the chosen rate in bold. */
+/** A sweep cell as text: accuracy in % with one decimal, or loss in nats per token with three; "± std" over more than one seed. */
+export function sweepCellText(metric: SweepSummary['metric'], c: SweepCell): string {
+  const [scale, digits] = metric === 'validation loss' ? [1, 3] : [100, 1];
+  return `${(c.mean * scale).toFixed(digits)}${c.n > 1 ? ` ± ${(c.std * scale).toFixed(digits)}` : ''}`;
+}
+
+/** The sweep's column heading: its metric, and the unit. */
+export function sweepHeading(metric: SweepSummary['metric']): string {
+  return metric === 'validation loss' ? 'validation loss (nats/token)' : 'validation accuracy %';
+}
+
+/** The whole sweep grid, the validation metric per method and rate, the chosen rate in bold. */
 function sweepTable(w: SweepSummary, label: (m: MethodName) => string): string {
   const methods = Object.keys(w.grid) as MethodName[];
+  // Sweeps written before language modelling could be swept ranked by accuracy.
+  const metric = w.metric ?? 'validation accuracy';
   const rows = methods
     .map(
       (m) =>
         `<tr><td>${esc(label(m))}</td>${w.grid[m]!.map((c) => {
-          const text = `${(c.mean * 100).toFixed(1)}${c.n > 1 ? ` ± ${(c.std * 100).toFixed(1)}` : ''}`;
+          const text = sweepCellText(metric, c);
           return `<td class="num">${c.lr === w.chosen[m] ? `<b>${text}</b>` : text}</td>`;
         }).join('')}</tr>`,
     )
     .join('');
-  return `<table data-table="sweep"><thead><tr><th>validation accuracy %</th>${w.lrs.map((lr) => `<th class="num">lr ${esc(lr)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">${esc(`The rates were chosen by ${w.command} (${w.generated}): each method's best mean validation accuracy over seeds (in bold; ties go to the smaller rate), on a validation split held out of the training set; the test split was not read. The comparison above trains at those rates on the whole training split.`)}</p>`;
+  const best = metric === 'validation loss' ? 'lowest mean validation loss' : 'best mean validation accuracy';
+  return `<table data-table="sweep"><thead><tr><th>${esc(sweepHeading(metric))}</th>${w.lrs.map((lr) => `<th class="num">lr ${esc(lr)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>
+<p class="muted">${esc(`The rates were chosen by ${w.command} (${w.generated}): each method's ${best} over seeds (in bold; ties go to the smaller rate), on a validation split held out of the training set; the test (or held-out) split was not read. The comparison above trains at those rates on the whole training split.`)}</p>`;
 }
 
 /** "12.34 ± 0.56" for a mean and std that are not fractions. */

@@ -9,7 +9,7 @@ import { DTypeError, IndexError, ShapeError, ValueError } from '../../base/error
 import { defaultGenerator, type Generator } from '../random.ts';
 import { formatShape, normalizeAxis, numel, sameShape } from '../../base/shape.ts';
 import type { Tensor } from '../tensor.ts';
-import { rand } from '../creation.ts';
+import { dropoutMask } from '../creation.ts';
 import { assertTensor, broadcastView, compute, empty, scalarLike, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
 
@@ -144,8 +144,9 @@ export function dropout(x: Tensor, p = 0.5, options: { training?: boolean; gener
   if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
   if (!(options.training ?? true) || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const keep = rand(x.shape, { dtype: x.dtype as 'float32' | 'float64', generator: options.generator ?? defaultGenerator }).ge(p);
-  return where(keep, x.mul(1 / (1 - p)), 0);
+  // One mask (1/(1 − p) where kept, 0 where dropped) and one product: the backward is g · mask,
+  // and the mask needs no gradient (rand ≥ p, then where(), cost four passes each way).
+  return x.mul(dropoutMask(x.shape, p, { dtype: x.dtype as 'float32' | 'float64', generator: options.generator ?? defaultGenerator }));
 }
 
 /**

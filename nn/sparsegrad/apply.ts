@@ -109,22 +109,32 @@ export class GradientCollector {
     }
   }
 
-  /** Stop collecting and compute one pair of bases per layer type. */
-  finish(): Map<string, LayerTypeBases> {
-    for (const h of this.handles) h.remove();
+  /** Stop collecting (idempotent): later backward passes are no longer streamed into the Gram matrices. */
+  stop(): void {
+    for (const h of this.handles.splice(0)) h.remove();
+  }
+
+  /**
+   * Stop collecting and compute one pair of bases per layer type; `onType` hears of each
+   * type as it is done (the eigen-decompositions take seconds at BERT-base size).
+   */
+  finish(onType?: (type: string, bases: LayerTypeBases) => void): Map<string, LayerTypeBases> {
+    this.stop();
     const bases = new Map<string, LayerTypeBases>();
     for (const [type, { gram }] of this.types) {
       const gramResult = gram.finish();
       if (gramResult.slices === 0)
         throw new ValueError(`SparseGrad: no gradient was collected for ${type}; run at least one backward pass between collectGradients() and finish()`);
       const { U, V, eigenvalues } = basesFromGram(gramResult);
-      bases.set(type, {
+      const typeBases: LayerTypeBases = {
         V: Tensor.fromStorage(V, [gram.outFeatures, gram.outFeatures]),
         U: Tensor.fromStorage(U, [gram.inFeatures, gram.inFeatures]),
         outValues: eigenvalues.v,
         inValues: eigenvalues.u,
         slices: gramResult.slices,
-      });
+      };
+      bases.set(type, typeBases);
+      onType?.(type, typeBases);
     }
     return bases;
   }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEFAULT_LLAMA } from '../../cli/paths.ts';
+import type { SweepSummary } from '../../cli/commands/sweep.ts';
 import type { ReportData } from '../../cli/report/html.ts';
 import type { RunResult } from '../../cli/train.ts';
 import { Generator } from '../../core/random.ts';
@@ -132,3 +133,29 @@ test('the report shows perplexity from 0 and no majority class', () => {
   const start = html.indexOf('data-plot="perplexity"');
   expect(html.slice(start, html.indexOf('</svg>', start))).toMatch(/text-anchor="end">0\.0<\/text>/);
 });
+
+test('sweep on language modelling: training sections validate, the lowest loss is chosen, and compare --sweep trains at it', async () => {
+  const setting = ['--quick', '--task', 'moby-dick', '--model', modelDir, '--methods', 'full,lora', '--seeds', '1', '--steps', '6'];
+  const small = [...setting, '--max-length', '32', '--max-chars', '8000', '--concentration-batches', '0', '--jobs', '2'];
+  const dir = join(out, 'sweep');
+  const sweep = await cli(['sweep', ...small, '--lrs', '1e-3,1e-2', '--validation', '10', '--out', dir], { timeoutMs: 170_000 });
+  expect(sweep.status, sweep.stderr).toBe(0);
+  const summary = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')) as SweepSummary;
+  expect(summary.metric).toBe('validation loss');
+  for (const lr of summary.lrs) {
+    const r = JSON.parse(readFileSync(join(dir, summary.runs[String(lr)]!), 'utf8')) as ReportData;
+    expect(r.split).toMatch(/VALIDATION RUN: \d+ of the training sections held out/);
+    expect(r.settings.evaluation).toBe('validation: 10 held-out training documents (not the held-out documents)');
+  }
+  for (const m of ['full', 'lora'] as const) {
+    const cells = summary.grid[m]!;
+    expect(summary.chosen[m]).toBe(cells[0]!.mean <= cells[1]!.mean ? 1e-3 : 1e-2);
+  }
+  expect(sweep.stdout).toMatch(/chosen \(lowest mean validation loss; ties: the smaller rate\)/);
+  const final = await cli(['compare', ...small, '--sweep', join(dir, 'sweep.json'), '--out', join(out, 'final')], { timeoutMs: 120_000 });
+  expect(final.status, final.stderr).toBe(0);
+  const r = JSON.parse(readFileSync(join(out, 'final', 'results.json'), 'utf8')) as ReportData;
+  expect(r.split).not.toMatch(/VALIDATION/);
+  expect(r.settings['learning rates chosen by']).toMatch(/\(lowest mean validation loss\)$/);
+  expect(readFileSync(join(out, 'final', 'report.html'), 'utf8')).toContain('validation loss (nats/token)');
+}, 300_000);

@@ -88,12 +88,32 @@ test('the grid and the choice by hand; bad rate lists are refused', () => {
     [0.9, 0.7],
     [0.9, 0.6],
   ].map(([f, l]) => ({ rows: [row('full', f!), row('lora', l!)] }) as ReportData);
-  const { grid, chosen } = summarizeSweep([1e-4, 3e-4, 1e-3], results);
+  const { grid, chosen, metric } = summarizeSweep([1e-4, 3e-4, 1e-3], results);
+  expect(metric).toBe('validation accuracy');
   expect(chosen).toEqual({ full: 3e-4, lora: 1e-4 }); // full: tie 0.9 at 3e-4 and 1e-3 → the smaller; lora: 0.7 tie → 1e-4
   expect(grid.full!.map((c) => c.mean)).toEqual([0.8, 0.9, 0.9]);
   expect(sweepMarkdown({ lrs: [1e-4, 3e-4, 1e-3], grid, chosen, metric: 'validation accuracy' }).split('\n')[2]).toBe(
     '| Full FT | 80.0 | **90.0** | 90.0 | 0.0003 |',
   );
+  // Language modelling: the lowest mean validation loss wins (a tie keeps the smaller rate), shown in nats to 3 decimals.
+  const lmRow = (method: 'full' | 'lora', mean: number) => ({ method, heldOutLoss: { mean, std: 0.01, n: 3 } }) as MethodRow;
+  const lm = [
+    [4.2, 4.0],
+    [4.1, 4.0],
+    [4.3, 4.5],
+  ].map(([f, l]) => ({ kind: 'lm', rows: [lmRow('full', f!), lmRow('lora', l!)] }) as ReportData);
+  const lmSweep = summarizeSweep([1e-4, 3e-4, 1e-3], lm);
+  expect(lmSweep.metric).toBe('validation loss');
+  expect(lmSweep.chosen).toEqual({ full: 3e-4, lora: 1e-4 });
+  expect(
+    sweepMarkdown({ lrs: [1e-4, 3e-4, 1e-3], ...lmSweep })
+      .split('\n')
+      .slice(0, 3),
+  ).toEqual([
+    '| validation loss (nats/token) | lr 0.0001 | lr 0.0003 | lr 0.001 | chosen |',
+    '|---|---:|---:|---:|---:|',
+    '| Full FT | 4.200 ± 0.010 | **4.100 ± 0.010** | 4.300 ± 0.010 | 0.0003 |',
+  ]);
   expect(parseLrs('1e-3, 1e-4')).toEqual([1e-4, 1e-3]);
   expect(() => parseLrs('1e-3')).toThrow(/at least two rates/);
   expect(() => parseLrs('1e-3,x')).toThrow(/'x' is not a positive number/);

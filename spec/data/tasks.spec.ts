@@ -141,4 +141,17 @@ describe('language modelling', () => {
     expect(full.heldOut.filter((t) => full.train.includes(t))).toEqual([]);
     expect(loadLmTask('brown:science_fiction').heldOut.length).toBe(1); // 6 documents: at least one held out
   });
+
+  test('validation: N training sections stand in for the held-out ones, which are never returned', () => {
+    const task = loadLmTask('moby-dick');
+    const tuning = loadLmTask('moby-dick', { validation: 12 });
+    expect([tuning.train.length, tuning.heldOut.length]).toEqual([112, 12]);
+    // Both sides come from the training sections; the real held-out sections appear nowhere.
+    expect(multiset([...tuning.train, ...tuning.heldOut])).toEqual(multiset(task.train));
+    expect([...tuning.train, ...tuning.heldOut].filter((t) => task.heldOut.includes(t))).toEqual([]);
+    expect(tuning.split).toMatch(/VALIDATION RUN: 12 of the training sections held out and evaluated instead of the held-out sections \(never read\)/);
+    expect(loadLmTask('moby-dick', { validation: 12 })).toEqual(tuning);
+    for (const bad of [0, 1.5, 124])
+      expect(() => loadLmTask('moby-dick', { validation: bad })).toThrow(/validation must be a whole number of documents from 1 to 123/);
+  });
 });
