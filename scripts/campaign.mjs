@@ -1,0 +1,100 @@
+// `node scripts/campaign.mjs`: the experiments the README's comparison rests on, in the
+// order they are worth running, each writing its numbers under results/<name>/. It runs
+// every step whose output is missing, one after another; a step cut short (Ctrl-C, the
+// end of a session) continues where it stopped when the script runs again, because every
+// comparison runs with --resume (finished runs are kept, an interrupted one resumes from
+// its checkpoint). Steps that need a pretrained folder that does not exist yet are skipped.
+//
+//   node scripts/campaign.mjs           run what is missing
+//   node scripts/campaign.mjs --list    what is done, what is not, and each step's command
+//   node scripts/campaign.mjs --only N  one step (by name)
+//
+// Then `node scripts/readme-tables.mjs` copies each committed table.md into the README.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BERT = 'cli/pretrained/bert-small';
+const LLAMA = 'cli/pretrained/llama-small';
+
+/** The paper's density at BERT-base, ≈ 1.1 % of each MLP matrix: k for bert-small's 256 × 1024 matrices. */
+const PAPER_K = Math.round(0.011 * 256 * 1024);
+
+/**
+ * A learning-rate sweep on a validation split, then the comparison at the chosen rates on
+ * the test split: two steps under results/<name>/.
+ */
+function tuned(name, model, flags) {
+  const sweep = `results/${name}/sweep`;
+  return [
+    { name: `${name}/sweep`, model, args: ['sweep', '--model', model, ...flags, '--resume', '--out', sweep], output: `${sweep}/sweep.json` },
+    {
+      name,
+      model,
+      args: ['compare', '--model', model, ...flags, '--sweep', `${sweep}/sweep.json`, '--resume', '--out', `results/${name}`],
+      output: `results/${name}/results.json`,
+    },
+  ];
+}
+
+/** A comparison at the rates another step's sweep chose (the same task and setting, one thing changed). */
+function atRatesOf(name, model, sweptBy, flags) {
+  return {
+    name,
+    model,
+    args: ['compare', '--model', model, ...flags, '--sweep', `results/${sweptBy}/sweep/sweep.json`, '--resume', '--out', `results/${name}`],
+    output: `results/${name}/results.json`,
+    after: `results/${sweptBy}/sweep/sweep.json`,
+  };
+}
+
+export const STEPS = [
+  // The method as the only variable (everything else frozen but the head), on the stronger model.
+  ...tuned('spam-small-mlp-only', BERT, ['--task', 'spam', '--train', 'mlp-only']),
+  // The paper's LLaMa setting (MLP only) on held-out Moby Dick.
+  ...tuned('moby-dick-small-mlp-only', LLAMA, ['--task', 'moby-dick', '--train', 'mlp-only']),
+  ...tuned('brown-genre-small-mlp-only', BERT, ['--task', 'brown-genre', '--train', 'mlp-only']),
+  // The paper's GLUE setting: everything outside the MLP trains densely too.
+  ...tuned('spam-small-paper', BERT, ['--task', 'spam', '--train', 'paper']),
+  // The budget at the paper's density, and the preliminary phase shared by every method.
+  atRatesOf('spam-small-mlp-only-paper-density', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--k', String(PAPER_K)]),
+  atRatesOf('spam-small-mlp-only-prelim-all', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--prelim-all']),
+  // IMDB, the long setting: 500 steps of 16 × 128 tokens per run.
+  ...tuned('imdb-small-mlp-only', BERT, ['--full', '--task', 'imdb', '--train', 'mlp-only']),
+];
+
+const argv = process.argv.slice(2);
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+if (only !== undefined && !STEPS.some((s) => s.name === only)) {
+  console.error(`campaign: no step named ${only}; steps: ${STEPS.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+const command = (s) => `node cli/bin.mjs ${s.args.join(' ')}`;
+const done = (s) => existsSync(join(root, s.output));
+
+if (argv.includes('--list')) {
+  for (const s of STEPS) console.log(`${done(s) ? 'done   ' : 'pending'}  ${s.name}\n         ${command(s)}`);
+  process.exit(0);
+}
+
+for (const s of STEPS) {
+  if ((only !== undefined && s.name !== only) || done(s)) continue;
+  if (!existsSync(join(root, s.model, 'config.json'))) {
+    console.log(`campaign: skipping ${s.name}: ${s.model} does not exist yet (sparsegrad pretrain --size small)`);
+    continue;
+  }
+  if (s.after && !existsSync(join(root, s.after))) {
+    console.log(`campaign: skipping ${s.name}: it uses the rates of ${s.after}, not written yet`);
+    continue;
+  }
+  console.log(`\ncampaign: ${s.name}\n  ${command(s)}`);
+  const started = Date.now();
+  const run = spawnSync(process.execPath, [join(root, 'cli/bin.mjs'), ...s.args], { cwd: root, stdio: 'inherit' });
+  if (run.status !== 0) {
+    console.error(`campaign: ${s.name} stopped (exit ${run.status ?? run.signal}); run the script again to continue it`);
+    process.exit(run.status ?? 1);
+  }
+  console.log(`campaign: ${s.name} done in ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+}
