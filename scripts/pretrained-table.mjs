@@ -1,0 +1,43 @@
+// `node scripts/pretrained-table.mjs`: cli/pretrained/table.md, the pretraining results of
+// every shipped model, generated from each folder's pretraining.json (written by
+// `sparsegrad pretrain`), never typed by hand. `node scripts/readme-tables.mjs` then copies
+// it into cli/pretrained/README.md; spec/readme.spec.ts checks both steps.
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const PRETRAINED = join(root, 'cli/pretrained');
+
+const int = (n) => Math.round(n).toLocaleString('en-US');
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+function duration(seconds) {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return h > 0 ? `${h} h ${m} min` : `${m} min ${Math.round(seconds % 60)} s`;
+}
+
+/** The table, from the pretraining.json of every folder under cli/pretrained. */
+export function pretrainedTable() {
+  const folders = readdirSync(PRETRAINED)
+    .filter((name) => existsSync(join(PRETRAINED, name, 'pretraining.json')))
+    .sort();
+  const rows = folders.map((name) => {
+    const r = JSON.parse(readFileSync(join(PRETRAINED, name, 'pretraining.json'), 'utf8'));
+    const c = r.config;
+    const shape = `${c.num_hidden_layers} × ${c.hidden_size}, FFN ${c.intermediate_size}`;
+    const what = r.model === 'bert' ? 'masked tokens' : 'next tokens';
+    const { heldOut: h, baselines } = r;
+    const u = baselines.unigram;
+    return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${int(r.steps)} × ${r.options.batchSize} × ${r.options.seqLength}, lr ${r.options.lr} | ${duration(r.seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${pct(h.accuracy)} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} |`;
+  });
+  return [
+    '| folder | layers × hidden, FFN | parameters | steps × batch × tokens | wall time | held out | loss | perplexity | accuracy | unigram perplexity | unigram accuracy |',
+    '|---|---|---:|---|---:|---|---:|---:|---:|---:|---:|',
+    ...rows,
+  ].join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  writeFileSync(join(PRETRAINED, 'table.md'), `${pretrainedTable()}\n`);
+}
