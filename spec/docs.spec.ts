@@ -6,8 +6,8 @@
  * list item) of a file that exists in docs/. No file names a path under a private
  * notes folder or an absolute path on a developer's machine.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { describe, expect, test } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
@@ -119,6 +119,34 @@ describe('documentation references stay inside the repository', () => {
           }
         }
       });
+    }
+    expect(bad).toEqual([]);
+  });
+});
+
+describe('Markdown links and commands', () => {
+  const markdown = texts.filter(({ file }) => file.endsWith('.md') && !file.startsWith('docs/api/') && !file.startsWith('results/'));
+
+  test('every relative link of a Markdown file names a file or folder that exists', () => {
+    const bad: string[] = [];
+    for (const { file, text } of markdown) {
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?:|mailto:|#)/.test(target!)) continue;
+        const path = target!.replace(/#.*$/, '');
+        if (!existsSync(join(root, dirname(file), path))) bad.push(`${file}: ${target}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  test('a `tsx FILE` or `node FILE` command in a Markdown file names a file that exists and runs something', () => {
+    const bad: string[] = [];
+    for (const { file, text } of markdown) {
+      for (const [, script] of text.matchAll(/(?:npx tsx|node) ((?:[\w.-]+\/)*[\w.-]+\.(?:m?[jt]s))\b/g)) {
+        const path = join(root, script!);
+        // cli/main.ts only exports main(); the executable is cli/bin.mjs.
+        if (!existsSync(path) || script === 'cli/main.ts') bad.push(`${file}: ${script}`);
+      }
     }
     expect(bad).toEqual([]);
   });
