@@ -8,6 +8,7 @@
 //   node scripts/campaign.mjs           run what is missing
 //   node scripts/campaign.mjs --list    what is done, what is not, and each step's command
 //   node scripts/campaign.mjs --only N  one step (by name)
+//   node scripts/campaign.mjs --jobs N  runs at once in each comparison (default: one per core, at most 2)
 //
 // Then `node scripts/readme-tables.mjs` copies each committed table.md into the README.
 import { spawnSync } from 'node:child_process';
@@ -71,7 +72,8 @@ if (only !== undefined && !STEPS.some((s) => s.name === only)) {
   console.error(`campaign: no step named ${only}; steps: ${STEPS.map((s) => s.name).join(', ')}`);
   process.exit(2);
 }
-const command = (s) => `node cli/bin.mjs ${s.args.join(' ')}`;
+const jobs = argv.includes('--jobs') ? ['--jobs', argv[argv.indexOf('--jobs') + 1]] : [];
+const command = (s) => `node cli/bin.mjs ${[...s.args, ...jobs].join(' ')}`;
 const done = (s) => existsSync(join(root, s.output));
 
 if (argv.includes('--list')) {
@@ -91,7 +93,7 @@ for (const s of STEPS) {
   }
   console.log(`\ncampaign: ${s.name}\n  ${command(s)}`);
   const started = Date.now();
-  const run = spawnSync(process.execPath, [join(root, 'cli/bin.mjs'), ...s.args], { cwd: root, stdio: 'inherit' });
+  const run = spawnSync(process.execPath, [join(root, 'cli/bin.mjs'), ...s.args, ...jobs], { cwd: root, stdio: 'inherit' });
   if (run.status !== 0) {
     console.error(`campaign: ${s.name} stopped (exit ${run.status ?? run.signal}); run the script again to continue it`);
     process.exit(run.status ?? 1);

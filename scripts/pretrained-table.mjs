@@ -27,13 +27,14 @@ export function pretrainedTable() {
     const c = r.config;
     const shape = `${c.num_hidden_layers} × ${c.hidden_size}, FFN ${c.intermediate_size}`;
     const what = r.model === 'bert' ? 'masked tokens' : 'next tokens';
-    const { heldOut: h, baselines } = r;
+    const { heldOut: h, baselines, evals } = r;
     const u = baselines.unigram;
-    return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${int(r.steps)} × ${r.options.batchSize} × ${r.options.seqLength}, lr ${r.options.lr} | ${duration(r.seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${pct(h.accuracy)} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} |`;
+    const curve = `${evals.map((e) => e.loss.toFixed(2)).join(' → ')} (steps ${evals.map((e) => e.step).join(', ')})`;
+    return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${int(r.steps)} × ${r.options.batchSize} × ${r.options.seqLength}, lr ${r.options.lr} | ${duration(r.seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${pct(h.accuracy)} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} | ${r.train.loss.toFixed(3)} | ${curve} |`;
   });
   return [
-    '| folder | layers × hidden, FFN | parameters | steps × batch × tokens | wall time | held out | loss | perplexity | accuracy | unigram perplexity | unigram accuracy |',
-    '|---|---|---:|---|---:|---|---:|---:|---:|---:|---:|',
+    '| folder | layers × hidden, FFN | parameters | steps × batch × tokens | wall time | held out | loss | perplexity | accuracy | unigram perplexity | unigram accuracy | train loss (last steps) | held-out loss during training |',
+    '|---|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');
 }

@@ -390,10 +390,15 @@ function safetensorsDTypes(file: string): Set<string> {
   );
 }
 
+const BERT_TEXT = 'the state of the union is strong, and the congress will act.';
+const LLAMA_TEXT = 'The State of the Union is strong — and Congress will act in 2025.';
 describe.each([
-  { name: 'bert-mini', kind: 'bert' as const, arch: BertForMaskedLM, text: 'the state of the union is strong, and the congress will act.' },
-  { name: 'llama-mini', kind: 'llama' as const, arch: LlamaForCausalLM, text: 'The State of the Union is strong — and Congress will act in 2025.' },
-])('committed pretrained/$name', ({ name, kind, arch, text }) => {
+  { name: 'bert-mini', kind: 'bert' as const, arch: BertForMaskedLM, text: BERT_TEXT, limit: { of: 'folder', bytes: 12 * 2 ** 20 } },
+  { name: 'llama-mini', kind: 'llama' as const, arch: LlamaForCausalLM, text: LLAMA_TEXT, limit: { of: 'folder', bytes: 12 * 2 ** 20 } },
+  // The stronger models: F16 weights ≤ 25 MB each (the tokenizer files come on top).
+  { name: 'bert-small', kind: 'bert' as const, arch: BertForMaskedLM, text: BERT_TEXT, limit: { of: 'weights', bytes: 25e6 } },
+  { name: 'llama-small', kind: 'llama' as const, arch: LlamaForCausalLM, text: LLAMA_TEXT, limit: { of: 'weights', bytes: 25e6 } },
+])('committed pretrained/$name', ({ name, kind, arch, text, limit }) => {
   const dir = join(ROOT, 'cli/pretrained', name);
 
   test('loads with loadPretrained; its tokenizer round-trips a sentence', async () => {
@@ -420,8 +425,8 @@ describe.each([
     expect(config.model_type).toBe(kind);
     expect(config.architectures).toEqual([kind === 'bert' ? 'BertForMaskedLM' : 'LlamaForCausalLM']);
     expect(safetensorsDTypes(join(dir, 'model.safetensors'))).toEqual(new Set(['F16']));
-    const bytes = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-    expect(bytes).toBeLessThan(12 * 2 ** 20);
+    const files = limit.of === 'folder' ? readdirSync(dir) : ['model.safetensors'];
+    expect(files.reduce((n, f) => n + statSync(join(dir, f)).size, 0)).toBeLessThan(limit.bytes);
     expect(readdirSync(dir)).toContain(kind === 'bert' ? 'vocab.txt' : 'tokenizer.json');
   });
 
