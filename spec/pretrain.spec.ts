@@ -16,7 +16,7 @@ import { bertConfig, llamaConfig } from '../models/config.ts';
 import { LlamaForCausalLM } from '../models/llama.ts';
 import { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
 import { loadPretrained } from '../node.ts';
-import { BERT_SMALL, LLAMA_SMALL, pretrainCommand, type PretrainArgs } from '../cli/commands/pretrain.ts';
+import { BERT_SMALL, DEFAULTS, LLAMA_SMALL, pretrainCommand, type PretrainArgs } from '../cli/commands/pretrain.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../cli/pretrain/clm.ts';
 import { bertVocabText, loadSotu, sentences, splitAddresses } from '../cli/pretrain/corpus.ts';
 import { bertMasking, maskBatch, mlmLoss, packSequences, type MaskingOptions } from '../cli/pretrain/mlm.ts';
@@ -428,6 +428,14 @@ describe.each([
     const files = limit.of === 'folder' ? readdirSync(dir) : ['model.safetensors'];
     expect(files.reduce((n, f) => n + statSync(join(dir, f)).size, 0)).toBeLessThan(limit.bytes);
     expect(readdirSync(dir)).toContain(kind === 'bert' ? 'vocab.txt' : 'tokenizer.json');
+  });
+
+  test('pretrain --model M --size S rebuilds it: the defaults are its recorded settings', () => {
+    const { options } = JSON.parse(readFileSync(join(dir, 'pretraining.json'), 'utf8'));
+    const d = DEFAULTS[kind][name.endsWith('-small') ? 'small' : 'mini'];
+    expect({ steps: options.steps, batchSize: options.batchSize, seqLength: options.seqLength, lr: options.lr, evalSequences: options.evalSequences }).toEqual(
+      d,
+    );
   });
 
   test('its recorded held-out loss beats the unigram baseline', () => {

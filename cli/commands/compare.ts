@@ -31,7 +31,7 @@ import { mergeConcentration } from '../concentration.ts';
 import { METHOD_LABELS, METHODS, TRAIN_SCOPES, type MethodName, type TrainScope } from '../methods.ts';
 import { formatBytes, formatCount, formatDifference, formatPercent, majorityBaseline, meanStd, pairedBootstrap, type MeanStd } from '../metrics.ts';
 import { startProgress } from '../progress.ts';
-import { renderReport, type Difference, type LoadReport, type ReportData, type MethodRow } from '../report/html.ts';
+import { renderReport, sweepChoice, type Difference, type LoadReport, type ReportData, type MethodRow } from '../report/html.ts';
 import { encodeClassification, type EncodedClassification, type EncodedTask, type RunConfig, type RunResult } from '../train.ts';
 import type { Job } from '../worker.ts';
 import { LM_TASK_HINT, loadEncodedTask, taskKind } from './finetune.ts';
@@ -480,7 +480,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
       'row compaction': s.rowCompaction ? 'on' : 'off',
       ...(sweep && flags.sweep !== undefined
         ? {
-            'learning rates chosen by': `${portablePath(resolve(flags.sweep))} (${sweep.metric === 'validation loss' ? 'lowest' : 'best'} mean ${sweep.metric})`,
+            'learning rates chosen by': `${portablePath(resolve(flags.sweep))} (${sweepChoice(sweep.metric)})`,
           }
         : {}),
       'bootstrap replicates': s.bootstrap,

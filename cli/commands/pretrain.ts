@@ -165,11 +165,11 @@ export const ARCHITECTURES: Record<PretrainModel, Record<PretrainSize, Record<st
 export const DEFAULTS = {
   bert: {
     mini: { steps: 600, batchSize: 16, seqLength: 128, lr: 2e-3, evalSequences: 512 },
-    small: { steps: 1200, batchSize: 16, seqLength: 128, lr: 1e-3, evalSequences: 512 },
+    small: { steps: 1000, batchSize: 16, seqLength: 128, lr: 1e-3, evalSequences: 512 },
   },
   llama: {
     mini: { steps: 450, batchSize: 4, seqLength: 256, lr: 2e-3, evalSequences: 96 },
-    small: { steps: 1200, batchSize: 4, seqLength: 256, lr: 1e-3, evalSequences: 96 },
+    small: { steps: 800, batchSize: 4, seqLength: 256, lr: 1e-3, evalSequences: 96 },
   },
 } as const;
 
@@ -440,7 +440,7 @@ const pretrainFlags = {
   model: { type: 'choice', choices: ['bert', 'llama'], help: 'which model to pretrain' },
   size: { type: 'choice', choices: ['mini', 'small'], default: 'mini', help: 'mini: 2 × 128; small: 4 × 256 (BERT FFN 1024, LLaMa GQA 4/2 heads, SwiGLU 688)' },
   out: { type: 'string', placeholder: 'DIR', help: 'the folder to write (default pretrained/<model>-<size>)' },
-  steps: { type: 'int', min: 1, help: 'optimizer steps (default: bert 600 mini / 1200 small, llama 450 / 1200)' },
+  steps: { type: 'int', min: 1, help: 'optimizer steps (default: bert 600 mini / 1000 small, llama 450 / 800)' },
   seed: { type: 'int', default: 0, help: 'seed of the initialization, data order and masking' },
   batchSize: { type: 'int', min: 1, help: 'sequences per step (default: bert 16, llama 4)' },
   seqLength: { type: 'int', min: 3, help: 'tokens per sequence (default: bert 128, llama 256)' },

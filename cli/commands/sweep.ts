@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../node.ts';
 import { CliError } from '../args.ts';
 import { METHOD_LABELS, type MethodName } from '../methods.ts';
-import { sweepCellText, sweepHeading, type ReportData } from '../report/html.ts';
+import { sweepCellText, sweepChoice, sweepHeading, type ReportData } from '../report/html.ts';
 import { loadLmTask } from '../data/tasks.ts';
 import { compareCommand } from './compare.ts';
 import { taskKind } from './finetune.ts';
@@ -32,10 +32,6 @@ export const DEFAULT_LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2] as const;
 
 /** What a sweep ranks rates by: classification accuracy (higher is better), or the LM's loss per token (lower is better). */
 export type SweepMetric = 'validation accuracy' | 'validation loss';
-
-export function sweepMetric(kind: 'classification' | 'lm'): SweepMetric {
-  return kind === 'lm' ? 'validation loss' : 'validation accuracy';
-}
 
 export interface SweepCell {
   lr: number;
@@ -102,7 +98,7 @@ export function parseLrs(text: string): number[] {
 
 /** The grid and the choice from each rate's results.json (`results[i]` ran at `lrs[i]`): the best mean, and of equal means the smaller rate. */
 export function summarizeSweep(lrs: readonly number[], results: readonly ReportData[]): Pick<SweepSummary, 'grid' | 'chosen' | 'metric'> {
-  const metric = sweepMetric(results[0]?.kind === 'lm' ? 'lm' : 'classification');
+  const metric: SweepMetric = results[0]?.kind === 'lm' ? 'validation loss' : 'validation accuracy';
   const grid: SweepSummary['grid'] = {};
   const chosen: SweepSummary['chosen'] = {};
   for (const row of results[0]?.rows ?? []) {
@@ -172,9 +168,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const chosenFlags = Object.entries(summary.chosen)
     .map(([m, lr]) => `--lr-${m} ${lr}`)
     .join(' ');
-  console.log(
-    `\n${table}\n\nchosen (${summary.metric === 'validation loss' ? 'lowest mean validation loss' : 'best mean validation accuracy'}; ties: the smaller rate): ${chosenFlags}`,
-  );
+  console.log(`\n${table}\n\nchosen (${sweepChoice(summary.metric)}; ties: the smaller rate): ${chosenFlags}`);
   console.log(
     `sweep: ${join(out, 'sweep.json')}; next: sparsegrad compare --sweep ${join(out, 'sweep.json')} (with the same task and setting flags, without --validation)`,
   );

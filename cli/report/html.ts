@@ -442,6 +442,11 @@ export function sweepCellText(metric: SweepSummary['metric'], c: SweepCell): str
   return `${(c.mean * scale).toFixed(digits)}${c.n > 1 ? ` ± ${(c.std * scale).toFixed(digits)}` : ''}`;
 }
 
+/** How a sweep chose each rate, e.g. "lowest mean validation loss". */
+export function sweepChoice(metric: SweepSummary['metric']): string {
+  return metric === 'validation loss' ? 'lowest mean validation loss' : 'best mean validation accuracy';
+}
+
 /** The sweep's column heading: its metric, and the unit. */
 export function sweepHeading(metric: SweepSummary['metric']): string {
   return metric === 'validation loss' ? 'validation loss (nats/token)' : 'validation accuracy %';
@@ -450,8 +455,7 @@ export function sweepHeading(metric: SweepSummary['metric']): string {
 /** The whole sweep grid, the validation metric per method and rate, the chosen rate in bold. */
 function sweepTable(w: SweepSummary, label: (m: MethodName) => string): string {
   const methods = Object.keys(w.grid) as MethodName[];
-  // Sweeps written before language modelling could be swept ranked by accuracy.
-  const metric = w.metric ?? 'validation accuracy';
+  const metric = w.metric;
   const rows = methods
     .map(
       (m) =>
@@ -461,9 +465,8 @@ function sweepTable(w: SweepSummary, label: (m: MethodName) => string): string {
         }).join('')}</tr>`,
     )
     .join('');
-  const best = metric === 'validation loss' ? 'lowest mean validation loss' : 'best mean validation accuracy';
   return `<table data-table="sweep"><thead><tr><th>${esc(sweepHeading(metric))}</th>${w.lrs.map((lr) => `<th class="num">lr ${esc(lr)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">${esc(`The rates were chosen by ${w.command} (${w.generated}): each method's ${best} over seeds (in bold; ties go to the smaller rate), on a validation split held out of the training set; the test (or held-out) split was not read. The comparison above trains at those rates on the whole training split.`)}</p>`;
+<p class="muted">${esc(`The rates were chosen by ${w.command} (${w.generated}): each method's ${sweepChoice(metric)} over seeds (in bold; ties go to the smaller rate), on a validation split held out of the training set; the test (or held-out) split was not read. The comparison above trains at those rates on the whole training split.`)}</p>`;
 }
 
 /** "12.34 ± 0.56" for a mean and std that are not fractions. */
