@@ -3,7 +3,9 @@
  * its own process so that each method's peak RSS is its own, and so that two runs use
  * two cores. Reads `job.json` (the run configuration and the encoded task's path),
  * writes `result.json` next to it, and exits 0; 130 after Ctrl-C (checkpoint saved);
- * 1 on an error (printed).
+ * 1 on an error (printed). If `compare` itself dies (killed, not interrupted), the IPC
+ * channel closes: the run takes that as a Ctrl-C, so that it saves its checkpoint and
+ * exits instead of training on, an orphan, into a folder a resumed `compare` reuses.
  *
  *   node --import tsx cli/worker.ts <job.json>
  */
@@ -19,7 +21,17 @@ export interface Job {
   taskPath: string;
 }
 
+/** The parent is gone: interrupt through the SIGINT path (checkpoint at the next step, exit 130). */
+function onParentGone(): void {
+  process.kill(process.pid, 'SIGINT');
+}
+
 async function main(): Promise<number> {
+  if (process.send) {
+    process.once('disconnect', onParentGone);
+    // The parent may have died while this process was still loading.
+    if (!process.connected) onParentGone();
+  }
   // The parent gives each run its share of the cores (compare.ts); unset, all of them.
   if (process.env.SPARSEGRAD_THREADS) setThreads(Number(process.env.SPARSEGRAD_THREADS));
   const jobPath = process.argv[2];
