@@ -3,7 +3,7 @@
  * derivative right beside it. Backends (reference, cpu, gpu.js) share this table, so
  * an op's meaning is defined exactly once.
  */
-import { erf } from './erf.ts';
+import { erf, expNegSquare } from './erf.ts';
 
 /** f(x; p, q) and f'(x; p, q) — p and q are the op's scalar parameters (pow exponent, clamp bounds). */
 export interface UnaryEntry {
@@ -37,9 +37,10 @@ function tanhGelu(x: number): number {
 export function gelu(x: number): number {
   return 0.5 * x * (1 + erf(x * SQRT1_2));
 }
-/** GELU's derivative: Φ(x) + x·φ(x). */
+/** GELU's derivative: Φ(x) + x·φ(x), with φ(x) = e^(−z²)/√(2π) at z = x/√2 taken from erf's table. */
 export function geluGrad(x: number): number {
-  return 0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+  const z = x * SQRT1_2;
+  return 0.5 * (1 + erf(z)) + x * INV_SQRT_2PI * expNegSquare(z);
 }
 /** GELU, tanh approximation (GPT-2's "gelu_new"). */
 export function geluTanh(x: number): number {
