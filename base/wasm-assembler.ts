@@ -53,6 +53,18 @@ const OPS = {
   'i32.rem_u': [0x70],
   'i32.lt_u': [0x49],
   'i32.eqz': [0x45],
+  'i32.trunc_f64_s': [0xaa], // traps outside the i32 range: callers keep it inside
+  'f64.abs': [0x99],
+  'f64.add': [0xa0],
+  'f64.sub': [0xa1],
+  'f64.mul': [0xa2],
+  'f64.div': [0xa3],
+  'f64.copysign': [0xa6],
+  'f64.ne': [0x62],
+  'f64.lt': [0x63],
+  'f64.convert_i32_s': [0xb7],
+  'f64.promote_f32': [0xbb],
+  'f32.demote_f64': [0xb6], // rounds to nearest, ties to even, as a Float32Array store does
   // select: pops c, then b, then a; pushes c ≠ 0 ? a : b.
   select: [0x1b],
   unreachable: [0x00], // traps: a RuntimeError in the caller
@@ -109,6 +121,10 @@ export class Func {
   i32(value: number): this {
     return this.emit(0x41, ...sleb(value));
   }
+  /** An f64 constant, bit for bit (little-endian IEEE 754). */
+  f64(value: number): this {
+    return this.emit(0x44, ...new Uint8Array(new Float64Array([value]).buffer));
+  }
   op(name: Op): this {
     return this.emit(...OPS[name]);
   }
@@ -131,6 +147,15 @@ export class Func {
 
   brIf(depth: number): this {
     return this.emit(0x0d, ...uleb(depth));
+  }
+
+  /** `if ... else ... end` on the i32 popped from the stack; each arm leaves one value of `result`. */
+  ifElse(result: ValType, then: () => void, otherwise: () => void): this {
+    this.emit(0x04, VALTYPE[result]);
+    then();
+    this.emit(0x05);
+    otherwise();
+    return this.emit(0x0b);
   }
 
   /** `block ... end`: `br_if d` reaching it jumps past its end (a forward exit). */

@@ -3,7 +3,8 @@
 
 import { bench, measure, run, summary } from 'mitata';
 import { gemm as reference } from '../kernels/reference/gemm.ts';
-import { gemm as fast, setThreads, threadInfo, threadsReady } from '../kernels/cpu/gemm.ts';
+import { gemm as fast } from '../kernels/cpu/gemm.ts';
+import { setThreads, threadInfo, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
 
 type Gemm = typeof reference;
 

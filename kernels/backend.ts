@@ -17,7 +17,7 @@ import { referenceBackend } from './reference/index.ts';
  * threadsReady() (resolves once the workers have started). Results do not depend on n.
  * setRelaxedSimd(true) opts in to fused multiply-adds where the engine has them.
  */
-export { setRelaxedSimd, setThreads, threadInfo, threadsReady } from './cpu/gemm.ts';
+export { setRelaxedSimd, setThreads, threadInfo, threadsReady } from './cpu/wasm-runtime.ts';
 
 export interface Backend {
   readonly name: string;

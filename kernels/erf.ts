@@ -35,6 +35,12 @@ const STRIDE = DEGREE + 1;
 
 const table = buildTable();
 
+/**
+ * The grid and its coefficients, for the WebAssembly GELU kernels (kernels/cpu/gelu-kernels.ts),
+ * which must compute exactly what erf and expNegSquare below compute.
+ */
+export const ERF_GRID = { table, stepsPerUnit: STEPS_PER_UNIT, limit: LIMIT, degree: DEGREE, sqrtPiOver2: SQRT_PI_OVER_2 } as const;
+
 /** The grid cell of x (|x| < LIMIT): the nearest of the points −6, −6 + 1/32, …, 6. */
 function cellOf(x: number): number {
   return ((x + LIMIT) * STEPS_PER_UNIT + 0.5) | 0; // x + 6 > 0, so | 0 floors

@@ -13,8 +13,8 @@ export interface UnaryEntry {
   floatOnly: boolean;
 }
 
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
+export const SQRT1_2 = Math.SQRT1_2;
+export const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
 const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/√π
 const GELU_TANH_C = 0.7978845608028654; // √(2/π)
 

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { test, expect, vi } from 'vitest';
 import { gemm as reference, type FloatArray } from '../kernels/reference/gemm.ts';
-import { gemm as fast, gemmBias, PARALLEL_MIN_MACS, setRelaxedSimd, setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/gemm.ts';
+import { gemm as fast, gemmBias, PARALLEL_MIN_MACS } from '../kernels/cpu/gemm.ts';
+import { setRelaxedSimd, setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
 
 type Gemm = typeof reference;
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;

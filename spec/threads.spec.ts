@@ -31,7 +31,7 @@ function buildPool(): { pool: ThreadPool; memory: WebAssembly.Memory } {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: PAGES, shared: true });
   const module = new WebAssembly.Module(mod.encode());
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return { pool: new ThreadPool(module, memory, instance, ['mark']), memory };
+  return { pool: new ThreadPool([{ module, instance, names: ['mark'] }], memory), memory };
 }
 
 const { pool, memory } = buildPool();

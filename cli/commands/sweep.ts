@@ -24,7 +24,7 @@ import { CliError } from '../args.ts';
 import { METHOD_LABELS, type MethodName } from '../methods.ts';
 import { sweepCellText, sweepChoice, sweepHeading, type ReportData } from '../report/html.ts';
 import { loadLmTask } from '../data/tasks.ts';
-import { compareCommand } from './compare.ts';
+import { compareCommand, portablePath } from './compare.ts';
 import { taskKind } from './finetune.ts';
 
 /** Five log-spaced rates around the ones the README's table found (3e-4 … 1e-3). */
@@ -143,7 +143,7 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
   const runs: Record<string, string> = {};
   const results: ReportData[] = [];
   for (const lr of lrs) {
-    const dir = join(out, `lr-${lr}`);
+    const dir = portablePath(join(out, `lr-${lr}`)); // relative where it can be: compare records its command line
     console.log(`\nsweep: lr ${lr} (${results.length + 1} of ${lrs.length}) → ${dir}`);
     const code = await compareCommand([...rest, '--lr', String(lr), '--out', dir]);
     if (code !== 0) return code;

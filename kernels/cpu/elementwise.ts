@@ -13,7 +13,8 @@
 import type { Storage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, type BinaryOp, type UnaryOp } from '../scalar.ts';
-import { collapseAxes, forEachOffset, forEachRow } from '../view.ts';
+import { collapseAxes, forEachOffset, forEachRow, type View } from '../view.ts';
+import { WASM_GELU_MIN, wasmGelu, wasmGeluGrad } from './gelu.ts';
 
 /** One run of a binary map: out[o + i] = a[ja + i·ta] ∘ b[jb + i·tb] for i < n. */
 type BinaryRun = (a: Storage, ja: number, ta: number, b: Storage, jb: number, tb: number, out: Storage, o: number, n: number) => void;
@@ -90,7 +91,22 @@ const GRADS: Partial<Record<UnaryOp, GradRun>> = {
   },
 };
 
+/**
+ * A float32 view's elements as one contiguous run, when it is one and large enough for the
+ * WebAssembly kernels (kernels/cpu/gelu.ts); else undefined.
+ */
+function largeFloat32Run(v: View): Float32Array | undefined {
+  if (!(v.data instanceof Float32Array)) return undefined;
+  const c = collapseAxes(v.shape, [v.strides]);
+  if (c.shape.length !== 1 || c.strides[0]![0] !== 1 || c.shape[0]! < WASM_GELU_MIN) return undefined;
+  return v.data.subarray(v.offset, v.offset + c.shape[0]!);
+}
+
 export const unary: Backend['unary'] = (op, x, out, p, q) => {
+  if (op === 'gelu' && out instanceof Float32Array) {
+    const run = largeFloat32Run(x);
+    if (run && wasmGelu(run, out)) return;
+  }
   const src = x.data;
   let o = 0;
   const run = MAPS[op];
@@ -108,6 +124,11 @@ export const unary: Backend['unary'] = (op, x, out, p, q) => {
 };
 
 export const unaryBackward: Backend['unaryBackward'] = (op, x, g, out, p, q) => {
+  if (op === 'gelu' && out instanceof Float32Array) {
+    const xRun = largeFloat32Run(x),
+      gRun = xRun && largeFloat32Run(g);
+    if (xRun && gRun && wasmGeluGrad(xRun, gRun, out)) return;
+  }
   const xs = x.data;
   const gs = g.data;
   let o = 0;

@@ -2,8 +2,9 @@
  * A small pool of worker threads that run WebAssembly kernels on one shared memory.
  *
  * Every thread (the caller's and each worker) holds an instance of the same compiled
- * `WebAssembly.Module` on the same `WebAssembly.Memory({ shared: true })`, so operands
- * are written once and seen by all; nothing is copied per call. A job is "call export f
+ * `WebAssembly.Module`s (the GEMM's, the activations') on the same
+ * `WebAssembly.Memory({ shared: true })`, so operands are written once and seen by all;
+ * nothing is copied per call. A job is "call export f
  * with (t, ...args) for every task t < tasks": the caller writes f and args into a
  * control block at the start of the memory, bumps a generation counter and wakes the
  * workers (Atomics.notify); every thread, the caller included, then takes task numbers
@@ -37,7 +38,7 @@ const GEN = 0; // bumped once per job; workers wait on it
 const NEXT = 1; // (generation & 0xffff) << 16 | the next task number to take
 const TASKS = 2; // how many tasks the job has
 const COMPLETED = 3; // how many of the job's tasks are complete (run, failed, or skipped after a failure)
-const FN = 4; // which export to run (index into `names`)
+const FN = 4; // which export to run (index into the names of all modules, in order)
 const PARTICIPANTS = 5; // workers 0 … PARTICIPANTS−1 may take part; the others sleep on
 const FAILED = 6; // 1 + the id of a worker whose task threw, or 0
 const EPOCH = 7; // bumped by shutdown(): workers of an older epoch leave their loop
@@ -47,12 +48,14 @@ export const MAX_ARGS = 16;
 const READY = ARGS + MAX_ARGS; // one slot per worker: its epoch, once instantiated
 const MAX_WORKERS = (CONTROL_BYTES >> 2) - READY;
 
-// The worker: instantiate the module on the shared memory, then serve jobs forever.
+// The worker: instantiate the modules on the shared memory, then serve jobs forever.
 // Plain JavaScript (it runs as is in Node's eval mode and in a blob-URL Web Worker).
 const WORKER_SOURCE = `
-const start = ({ module, memory, names, id, epoch }) => {
-  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-  const fns = names.map((n) => ex[n]);
+const start = ({ modules, memory, names, id, epoch }) => {
+  const fns = modules.flatMap((module, i) => {
+    const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    return names[i].map((n) => ex[n]);
+  });
   const ctl = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES >> 2});
   let gen = Atomics.load(ctl, ${GEN});
   Atomics.store(ctl, ${READY} + id, epoch);
@@ -89,6 +92,13 @@ if (typeof require === 'function') {
 `;
 
 type WasmFn = (...args: number[]) => void;
+
+/** A compiled module, its instance on the caller's thread, and the exports a job may run. */
+export interface PoolModule {
+  module: WebAssembly.Module;
+  instance: WebAssembly.Instance;
+  names: readonly string[];
+}
 interface WorkerLike {
   terminate(): unknown;
   unref?(): void;
@@ -142,6 +152,7 @@ export function defaultThreads(): number {
 export class ThreadPool {
   private ctlView: Int32Array;
   private readonly fns: WasmFn[];
+  private readonly names: readonly string[];
   private readonly spawn: ((data: unknown) => WorkerLike) | undefined;
   private workers: WorkerLike[] = [];
   private threads = 1;
@@ -152,17 +163,17 @@ export class ThreadPool {
   callerJoins = true;
 
   /**
-   * `names` are the exports a job may run; each is called as f(task, ...args).
-   * The pool spawns no worker until setThreads() asks for more than one thread.
+   * A job runs one of the modules' `names` (numbered across all of them, in order),
+   * called as f(task, ...args). The pool spawns no worker until setThreads() asks for
+   * more than one thread.
    */
   constructor(
-    private readonly module: WebAssembly.Module,
+    private readonly modules: readonly PoolModule[],
     private readonly memory: WebAssembly.Memory,
-    instance: WebAssembly.Instance,
-    private readonly names: readonly string[],
   ) {
     this.ctlView = new Int32Array(memory.buffer, 0, CONTROL_BYTES >> 2);
-    this.fns = names.map((n) => instance.exports[n] as WasmFn);
+    this.names = modules.flatMap((m) => m.names);
+    this.fns = modules.flatMap((m) => m.names.map((n) => m.instance.exports[n] as WasmFn));
     const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     this.spawn = shared && canBlock(memory) ? workerFactory() : undefined;
     Atomics.store(this.ctl, EPOCH, 1);
@@ -214,7 +225,8 @@ export class ThreadPool {
     while (this.workers.length < want) {
       const id = this.workers.length;
       const epoch = Atomics.load(this.ctl, EPOCH);
-      const w = this.spawn!({ module: this.module, memory: this.memory, names: this.names, id, epoch });
+      const modules = this.modules.map((m) => m.module);
+      const w = this.spawn!({ modules, memory: this.memory, names: this.modules.map((m) => m.names), id, epoch });
       w.unref?.(); // a waiting worker does not keep the process alive
       this.workers.push(w);
     }
@@ -246,7 +258,7 @@ export class ThreadPool {
   }
 
   /**
-   * Run names[fn](t, ...args) for every t < tasks, spread over the ready threads; returns
+   * Run function number fn (f(t, ...args)) for every t < tasks, spread over the ready threads; returns
    * when all are done. `minTasksPerThread` keeps small jobs on fewer threads, where waking
    * a worker would cost more than its share of the work.
    */

@@ -40,7 +40,8 @@ const common = (dir: string) => [
 beforeAll(async () => {
   modelDir = (await makeTinyBert()).dir;
   out = mkdtempSync(join(tmpdir(), 'sparsegrad-sweep-'));
-  sweep = await cli(['sweep', ...common(modelDir), '--lrs', '3e-3,1e-3', '--validation', '100', '--out', join(out, 'sweep')], { timeoutMs: 170_000 });
+  // Run from the output folder with a relative --out: the per-rate comparisons must record it relative too.
+  sweep = await cli(['sweep', ...common(modelDir), '--lrs', '3e-3,1e-3', '--validation', '100', '--out', 'sweep'], { timeoutMs: 170_000, cwd: out });
   compare = await cli(['compare', ...common(modelDir), '--sweep', join(out, 'sweep', 'sweep.json'), '--lr-full', '2e-3', '--out', join(out, 'final')], {
     timeoutMs: 120_000,
   });
@@ -57,6 +58,8 @@ test('one validation comparison per rate; each method gets its best rate; the gr
   expect(s.lrs).toEqual([1e-3, 3e-3]); // sorted
   const runs = s.lrs.map((lr) => JSON.parse(readFileSync(join(out, 'sweep', s.runs[String(lr)]!), 'utf8')) as ReportData);
   for (const [i, r] of runs.entries()) {
+    expect(r.command).toContain(`--out sweep/lr-${s.lrs[i]}`);
+    expect(r.command).not.toContain(out);
     expect(r.split).toMatch(/VALIDATION RUN: 100 of the 300 training examples/);
     expect(r.settings['learning rate']).toBe(`lr ${s.lrs[i]}`);
   }

@@ -1,0 +1,157 @@
+// The WebAssembly runtime behind the fast CPU kernels: one memory (shared between threads
+// where the platform allows it), the compiled kernel modules (the GEMM's, GELU's) instantiated
+// on it, and the thread pool that runs their tasks (kernels/threads/pool.ts). The kernels
+// (kernels/cpu/gemm.ts, gelu.ts) copy their operands into the memory from HEAP_START on.
+//
+// Memory layout: the pool's control block | erf's coefficient table (GELU) | operands.
+
+import { Func, Module } from '../../base/wasm-assembler.ts';
+import { ValueError } from '../../base/errors.ts';
+import { ERF_GRID } from '../erf.ts';
+import { CONTROL_BYTES, defaultThreads, type PoolModule, ThreadPool } from '../threads/pool.ts';
+import { addGeluKernels, ERF_TABLE_BYTES, type GeluKernels } from './gelu-kernels.ts';
+import { addGemmKernels, type GemmKernels, hasRelaxedSimd, hasSimd } from './gemm-kernels.ts';
+
+export const MAX_PAGES = 32768; // 2 GiB: the memory's ceiling (a shared memory must declare one)
+/** Where erf's table lives (GELU's kernels read it). */
+export const ERF_TABLE_AT = CONTROL_BYTES;
+/** The first byte kernels may use for their operands (64-byte aligned). */
+export const HEAP_START = Math.ceil((ERF_TABLE_AT + ERF_TABLE_BYTES) / 64) * 64;
+
+export interface Wasm {
+  memory: WebAssembly.Memory;
+  pool: ThreadPool;
+  fma: boolean;
+  f32: GemmKernels;
+  f64: GemmKernels;
+  gelu: GeluKernels;
+}
+
+/** The shared memory if this platform allows one (cross-origin isolated pages, Node), else a private one. */
+function newMemory(): WebAssembly.Memory {
+  try {
+    if (typeof SharedArrayBuffer === 'function') return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  } catch {
+    /* shared memory unavailable: one thread */
+  }
+  return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+}
+
+function compile(relaxed: boolean): Wasm | undefined {
+  if (typeof WebAssembly !== 'object' || !hasSimd()) return undefined;
+  const memory = newMemory();
+  const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  const fma = relaxed && hasRelaxedSimd();
+  // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
+  // synchronous compilation on a page's main thread (the GEMM's is 3,726 bytes, GELU's 1,034): mind it
+  // when adding kernels.
+  const parts: PoolModule[] = [];
+  const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
+    const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
+    const names: string[] = [];
+    const first = parts.reduce((n, p) => n + p.names.length, 0);
+    add(mod, (func, name) => {
+      mod.add(func, name);
+      return first + names.push(name) - 1;
+    });
+    const module = new WebAssembly.Module(mod.encode());
+    parts.push({ module, instance: new WebAssembly.Instance(module, { env: { memory } }), names });
+  };
+  let gemm!: Record<'f32' | 'f64', GemmKernels>;
+  let gelu!: GeluKernels;
+  build((mod, task) => (gemm = addGemmKernels(mod, task, fma)));
+  build((_, task) => (gelu = addGeluKernels(task)));
+  ensureBytes(memory, HEAP_START);
+  new Float64Array(memory.buffer, ERF_TABLE_AT, ERF_GRID.table.length).set(ERF_GRID.table);
+  const pool = new ThreadPool(parts, memory);
+  pool.setThreads(defaultThreads());
+  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu };
+}
+
+/** Grows `memory` so that it holds at least `bytes` bytes. */
+export function ensureBytes(memory: WebAssembly.Memory, bytes: number): void {
+  const missing = bytes - memory.buffer.byteLength;
+  if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+}
+
+// Plain SIMD by default: relaxed_madd may be fused or not depending on the engine and the
+// hardware, so with it a result could differ in the last bit between Node 20 (no relaxed
+// SIMD) and a browser, which the project checks bitwise (spec/package/browser.spec.ts).
+let wasm = compile(false);
+
+/** The runtime, or undefined where WebAssembly SIMD is missing (the kernels then use JavaScript). */
+export function wasmRuntime(): Wasm | undefined {
+  return wasm;
+}
+
+/**
+ * Use n threads for the CPU kernels (the caller plus n − 1 workers); the default is
+ * every core. Results do not depend on n. Where shared memory or workers are
+ * unavailable, any n runs on one thread.
+ *
+ * @example
+ * ```ts
+ * import { setThreads, threadInfo } from 'sparsegrad';
+ * setThreads(1);
+ * threadInfo().threads; // => 1
+ * ```
+ */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new ValueError(`setThreads(): the thread count must be a positive integer, got ${n}`);
+  wasm?.pool.setThreads(n);
+}
+
+/** The pool behind the GEMM (undefined without WebAssembly SIMD): for tests and benchmarks. */
+export let threadPool: ThreadPool | undefined = wasm?.pool;
+
+/**
+ * Opt in to (or out of) relaxed-SIMD fused multiply-adds in the GEMM, where the engine
+ * validates them (Node ≥ 22, Chromium ≥ 114; Node 20 only with
+ * --experimental-wasm-relaxed-simd). Faster where the CPU has FMA, but results may then
+ * differ in the last bits from an engine without it (they stay independent of the thread
+ * count). Rebuilds the kernels and their thread pool; returns whether FMA is now in use.
+ *
+ * @example
+ * ```ts
+ * import { setRelaxedSimd } from 'sparsegrad';
+ * setRelaxedSimd(false); // => false
+ * ```
+ */
+export function setRelaxedSimd(on: boolean): boolean {
+  if (!wasm || wasm.fma === on || (on && !hasRelaxedSimd())) return wasm?.fma ?? false;
+  const threads = wasm.pool.threadCount;
+  wasm.pool.shutdown();
+  wasm = compile(on)!;
+  wasm.pool.setThreads(threads);
+  threadPool = wasm.pool;
+  return wasm.fma;
+}
+
+/**
+ * The CPU kernels' threading: the count asked for, the workers running now, and whether FMA is used.
+ *
+ * @example
+ * ```ts
+ * import { threadInfo } from 'sparsegrad';
+ * threadInfo().threads >= 1; // => true
+ * ```
+ */
+export function threadInfo(): { threads: number; readyWorkers: number; parallel: boolean; fma: boolean } {
+  if (!wasm) return { threads: 1, readyWorkers: 0, parallel: false, fma: false };
+  return { threads: wasm.pool.threadCount, readyWorkers: wasm.pool.readyWorkers, parallel: wasm.pool.parallel, fma: wasm.fma };
+}
+
+/**
+ * Resolves once the requested workers have started (benchmarks and tests wait for it).
+ *
+ * @example
+ * ```ts
+ * import { setThreads, threadInfo, threadsReady } from 'sparsegrad';
+ * setThreads(2);
+ * await threadsReady();
+ * threadInfo().readyWorkers <= 1; // => true
+ * ```
+ */
+export async function threadsReady(): Promise<void> {
+  await wasm?.pool.ready();
+}
