@@ -13,10 +13,13 @@
 // since the machine is shared and timings move with it.
 //
 // Run with: npm run bench -- peers     (or: npx tsx bench/peers.ts)
+// With --out DIR (npx tsx bench/peers.ts --out results/peers) it also writes DIR/peers.json
+// (every cell, the machine, the load, the date) and DIR/table.md, which the README quotes
+// (scripts/readme-tables.mjs).
 // Not a test: nothing here asserts a time.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eye, Generator, randn, setThreads, tensor, type Tensor, threadInfo, threadsReady } from '../index.ts';
 import { linear } from '../core/ops/linear.ts';
@@ -370,7 +373,8 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-console.log(`machine load average before: ${load()}; ${REPEATS} timed runs per cell, median`);
+const loadBefore = load();
+console.log(`machine load average before: ${loadBefore}; ${REPEATS} timed runs per cell, median`);
 await threadsReady();
 const columns: [string, Results | string][] = [];
 for (const n of [1, 2]) {
@@ -381,7 +385,8 @@ for (const n of [1, 2]) {
 columns.push(['jax-js', await jaxjs()]);
 columns.push(['torch 1T', torch(1)]);
 columns.push(['torch 2T', torch(2)]);
-console.log(`machine load average after: ${load()}; sparsegrad ${JSON.stringify(threadInfo())}\n`);
+const loadAfter = load();
+console.log(`machine load average after: ${loadAfter}; sparsegrad ${JSON.stringify(threadInfo())}\n`);
 
 const base = columns[1]![1] as Results; // sparsegrad, 2 threads
 const pad = (s: string, n = 16) => s.padStart(n);
@@ -415,3 +420,51 @@ for (const [name, r] of columns.slice(0)) {
 const w2 = (name: string) => columns.find(([n]) => n === name)?.[1];
 const rss = (r: Results | string | undefined) => (typeof r === 'object' && r.W2?.rssGrowthMB !== undefined ? `${r.W2.rssGrowthMB.toFixed(0)} MB` : '—');
 console.log(`\npeak RSS growth over the W2 runs: sparsegrad 1T ${rss(w2('sparsegrad 1T'))}, torch 1T ${rss(w2('torch 1T'))}`);
+
+// ---- the committed copy (--out DIR) ------------------------------------------------------
+
+const outAt = process.argv.indexOf('--out');
+if (outAt > 0) {
+  const dir = process.argv[outAt + 1]!;
+  const LABELS: Record<string, string> = {
+    W1: 'W1 matmul 128×768 · 768×3072',
+    W2: 'W2 BERT-base MLP train step, 128 tokens',
+    W3: 'W3 post-LN encoder layer h256, seq 128, batch 8, fwd + bwd',
+  };
+  const HEADS: Record<string, string> = {
+    'sparsegrad 1T': 'sparsegrad 1 thread',
+    'sparsegrad 2T': 'sparsegrad 2 threads',
+    'jax-js': 'jax-js',
+    'torch 1T': 'PyTorch 1 thread',
+    'torch 2T': 'PyTorch 2 threads',
+  };
+  const ms = (name: string, w: Workload) => {
+    const r = columns.find(([n]) => n === name)?.[1];
+    return typeof r === 'object' ? r[w]?.ms : undefined;
+  };
+  const cell = (name: string, w: Workload) => {
+    const t = ms(name, w);
+    return t === undefined ? '—' : `${t.toFixed(1)} (${(FLOPS[w] / t / 1e6).toFixed(1)})`;
+  };
+  const over = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? '—' : `${(x / y).toFixed(2)}×`);
+  const ratio = (a: string, b: string, w: Workload) => over(ms(a, w), ms(b, w));
+  const workloads = ['W1', 'W2', 'W3'] as const;
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}${threadInfo().fma ? ', relaxed-SIMD FMA' : ', no FMA'}`;
+  const date = new Date().toISOString().slice(0, 10);
+  const table = [
+    `| workload | ${columns.map(([n]) => HEADS[n]).join(' | ')} |`,
+    `| --- | ${columns.map(() => '---:').join(' | ')} |`,
+    ...workloads.map((w) => `| ${LABELS[w]} | ${columns.map(([n]) => cell(n, w)).join(' | ')} |`),
+    '',
+    `ms per call (GFLOP/s in brackets), median of ${REPEATS}; ${date}, ${machine}; load average ${loadBefore} before, ${loadAfter} after; \`npx tsx bench/peers.ts --out ${dir}\`.`,
+    `sparsegrad 2 threads ÷ jax-js: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'jax-js', w)}`).join(', ')}; ÷ PyTorch 2 threads: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'torch 2T', w)}`).join(', ')}.`,
+    `Thread scaling (1 ÷ 2 threads): ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${ratio('sparsegrad 1T', 'sparsegrad 2T', w)}`).join(', ')}; the SparseGrad step (W2-SG) takes ${over(ms('sparsegrad 2T', 'W2-SG'), ms('sparsegrad 2T', 'W2'))} the dense one's time. Peak RSS growth over the W2 runs: sparsegrad ${rss(w2('sparsegrad 1T'))}, PyTorch ${rss(w2('torch 1T'))}.`,
+  ].join('\n');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'table.md'), `${table}\n`);
+  writeFileSync(
+    join(dir, 'peers.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), machine, repeats: REPEATS, loadBefore, loadAfter, threads: threadInfo(), columns: Object.fromEntries(columns) }, null, 1)}\n`,
+  );
+  console.log(`\nwrote ${join(dir, 'table.md')} and peers.json`);
+}
