@@ -20,8 +20,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BERT = 'cli/pretrained/bert-small';
 const LLAMA = 'cli/pretrained/llama-small';
 
-/** The paper's density at BERT-base, ≈ 1.1 % of each MLP matrix: k for bert-small's 256 × 1024 matrices. */
-const PAPER_K = Math.round(0.011 * 256 * 1024);
+/** k per MLP matrix of bert-small (256 × 1024) at a density: the paper's BERT-base density is ≈ 1.1 %. */
+const kAt = (density) => Math.round(density * 256 * 1024);
+/** The budget sweep changes only MeProp's and SparseGrad's runs (LoRA keeps its rank): the others are not rerun. */
+const TOP_K_METHODS = ['--methods', 'meprop,sparsegrad'];
 
 /**
  * A learning-rate sweep on a validation split, then the comparison at the chosen rates on
@@ -59,8 +61,10 @@ export const STEPS = [
   ...tuned('brown-genre-small-mlp-only', BERT, ['--task', 'brown-genre', '--train', 'mlp-only']),
   // The paper's GLUE setting: everything outside the MLP trains densely too.
   ...tuned('spam-small-paper', BERT, ['--task', 'spam', '--train', 'paper']),
-  // The budget at the paper's density, and the preliminary phase shared by every method.
-  atRatesOf('spam-small-mlp-only-paper-density', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--k', String(PAPER_K)]),
+  // The budget: the paper's density (1.1 %) and 10 %, beside the default r·(in + out) = 3.4 %;
+  // then the preliminary phase shared by every method.
+  atRatesOf('spam-small-mlp-only-paper-density', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--k', String(kAt(0.011)), ...TOP_K_METHODS]),
+  atRatesOf('spam-small-mlp-only-density-10pct', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--k', String(kAt(0.1)), ...TOP_K_METHODS]),
   atRatesOf('spam-small-mlp-only-prelim-all', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--prelim-all']),
   // IMDB, the long setting: 500 steps of 16 × 128 tokens per run.
   ...tuned('imdb-small-mlp-only', BERT, ['--full', '--task', 'imdb', '--train', 'mlp-only']),
