@@ -9,7 +9,9 @@
  * Generation lives in models/generate.ts and uses the attention KV cache.
  */
 import { crossEntropy } from '../core/ops/nn.ts';
-import { ShapeError } from '../base/errors.ts';
+import { DTypeError, ShapeError } from '../base/errors.ts';
+import { formatShape } from '../base/shape.ts';
+import { tensor } from '../core/creation.ts';
 import { defaultGenerator } from '../core/random.ts';
 import type { Tensor } from '../core/tensor.ts';
 import { KVCache, LLAMA_NAMES, MultiHeadAttention } from '../nn/attention.ts';
@@ -136,10 +138,17 @@ export class LlamaForCausalLM extends Module {
     const hiddenStates = this.model.forward(inputs);
     const logits = this.lm_head.forward(hiddenStates.at(-1)!);
     if (!inputs.labels) return { logits, hiddenStates };
-    const seq = logits.shape[1]!;
-    const predicted = logits.slice(1, 0, seq - 1).reshape([-1, this.config.vocab_size]);
-    const targets = inputs.labels.slice(1, 1, seq).reshape([-1]);
-    return { logits, hiddenStates, loss: crossEntropy(predicted, targets, { ignoreIndex: -100 }) };
+    // Position t predicts labels[t + 1]: the labels move left and the last position is
+    // ignored, rather than the logits being sliced — a slice's backward would allocate and
+    // fill a zero gradient the size of all the logits ([B, S, vocab]) to copy into.
+    if (inputs.labels.dtype !== 'int32') throw new DTypeError(`LlamaForCausalLM.forward(): labels must be int32, got ${inputs.labels.dtype}`);
+    if (inputs.labels.rank !== 2) throw new ShapeError(`LlamaForCausalLM.forward(): labels must be [batch, seq], got ${formatShape(inputs.labels.shape)}`);
+    const [batch, seq] = inputs.labels.shape as [number, number];
+    const labels = inputs.labels.toTypedArray() as Int32Array;
+    const shifted = new Int32Array(batch * seq).fill(-100);
+    for (let b = 0; b < batch; b++) shifted.set(labels.subarray(b * seq + 1, (b + 1) * seq), b * seq);
+    const loss = crossEntropy(logits.reshape([-1, this.config.vocab_size]), tensor(shifted), { ignoreIndex: -100 });
+    return { logits, hiddenStates, loss };
   }
 
   /** A fresh cache for incremental decoding. */

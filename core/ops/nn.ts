@@ -10,6 +10,7 @@ import { defaultGenerator, type Generator } from '../random.ts';
 import { formatShape, normalizeAxis, numel, sameShape } from '../../base/shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { dropoutMask } from '../creation.ts';
+import { getBackend } from '../../kernels/backend.ts';
 import { assertTensor, broadcastView, compute, empty, scalarLike, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
 
@@ -196,11 +197,24 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIn
   for (const t of target.toTypedArray()) {
     if (t !== ignoreIndex && (t < 0 || t >= classes)) throw new IndexError(`Target ${t} is out of bounds.`);
   }
+  const reduction = options.reduction ?? 'mean';
   const valid = target.ne(ignoreIndex);
-  const safeTarget = where(valid, target, 0);
-  const picked = logSoftmax(logits, 1).gather(1, safeTarget.unsqueeze(1)).squeeze(1);
-  const losses = where(valid, picked.neg(), 0);
-  return reduce(losses, options.reduction ?? 'mean', valid.to(logits.dtype).sum());
+  const index = where(valid, target, 0).unsqueeze(1);
+  const count = valid.to(logits.dtype).sum();
+  // Forward off the tape (logits detached): log-probabilities, the targets' ones, the reduction.
+  const logp = logSoftmax(logits.detach(), 1);
+  const output = reduce(where(valid, logp.gather(1, index).squeeze(1).neg(), 0), reduction, count);
+  // One recorded op. Its VJP, w_i · (softmax(logits)_i − onehot(t_i)) with w_i the row's share of
+  // the output gradient (0 where ignored), is one exp pass and one scatter into it; as a chain of
+  // recorded ops (gather, log-softmax) the backward made ≈ 6 passes over [N, C] and as many
+  // [N, C] temporaries — with a 32k-token vocabulary, ≈ 10 % of a LLaMa fine-tuning step.
+  return record('CrossEntropyBackward', output, [logits], (g) => {
+    const share = reduction === 'mean' ? g.div(count) : g;
+    const w = where(valid, share, 0).unsqueeze(1); // [N, 1]
+    const d = logp.exp().mul(w); // fresh and contiguous: the scatter adds into it
+    getBackend().scatterAdd(d.data as FloatStorage, d.shape, 1, viewOf(index), viewOf(w.neg()));
+    return [d];
+  });
 }
 
 /**
