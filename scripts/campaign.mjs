@@ -63,8 +63,24 @@ export const STEPS = [
   ...tuned('spam-small-paper', BERT, ['--task', 'spam', '--train', 'paper']),
   // The budget: the paper's density (1.1 %) and 10 %, beside the default r·(in + out) = 3.4 %;
   // then the preliminary phase shared by every method.
-  atRatesOf('spam-small-mlp-only-paper-density', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--k', String(kAt(0.011)), ...TOP_K_METHODS]),
-  atRatesOf('spam-small-mlp-only-density-10pct', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--k', String(kAt(0.1)), ...TOP_K_METHODS]),
+  atRatesOf('spam-small-mlp-only-paper-density', BERT, 'spam-small-mlp-only', [
+    '--task',
+    'spam',
+    '--train',
+    'mlp-only',
+    '--k',
+    String(kAt(0.011)),
+    ...TOP_K_METHODS,
+  ]),
+  atRatesOf('spam-small-mlp-only-density-10pct', BERT, 'spam-small-mlp-only', [
+    '--task',
+    'spam',
+    '--train',
+    'mlp-only',
+    '--k',
+    String(kAt(0.1)),
+    ...TOP_K_METHODS,
+  ]),
   atRatesOf('spam-small-mlp-only-prelim-all', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--prelim-all']),
   // IMDB, the long setting: 500 steps of 16 × 128 tokens per run.
   ...tuned('imdb-small-mlp-only', BERT, ['--full', '--task', 'imdb', '--train', 'mlp-only']),
