@@ -1,0 +1,47 @@
+/**
+ * compare's settings choose the model, the training scope and the rates: the default
+ * setting is the shipped bert-small with --train mlp-only at the committed sweep's rates,
+ * --quick is bert-mini in the paper setting; a flag overrides either. A tiny run (one
+ * method, one seed, a few steps, few examples) checks what a run records.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { LR, LR_SMALL, PROFILES } from '../../cli/commands/compare.ts';
+import type { ReportData } from '../../cli/report/html.ts';
+import { cli } from './helpers.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'sparsegrad-compare-defaults-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const tiny = ['--methods', 'lora', '--seeds', '1', '--steps', '3', '--max-train', '40', '--max-test', '20', '--concentration-batches', '0', '--jobs', '1'];
+const settings = (out: string) => (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReportData).settings;
+
+test('the settings: bert-small and mlp-only by default at the swept rates, bert-mini and paper for --quick', () => {
+  expect(PROFILES.default).toMatchObject({ model: 'bert-small', train: 'mlp-only', lr: LR_SMALL });
+  expect(PROFILES.full).toMatchObject({ model: 'bert-small', train: 'mlp-only', lr: LR_SMALL });
+  expect(PROFILES.quick).toMatchObject({ model: 'bert-mini', train: 'paper', lr: LR });
+  // The rates the committed sweep chose (results/spam-small-mlp-only/sweep/sweep.json).
+  const sweep = JSON.parse(readFileSync(join(import.meta.dirname, '../../results/spam-small-mlp-only/sweep/sweep.json'), 'utf8')) as { chosen: unknown };
+  expect(LR_SMALL).toEqual(sweep.chosen);
+});
+
+test('a run without --model or --train uses the setting’s; flags override them', async () => {
+  const byDefault = join(work, 'default');
+  const run = await cli(['compare', ...tiny, '--out', byDefault], { timeoutMs: 170_000 });
+  expect(run.status, run.stderr).toBe(0);
+  expect(settings(byDefault)).toMatchObject({
+    model: join('cli', 'pretrained', 'bert-small'),
+    'trained besides the MLP linears': 'the task head only (mlp-only)',
+    'learning rate': `lr ${LR_SMALL.lora}`,
+  });
+  const quick = join(work, 'quick');
+  const overridden = await cli(['compare', '--quick', ...tiny, '--train', 'mlp-only', '--out', quick], { timeoutMs: 170_000 });
+  expect(overridden.status, overridden.stderr).toBe(0);
+  expect(settings(quick)).toMatchObject({
+    model: join('cli', 'pretrained', 'bert-mini'),
+    'trained besides the MLP linears': 'the task head only (mlp-only)',
+    'learning rate': `lr ${LR.lora}`,
+  });
+}, 360_000);
