@@ -132,6 +132,25 @@ describe('LLaMa', () => {
       expect(loss!.item()).toBeCloseTo(expected / 2, 12);
     });
   });
+
+  test('the causal-LM loss over a batch: no position predicts the next row, and labels are checked', () => {
+    const model = llama(4);
+    const tokens = [
+      [4, 9, 1],
+      [7, 2, 30],
+    ];
+    noGrad(() => {
+      const { logits, loss } = model.forward({ inputIds: ids(tokens), labels: ids(tokens) });
+      const lp = logits.logSoftmax(-1).toArray() as number[][][];
+      // Row r, position t predicts tokens[r][t + 1]; the last position of a row predicts nothing.
+      const terms = [lp[0]![0]![9]!, lp[0]![1]![1]!, lp[1]![0]![2]!, lp[1]![1]![30]!];
+      expect(loss!.item()).toBeCloseTo(-terms.reduce((a, x) => a + x, 0) / 4, 12);
+    });
+    expect(() => model.forward({ inputIds: ids(tokens), labels: ids(tokens).to('float32') })).toThrow(
+      /LlamaForCausalLM\.forward\(\): labels must be int32, got float32/,
+    );
+    expect(() => model.forward({ inputIds: ids(tokens), labels: ids(tokens).reshape([-1]) })).toThrow(/labels must be \[batch, seq\], got \[6\]/);
+  });
 });
 
 describe('BERT', () => {
