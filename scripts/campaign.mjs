@@ -22,8 +22,6 @@ const LLAMA = 'cli/pretrained/llama-small';
 
 /** k per MLP matrix of bert-small (256 × 1024) at a density: the paper's BERT-base density is ≈ 1.1 %. */
 const kAt = (density) => Math.round(density * 256 * 1024);
-/** The budget sweep changes only MeProp's and SparseGrad's runs (LoRA keeps its rank): the others are not rerun. */
-const TOP_K_METHODS = ['--methods', 'meprop,sparsegrad'];
 
 /**
  * A learning-rate sweep on a validation split, then the comparison at the chosen rates on
@@ -53,9 +51,18 @@ function atRatesOf(name, model, sweptBy, flags) {
   };
 }
 
+const SPAM_MLP_ONLY = ['--task', 'spam', '--train', 'mlp-only'];
+
+/**
+ * The budget sweep: MeProp and SparseGrad at another k, at the spam sweep's rates. Only they
+ * run: LoRA keeps its rank and full FT has no budget, so their runs would repeat the base's.
+ */
+const atDensity = (name, density) =>
+  atRatesOf(name, BERT, 'spam-small-mlp-only', [...SPAM_MLP_ONLY, '--k', String(kAt(density)), '--methods', 'meprop,sparsegrad']);
+
 export const STEPS = [
   // The method as the only variable (everything else frozen but the head), on the stronger model.
-  ...tuned('spam-small-mlp-only', BERT, ['--task', 'spam', '--train', 'mlp-only']),
+  ...tuned('spam-small-mlp-only', BERT, SPAM_MLP_ONLY),
   // The paper's LLaMa setting (MLP only) on held-out Moby Dick.
   ...tuned('moby-dick-small-mlp-only', LLAMA, ['--task', 'moby-dick', '--train', 'mlp-only']),
   ...tuned('brown-genre-small-mlp-only', BERT, ['--task', 'brown-genre', '--train', 'mlp-only']),
@@ -63,25 +70,9 @@ export const STEPS = [
   ...tuned('spam-small-paper', BERT, ['--task', 'spam', '--train', 'paper']),
   // The budget: the paper's density (1.1 %) and 10 %, beside the default r·(in + out) = 3.4 %;
   // then the preliminary phase shared by every method.
-  atRatesOf('spam-small-mlp-only-paper-density', BERT, 'spam-small-mlp-only', [
-    '--task',
-    'spam',
-    '--train',
-    'mlp-only',
-    '--k',
-    String(kAt(0.011)),
-    ...TOP_K_METHODS,
-  ]),
-  atRatesOf('spam-small-mlp-only-density-10pct', BERT, 'spam-small-mlp-only', [
-    '--task',
-    'spam',
-    '--train',
-    'mlp-only',
-    '--k',
-    String(kAt(0.1)),
-    ...TOP_K_METHODS,
-  ]),
-  atRatesOf('spam-small-mlp-only-prelim-all', BERT, 'spam-small-mlp-only', ['--task', 'spam', '--train', 'mlp-only', '--prelim-all']),
+  atDensity('spam-small-mlp-only-paper-density', 0.011),
+  atDensity('spam-small-mlp-only-density-10pct', 0.1),
+  atRatesOf('spam-small-mlp-only-prelim-all', BERT, 'spam-small-mlp-only', [...SPAM_MLP_ONLY, '--prelim-all']),
   // IMDB, the long setting: 500 steps of 16 × 128 tokens per run.
   ...tuned('imdb-small-mlp-only', BERT, ['--full', '--task', 'imdb', '--train', 'mlp-only']),
 ];

@@ -316,7 +316,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     prelimSteps: flags.prelimSteps,
     inputBasis: flags.inputBasis as Settings['inputBasis'],
     materialized: flags.materialized as Settings['materialized'],
-    train: train,
+    train,
     prelimAll: flags.prelimAll ?? false,
     sparseMoments: flags.sparseMoments ?? false,
     rowCompaction: flags.rowCompaction ?? false,

@@ -8,24 +8,22 @@
  * ≈ 20 % of a training step on one core while the GEMMs ran on all of them. The copies
  * cost ≈ 0.3 ns per element against ≈ 7–17 ns of arithmetic.
  */
+import { ERF_GRID } from '../erf.ts';
 import { geluGrad, SQRT1_2 } from '../scalar.ts';
-import { ERF_TABLE_AT, ensureBytes, HEAP_START, MAX_PAGES, wasmRuntime } from './wasm-runtime.ts';
+import { ERF_TABLE_AT, ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
 
 /** Below this many elements the JavaScript loop is used (the copies and the wake-up would not pay). */
 export const WASM_GELU_MIN = 1 << 14;
 const TASK_ELEMENTS = 1 << 14; // ≈ 0.1–0.3 ms of work per task: many tasks balance a busy machine
-
-const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 /** out = gelu(x); false (nothing done) where the WebAssembly runtime is missing or x too large for its memory. */
 export function wasmGelu(x: Float32Array, out: Float32Array): boolean {
   const wasm = wasmRuntime();
   const n = x.length;
   const xAt = HEAP_START,
-    outAt = align64(xAt + 4 * n),
+    outAt = roundUp(xAt + 4 * n, 64),
     end = outAt + 4 * n;
-  if (!wasm || end > MAX_PAGES * 65536) return false;
-  ensureBytes(wasm.memory, end);
+  if (!wasm || !ensureBytes(wasm.memory, end)) return false;
   const mem = new Float32Array(wasm.memory.buffer);
   mem.set(x, xAt / 4);
   wasm.pool.run(wasm.gelu.gelu, Math.ceil(n / TASK_ELEMENTS), [xAt, outAt, n, TASK_ELEMENTS, ERF_TABLE_AT]);
@@ -39,12 +37,11 @@ export function wasmGeluGrad(x: Float32Array, g: Float32Array, out: Float32Array
   const n = x.length;
   const tasks = Math.ceil(n / TASK_ELEMENTS);
   const flagsAt = HEAP_START,
-    xAt = align64(flagsAt + 4 * tasks),
-    gAt = align64(xAt + 4 * n),
-    outAt = align64(gAt + 4 * n),
+    xAt = roundUp(flagsAt + 4 * tasks, 64),
+    gAt = roundUp(xAt + 4 * n, 64),
+    outAt = roundUp(gAt + 4 * n, 64),
     end = outAt + 4 * n;
-  if (!wasm || end > MAX_PAGES * 65536) return false;
-  ensureBytes(wasm.memory, end);
+  if (!wasm || !ensureBytes(wasm.memory, end)) return false;
   const mem = new Float32Array(wasm.memory.buffer);
   mem.set(x, xAt / 4);
   mem.set(g, gAt / 4);
@@ -56,7 +53,7 @@ export function wasmGeluGrad(x: Float32Array, g: Float32Array, out: Float32Array
   for (let t = 0; t < tasks; t++) {
     if (flags[t] === 0) continue;
     for (let i = t * TASK_ELEMENTS, end = Math.min(n, i + TASK_ELEMENTS); i < end; i++) {
-      if (!(Math.abs(x[i]! * SQRT1_2) < 6)) out[i] = g[i]! * geluGrad(x[i]!);
+      if (!(Math.abs(x[i]! * SQRT1_2) < ERF_GRID.limit)) out[i] = g[i]! * geluGrad(x[i]!);
     }
   }
   return true;

@@ -18,7 +18,7 @@
 
 import type { FloatArray, Gemm } from '../reference/gemm.ts';
 import { F32, F64, lanes, MR, NV } from './gemm-kernels.ts';
-import { ensureBytes, HEAP_START, MAX_PAGES, wasmRuntime } from './wasm-runtime.ts';
+import { ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
 
 const BLOCK_BYTES = 192 * 1024; // a block of packed A panels that stays in L2 while B panels stream by
 /**
@@ -29,7 +29,6 @@ const BLOCK_BYTES = 192 * 1024; // a block of packed A panels that stays in L2 w
  */
 export const PARALLEL_MIN_MACS = 1 << 18;
 
-const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 /** One past the last index of X(i, p) = off + i*is + p*ps over count×k. */
 const reach = (count: number, is: number, k: number, ps: number) => (count - 1) * is + (k - 1) * ps + 1;
 
@@ -64,8 +63,7 @@ function wasmGemm(
     cAt = packB + nPad * k,
     biasAt = cAt + mPad * nPad,
     end = biasAt + (bias ? nPad : 0);
-  if (end * t.bytes > MAX_PAGES * 65536) return false; // past the memory's ceiling: the caller takes the JS path
-  ensureBytes(memory, end * t.bytes);
+  if (!ensureBytes(memory, end * t.bytes)) return false; // past the memory's ceiling: the caller takes the JS path
   const mem = t === F32 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
 
   const B = t.bytes;

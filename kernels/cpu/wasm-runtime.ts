@@ -16,7 +16,7 @@ export const MAX_PAGES = 32768; // 2 GiB: the memory's ceiling (a shared memory 
 /** Where erf's table lives (GELU's kernels read it). */
 export const ERF_TABLE_AT = CONTROL_BYTES;
 /** The first byte kernels may use for their operands (64-byte aligned). */
-export const HEAP_START = Math.ceil((ERF_TABLE_AT + ERF_TABLE_BYTES) / 64) * 64;
+export const HEAP_START = roundUp(ERF_TABLE_AT + ERF_TABLE_BYTES, 64);
 
 export interface Wasm {
   memory: WebAssembly.Memory;
@@ -68,10 +68,20 @@ function compile(relaxed: boolean): Wasm | undefined {
   return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu };
 }
 
-/** Grows `memory` so that it holds at least `bytes` bytes. */
-export function ensureBytes(memory: WebAssembly.Memory, bytes: number): void {
+/** x rounded up to a multiple of `to` (addresses, padded sizes). */
+export function roundUp(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}
+
+/**
+ * Grows `memory` so that it holds at least `bytes` bytes; false, growing nothing, past the
+ * memory's ceiling (MAX_PAGES): the kernel then takes its JavaScript path.
+ */
+export function ensureBytes(memory: WebAssembly.Memory, bytes: number): boolean {
+  if (bytes > MAX_PAGES * 65536) return false;
   const missing = bytes - memory.buffer.byteLength;
   if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+  return true;
 }
 
 // Plain SIMD by default: relaxed_madd may be fused or not depending on the engine and the
