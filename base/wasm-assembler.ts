@@ -53,6 +53,9 @@ const OPS = {
   'i32.rem_u': [0x70],
   'i32.lt_u': [0x49],
   'i32.eqz': [0x45],
+  'i32.and': [0x71],
+  'i32.or': [0x72],
+  'i32.shr_u': [0x76],
   'i32.trunc_f64_s': [0xaa], // traps outside the i32 range: callers keep it inside
   'f64.abs': [0x99],
   'f64.add': [0xa0],
@@ -62,6 +65,7 @@ const OPS = {
   'f64.copysign': [0xa6],
   'f64.ne': [0x62],
   'f64.lt': [0x63],
+  'f64.gt': [0x64],
   'f64.convert_i32_s': [0xb7],
   'f64.promote_f32': [0xbb],
   'f32.demote_f64': [0xb6], // rounds to nearest, ties to even, as a Float32Array store does
@@ -72,6 +76,26 @@ const OPS = {
   'f32x4.mul': simd(0xe6),
   'f64x2.add': simd(0xf0),
   'f64x2.mul': simd(0xf2),
+  'f64x2.sub': simd(0xf1),
+  'f64x2.div': simd(0xf3),
+  'f64x2.abs': simd(0xec),
+  'f64x2.eq': simd(0x47),
+  'f64x2.lt': simd(0x49), // lane-wise: all ones where a < b (false for NaN), else zeros
+  'f64x2.trunc': simd(0x7a),
+  'f64x2.splat': simd(0x14),
+  'f64x2.promote_low_f32x4': simd(0x5f),
+  'f32x4.demote_f64x2_zero': simd(0x5e), // rounds like f32.demote_f64; the high two lanes become 0
+  'i32x4.splat': simd(0x11),
+  'i32x4.add': simd(0xae),
+  'i32x4.trunc_sat_f64x2_s_zero': simd(0xfc),
+  'i64x2.extend_low_i32x4_s': simd(0xc7),
+  'i64x2.shl': simd(0xcb), // by an i32 count
+  'i64x2.all_true': simd(0xc3),
+  'v128.and': simd(0x4e),
+  'v128.andnot': simd(0x4f), // a & ~b
+  'v128.or': simd(0x50),
+  // bitselect: pops c, then b, then a; pushes (a & c) | (b & ~c).
+  'v128.bitselect': simd(0x52),
   // Relaxed SIMD (fused where the hardware has FMA): relaxed_madd(a, b, c) = a·b + c.
   'f32x4.relaxed_madd': simd(0x105),
   'f64x2.relaxed_madd': simd(0x107),
@@ -90,6 +114,8 @@ const MEM_OPS = {
   // Load one scalar and broadcast it to every lane.
   'v128.load32_splat': { code: simd(0x09), align: 2 },
   'v128.load64_splat': { code: simd(0x0a), align: 3 },
+  // Load one 64-bit value into the low half, zero the high half.
+  'v128.load64_zero': { code: simd(0x5d), align: 3 },
 } satisfies Record<string, { code: number[]; align: number }>;
 
 export type Op = keyof typeof OPS;
@@ -128,6 +154,10 @@ export class Func {
   op(name: Op): this {
     return this.emit(...OPS[name]);
   }
+  /** f64x2.extract_lane: pushes lane `lane` of the v128 on the stack as an f64. */
+  extractLane(lane: 0 | 1): this {
+    return this.emit(...simd(0x21), lane);
+  }
   call(func: number): this {
     return this.emit(0x10, ...uleb(func));
   }
@@ -136,6 +166,11 @@ export class Func {
   mem(name: MemOp, offset = 0): this {
     const { code, align } = MEM_OPS[name];
     return this.emit(...code, align, ...uleb(offset));
+  }
+
+  /** v128.store64_lane: stores the low (lane 0) or high 64 bits of a v128 at the address below it. */
+  storeLane64(lane: 0 | 1, offset = 0): this {
+    return this.emit(...simd(0x5b), 3, ...uleb(offset), lane);
   }
 
   /** `loop ... end`: `br_if 0` inside it jumps back to the top. */

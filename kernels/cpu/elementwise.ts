@@ -14,6 +14,7 @@ import type { Storage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, type BinaryOp, type UnaryOp } from '../scalar.ts';
 import { collapseAxes, forEachOffset, forEachRow, type View } from '../view.ts';
+import { WASM_EXP_MIN, wasmExp } from './exp.ts';
 import { WASM_GELU_MIN, wasmGelu, wasmGeluGrad } from './gelu.ts';
 
 /** One run of a binary map: out[o + i] = a[ja + i·ta] ∘ b[jb + i·tb] for i < n. */
@@ -92,20 +93,25 @@ const GRADS: Partial<Record<UnaryOp, GradRun>> = {
 };
 
 /**
- * A float32 view's elements as one contiguous run, when it is one and large enough for the
- * WebAssembly kernels (kernels/cpu/gelu.ts); else undefined.
+ * A float view's elements as one contiguous run, when it is one of at least `min` elements
+ * (for the WebAssembly kernels: kernels/cpu/gelu.ts, exp.ts); else undefined.
  */
-function largeFloat32Run(v: View): Float32Array | undefined {
-  if (!(v.data instanceof Float32Array)) return undefined;
+function largeRun<T extends Float32Array | Float64Array>(v: View, type: new (n: number) => T, min: number): T | undefined {
+  if (!(v.data instanceof type)) return undefined;
   const c = collapseAxes(v.shape, [v.strides]);
-  if (c.shape.length !== 1 || c.strides[0]![0] !== 1 || c.shape[0]! < WASM_GELU_MIN) return undefined;
-  return v.data.subarray(v.offset, v.offset + c.shape[0]!);
+  if (c.shape.length !== 1 || c.strides[0]![0] !== 1 || c.shape[0]! < min) return undefined;
+  return v.data.subarray(v.offset, v.offset + c.shape[0]!) as T;
 }
+const largeFloat32Run = (v: View) => largeRun(v, Float32Array, WASM_GELU_MIN);
 
 export const unary: Backend['unary'] = (op, x, out, p, q) => {
   if (op === 'gelu' && out instanceof Float32Array) {
     const run = largeFloat32Run(x);
     if (run && wasmGelu(run, out)) return;
+  }
+  if (op === 'exp' && (out instanceof Float32Array || out instanceof Float64Array)) {
+    const run = out instanceof Float32Array ? largeRun(x, Float32Array, WASM_EXP_MIN) : largeRun(x, Float64Array, WASM_EXP_MIN);
+    if (run && wasmExp(run, out)) return;
   }
   const src = x.data;
   let o = 0;

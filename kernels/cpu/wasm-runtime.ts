@@ -1,14 +1,15 @@
 // The WebAssembly runtime behind the fast CPU kernels: one memory (shared between threads
 // where the platform allows it), the compiled kernel modules (the GEMM's, GELU's) instantiated
 // on it, and the thread pool that runs their tasks (kernels/threads/pool.ts). The kernels
-// (kernels/cpu/gemm.ts, gelu.ts) copy their operands into the memory from HEAP_START on.
+// (kernels/cpu/gemm.ts, gelu.ts, exp.ts) copy their operands into the memory from HEAP_START on.
 //
 // Memory layout: the pool's control block | erf's coefficient table (GELU) | operands.
 
-import { Func, Module } from '../../base/wasm-assembler.ts';
+import { type Func, Module } from '../../base/wasm-assembler.ts';
 import { ValueError } from '../../base/errors.ts';
 import { ERF_GRID } from '../erf.ts';
 import { CONTROL_BYTES, defaultThreads, type PoolModule, ThreadPool } from '../threads/pool.ts';
+import { addExpKernels, addSoftmaxKernels, type ExpKernels } from './exp-kernels.ts';
 import { addGeluKernels, ERF_TABLE_BYTES, type GeluKernels } from './gelu-kernels.ts';
 import { addGemmKernels, type GemmKernels, hasRelaxedSimd, hasSimd } from './gemm-kernels.ts';
 
@@ -25,6 +26,7 @@ export interface Wasm {
   f32: GemmKernels;
   f64: GemmKernels;
   gelu: GeluKernels;
+  exp: ExpKernels;
 }
 
 /** The shared memory if this platform allows one (cross-origin isolated pages, Node), else a private one. */
@@ -43,8 +45,8 @@ function compile(relaxed: boolean): Wasm | undefined {
   const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
-  // synchronous compilation on a page's main thread (the GEMM's is 3,726 bytes, GELU's 1,034): mind it
-  // when adding kernels.
+  // synchronous compilation on a page's main thread (the GEMM's is 3,726 bytes, GELU's 1,034,
+  // exp's 2,018, softmax's 3,198): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
     const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
@@ -59,13 +61,17 @@ function compile(relaxed: boolean): Wasm | undefined {
   };
   let gemm!: Record<'f32' | 'f64', GemmKernels>;
   let gelu!: GeluKernels;
+  let exp!: Pick<ExpKernels, 'exp32' | 'exp64'>;
+  let softmax!: Omit<ExpKernels, 'exp32' | 'exp64'>;
   build((mod, task) => (gemm = addGemmKernels(mod, task, fma)));
   build((_, task) => (gelu = addGeluKernels(task)));
+  build((_, task) => (exp = addExpKernels(task)));
+  build((_, task) => (softmax = addSoftmaxKernels(task)));
   ensureBytes(memory, HEAP_START);
   new Float64Array(memory.buffer, ERF_TABLE_AT, ERF_GRID.table.length).set(ERF_GRID.table);
   const pool = new ThreadPool(parts, memory);
   pool.setThreads(defaultThreads());
-  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu };
+  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...softmax } };
 }
 
 /** x rounded up to a multiple of `to` (addresses, padded sizes). */

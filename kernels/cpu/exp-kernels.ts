@@ -1,0 +1,318 @@
+// The WebAssembly code of exp and softmax over float32 rows (kernels/cpu/exp.ts runs it),
+// so that the thread pool can split them: in a LLaMa step the log-softmax over a 32k-token
+// vocabulary and the exp of its backward pass took ≈ 30 % of the time, one Math.exp call
+// (≈ 7 ns) per element, on one core.
+//
+// WebAssembly has no exp instruction, so the kernels carry one: fdlibm's __ieee754_exp,
+// the algorithm V8 (and SpiderMonkey) implement Math.exp with, written lane by lane for two
+// float64 lanes at once. Same operations, same order, no fusing: the results are Math.exp's
+// bit for bit. The runtime checks that on this engine at load (kernels/cpu/exp.ts; an
+// engine whose Math.exp is another algorithm, such as JavaScriptCore's, keeps the
+// JavaScript loops), and spec/exp-wasm.spec.ts checks the kernels against the reference.
+//
+// fdlibm's exp, for |x| inside the range where 2^k is a normal number:
+//   k  = trunc(x/ln 2 ± 1/2), but k = 0 when |x| ≤ ln 2 / 2 (tested on x's high word);
+//   hi = x − k·ln2HI, lo = k·ln2LO, r = hi − lo    (ln2HI has 21 low zero bits: k·ln2HI is exact)
+//   c  = r − r²(P1 + r²(P2 + r²(P3 + r²(P4 + r²·P5))))
+//   exp(x) = 2^k · (1 − ((lo − r·c/(2 − c)) − hi)),  and 1 + x when |x| < 2⁻²⁸;
+//   exp(1) = Math.E exactly (V8's version special-cases it: the formula is one ulp off there).
+// Lanes outside that range (|x| ≥ 704, NaN) are flagged for JavaScript, except x below
+// fdlibm's underflow threshold, whose exp is +0 (−∞ included: masked attention logits).
+
+import { Func } from '../../base/wasm-assembler.ts';
+
+// fdlibm's constants, written as the shortest decimals of the same doubles (bits in hex).
+const INV_LN2 = Math.LOG2E; // 0x3ff71547_652b82fe
+const LN2_HI = 0.6931471803691238; // 0x3fe62e42_fee00000
+const LN2_LO = 1.9082149292705877e-10; // 0x3dea39ef_35793c76
+const P = [0.16666666666666602, -0.0027777777777015593, 0.00006613756321437934, -0.0000016533902205465252, 4.1381367970572385e-8];
+/** exp(x) for x below this is +0 in fdlibm (its u_threshold). */
+const UNDERFLOW = -745.1332191019411;
+/** Past |x| = 704 the kernels leave the lane to JavaScript (2^k stays normal below it). */
+const RANGE = 704;
+/** fdlibm takes k = 0 when x's high word is ≤ 0x3fd62e42, i.e. |x| below this double. */
+const K_ZERO_BELOW = new Float64Array(new Uint32Array([0, 0x3fd62e43]).buffer)[0]!;
+const TINY = 2 ** -28; // below it fdlibm returns 1 + x
+
+/** The v128 constants the exp code reads, splatted into locals once per call. */
+interface ExpConstants {
+  get(name: keyof typeof CONSTANTS | 'bias'): number;
+}
+const CONSTANTS = {
+  invLn2: INV_LN2,
+  half: 0.5,
+  signBit: -0,
+  ln2Hi: LN2_HI,
+  ln2Lo: LN2_LO,
+  p1: P[0]!,
+  p2: P[1]!,
+  p3: P[2]!,
+  p4: P[3]!,
+  p5: P[4]!,
+  one: 1,
+  two: 2,
+  range: RANGE,
+  underflow: UNDERFLOW,
+  kZeroBelow: K_ZERO_BELOW,
+  tiny: TINY,
+  e: Math.E,
+};
+
+function expConstants(f: Func): ExpConstants {
+  const at = new Map<string, number>();
+  for (const [name, value] of Object.entries(CONSTANTS)) {
+    const l = f.local('v128');
+    f.f64(value).op('f64x2.splat').set(l);
+    at.set(name, l);
+  }
+  const bias = f.local('v128'); // the exponent bias, as i32 lanes
+  f.i32(1023).op('i32x4.splat').set(bias);
+  at.set('bias', bias);
+  return { get: (name) => at.get(name)! };
+}
+
+/**
+ * Pushes exp of the two f64 lanes of local `x`, and sets local `flag` (i32) to 1 when a lane
+ * is outside the kernel's range (its result is then meaningless: JavaScript recomputes it).
+ */
+function pushExp(f: Func, c: ExpConstants, x: number, flag: number): void {
+  const [ax, k, hi, lo, r, t, cc] = Array.from({ length: 7 }, () => f.local('v128')) as [number, number, number, number, number, number, number];
+  const C = c.get;
+  f.get(x).op('f64x2.abs').set(ax);
+  // flag |= not every lane (|x| < RANGE or x < UNDERFLOW)
+  f.get(ax).get(C('range')).op('f64x2.lt').get(x).get(C('underflow')).op('f64x2.lt').op('v128.or');
+  f.op('i64x2.all_true').op('i32.eqz').get(flag).op('i32.or').set(flag);
+  // k = trunc(x/ln 2 + copysign(1/2, x)), then 0 where |x| < K_ZERO_BELOW
+  f.get(x).get(C('invLn2')).op('f64x2.mul');
+  f.get(x).get(C('signBit')).op('v128.and').get(C('half')).op('v128.or');
+  f.op('f64x2.add').op('f64x2.trunc');
+  f.get(ax).get(C('kZeroBelow')).op('f64x2.lt').op('v128.andnot').set(k);
+  // hi = x − k·ln2HI, lo = k·ln2LO, r = hi − lo, t = r²
+  f.get(x).get(k).get(C('ln2Hi')).op('f64x2.mul').op('f64x2.sub').set(hi);
+  f.get(k).get(C('ln2Lo')).op('f64x2.mul').set(lo);
+  f.get(hi).get(lo).op('f64x2.sub').tee(r).get(r).op('f64x2.mul').set(t);
+  // c = r − t·(P1 + t·(P2 + t·(P3 + t·(P4 + t·P5))))
+  f.get(r).get(t);
+  f.get(C('p1')).get(t).get(C('p2')).get(t).get(C('p3')).get(t).get(C('p4')).get(t).get(C('p5'));
+  for (let i = 0; i < 4; i++) f.op('f64x2.mul').op('f64x2.add');
+  f.op('f64x2.mul').op('f64x2.sub').set(cc);
+  // y = 1 − ((lo − r·c/(2 − c)) − hi), times 2^k built from its bits: (k + 1023) << 52
+  f.get(C('one')).get(lo);
+  f.get(r).get(cc).op('f64x2.mul').get(C('two')).get(cc).op('f64x2.sub').op('f64x2.div');
+  f.op('f64x2.sub').get(hi).op('f64x2.sub').op('f64x2.sub');
+  f.get(k).op('i32x4.trunc_sat_f64x2_s_zero').get(C('bias')).op('i32x4.add').op('i64x2.extend_low_i32x4_s').i32(52).op('i64x2.shl');
+  f.op('f64x2.mul');
+  // 1 + x where |x| < 2⁻²⁸; e where x = 1; +0 where x < UNDERFLOW
+  f.set(r).get(C('one')).get(x).op('f64x2.add').get(r).get(ax).get(C('tiny')).op('f64x2.lt').op('v128.bitselect');
+  f.set(r).get(C('e')).get(r).get(x).get(C('one')).op('f64x2.eq').op('v128.bitselect');
+  f.get(x).get(C('underflow')).op('f64x2.lt').op('v128.andnot');
+}
+
+/** How one dtype's elements are read and written two (a pair) or one (a single) at a time, as f64 lanes. */
+interface Lanes {
+  bytes: 4 | 8;
+  /** Pushes the pair (or the single, in both lanes: a tail's lane 1 is a copy, never garbage) at the address on the stack. */
+  load(f: Func, single: boolean): void;
+  /** Stores the f64 lanes on the stack at the address below them: both, or lane 0 only. */
+  store(f: Func, single: boolean): void;
+}
+const FLOAT32: Lanes = {
+  bytes: 4,
+  load: (f, single) => f.mem(single ? 'v128.load32_splat' : 'v128.load64_zero').op('f64x2.promote_low_f32x4'),
+  store: (f, single) => (single ? f.extractLane(0).op('f32.demote_f64').mem('f32.store') : f.op('f32x4.demote_f64x2_zero').storeLane64(0)),
+};
+const FLOAT64: Lanes = {
+  bytes: 8,
+  load: (f, single) => f.mem(single ? 'v128.load64_splat' : 'v128.load'),
+  store: (f, single) => (single ? f.extractLane(0).mem('f64.store') : f.mem('v128.store')),
+};
+
+/**
+ * Runs `body(single)` over `count` elements in pairs (single = false), then once more for
+ * an odd last element (single = true). `count` must be ≥ 1; `at` (a byte offset local, from
+ * 0) advances by one pair each time.
+ */
+function pairs(f: Func, t: Lanes, count: number, at: number, body: (single: boolean) => void): void {
+  const left = f.local('i32');
+  f.i32(0).set(at);
+  f.get(count).i32(1).op('i32.shr_u').set(left);
+  f.block(() => {
+    f.get(left).op('i32.eqz').brIf(0);
+    f.loop(() => {
+      body(false);
+      f.get(at)
+        .i32(2 * t.bytes)
+        .op('i32.add')
+        .set(at);
+      f.get(left).i32(1).op('i32.sub').tee(left).brIf(0);
+    });
+  });
+  f.block(() => {
+    f.get(count).i32(1).op('i32.and').op('i32.eqz').brIf(0);
+    body(true);
+  });
+}
+
+/** Stores the task's flag: an i32 at flags + 4·task. */
+const storeFlag = (f: Func, flags: number, task: number, flag: number) => f.get(flags).get(task).i32(4).op('i32.mul').op('i32.add').get(flag).mem('i32.store');
+
+/**
+ * exp(task, x, out, n, perTask, flags): out = exp(x) over elements [task·perTask, …) of n,
+ * in float32 (rounded once, from the float64 exp, as a Float32Array store rounds) or float64.
+ */
+function expFunc(t: Lanes): Func {
+  const f = new Func(Array(6).fill('i32'));
+  const [task, x, out, n, perTask, flags] = [0, 1, 2, 3, 4, 5];
+  const first = f.local('i32'),
+    count = f.local('i32'),
+    at = f.local('i32'),
+    flag = f.local('i32'),
+    v = f.local('v128');
+  const c = expConstants(f);
+  f.get(task).get(perTask).op('i32.mul').set(first);
+  f.get(n).get(first).op('i32.sub').set(count);
+  f.get(count).get(perTask).get(count).get(perTask).op('i32.lt_u').op('select').set(count); // min(count, perTask)
+  f.get(x).get(first).i32(t.bytes).op('i32.mul').op('i32.add').set(x);
+  f.get(out).get(first).i32(t.bytes).op('i32.mul').op('i32.add').set(out);
+  f.i32(0).set(flag);
+  pairs(f, t, count, at, (single) => {
+    f.get(out).get(at).op('i32.add');
+    f.get(x).get(at).op('i32.add');
+    t.load(f, single);
+    f.set(v);
+    pushExp(f, c, v, flag);
+    t.store(f, single);
+  });
+  storeFlag(f, flags, task, flag);
+  return f;
+}
+
+/**
+ * softmax32(task, x, out, len, rowsPerTask, rows, stats, flags): for each row of the task,
+ * max = its largest element (NaN skipped, as `>` skips it), total = Σ exp(x − max) added in
+ * order, in float64. Log-softmax stores (max, total) at stats + 16·row, for JavaScript to
+ * take the logarithm (logSoftmaxOut32 finishes); softmax writes out = exp(x − max) / total,
+ * computing each exp a second time rather than keeping a float64 row.
+ */
+function softmax32Func(log: boolean): Func {
+  const f = new Func(Array(8).fill('i32'));
+  const [task, x, out, len, rowsPerTask, rows, stats, flags] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const row = f.local('i32'),
+    rowEnd = f.local('i32'),
+    at = f.local('i32'),
+    j = f.local('i32'),
+    flag = f.local('i32');
+  const max = f.local('f64'),
+    total = f.local('f64'),
+    s = f.local('f64');
+  const v = f.local('v128'),
+    maxes = f.local('v128');
+  const c = expConstants(f);
+  f.get(task).get(rowsPerTask).op('i32.mul').set(row);
+  f.get(row).get(rowsPerTask).op('i32.add').set(rowEnd);
+  f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd); // min(rowEnd, rows)
+  f.get(x).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(x);
+  f.get(out).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(out);
+  f.i32(0).set(flag);
+  /** exp(x[at…] − max) for a pair (or a single), left in v's place on the stack. */
+  const shiftedExp = (single: boolean) => {
+    f.get(x).get(at).op('i32.add');
+    FLOAT32.load(f, single);
+    f.get(maxes).op('f64x2.sub').set(v);
+    pushExp(f, c, v, flag);
+  };
+  f.loop(() => {
+    // max over the row, one element at a time: max = x > max ? x : max
+    f.f64(Number.NEGATIVE_INFINITY).set(max);
+    f.i32(0).set(j);
+    f.loop(() => {
+      f.get(x).get(j).op('i32.add').mem('f32.load').op('f64.promote_f32').tee(s);
+      f.get(max).get(s).get(max).op('f64.gt').op('select').set(max);
+      f.get(j).i32(4).op('i32.add').tee(j).get(len).i32(4).op('i32.mul').op('i32.ne').brIf(0);
+    });
+    f.get(max).op('f64x2.splat').set(maxes);
+    f.f64(0).set(total);
+    pairs(f, FLOAT32, len, at, (single) => {
+      shiftedExp(single);
+      f.set(v);
+      f.get(total).get(v).extractLane(0).op('f64.add').set(total);
+      if (!single) f.get(total).get(v).extractLane(1).op('f64.add').set(total);
+    });
+    if (log) {
+      f.get(stats).get(row).i32(16).op('i32.mul').op('i32.add').tee(j).get(max).mem('f64.store');
+      f.get(j).get(total).mem('f64.store', 8);
+    } else {
+      pairs(f, FLOAT32, len, at, (single) => {
+        f.get(out).get(at).op('i32.add');
+        shiftedExp(single);
+        f.get(total).op('f64x2.splat').op('f64x2.div');
+        FLOAT32.store(f, single);
+      });
+    }
+    f.get(x).get(len).i32(4).op('i32.mul').op('i32.add').set(x);
+    f.get(out).get(len).i32(4).op('i32.mul').op('i32.add').set(out);
+    f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
+  });
+  storeFlag(f, flags, task, flag);
+  return f;
+}
+
+/**
+ * logSoftmaxOut32(task, x, out, len, rowsPerTask, rows, stats): out = (x − max) − logTotal
+ * for each row of the task, with (max, logTotal) at stats + 16·row.
+ */
+function logSoftmaxOut32Func(): Func {
+  const f = new Func(Array(7).fill('i32'));
+  const [task, x, out, len, rowsPerTask, rows, stats] = [0, 1, 2, 3, 4, 5, 6];
+  const row = f.local('i32'),
+    rowEnd = f.local('i32'),
+    j = f.local('i32');
+  const max = f.local('f64'),
+    logTotal = f.local('f64');
+  f.get(task).get(rowsPerTask).op('i32.mul').set(row);
+  f.get(row).get(rowsPerTask).op('i32.add').set(rowEnd);
+  f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd);
+  f.get(x).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(x);
+  f.get(out).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(out);
+  f.loop(() => {
+    f.get(stats).get(row).i32(16).op('i32.mul').op('i32.add').tee(j).mem('f64.load').set(max);
+    f.get(j).mem('f64.load', 8).set(logTotal);
+    f.i32(0).set(j);
+    f.loop(() => {
+      f.get(out).get(j).op('i32.add');
+      f.get(x).get(j).op('i32.add').mem('f32.load').op('f64.promote_f32').get(max).op('f64.sub').get(logTotal).op('f64.sub');
+      f.op('f32.demote_f64').mem('f32.store');
+      f.get(j).i32(4).op('i32.add').tee(j).get(len).i32(4).op('i32.mul').op('i32.ne').brIf(0);
+    });
+    f.get(x).get(len).i32(4).op('i32.mul').op('i32.add').set(x);
+    f.get(out).get(len).i32(4).op('i32.mul').op('i32.add').set(out);
+    f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
+  });
+  return f;
+}
+
+/** The pool functions (indices into the pool's names). */
+export interface ExpKernels {
+  exp32: number;
+  exp64: number;
+  softmax: number;
+  logSoftmax: number;
+  logSoftmaxOut: number;
+}
+
+/**
+ * Adds the exp kernels through `task(func, name)`, which adds a function the pool may run
+ * (one module: each inlines its exp, and all five would pass 4 KiB).
+ */
+export function addExpKernels(task: (func: Func, name: string) => number): Pick<ExpKernels, 'exp32' | 'exp64'> {
+  return { exp32: task(expFunc(FLOAT32), 'f32.exp'), exp64: task(expFunc(FLOAT64), 'f64.exp') };
+}
+
+/** Adds the softmax kernels likewise (another module). */
+export function addSoftmaxKernels(task: (func: Func, name: string) => number): Omit<ExpKernels, 'exp32' | 'exp64'> {
+  return {
+    softmax: task(softmax32Func(false), 'f32.softmax'),
+    logSoftmax: task(softmax32Func(true), 'f32.logSoftmax'),
+    logSoftmaxOut: task(logSoftmaxOut32Func(), 'f32.logSoftmaxOut'),
+  };
+}

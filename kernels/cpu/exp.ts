@@ -1,0 +1,122 @@
+/**
+ * exp and softmax over large contiguous tensors, split over the thread pool: the operands
+ * are copied into the WebAssembly memory, the kernels (kernels/cpu/exp-kernels.ts) run in
+ * tasks, and the result is copied out. Bitwise the reference's results, for any thread
+ * count (spec/exp-wasm.spec.ts).
+ *
+ * Why: a LLaMa fine-tuning step spent ≈ 30 % of its time in the log-softmax over a
+ * 32k-token vocabulary and the exp of its backward pass, one Math.exp call (≈ 7 ns) per
+ * element on one core; the kernels compute two exps at a time in SIMD, on every core.
+ *
+ * The kernels carry their own exp (fdlibm's, Math.exp's algorithm in V8 and SpiderMonkey).
+ * Before first use it is compared with this engine's Math.exp on PROBE values; where they
+ * differ in any bit (another engine, another algorithm) the kernels are not used at all.
+ */
+import { ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
+
+/** Below this many elements the JavaScript loops are used (the copies and the wake-up would not pay). */
+export const WASM_EXP_MIN = 1 << 14;
+const TASK_ELEMENTS = 1 << 14; // ≈ 0.1 ms of work per task: many tasks balance a busy machine
+
+type Float = Float32Array | Float64Array;
+
+/**
+ * Copies `inputs` into the memory after `flagBytes + extraBytes` bytes, runs `run(addresses,
+ * flagsAt, extraAt)`, copies `outLength` elements out, and returns the flags; undefined
+ * (nothing done) without the runtime or past its memory's ceiling.
+ */
+function inMemory(
+  inputs: Float[],
+  out: Float,
+  flagBytes: number,
+  extraBytes: number,
+  run: (at: { inputs: number[]; out: number; flags: number; extra: number }) => void,
+): Int32Array | undefined {
+  const wasm = wasmRuntime();
+  if (!wasm) return undefined;
+  const bytes = out.BYTES_PER_ELEMENT;
+  const flags = HEAP_START,
+    extra = roundUp(flags + flagBytes, 64);
+  let end = roundUp(extra + extraBytes, 64);
+  const at = inputs.map((x) => {
+    const a = end;
+    end = roundUp(a + x.length * bytes, 64);
+    return a;
+  });
+  const outAt = end;
+  if (!ensureBytes(wasm.memory, outAt + out.length * bytes)) return undefined;
+  const Mem = out instanceof Float32Array ? Float32Array : Float64Array;
+  inputs.forEach((x, i) => new Mem(wasm.memory.buffer, at[i]!, x.length).set(x as never));
+  run({ inputs: at, out: outAt, flags, extra });
+  out.set(new Mem(wasm.memory.buffer, outAt, out.length) as never);
+  return new Int32Array(wasm.memory.buffer, flags, flagBytes >> 2);
+}
+
+/** out = exp(x) elementwise; false (nothing done) where the kernels are unavailable. */
+export function wasmExp(x: Float, out: Float): boolean {
+  const wasm = wasmRuntime();
+  if (!wasm || !expIsExact()) return false;
+  const n = x.length,
+    tasks = Math.ceil(n / TASK_ELEMENTS);
+  const fn = out instanceof Float32Array ? wasm.exp.exp32 : wasm.exp.exp64;
+  const flags = inMemory([x], out, 4 * tasks, 0, (at) => wasm.pool.run(fn, tasks, [at.inputs[0]!, at.out, n, TASK_ELEMENTS, at.flags]));
+  if (!flags) return false;
+  // A flagged task had an element past the kernel's range (|x| ≥ 704 but not underflowing, NaN):
+  // its elements are recomputed with Math.exp.
+  for (let t = 0; t < tasks; t++) {
+    if (flags[t] === 0) continue;
+    for (let i = t * TASK_ELEMENTS, end = Math.min(n, i + TASK_ELEMENTS); i < end; i++) out[i] = Math.exp(x[i]!);
+  }
+  return true;
+}
+
+/**
+ * Softmax (or log-softmax) of `rows` contiguous float32 rows of `len` elements into out.
+ * Returns the rows the caller must compute itself (those of a task with an exponent past the
+ * kernel's range: NaN, ±∞ in the row's maximum), or undefined (nothing done) where the
+ * kernels are unavailable.
+ */
+export function wasmSoftmax(x: Float32Array, rows: number, len: number, out: Float32Array, log: boolean): number[] | undefined {
+  const wasm = wasmRuntime();
+  if (!wasm || !expIsExact()) return undefined;
+  const rowsPerTask = Math.ceil(TASK_ELEMENTS / len),
+    tasks = Math.ceil(rows / rowsPerTask);
+  const flags = inMemory([x], out, 4 * tasks, log ? 16 * rows : 0, (at) => {
+    const args = [at.inputs[0]!, at.out, len, rowsPerTask, rows, at.extra];
+    if (!log) return wasm.pool.run(wasm.exp.softmax, tasks, [...args, at.flags]);
+    wasm.pool.run(wasm.exp.logSoftmax, tasks, [...args, at.flags]);
+    // (max, total) per row → (max, log total): WebAssembly has no logarithm.
+    const stats = new Float64Array(wasm.memory.buffer, at.extra, 2 * rows);
+    for (let r = 0; r < rows; r++) stats[2 * r + 1] = Math.log(stats[2 * r + 1]!);
+    wasm.pool.run(wasm.exp.logSoftmaxOut, tasks, args);
+  });
+  if (!flags) return undefined;
+  const redo: number[] = [];
+  for (let t = 0; t < tasks; t++) if (flags[t] !== 0) for (let r = t * rowsPerTask; r < Math.min(rows, (t + 1) * rowsPerTask); r++) redo.push(r);
+  return redo;
+}
+
+// Where Math.exp's algorithm is fdlibm's these agree bit for bit; a different algorithm
+// (even a better-rounded one) differs on a good share of them.
+const PROBE = (() => {
+  const values = [0, -0, 1, -1, 0.5, 2 ** -28, -(2 ** -29), 0.34657359027997264, 1.0397207708399179, -700, 703.9, -746, -Infinity];
+  let s = 0x2545f491;
+  for (let i = 0; values.length < 4096; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) | 0;
+    const u = (s >>> 0) / 2 ** 32;
+    values.push(i % 2 ? (u - 0.5) * 40 : (u - 0.9) * 780);
+  }
+  return new Float64Array(values);
+})();
+
+let exact: boolean | undefined;
+/** Whether the kernels' exp is this engine's Math.exp, bit for bit (checked once). */
+export function expIsExact(): boolean {
+  if (exact !== undefined) return exact;
+  const wasm = wasmRuntime();
+  if (!wasm) return (exact = false);
+  const got = new Float64Array(PROBE.length);
+  const flags = inMemory([PROBE], got, 4, 0, (at) => wasm.pool.run(wasm.exp.exp64, 1, [at.inputs[0]!, at.out, PROBE.length, PROBE.length, at.flags]));
+  exact = flags !== undefined && flags[0] === 0 && PROBE.every((x, i) => Object.is(got[i], Math.exp(x)));
+  return exact;
+}
