@@ -34,7 +34,7 @@ import { Generator } from '../core/random.ts';
 import { SparseCoo } from '../core/sparse.ts';
 import { Tensor } from '../core/tensor.ts';
 import type { BertForSequenceClassification } from '../models/bert.ts';
-import type { LlamaForCausalLM } from '../models/llama.ts';
+import { type LlamaForCausalLM, nextTokenTargets } from '../models/llama.ts';
 import type { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
 import { memoryReport, type MemoryReport } from '../nn/memory.ts';
 import type { Module } from '../nn/module.ts';
@@ -805,10 +805,11 @@ export function evaluate(model: Module, task: EncodedTask, batchSize: number, sh
         const batch = lmBatch(rows.slice(b * batchSize, (b + 1) * batchSize) as number[][]);
         const [B, T] = batch.inputIds.shape as [number, number];
         const logits = (model as LlamaForCausalLM).forward({ inputIds: batch.inputIds }).logits;
-        const predicted = logits.slice(1, 0, T - 1).reshape([B * (T - 1), -1]);
-        const targets = batch.inputIds.slice(1, 1, T).reshape([B * (T - 1)]);
-        const perToken = crossEntropy(predicted, targets, { reduction: 'none' })
-          .reshape([B, T - 1])
+        // All positions' logits as they are (slicing off the last would copy them all); the
+        // last position's target is ignored and its (zero) loss sliced off before the mean.
+        const perToken = crossEntropy(logits.reshape([B * T, -1]), nextTokenTargets(batch.inputIds), { reduction: 'none' })
+          .reshape([B, T])
+          .slice(1, 0, T - 1)
           .mean(1);
         blockLosses.push(...(perToken.toArray() as number[]));
         bar?.tick();

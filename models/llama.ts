@@ -105,6 +105,19 @@ export interface CausalLMOutputs {
 }
 
 /**
+ * The flat next-token targets of `labels` [B, S] (int32): row b·S + t holds labels[b, t + 1],
+ * and the last position of each sequence holds −100 (ignored by crossEntropy). With them the
+ * logits [B·S, vocab] are used as they are: no slice, no copy of the whole head's output.
+ */
+export function nextTokenTargets(labels: Tensor): Tensor {
+  const [batch, seq] = labels.shape as [number, number];
+  const ids = labels.toTypedArray() as Int32Array;
+  const shifted = new Int32Array(batch * seq).fill(-100);
+  for (let b = 0; b < batch; b++) shifted.set(ids.subarray(b * seq + 1, (b + 1) * seq), b * seq);
+  return tensor(shifted);
+}
+
+/**
  * HF's LlamaForCausalLM: the decoder stack and the LM head; with `labels`, the next-token loss.
  *
  * @example
@@ -143,11 +156,7 @@ export class LlamaForCausalLM extends Module {
     // fill a zero gradient the size of all the logits ([B, S, vocab]) to copy into.
     if (inputs.labels.dtype !== 'int32') throw new DTypeError(`LlamaForCausalLM.forward(): labels must be int32, got ${inputs.labels.dtype}`);
     if (inputs.labels.rank !== 2) throw new ShapeError(`LlamaForCausalLM.forward(): labels must be [batch, seq], got ${formatShape(inputs.labels.shape)}`);
-    const [batch, seq] = inputs.labels.shape as [number, number];
-    const labels = inputs.labels.toTypedArray() as Int32Array;
-    const shifted = new Int32Array(batch * seq).fill(-100);
-    for (let b = 0; b < batch; b++) shifted.set(labels.subarray(b * seq + 1, (b + 1) * seq), b * seq);
-    const loss = crossEntropy(logits.reshape([-1, this.config.vocab_size]), tensor(shifted), { ignoreIndex: -100 });
+    const loss = crossEntropy(logits.reshape([-1, this.config.vocab_size]), nextTokenTargets(inputs.labels), { ignoreIndex: -100 });
     return { logits, hiddenStates, loss };
   }
 
