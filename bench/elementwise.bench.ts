@@ -1,6 +1,7 @@
 /**
  * Elementwise, reduction and softmax kernels: reference vs cpu on BERT-base-sized
- * activations (128 tokens × 3072 FFN features, float32).
+ * activations (128 tokens × 3072 FFN features, float32), and the log-softmax of a LLaMa
+ * head (512 positions × 32,000 tokens).
  *
  *   npx tsx bench/elementwise.bench.ts
  *
@@ -72,6 +73,9 @@ const out = new Float32Array(T * F);
 const colSums = new Float32Array(F);
 const scores = view(filled(new Float32Array(12 * 128 * 128), 4), [12 * 128, 128]);
 const probs = new Float32Array(12 * 128 * 128);
+const [V, R] = [32000, 512]; // a LLaMa head: 512 positions × a 32k-token vocabulary
+const logits = view(filled(new Float32Array(R * V), 5), [R, V]);
+const logProbs = new Float32Array(R * V);
 
 /** One mitata summary per kernel: reference first, so the summary prints cpu's speed-up over it. */
 function compareBackends(name: string, body: (be: Backend) => unknown): void {
@@ -87,6 +91,10 @@ compareBackends('mul [128,3072]*[128,3072]', (be) => be.binary('mul', x, y, out)
 compareBackends('gelu [128,3072]', (be) => be.unary('gelu', x, out, 0, 0));
 compareBackends('gelu backward [128,3072]', (be) => be.unaryBackward('gelu', x, y, out, 0, 0));
 compareBackends('sum axis 0 of [128,3072] (bias grad)', (be) => be.reduce('sum', x, [0], colSums));
+compareBackends('exp [128,3072]', (be) => be.unary('exp', x, out, 0, 0));
+compareBackends('silu [128,3072]', (be) => be.unary('silu', x, out, 0, 0));
+compareBackends('silu backward [128,3072]', (be) => be.unaryBackward('silu', x, y, out, 0, 0));
 compareBackends('softmax [1536,128]', (be) => be.softmax(scores, probs, false));
+compareBackends('log-softmax [512,32000] (LLaMa head)', (be) => be.softmax(logits, logProbs, true));
 
 await run();

@@ -1,4 +1,4 @@
-// The WebAssembly exp and softmax kernels (kernels/cpu/exp.ts) must give bitwise the
+// The WebAssembly exp, SiLU and softmax kernels (kernels/cpu/exp.ts) must give bitwise the
 // reference's results — their exp is Math.exp's algorithm, the rest the same float64
 // arithmetic in the same order — on any length past the threshold, any offset, odd row
 // lengths, values past the kernel's range (recomputed in JavaScript), NaN, ±∞ and −0,
@@ -9,7 +9,7 @@ import type { FloatStorage } from '../base/dtype.ts';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Module } from '../base/wasm-assembler.ts';
 import { expIsExact, WASM_EXP_MIN } from '../kernels/cpu/exp.ts';
-import { addExpKernels, addSoftmaxKernels } from '../kernels/cpu/exp-kernels.ts';
+import { addExpKernels, addSiluKernels, addSoftmaxKernels } from '../kernels/cpu/exp-kernels.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
 import { setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
 import { referenceBackend } from '../kernels/reference/index.ts';
@@ -76,6 +76,15 @@ function compareExp(x: View, n: number): string | null {
   return mismatch(a, b);
 }
 
+function compareSilu(x: View<FloatStorage>, g: View<FloatStorage>, n: number): string | null {
+  const [a, b, c, d] = [0, 1, 2, 3].map(() => new Float32Array(n)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  referenceBackend.unary('silu', x, a, 0, 0);
+  cpuBackend.unary('silu', x, b, 0, 0);
+  referenceBackend.unaryBackward('silu', x, g, c, 0, 0);
+  cpuBackend.unaryBackward('silu', x, g, d, 0, 0);
+  return mismatch(a, b) ?? mismatch(c, d);
+}
+
 function compareSoftmax(x: View<FloatStorage>, n: number): string | null {
   for (const log of [false, true]) {
     const [a, b] = [new Float32Array(n), new Float32Array(n)];
@@ -113,7 +122,7 @@ test("the kernels' exp is this engine's Math.exp (V8: fdlibm), so the fast paths
 });
 
 test('each module stays under the 4 KiB that Chromium compiles synchronously', () => {
-  for (const add of [addExpKernels, addSoftmaxKernels]) {
+  for (const add of [addExpKernels, addSiluKernels, addSoftmaxKernels]) {
     const mod = new Module({ imported: { shared: true, maximumPages: 1 } });
     add((func, name) => mod.add(func, name));
     expect(mod.encode().length).toBeLessThan(4096);
@@ -138,6 +147,26 @@ test('exp of contiguous float32 and float64 past the threshold: bitwise the refe
     { numRuns: 10 },
   );
   if (threadPool?.parallel) expect(threadPool.workerTasks).toBeGreaterThan(workerTasks);
+});
+
+test('SiLU and its backward pass on contiguous float32 past the threshold: bitwise the reference, every threading', () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        n: fc.integer({ min: WASM_EXP_MIN, max: 3 * WASM_EXP_MIN + 17 }),
+        xOff: fc.integer({ min: 0, max: 7 }),
+        gOff: fc.integer({ min: 0, max: 7 }),
+        seed: fc.integer(),
+        scale: fc.constantFrom(8, 2000),
+      }),
+      ({ n, xOff, gOff, seed, scale }) => {
+        const x = view(values(n + xOff, seed, scale), xOff, [n]);
+        const g = view(values(n + gOff, seed ^ 0x5bd1e995, 4), gOff, [n]);
+        everyThreading(() => compareSilu(x, g, n));
+      },
+    ),
+    { numRuns: 10 },
+  );
 });
 
 test('softmax and log-softmax over contiguous float32 rows: bitwise the reference, every threading', () => {

@@ -14,7 +14,7 @@ import type { Storage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, type BinaryOp, type UnaryOp } from '../scalar.ts';
 import { collapseAxes, forEachOffset, forEachRow, type View } from '../view.ts';
-import { WASM_EXP_MIN, wasmExp } from './exp.ts';
+import { WASM_EXP_MIN, wasmExp, wasmSilu, wasmSiluGrad } from './exp.ts';
 import { WASM_GELU_MIN, wasmGelu, wasmGeluGrad } from './gelu.ts';
 
 /** One run of a binary map: out[o + i] = a[ja + i·ta] ∘ b[jb + i·tb] for i < n. */
@@ -109,6 +109,10 @@ export const unary: Backend['unary'] = (op, x, out, p, q) => {
     const run = largeFloat32Run(x);
     if (run && wasmGelu(run, out)) return;
   }
+  if (op === 'silu' && out instanceof Float32Array) {
+    const run = largeRun(x, Float32Array, WASM_EXP_MIN);
+    if (run && wasmSilu(run, out)) return;
+  }
   if (op === 'exp' && (out instanceof Float32Array || out instanceof Float64Array)) {
     const run = out instanceof Float32Array ? largeRun(x, Float32Array, WASM_EXP_MIN) : largeRun(x, Float64Array, WASM_EXP_MIN);
     if (run && wasmExp(run, out)) return;
@@ -134,6 +138,11 @@ export const unaryBackward: Backend['unaryBackward'] = (op, x, g, out, p, q) => 
     const xRun = largeFloat32Run(x),
       gRun = xRun && largeFloat32Run(g);
     if (xRun && gRun && wasmGeluGrad(xRun, gRun, out)) return;
+  }
+  if (op === 'silu' && out instanceof Float32Array) {
+    const xRun = largeRun(x, Float32Array, WASM_EXP_MIN),
+      gRun = xRun && largeRun(g, Float32Array, WASM_EXP_MIN);
+    if (xRun && gRun && wasmSiluGrad(xRun, gRun, out)) return;
   }
   const xs = x.data;
   const gs = g.data;

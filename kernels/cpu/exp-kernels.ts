@@ -4,10 +4,10 @@
 // (≈ 7 ns) per element, on one core.
 //
 // WebAssembly has no exp instruction, so the kernels carry one: fdlibm's __ieee754_exp,
-// the algorithm V8 (and SpiderMonkey) implement Math.exp with, written lane by lane for two
+// the algorithm V8 implements Math.exp with, written lane by lane for two
 // float64 lanes at once. Same operations, same order, no fusing: the results are Math.exp's
 // bit for bit. The runtime checks that on this engine at load (kernels/cpu/exp.ts; an
-// engine whose Math.exp is another algorithm, such as JavaScriptCore's, keeps the
+// engine whose Math.exp is another algorithm keeps the
 // JavaScript loops), and spec/exp-wasm.spec.ts checks the kernels against the reference.
 //
 // fdlibm's exp, for |x| inside the range where 2^k is a normal number:
@@ -56,6 +56,7 @@ const CONSTANTS = {
   kZeroBelow: K_ZERO_BELOW,
   tiny: TINY,
   e: Math.E,
+  zero: 0,
 };
 
 function expConstants(f: Func): ExpConstants {
@@ -157,35 +158,76 @@ function pairs(f: Func, t: Lanes, count: number, at: number, body: (single: bool
 const storeFlag = (f: Func, flags: number, task: number, flag: number) => f.get(flags).get(task).i32(4).op('i32.mul').op('i32.add').get(flag).mem('i32.store');
 
 /**
- * exp(task, x, out, n, perTask, flags): out = exp(x) over elements [task·perTask, …) of n,
- * in float32 (rounded once, from the float64 exp, as a Float32Array store rounds) or float64.
+ * An elementwise kernel map(task, x₁…x_arity, out, n, perTask, flags) over elements
+ * [task·perTask, …) of n: `body(inputs, flag)` pushes the f64 lanes of out from the locals
+ * holding the inputs' lanes (and may set the i32 local `flag`).
  */
-function expFunc(t: Lanes): Func {
-  const f = new Func(Array(6).fill('i32'));
-  const [task, x, out, n, perTask, flags] = [0, 1, 2, 3, 4, 5];
+function mapFunc(t: Lanes, arity: number, body: (f: Func, c: ExpConstants, inputs: number[], flag: number) => void): Func {
+  const f = new Func(Array(arity + 5).fill('i32'));
+  const task = 0,
+    ins = Array.from({ length: arity }, (_, i) => 1 + i),
+    [out, n, perTask, flags] = [arity + 1, arity + 2, arity + 3, arity + 4];
   const first = f.local('i32'),
     count = f.local('i32'),
     at = f.local('i32'),
-    flag = f.local('i32'),
-    v = f.local('v128');
+    flag = f.local('i32');
+  const lanes = ins.map(() => f.local('v128'));
   const c = expConstants(f);
   f.get(task).get(perTask).op('i32.mul').set(first);
   f.get(n).get(first).op('i32.sub').set(count);
   f.get(count).get(perTask).get(count).get(perTask).op('i32.lt_u').op('select').set(count); // min(count, perTask)
-  f.get(x).get(first).i32(t.bytes).op('i32.mul').op('i32.add').set(x);
-  f.get(out).get(first).i32(t.bytes).op('i32.mul').op('i32.add').set(out);
+  for (const a of [...ins, out]) f.get(a).get(first).i32(t.bytes).op('i32.mul').op('i32.add').set(a);
   f.i32(0).set(flag);
   pairs(f, t, count, at, (single) => {
+    ins.forEach((a, i) => {
+      f.get(a).get(at).op('i32.add');
+      t.load(f, single);
+      f.set(lanes[i]!);
+    });
     f.get(out).get(at).op('i32.add');
-    f.get(x).get(at).op('i32.add');
-    t.load(f, single);
-    f.set(v);
-    pushExp(f, c, v, flag);
+    body(f, c, lanes, flag);
     t.store(f, single);
   });
   storeFlag(f, flags, task, flag);
   return f;
 }
+
+/** exp: out = exp(x), in float32 (rounded once, from the float64 exp, as a Float32Array store rounds) or float64. */
+const expFunc = (t: Lanes) => mapFunc(t, 1, (f, c, [x], flag) => pushExp(f, c, x!, flag));
+
+/**
+ * Pushes σ(x) as kernels/scalar.ts computes it — 1 / (1 + e) for x ≥ 0, e / (1 + e) for x < 0,
+ * with e = exp(−|x|) either way (e^−x for x ≥ 0, e^x below) — and leaves it in `s` too.
+ */
+function pushSigmoid(f: Func, c: ExpConstants, x: number, flag: number, s: number): void {
+  const e = f.local('v128'),
+    d = f.local('v128');
+  f.get(x).get(c.get('signBit')).op('v128.or').set(e); // −|x|
+  pushExp(f, c, e, flag);
+  f.tee(e).get(c.get('one')).op('f64x2.add').set(d);
+  f.get(e).get(d).op('f64x2.div');
+  f.get(c.get('one')).get(d).op('f64x2.div');
+  f.get(x).get(c.get('zero')).op('f64x2.lt').op('v128.bitselect').tee(s);
+}
+
+/** SiLU: out = x·σ(x). */
+const siluFunc = () =>
+  mapFunc(FLOAT32, 1, (f, c, [x], flag) => {
+    const s = f.local('v128');
+    f.get(x!);
+    pushSigmoid(f, c, x!, flag, s);
+    f.op('f64x2.mul');
+  });
+
+/** SiLU's backward: out = g · (σ(x)·(1 + x·(1 − σ(x)))). */
+const siluGradFunc = () =>
+  mapFunc(FLOAT32, 2, (f, c, [x, g], flag) => {
+    const s = f.local('v128');
+    f.get(g!);
+    pushSigmoid(f, c, x!, flag, s);
+    f.get(c.get('one')).get(x!).get(c.get('one')).get(s).op('f64x2.sub').op('f64x2.mul').op('f64x2.add');
+    f.op('f64x2.mul').op('f64x2.mul');
+  });
 
 /**
  * softmax32(task, x, out, len, rowsPerTask, rows, stats, flags): for each row of the task,
@@ -295,21 +337,29 @@ function logSoftmaxOut32Func(): Func {
 export interface ExpKernels {
   exp32: number;
   exp64: number;
+  silu: number;
+  siluGrad: number;
   softmax: number;
   logSoftmax: number;
   logSoftmaxOut: number;
 }
 
 /**
- * Adds the exp kernels through `task(func, name)`, which adds a function the pool may run
- * (one module: each inlines its exp, and all five would pass 4 KiB).
+ * Adds the exp kernels through `task(func, name)`, which adds a function the pool may run.
+ * Each kernel inlines its exp (≈ 1 KiB with its constants), so the families are separate
+ * modules, each under 4 KiB: exp, SiLU, softmax.
  */
 export function addExpKernels(task: (func: Func, name: string) => number): Pick<ExpKernels, 'exp32' | 'exp64'> {
   return { exp32: task(expFunc(FLOAT32), 'f32.exp'), exp64: task(expFunc(FLOAT64), 'f64.exp') };
 }
 
+/** Adds the SiLU kernels likewise (another module). */
+export function addSiluKernels(task: (func: Func, name: string) => number): Pick<ExpKernels, 'silu' | 'siluGrad'> {
+  return { silu: task(siluFunc(), 'f32.silu'), siluGrad: task(siluGradFunc(), 'f32.siluGrad') };
+}
+
 /** Adds the softmax kernels likewise (another module). */
-export function addSoftmaxKernels(task: (func: Func, name: string) => number): Omit<ExpKernels, 'exp32' | 'exp64'> {
+export function addSoftmaxKernels(task: (func: Func, name: string) => number): Pick<ExpKernels, 'softmax' | 'logSoftmax' | 'logSoftmaxOut'> {
   return {
     softmax: task(softmax32Func(false), 'f32.softmax'),
     logSoftmax: task(softmax32Func(true), 'f32.logSoftmax'),

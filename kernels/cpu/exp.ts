@@ -1,5 +1,5 @@
 /**
- * exp and softmax over large contiguous tensors, split over the thread pool: the operands
+ * exp, SiLU (and its backward pass) and softmax over large contiguous tensors, split over the thread pool: the operands
  * are copied into the WebAssembly memory, the kernels (kernels/cpu/exp-kernels.ts) run in
  * tasks, and the result is copied out. Bitwise the reference's results, for any thread
  * count (spec/exp-wasm.spec.ts).
@@ -8,10 +8,11 @@
  * 32k-token vocabulary and the exp of its backward pass, one Math.exp call (≈ 7 ns) per
  * element on one core; the kernels compute two exps at a time in SIMD, on every core.
  *
- * The kernels carry their own exp (fdlibm's, Math.exp's algorithm in V8 and SpiderMonkey).
+ * The kernels carry their own exp (fdlibm's, Math.exp's algorithm in V8).
  * Before first use it is compared with this engine's Math.exp on PROBE values; where they
  * differ in any bit (another engine, another algorithm) the kernels are not used at all.
  */
+import { silu, siluGrad } from '../scalar.ts';
 import { ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
 
 /** Below this many elements the JavaScript loops are used (the copies and the wake-up would not pay). */
@@ -52,22 +53,41 @@ function inMemory(
   return new Int32Array(wasm.memory.buffer, flags, flagBytes >> 2);
 }
 
-/** out = exp(x) elementwise; false (nothing done) where the kernels are unavailable. */
-export function wasmExp(x: Float, out: Float): boolean {
+/**
+ * out = kernel(inputs) elementwise, in tasks of TASK_ELEMENTS; the elements of a task the
+ * kernel flagged (an exponent past its range: |x| ≥ 704 but not underflowing, NaN) are
+ * recomputed by `js(i)`. False (nothing done) where the kernels are unavailable.
+ */
+function wasmMap(fn: number, inputs: Float[], out: Float, js: (i: number) => number): boolean {
   const wasm = wasmRuntime();
   if (!wasm || !expIsExact()) return false;
-  const n = x.length,
+  const n = out.length,
     tasks = Math.ceil(n / TASK_ELEMENTS);
-  const fn = out instanceof Float32Array ? wasm.exp.exp32 : wasm.exp.exp64;
-  const flags = inMemory([x], out, 4 * tasks, 0, (at) => wasm.pool.run(fn, tasks, [at.inputs[0]!, at.out, n, TASK_ELEMENTS, at.flags]));
+  const flags = inMemory(inputs, out, 4 * tasks, 0, (at) => wasm.pool.run(fn, tasks, [...at.inputs, at.out, n, TASK_ELEMENTS, at.flags]));
   if (!flags) return false;
-  // A flagged task had an element past the kernel's range (|x| ≥ 704 but not underflowing, NaN):
-  // its elements are recomputed with Math.exp.
   for (let t = 0; t < tasks; t++) {
     if (flags[t] === 0) continue;
-    for (let i = t * TASK_ELEMENTS, end = Math.min(n, i + TASK_ELEMENTS); i < end; i++) out[i] = Math.exp(x[i]!);
+    for (let i = t * TASK_ELEMENTS, end = Math.min(n, i + TASK_ELEMENTS); i < end; i++) out[i] = js(i);
   }
   return true;
+}
+
+/** out = exp(x) elementwise (float32 or float64); false (nothing done) where the kernels are unavailable. */
+export function wasmExp(x: Float, out: Float): boolean {
+  const exp = wasmRuntime()?.exp;
+  return !!exp && wasmMap(out instanceof Float32Array ? exp.exp32 : exp.exp64, [x], out, (i) => Math.exp(x[i]!));
+}
+
+/** out = silu(x) (float32); false as for wasmExp. */
+export function wasmSilu(x: Float32Array, out: Float32Array): boolean {
+  const exp = wasmRuntime()?.exp;
+  return !!exp && wasmMap(exp.silu, [x], out, (i) => silu(x[i]!));
+}
+
+/** out = g · silu′(x) (float32); false as for wasmExp. */
+export function wasmSiluGrad(x: Float32Array, g: Float32Array, out: Float32Array): boolean {
+  const exp = wasmRuntime()?.exp;
+  return !!exp && wasmMap(exp.siluGrad, [x, g], out, (i) => g[i]! * siluGrad(x[i]!));
 }
 
 /**

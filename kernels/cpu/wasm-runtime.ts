@@ -9,7 +9,7 @@ import { type Func, Module } from '../../base/wasm-assembler.ts';
 import { ValueError } from '../../base/errors.ts';
 import { ERF_GRID } from '../erf.ts';
 import { CONTROL_BYTES, defaultThreads, type PoolModule, ThreadPool } from '../threads/pool.ts';
-import { addExpKernels, addSoftmaxKernels, type ExpKernels } from './exp-kernels.ts';
+import { addExpKernels, addSiluKernels, addSoftmaxKernels, type ExpKernels } from './exp-kernels.ts';
 import { addGeluKernels, ERF_TABLE_BYTES, type GeluKernels } from './gelu-kernels.ts';
 import { addGemmKernels, type GemmKernels, hasRelaxedSimd, hasSimd } from './gemm-kernels.ts';
 
@@ -46,7 +46,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
   // synchronous compilation on a page's main thread (the GEMM's is 3,726 bytes, GELU's 1,034,
-  // exp's 2,018, softmax's 3,198): mind it when adding kernels.
+  // exp's 2,048, SiLU's 2,349, softmax's 3,228): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
     const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
@@ -61,17 +61,19 @@ function compile(relaxed: boolean): Wasm | undefined {
   };
   let gemm!: Record<'f32' | 'f64', GemmKernels>;
   let gelu!: GeluKernels;
-  let exp!: Pick<ExpKernels, 'exp32' | 'exp64'>;
-  let softmax!: Omit<ExpKernels, 'exp32' | 'exp64'>;
+  let exp!: ReturnType<typeof addExpKernels>;
+  let silu!: ReturnType<typeof addSiluKernels>;
+  let softmax!: ReturnType<typeof addSoftmaxKernels>;
   build((mod, task) => (gemm = addGemmKernels(mod, task, fma)));
   build((_, task) => (gelu = addGeluKernels(task)));
   build((_, task) => (exp = addExpKernels(task)));
+  build((_, task) => (silu = addSiluKernels(task)));
   build((_, task) => (softmax = addSoftmaxKernels(task)));
   ensureBytes(memory, HEAP_START);
   new Float64Array(memory.buffer, ERF_TABLE_AT, ERF_GRID.table.length).set(ERF_GRID.table);
   const pool = new ThreadPool(parts, memory);
   pool.setThreads(defaultThreads());
-  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...softmax } };
+  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax } };
 }
 
 /** x rounded up to a multiple of `to` (addresses, padded sizes). */
