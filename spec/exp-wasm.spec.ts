@@ -6,14 +6,15 @@
 
 import fc from 'fast-check';
 import type { FloatStorage } from '../base/dtype.ts';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { Module } from '../base/wasm-assembler.ts';
 import { expIsExact, WASM_EXP_MIN } from '../kernels/cpu/exp.ts';
 import { addExpKernels, addSiluKernels, addSoftmaxKernels } from '../kernels/cpu/exp-kernels.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
-import { setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
+import { threadPool } from '../kernels/cpu/wasm-runtime.ts';
 import { referenceBackend } from '../kernels/reference/index.ts';
 import type { View } from '../kernels/view.ts';
+import { compareActivation, everyThreading, mismatch, seededValues, withTwoThreads } from './wasm-kernels.ts';
 
 // Around the kernel's range (±704), fdlibm's underflow threshold (−745.13…), exp(1) (which V8
 // special-cases), the tiny-argument branch (|x| < 2⁻²⁸) and the k = 0 band (|x| ≤ ln 2 / 2).
@@ -39,23 +40,9 @@ const SPECIAL = [
   -0.3465736,
 ];
 
-/** Deterministic values (u − 0.7)·scale, with 0.2 % of SPECIAL sprinkled in unless `plain`. */
-function values(
-  length: number,
-  seed: number,
-  scale: number,
-  Type: typeof Float32Array | typeof Float64Array = Float32Array,
-  plain = false,
-): Float32Array | Float64Array {
-  const out = new Type(length);
-  for (let i = 0; i < length; i++) {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    out[i] = u < 0.002 && !plain ? SPECIAL[Math.floor(u * 1e4) % SPECIAL.length]! : (u - 0.7) * scale;
-  }
-  return out;
+/** Deterministic values (u − 0.7)·scale, u uniform on [0, 1), with 0.2 % of SPECIAL sprinkled in unless `plain`. */
+function values(length: number, seed: number, scale: number, Type: typeof Float32Array | typeof Float64Array = Float32Array, plain = false) {
+  return seededValues<Float32Array | Float64Array>(Type, length, seed, (u) => (u - 0.7) * scale, plain ? [] : SPECIAL);
 }
 
 const view = (data: Float32Array | Float64Array, offset: number, shape: number[]): View<FloatStorage> => {
@@ -63,26 +50,12 @@ const view = (data: Float32Array | Float64Array, offset: number, shape: number[]
   return { data, shape, strides, offset };
 };
 
-function mismatch(want: Float32Array | Float64Array, got: Float32Array | Float64Array): string | null {
-  for (let i = 0; i < want.length; i++) if (!Object.is(want[i], got[i])) return `element ${i}: reference ${want[i]}, cpu ${got[i]}`;
-  return null;
-}
-
 function compareExp(x: View, n: number): string | null {
   const Type = x.data instanceof Float64Array ? Float64Array : Float32Array;
   const [a, b] = [new Type(n), new Type(n)];
   referenceBackend.unary('exp', x, a, 0, 0);
   cpuBackend.unary('exp', x, b, 0, 0);
   return mismatch(a, b);
-}
-
-function compareSilu(x: View<FloatStorage>, g: View<FloatStorage>, n: number): string | null {
-  const [a, b, c, d] = [0, 1, 2, 3].map(() => new Float32Array(n)) as [Float32Array, Float32Array, Float32Array, Float32Array];
-  referenceBackend.unary('silu', x, a, 0, 0);
-  cpuBackend.unary('silu', x, b, 0, 0);
-  referenceBackend.unaryBackward('silu', x, g, c, 0, 0);
-  cpuBackend.unaryBackward('silu', x, g, d, 0, 0);
-  return mismatch(a, b) ?? mismatch(c, d);
 }
 
 function compareSoftmax(x: View<FloatStorage>, n: number): string | null {
@@ -96,26 +69,7 @@ function compareSoftmax(x: View<FloatStorage>, n: number): string | null {
   return null;
 }
 
-/** Runs `check` with one thread, two threads, and with the caller taking no task. */
-function everyThreading(check: () => string | null): void {
-  for (const mode of ['one thread', 'two threads', 'workers only'] as const) {
-    setThreads(mode === 'one thread' ? 1 : 2);
-    if (threadPool) threadPool.callerJoins = mode !== 'workers only';
-    try {
-      expect(check(), mode).toBeNull();
-    } finally {
-      if (threadPool) threadPool.callerJoins = true;
-    }
-  }
-}
-
-let before = 1;
-beforeAll(async () => {
-  before = threadInfo().threads;
-  setThreads(2);
-  await threadsReady();
-});
-afterAll(() => setThreads(before));
+withTwoThreads();
 
 test("the kernels' exp is this engine's Math.exp (V8: fdlibm), so the fast paths below are taken", () => {
   expect(expIsExact()).toBe(true);
@@ -162,7 +116,7 @@ test('SiLU and its backward pass on contiguous float32 past the threshold: bitwi
       ({ n, xOff, gOff, seed, scale }) => {
         const x = view(values(n + xOff, seed, scale), xOff, [n]);
         const g = view(values(n + gOff, seed ^ 0x5bd1e995, 4), gOff, [n]);
-        everyThreading(() => compareSilu(x, g, n));
+        everyThreading(() => compareActivation('silu', x, g, n));
       },
     ),
     { numRuns: 10 },

@@ -5,44 +5,20 @@
 // run fall back to the JavaScript loops, also checked.
 
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { cpuBackend } from '../kernels/cpu/index.ts';
+import { expect, test } from 'vitest';
 import { WASM_GELU_MIN } from '../kernels/cpu/gelu.ts';
-import { setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
-import { referenceBackend } from '../kernels/reference/index.ts';
+import { threadPool } from '../kernels/cpu/wasm-runtime.ts';
 import type { View } from '../kernels/view.ts';
+import { compareActivation, everyThreading, seededValues, withTwoThreads } from './wasm-kernels.ts';
 
 const SPECIAL = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 8.4, 8.5, -8.5, 9, -30, 1e30, -1e-30];
 
-/** Deterministic float32 values: mostly N(0, 3²)-like, with special values sprinkled in. */
-function values(length: number, seed: number): Float32Array {
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-    out[i] = u < 0.002 ? SPECIAL[Math.floor(u * 6000) % SPECIAL.length]! : (u - 0.5) * 12;
-  }
-  return out;
-}
+/** Deterministic float32 values: mostly uniform on [−6, 6), with special values sprinkled in. */
+const values = (length: number, seed: number) => seededValues(Float32Array, length, seed, (u) => (u - 0.5) * 12, SPECIAL);
 
 const flat = (data: Float32Array, offset: number, n: number): View => ({ data, shape: [n], strides: [1], offset });
 
-function mismatches(want: Float32Array, got: Float32Array): string | null {
-  for (let i = 0; i < want.length; i++) if (!Object.is(want[i], got[i])) return `element ${i}: reference ${want[i]}, cpu ${got[i]}`;
-  return null;
-}
-
-/** Forward and backward through both backends on `x` (and `g`), compared bitwise. */
-function compareBoth(x: View, g: View, n: number): string | null {
-  const [a, b, c, d] = [0, 1, 2, 3].map(() => new Float32Array(n)) as [Float32Array, Float32Array, Float32Array, Float32Array];
-  referenceBackend.unary('gelu', x, a, 0, 0);
-  cpuBackend.unary('gelu', x, b, 0, 0);
-  referenceBackend.unaryBackward('gelu', x, g, c, 0, 0);
-  cpuBackend.unaryBackward('gelu', x, g, d, 0, 0);
-  return mismatches(a, b) ?? mismatches(c, d);
-}
+const compareBoth = (x: View, g: View, n: number) => compareActivation('gelu', x, g, n);
 
 const sizes = fc.record({
   n: fc.integer({ min: WASM_GELU_MIN, max: 3 * WASM_GELU_MIN + 17 }),
@@ -51,13 +27,7 @@ const sizes = fc.record({
   seed: fc.integer(),
 });
 
-let before = 1;
-beforeAll(async () => {
-  before = threadInfo().threads;
-  setThreads(2);
-  await threadsReady();
-});
-afterAll(() => setThreads(before));
+withTwoThreads();
 
 test('contiguous float32 past the threshold: bitwise the reference, 1 and 2 threads, all tasks on workers', () => {
   const workerTasks = threadPool?.workerTasks ?? 0;
@@ -65,16 +35,7 @@ test('contiguous float32 past the threshold: bitwise the reference, 1 and 2 thre
     fc.property(sizes, ({ n, xOff, gOff, seed }) => {
       const x = flat(values(n + xOff, seed), xOff, n);
       const g = flat(values(n + gOff, seed ^ 0x5bd1e995), gOff, n);
-      for (const mode of ['one thread', 'two threads', 'workers only'] as const) {
-        setThreads(mode === 'one thread' ? 1 : 2);
-        if (threadPool) threadPool.callerJoins = mode !== 'workers only';
-        try {
-          const problem = compareBoth(x, g, n);
-          expect(problem, `${mode}, n = ${n}`).toBeNull();
-        } finally {
-          if (threadPool) threadPool.callerJoins = true;
-        }
-      }
+      everyThreading(() => compareBoth(x, g, n), `, n = ${n}`);
     }),
     { numRuns: 12 },
   );
