@@ -1,14 +1,14 @@
-// The WebAssembly code of exp and softmax over float32 rows (kernels/cpu/exp.ts runs it),
-// so that the thread pool can split them: in a LLaMa step the log-softmax over a 32k-token
-// vocabulary and the exp of its backward pass took ≈ 30 % of the time, one Math.exp call
-// (≈ 7 ns) per element, on one core.
+// The WebAssembly code of exp, SiLU and softmax over float32 (and exp over float64) arrays
+// (kernels/cpu/exp.ts runs it), so that the thread pool can split them: in a LLaMa step the
+// log-softmax over a 32k-token vocabulary and the exp of its backward pass took ≈ 30 % of
+// the time, one Math.exp call (≈ 7 ns) per element, on one core.
 //
-// WebAssembly has no exp instruction, so the kernels carry one: fdlibm's __ieee754_exp,
-// the algorithm V8 implements Math.exp with, written lane by lane for two
-// float64 lanes at once. Same operations, same order, no fusing: the results are Math.exp's
-// bit for bit. The runtime checks that on this engine at load (kernels/cpu/exp.ts; an
-// engine whose Math.exp is another algorithm keeps the
-// JavaScript loops), and spec/exp-wasm.spec.ts checks the kernels against the reference.
+// WebAssembly has no exp instruction, so the kernels carry one: fdlibm's __ieee754_exp, the
+// algorithm V8 implements Math.exp with, computed for two float64 lanes at once. Same
+// operations, same order, no fusing: the results are Math.exp's bit for bit. The runtime
+// checks that on this engine before first use (kernels/cpu/exp.ts; an engine whose Math.exp
+// is another algorithm keeps the JavaScript loops), and spec/exp-wasm.spec.ts checks the
+// kernels against the reference.
 //
 // fdlibm's exp, for |x| inside the range where 2^k is a normal number:
 //   k  = trunc(x/ln 2 ± 1/2), but k = 0 when |x| ≤ ln 2 / 2 (tested on x's high word);

@@ -1,16 +1,16 @@
 /**
- * exp, SiLU (and its backward pass) and softmax over large contiguous tensors, split over the thread pool: the operands
- * are copied into the WebAssembly memory, the kernels (kernels/cpu/exp-kernels.ts) run in
- * tasks, and the result is copied out. Bitwise the reference's results, for any thread
- * count (spec/exp-wasm.spec.ts).
+ * exp, SiLU (and its backward pass) and softmax over large contiguous tensors, split over
+ * the thread pool: the operands are copied into the WebAssembly memory, the kernels
+ * (kernels/cpu/exp-kernels.ts) run in tasks, and the result is copied out. Bitwise the
+ * reference's results, for any thread count (spec/exp-wasm.spec.ts).
  *
  * Why: a LLaMa fine-tuning step spent ≈ 30 % of its time in the log-softmax over a
  * 32k-token vocabulary and the exp of its backward pass, one Math.exp call (≈ 7 ns) per
  * element on one core; the kernels compute two exps at a time in SIMD, on every core.
  *
- * The kernels carry their own exp (fdlibm's, Math.exp's algorithm in V8).
- * Before first use it is compared with this engine's Math.exp on PROBE values; where they
- * differ in any bit (another engine, another algorithm) the kernels are not used at all.
+ * The kernels carry their own exp (fdlibm's, Math.exp's algorithm in V8). Before first use
+ * it is compared with this engine's Math.exp on PROBE values; where they differ in any bit
+ * (another engine, another algorithm) the kernels are not used at all.
  */
 import { silu, siluGrad } from '../scalar.ts';
 import { ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
@@ -22,9 +22,9 @@ const TASK_ELEMENTS = 1 << 14; // ≈ 0.1 ms of work per task: many tasks balanc
 type Float = Float32Array | Float64Array;
 
 /**
- * Copies `inputs` into the memory after `flagBytes + extraBytes` bytes, runs `run(addresses,
- * flagsAt, extraAt)`, copies `outLength` elements out, and returns the flags; undefined
- * (nothing done) without the runtime or past its memory's ceiling.
+ * Lays out the memory as flags (flagBytes) | extra (extraBytes) | inputs | out, copies the
+ * inputs in, runs `run` with those addresses, copies out.length elements out, and returns
+ * the flags; undefined (nothing done) without the runtime or past its memory's ceiling.
  */
 function inMemory(
   inputs: Float[],
