@@ -27,24 +27,28 @@ export const VARIANTS = ['untransformed', 'consistent', 'reference'] as const;
 export type Variant = (typeof VARIANTS)[number];
 export const VARIANT_LABELS: Record<Variant, string> = { untransformed: 'M (untransformed)', consistent: 'VᵀMU (consistent)', reference: 'VᵀMUᵀ (reference)' };
 
-/** Squared entries sorted descending, as float64. */
-export function sortedEnergy(values: ArrayLike<number>): Float64Array {
+/**
+ * The energy profile of a matrix: `share(k)` is the share of Σ m² held by its k largest
+ * squared entries (cumulative sums over the squares sorted descending, float64). One sort
+ * serves every share taken of the same matrix.
+ */
+export function energyProfile(values: ArrayLike<number>): { n: number; share(k: number): number } {
   const e = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) e[i] = values[i]! * values[i]!;
-  return e.sort().reverse();
+  e.sort().reverse();
+  const cumulative = new Float64Array(e.length + 1);
+  for (let i = 0; i < e.length; i++) cumulative[i + 1] = cumulative[i]! + e[i]!;
+  const total = cumulative[e.length]!;
+  return { n: e.length, share: (k) => (total === 0 ? NaN : cumulative[k]! / total) };
 }
+
+/** Entries in the top `fraction`: ⌈fraction·n⌉, at least one. */
+const topCount = (fraction: number, n: number) => Math.max(1, Math.ceil(fraction * n));
 
 /** Share of the total energy held by the largest ⌈fraction·n⌉ entries (at least one). */
 export function topShare(values: ArrayLike<number>, fraction = 0.01): number {
-  const e = sortedEnergy(values);
-  const keep = Math.max(1, Math.ceil(fraction * e.length));
-  let top = 0;
-  let total = 0;
-  for (let i = 0; i < e.length; i++) {
-    total += e[i]!;
-    if (i < keep) top += e[i]!;
-  }
-  return total === 0 ? NaN : top / total;
+  const p = energyProfile(values);
+  return p.share(topCount(fraction, p.n));
 }
 
 /** The fractions of entries at which curves are sampled: log-spaced from 1/n to 1. */
@@ -55,16 +59,10 @@ export function curveFractions(n: number, points = 120): number[] {
   return xs;
 }
 
-/** Cumulative energy share of the top f·n entries at each fraction f of `fractions`. */
-export function energyCurve(values: ArrayLike<number>, fractions: readonly number[]): number[] {
-  const e = sortedEnergy(values);
-  const cumulative = new Float64Array(e.length + 1);
-  for (let i = 0; i < e.length; i++) cumulative[i + 1] = cumulative[i]! + e[i]!;
-  const total = cumulative[e.length]!;
-  return fractions.map((f) => {
-    const k = Math.min(e.length, Math.max(1, Math.round(f * e.length)));
-    return total === 0 ? NaN : cumulative[k]! / total;
-  });
+/** Cumulative energy share of the top f·n entries (rounded, at least one) at each fraction f of `fractions`. */
+export function energyCurve(values: ArrayLike<number> | ReturnType<typeof energyProfile>, fractions: readonly number[]): number[] {
+  const p = 'share' in values ? values : energyProfile(values);
+  return fractions.map((f) => p.share(Math.min(p.n, Math.max(1, Math.round(f * p.n)))));
 }
 
 /** Vᵀ M A for M (out×in, row-major), A = U or Uᵀ, in float64. */
@@ -106,8 +104,9 @@ export function measureConcentration(
   const budget = options.budget;
   const out: LayerConcentration[] = [];
   for (const [type, { shape, slices }] of gradients) {
-    const pair = bases.get(type);
-    if (!pair || slices.length === 0) continue;
+    const bases32 = bases.get(type);
+    if (!bases32 || slices.length === 0) continue;
+    const pair = { U: bases32.U.to('float64'), V: bases32.V.to('float64') }; // converted once, not per slice
     const x = curveFractions(shape[0] * shape[1], options.points);
     const top1 = { untransformed: 0, consistent: 0, reference: 0 } as Record<Variant, number>;
     const n = shape[0] * shape[1];
@@ -123,9 +122,10 @@ export function measureConcentration(
         reference: rotate(m, shape, pair, 'reference'),
       };
       for (const v of VARIANTS) {
-        top1[v] += topShare(forms[v], fraction) / slices.length;
-        if (atBudget) atBudget.share[v] += topShare(forms[v], atBudget.fraction) / slices.length;
-        energyCurve(forms[v], x).forEach((y, i) => (sums[v][i]! += y / slices.length));
+        const profile = energyProfile(forms[v]);
+        top1[v] += profile.share(topCount(fraction, n)) / slices.length;
+        if (atBudget) atBudget.share[v] += profile.share(topCount(atBudget.fraction, n)) / slices.length;
+        energyCurve(profile, x).forEach((y, i) => (sums[v][i]! += y / slices.length));
       }
     }
     out.push({ layerType: type, shape, slices: slices.length, top1, ...(atBudget ? { atBudget } : {}), curve: { x, y: sums }, runs: 1 });
