@@ -2,7 +2,8 @@
  * The fast CPU backend. It overrides the reference kernels where speed matters
  * (GEMM through WebAssembly SIMD on a pool of threads, a linear layer's forward with the
  * bias fused into the GEMM, elementwise maps and reductions as tight loops over
- * collapsed contiguous runs, a fused softmax) and keeps the reference for the rest.
+ * collapsed contiguous runs, a fused softmax, gather and scatterAdd) and keeps the
+ * reference for the rest.
  * Every kernel here is property-tested against kernels/reference.
  */
 import type { Backend } from '../backend.ts';
@@ -14,6 +15,7 @@ import { binary, copy, unary, unaryBackward, where } from './elementwise.ts';
 import { reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
 import { combine, normalize } from './normalize.ts';
+import { gather, scatterAdd } from './indexing.ts';
 
 export const cpuBackend: Backend = {
   ...referenceBackend,
@@ -27,6 +29,8 @@ export const cpuBackend: Backend = {
   softmax,
   normalize,
   combine,
+  gather,
+  scatterAdd,
   matmul(a, b, out) {
     batchedMatmul(gemm, copy, a, b, out);
   },
