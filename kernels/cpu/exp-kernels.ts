@@ -36,7 +36,7 @@ const TINY = 2 ** -28; // below it fdlibm returns 1 + x
 
 /** The v128 constants the exp code reads, splatted into locals once per call. */
 interface ExpConstants {
-  get(name: keyof typeof CONSTANTS | 'bias'): number;
+  get(name: keyof typeof CONSTANTS): number;
 }
 const CONSTANTS = {
   invLn2: INV_LN2,
@@ -57,6 +57,9 @@ const CONSTANTS = {
   tiny: TINY,
   e: Math.E,
   zero: 0,
+  // k + 1023 + 2⁵² is exact, and its low mantissa bits are k + 1023: shifted left by 52 they
+  // are 2^k's exponent field (the bits above them shift out).
+  biasMagic: 1023 + 2 ** 52,
 };
 
 function expConstants(f: Func): ExpConstants {
@@ -66,23 +69,21 @@ function expConstants(f: Func): ExpConstants {
     f.f64(value).op('f64x2.splat').set(l);
     at.set(name, l);
   }
-  const bias = f.local('v128'); // the exponent bias, as i32 lanes
-  f.i32(1023).op('i32x4.splat').set(bias);
-  at.set('bias', bias);
   return { get: (name) => at.get(name)! };
 }
 
 /**
- * Pushes exp of the two f64 lanes of local `x`, and sets local `flag` (i32) to 1 when a lane
- * is outside the kernel's range (its result is then meaningless: JavaScript recomputes it).
+ * Pushes exp of the two f64 lanes of local `x`, and clears the lanes of the v128 local
+ * `inRange` (all ones at the start of a task) where a lane is outside the kernel's range: its
+ * result is then meaningless, and JavaScript recomputes the task (see flagTask).
  */
-function pushExp(f: Func, c: ExpConstants, x: number, flag: number): void {
+function pushExp(f: Func, c: ExpConstants, x: number, inRange: number): void {
   const [ax, k, hi, lo, r, t, cc] = Array.from({ length: 7 }, () => f.local('v128')) as [number, number, number, number, number, number, number];
   const C = c.get;
   f.get(x).op('f64x2.abs').set(ax);
-  // flag |= not every lane (|x| < RANGE or x < UNDERFLOW)
+  // inRange &= |x| < RANGE or x < UNDERFLOW
   f.get(ax).get(C('range')).op('f64x2.lt').get(x).get(C('underflow')).op('f64x2.lt').op('v128.or');
-  f.op('i64x2.all_true').op('i32.eqz').get(flag).op('i32.or').set(flag);
+  f.get(inRange).op('v128.and').set(inRange);
   // k = trunc(x/ln 2 + copysign(1/2, x)), then 0 where |x| < K_ZERO_BELOW
   f.get(x).get(C('invLn2')).op('f64x2.mul');
   f.get(x).get(C('signBit')).op('v128.and').get(C('half')).op('v128.or');
@@ -97,11 +98,11 @@ function pushExp(f: Func, c: ExpConstants, x: number, flag: number): void {
   f.get(C('p1')).get(t).get(C('p2')).get(t).get(C('p3')).get(t).get(C('p4')).get(t).get(C('p5'));
   for (let i = 0; i < 4; i++) f.op('f64x2.mul').op('f64x2.add');
   f.op('f64x2.mul').op('f64x2.sub').set(cc);
-  // y = 1 − ((lo − r·c/(2 − c)) − hi), times 2^k built from its bits: (k + 1023) << 52
+  // y = 1 − ((lo − r·c/(2 − c)) − hi), times 2^k built from its bits: (k + 1023) << 52, read off k + biasMagic
   f.get(C('one')).get(lo);
   f.get(r).get(cc).op('f64x2.mul').get(C('two')).get(cc).op('f64x2.sub').op('f64x2.div');
   f.op('f64x2.sub').get(hi).op('f64x2.sub').op('f64x2.sub');
-  f.get(k).op('i32x4.trunc_sat_f64x2_s_zero').get(C('bias')).op('i32x4.add').op('i64x2.extend_low_i32x4_s').i32(52).op('i64x2.shl');
+  f.get(k).get(C('biasMagic')).op('f64x2.add').i32(52).op('i64x2.shl');
   f.op('f64x2.mul');
   // 1 + x where |x| < 2⁻²⁸; e where x = 1; +0 where x < UNDERFLOW
   f.set(r).get(C('one')).get(x).op('f64x2.add').get(r).get(ax).get(C('tiny')).op('f64x2.lt').op('v128.bitselect');
@@ -154,15 +155,19 @@ function pairs(f: Func, t: Lanes, count: number, at: number, body: (single: bool
   });
 }
 
-/** Stores the task's flag: an i32 at flags + 4·task. */
-const storeFlag = (f: Func, flags: number, task: number, flag: number) => f.get(flags).get(task).i32(4).op('i32.mul').op('i32.add').get(flag).mem('i32.store');
+/** Sets the v128 local `inRange` to all ones: no lane out of range yet. */
+const startTask = (f: Func, inRange: number) => f.i32(-1).op('i32x4.splat').set(inRange);
+
+/** Stores the task's flag, an i32 at flags + 4·task: 1 if a lane was out of range, else 0. */
+const flagTask = (f: Func, flags: number, task: number, inRange: number) =>
+  f.get(flags).get(task).i32(4).op('i32.mul').op('i32.add').get(inRange).op('i64x2.all_true').op('i32.eqz').mem('i32.store');
 
 /**
  * An elementwise kernel map(task, x₁…x_arity, out, n, perTask, flags) over elements
- * [task·perTask, …) of n: `body(inputs, flag)` pushes the f64 lanes of out from the locals
- * holding the inputs' lanes (and may set the i32 local `flag`).
+ * [task·perTask, …) of n: `body(inputs, inRange)` pushes the f64 lanes of out from the
+ * locals holding the inputs' lanes (its exps clear lanes of the v128 local `inRange`).
  */
-function mapFunc(t: Lanes, arity: number, body: (f: Func, c: ExpConstants, inputs: number[], flag: number) => void): Func {
+function mapFunc(t: Lanes, arity: number, body: (f: Func, c: ExpConstants, inputs: number[], inRange: number) => void): Func {
   const f = new Func(Array(arity + 5).fill('i32'));
   const task = 0,
     ins = Array.from({ length: arity }, (_, i) => 1 + i),
@@ -170,14 +175,14 @@ function mapFunc(t: Lanes, arity: number, body: (f: Func, c: ExpConstants, input
   const first = f.local('i32'),
     count = f.local('i32'),
     at = f.local('i32'),
-    flag = f.local('i32');
+    inRange = f.local('v128');
   const lanes = ins.map(() => f.local('v128'));
   const c = expConstants(f);
   f.get(task).get(perTask).op('i32.mul').set(first);
   f.get(n).get(first).op('i32.sub').set(count);
   f.get(count).get(perTask).get(count).get(perTask).op('i32.lt_u').op('select').set(count); // min(count, perTask)
   for (const a of [...ins, out]) f.get(a).get(first).i32(t.bytes).op('i32.mul').op('i32.add').set(a);
-  f.i32(0).set(flag);
+  startTask(f, inRange);
   pairs(f, t, count, at, (single) => {
     ins.forEach((a, i) => {
       f.get(a).get(at).op('i32.add');
@@ -185,25 +190,25 @@ function mapFunc(t: Lanes, arity: number, body: (f: Func, c: ExpConstants, input
       f.set(lanes[i]!);
     });
     f.get(out).get(at).op('i32.add');
-    body(f, c, lanes, flag);
+    body(f, c, lanes, inRange);
     t.store(f, single);
   });
-  storeFlag(f, flags, task, flag);
+  flagTask(f, flags, task, inRange);
   return f;
 }
 
 /** exp: out = exp(x), in float32 (rounded once, from the float64 exp, as a Float32Array store rounds) or float64. */
-const expFunc = (t: Lanes) => mapFunc(t, 1, (f, c, [x], flag) => pushExp(f, c, x!, flag));
+const expFunc = (t: Lanes) => mapFunc(t, 1, (f, c, [x], inRange) => pushExp(f, c, x!, inRange));
 
 /**
  * Pushes σ(x) as kernels/scalar.ts computes it — 1 / (1 + e) for x ≥ 0, e / (1 + e) for x < 0,
  * with e = exp(−|x|) either way (e^−x for x ≥ 0, e^x below) — and leaves it in `s` too.
  */
-function pushSigmoid(f: Func, c: ExpConstants, x: number, flag: number, s: number): void {
+function pushSigmoid(f: Func, c: ExpConstants, x: number, inRange: number, s: number): void {
   const e = f.local('v128'),
     d = f.local('v128');
   f.get(x).get(c.get('signBit')).op('v128.or').set(e); // −|x|
-  pushExp(f, c, e, flag);
+  pushExp(f, c, e, inRange);
   f.tee(e).get(c.get('one')).op('f64x2.add').set(d);
   f.get(e).get(d).op('f64x2.div');
   f.get(c.get('one')).get(d).op('f64x2.div');
@@ -212,19 +217,19 @@ function pushSigmoid(f: Func, c: ExpConstants, x: number, flag: number, s: numbe
 
 /** SiLU: out = x·σ(x). */
 const siluFunc = () =>
-  mapFunc(FLOAT32, 1, (f, c, [x], flag) => {
+  mapFunc(FLOAT32, 1, (f, c, [x], inRange) => {
     const s = f.local('v128');
     f.get(x!);
-    pushSigmoid(f, c, x!, flag, s);
+    pushSigmoid(f, c, x!, inRange, s);
     f.op('f64x2.mul');
   });
 
 /** SiLU's backward: out = g · (σ(x)·(1 + x·(1 − σ(x)))). */
 const siluGradFunc = () =>
-  mapFunc(FLOAT32, 2, (f, c, [x, g], flag) => {
+  mapFunc(FLOAT32, 2, (f, c, [x, g], inRange) => {
     const s = f.local('v128');
     f.get(g!);
-    pushSigmoid(f, c, x!, flag, s);
+    pushSigmoid(f, c, x!, inRange, s);
     f.get(c.get('one')).get(x!).get(c.get('one')).get(s).op('f64x2.sub').op('f64x2.mul').op('f64x2.add');
     f.op('f64x2.mul').op('f64x2.mul');
   });
@@ -243,7 +248,7 @@ function softmax32Func(log: boolean): Func {
     rowEnd = f.local('i32'),
     at = f.local('i32'),
     j = f.local('i32'),
-    flag = f.local('i32');
+    inRange = f.local('v128');
   const max = f.local('f64'),
     total = f.local('f64'),
     s = f.local('f64');
@@ -255,13 +260,13 @@ function softmax32Func(log: boolean): Func {
   f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd); // min(rowEnd, rows)
   f.get(x).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(x);
   f.get(out).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(out);
-  f.i32(0).set(flag);
+  startTask(f, inRange);
   /** exp(x[at…] − max) for a pair (or a single), left in v's place on the stack. */
   const shiftedExp = (single: boolean) => {
     f.get(x).get(at).op('i32.add');
     FLOAT32.load(f, single);
     f.get(maxes).op('f64x2.sub').set(v);
-    pushExp(f, c, v, flag);
+    pushExp(f, c, v, inRange);
   };
   f.loop(() => {
     // max over the row, one element at a time: max = x > max ? x : max
@@ -295,7 +300,7 @@ function softmax32Func(log: boolean): Func {
     f.get(out).get(len).i32(4).op('i32.mul').op('i32.add').set(out);
     f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
   });
-  storeFlag(f, flags, task, flag);
+  flagTask(f, flags, task, inRange);
   return f;
 }
 

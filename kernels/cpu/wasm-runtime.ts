@@ -46,7 +46,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
   // synchronous compilation on a page's main thread (the GEMM's is 3,726 bytes, GELU's 1,034,
-  // exp's 2,048, SiLU's 2,349, softmax's 3,228): mind it when adding kernels.
+  // exp's 2,036, SiLU's 2,337, softmax's 3,198): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
     const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
