@@ -18,7 +18,7 @@ import { checkShape, contiguousStrides, isContiguous, numel, type Shape } from '
 import { addGrads, type Grad, SparseCoo } from './sparse.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { hostStorage, type TensorStorage } from '../kernels/storage.ts';
-import { forEachOffset } from '../kernels/view.ts';
+import { forEachRow } from '../kernels/view.ts';
 import * as ew from './ops/elementwise.ts';
 import * as red from './ops/reduce.ts';
 import * as mv from './ops/movement.ts';
@@ -282,9 +282,13 @@ export class Tensor {
     this.checkInPlace('copy_');
     const values = (typeof src === 'number' ? ew.full_(src, this) : src.expand(this.shape)).contiguous();
     if (values.dtype !== this.dtype) throw new DTypeError(`copy_(): expected scalar type ${torchName(this.dtype)} but found ${torchName(values.dtype)}`);
-    const data = this.data;
+    const data = this.data,
+      from = values.data;
     let i = 0;
-    forEachOffset(this.shape, [this], ([o]) => (data[o!] = values.data[i++]!));
+    // Runs of this view's elements, each a tight loop (a slice's backward and cat copy whole rows).
+    forEachRow(this.shape, [this], ([o], n, [step]) => {
+      for (let j = 0, at = o!; j < n; j++, at += step!) data[at] = from[i++]!;
+    });
     this.storage.version++;
     return this;
   }
