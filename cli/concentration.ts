@@ -60,8 +60,11 @@ export function curveFractions(n: number, points = 120): number[] {
 }
 
 /** Cumulative energy share of the top f·n entries (rounded, at least one) at each fraction f of `fractions`. */
-export function energyCurve(values: ArrayLike<number> | ReturnType<typeof energyProfile>, fractions: readonly number[]): number[] {
-  const p = 'share' in values ? values : energyProfile(values);
+export function energyCurve(values: ArrayLike<number>, fractions: readonly number[]): number[] {
+  return curveOf(energyProfile(values), fractions);
+}
+
+function curveOf(p: ReturnType<typeof energyProfile>, fractions: readonly number[]): number[] {
   return fractions.map((f) => p.share(Math.min(p.n, Math.max(1, Math.round(f * p.n)))));
 }
 
@@ -125,7 +128,7 @@ export function measureConcentration(
         const profile = energyProfile(forms[v]);
         top1[v] += profile.share(topCount(fraction, n)) / slices.length;
         if (atBudget) atBudget.share[v] += profile.share(topCount(atBudget.fraction, n)) / slices.length;
-        energyCurve(profile, x).forEach((y, i) => (sums[v][i]! += y / slices.length));
+        curveOf(profile, x).forEach((y, i) => (sums[v][i]! += y / slices.length));
       }
     }
     out.push({ layerType: type, shape, slices: slices.length, top1, ...(atBudget ? { atBudget } : {}), curve: { x, y: sums }, runs: 1 });
