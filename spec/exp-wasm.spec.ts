@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import type { FloatStorage } from '../base/dtype.ts';
 import { expect, test } from 'vitest';
 import { Module } from '../base/wasm-assembler.ts';
-import { expIsExact, WASM_EXP_MIN } from '../kernels/cpu/exp.ts';
+import { expIsExact } from '../kernels/cpu/exp.ts';
+import { WASM_MAP_MIN } from '../kernels/cpu/wasm-map.ts';
 import { addExpKernels, addSiluKernels, addSoftmaxKernels } from '../kernels/cpu/exp-kernels.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
 import { threadPool } from '../kernels/cpu/wasm-runtime.ts';
@@ -88,7 +89,7 @@ test('exp of contiguous float32 and float64 past the threshold: bitwise the refe
   fc.assert(
     fc.property(
       fc.record({
-        n: fc.integer({ min: WASM_EXP_MIN, max: 3 * WASM_EXP_MIN + 17 }),
+        n: fc.integer({ min: WASM_MAP_MIN, max: 3 * WASM_MAP_MIN + 17 }),
         off: fc.integer({ min: 0, max: 7 }),
         seed: fc.integer(),
         f64: fc.boolean(),
@@ -107,7 +108,7 @@ test('SiLU and its backward pass on contiguous float32 past the threshold: bitwi
   fc.assert(
     fc.property(
       fc.record({
-        n: fc.integer({ min: WASM_EXP_MIN, max: 3 * WASM_EXP_MIN + 17 }),
+        n: fc.integer({ min: WASM_MAP_MIN, max: 3 * WASM_MAP_MIN + 17 }),
         xOff: fc.integer({ min: 0, max: 7 }),
         gOff: fc.integer({ min: 0, max: 7 }),
         seed: fc.integer(),
@@ -128,7 +129,7 @@ test('softmax and log-softmax over contiguous float32 rows: bitwise the referenc
     fc.property(
       fc.record({ len: fc.integer({ min: 1, max: 3000 }), off: fc.integer({ min: 0, max: 5 }), seed: fc.integer(), scale: fc.constantFrom(1, 30, 3000) }),
       ({ len, off, seed, scale }) => {
-        const rows = Math.ceil((WASM_EXP_MIN + 1) / len) + (seed & 3);
+        const rows = Math.ceil((WASM_MAP_MIN + 1) / len) + (seed & 3);
         const data = values(rows * len + off, seed, scale);
         everyThreading(() => compareSoftmax(view(data, off, [rows, len]), rows * len));
       },

@@ -6,7 +6,7 @@
 
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { WASM_GELU_MIN } from '../kernels/cpu/gelu.ts';
+import { WASM_MAP_MIN } from '../kernels/cpu/wasm-map.ts';
 import { threadPool } from '../kernels/cpu/wasm-runtime.ts';
 import type { View } from '../kernels/view.ts';
 import { compareActivation, everyThreading, seededValues, withTwoThreads } from './wasm-kernels.ts';
@@ -21,7 +21,7 @@ const flat = (data: Float32Array, offset: number, n: number): View => ({ data, s
 const compareBoth = (x: View, g: View, n: number) => compareActivation('gelu', x, g, n);
 
 const sizes = fc.record({
-  n: fc.integer({ min: WASM_GELU_MIN, max: 3 * WASM_GELU_MIN + 17 }),
+  n: fc.integer({ min: WASM_MAP_MIN, max: 3 * WASM_MAP_MIN + 17 }),
   xOff: fc.integer({ min: 0, max: 7 }),
   gOff: fc.integer({ min: 0, max: 7 }),
   seed: fc.integer(),
@@ -43,7 +43,7 @@ test('contiguous float32 past the threshold: bitwise the reference, 1 and 2 thre
 });
 
 test('the table edge: every element beyond ±6√2 is recomputed in JavaScript, the others kept', () => {
-  const n = WASM_GELU_MIN + 3;
+  const n = WASM_MAP_MIN + 3;
   const data = values(n, 1);
   for (let i = 0; i < n; i += 97) data[i] = (i % 2 ? 1 : -1) * (8.4852 + (i % 5) * 1e-4); // around 6·√2 ≈ 8.48528
   expect(compareBoth(flat(data, 0, n), flat(values(n, 2), 0, n), n)).toBeNull();

@@ -13,9 +13,10 @@
 import type { Storage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, type BinaryOp, type UnaryOp } from '../scalar.ts';
-import { collapseAxes, forEachOffset, forEachRow, type View } from '../view.ts';
-import { WASM_EXP_MIN, wasmExp, wasmSilu, wasmSiluGrad } from './exp.ts';
-import { WASM_GELU_MIN, wasmGelu, wasmGeluGrad } from './gelu.ts';
+import { collapseAxes, forEachOffset, forEachRow } from '../view.ts';
+import { wasmExp, wasmSilu, wasmSiluGrad } from './exp.ts';
+import { wasmGelu, wasmGeluGrad } from './gelu.ts';
+import { contiguousRun } from './wasm-map.ts';
 
 /** One run of a binary map: out[o + i] = a[ja + i·ta] ∘ b[jb + i·tb] for i < n. */
 type BinaryRun = (a: Storage, ja: number, ta: number, b: Storage, jb: number, tb: number, out: Storage, o: number, n: number) => void;
@@ -92,29 +93,14 @@ const GRADS: Partial<Record<UnaryOp, GradRun>> = {
   },
 };
 
-/**
- * A float view's elements as one contiguous run, when it is one of at least `min` elements
- * (for the WebAssembly kernels: kernels/cpu/gelu.ts, exp.ts); else undefined.
- */
-function largeRun<T extends Float32Array | Float64Array>(v: View, type: new (n: number) => T, min: number): T | undefined {
-  if (!(v.data instanceof type)) return undefined;
-  const c = collapseAxes(v.shape, [v.strides]);
-  if (c.shape.length !== 1 || c.strides[0]![0] !== 1 || c.shape[0]! < min) return undefined;
-  return v.data.subarray(v.offset, v.offset + c.shape[0]!) as T;
-}
-const largeFloat32Run = (v: View) => largeRun(v, Float32Array, WASM_GELU_MIN);
-
 export const unary: Backend['unary'] = (op, x, out, p, q) => {
-  if (op === 'gelu' && out instanceof Float32Array) {
-    const run = largeFloat32Run(x);
-    if (run && wasmGelu(run, out)) return;
-  }
-  if (op === 'silu' && out instanceof Float32Array) {
-    const run = largeRun(x, Float32Array, WASM_EXP_MIN);
-    if (run && wasmSilu(run, out)) return;
+  // Large contiguous runs: the WebAssembly kernels over the thread pool (kernels/cpu/wasm-map.ts).
+  if ((op === 'gelu' || op === 'silu') && out instanceof Float32Array) {
+    const run = contiguousRun(x, Float32Array);
+    if (run && (op === 'gelu' ? wasmGelu : wasmSilu)(run, out)) return;
   }
   if (op === 'exp' && (out instanceof Float32Array || out instanceof Float64Array)) {
-    const run = out instanceof Float32Array ? largeRun(x, Float32Array, WASM_EXP_MIN) : largeRun(x, Float64Array, WASM_EXP_MIN);
+    const run = out instanceof Float32Array ? contiguousRun(x, Float32Array) : contiguousRun(x, Float64Array);
     if (run && wasmExp(run, out)) return;
   }
   const src = x.data;
@@ -134,15 +120,10 @@ export const unary: Backend['unary'] = (op, x, out, p, q) => {
 };
 
 export const unaryBackward: Backend['unaryBackward'] = (op, x, g, out, p, q) => {
-  if (op === 'gelu' && out instanceof Float32Array) {
-    const xRun = largeFloat32Run(x),
-      gRun = xRun && largeFloat32Run(g);
-    if (xRun && gRun && wasmGeluGrad(xRun, gRun, out)) return;
-  }
-  if (op === 'silu' && out instanceof Float32Array) {
-    const xRun = largeRun(x, Float32Array, WASM_EXP_MIN),
-      gRun = xRun && largeRun(g, Float32Array, WASM_EXP_MIN);
-    if (xRun && gRun && wasmSiluGrad(xRun, gRun, out)) return;
+  if ((op === 'gelu' || op === 'silu') && out instanceof Float32Array) {
+    const xRun = contiguousRun(x, Float32Array),
+      gRun = xRun && contiguousRun(g, Float32Array);
+    if (xRun && gRun && (op === 'gelu' ? wasmGeluGrad : wasmSiluGrad)(xRun, gRun, out)) return;
   }
   const xs = x.data;
   const gs = g.data;

@@ -20,6 +20,7 @@
 // fdlibm's underflow threshold, whose exp is +0 (−∞ included: masked attention logits).
 
 import { Func } from '../../base/wasm-assembler.ts';
+import { taskRange } from './gelu-kernels.ts';
 
 // fdlibm's constants, written as the shortest decimals of the same doubles (bits in hex).
 const INV_LN2 = Math.LOG2E; // 0x3ff71547_652b82fe
@@ -172,16 +173,12 @@ function mapFunc(t: Lanes, arity: number, body: (f: Func, c: ExpConstants, input
   const task = 0,
     ins = Array.from({ length: arity }, (_, i) => 1 + i),
     [out, n, perTask, flags] = [arity + 1, arity + 2, arity + 3, arity + 4];
-  const first = f.local('i32'),
-    count = f.local('i32'),
+  const count = f.local('i32'),
     at = f.local('i32'),
     inRange = f.local('v128');
   const lanes = ins.map(() => f.local('v128'));
   const c = expConstants(f);
-  f.get(task).get(perTask).op('i32.mul').set(first);
-  f.get(n).get(first).op('i32.sub').set(count);
-  f.get(count).get(perTask).get(count).get(perTask).op('i32.lt_u').op('select').set(count); // min(count, perTask)
-  for (const a of [...ins, out]) f.get(a).get(first).i32(t.bytes).op('i32.mul').op('i32.add').set(a);
+  taskRange(f, [task, n, perTask], [...ins, out], count, t.bytes);
   startTask(f, inRange);
   pairs(f, t, count, at, (single) => {
     ins.forEach((a, i) => {
@@ -235,6 +232,17 @@ const siluGradFunc = () =>
   });
 
 /**
+ * The rows of task t: row = t·rowsPerTask up to rowEnd = min(rows, row + rowsPerTask) (locals
+ * set here), and each float32 array's address moved to the task's first row of `len`.
+ */
+function rowRange(f: Func, [task, rowsPerTask, rows, len]: [number, number, number, number], arrays: number[], row: number, rowEnd: number): void {
+  f.get(task).get(rowsPerTask).op('i32.mul').set(row);
+  f.get(row).get(rowsPerTask).op('i32.add').set(rowEnd);
+  f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd); // min(rowEnd, rows)
+  for (const a of arrays) f.get(a).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(a);
+}
+
+/**
  * softmax32(task, x, out, len, rowsPerTask, rows, stats, flags): for each row of the task,
  * max = its largest element (NaN skipped, as `>` skips it), total = Σ exp(x − max) added in
  * order, in float64. Log-softmax stores (max, total) at stats + 16·row, for JavaScript to
@@ -255,11 +263,7 @@ function softmax32Func(log: boolean): Func {
   const v = f.local('v128'),
     maxes = f.local('v128');
   const c = expConstants(f);
-  f.get(task).get(rowsPerTask).op('i32.mul').set(row);
-  f.get(row).get(rowsPerTask).op('i32.add').set(rowEnd);
-  f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd); // min(rowEnd, rows)
-  f.get(x).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(x);
-  f.get(out).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(out);
+  rowRange(f, [task, rowsPerTask, rows, len], [x, out], row, rowEnd);
   startTask(f, inRange);
   /** exp(x[at…] − max) for a pair (or a single), left in v's place on the stack. */
   const shiftedExp = (single: boolean) => {
@@ -316,11 +320,7 @@ function logSoftmaxOut32Func(): Func {
     j = f.local('i32');
   const max = f.local('f64'),
     logTotal = f.local('f64');
-  f.get(task).get(rowsPerTask).op('i32.mul').set(row);
-  f.get(row).get(rowsPerTask).op('i32.add').set(rowEnd);
-  f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd);
-  f.get(x).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(x);
-  f.get(out).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(out);
+  rowRange(f, [task, rowsPerTask, rows, len], [x, out], row, rowEnd);
   f.loop(() => {
     f.get(stats).get(row).i32(16).op('i32.mul').op('i32.add').tee(j).mem('f64.load').set(max);
     f.get(j).mem('f64.load', 8).set(logTotal);

@@ -1,8 +1,7 @@
 /**
  * exp, SiLU (and its backward pass) and softmax over large contiguous tensors, split over
- * the thread pool: the operands are copied into the WebAssembly memory, the kernels
- * (kernels/cpu/exp-kernels.ts) run in tasks, and the result is copied out. Bitwise the
- * reference's results, for any thread count (spec/exp-wasm.spec.ts).
+ * the thread pool through kernels/cpu/wasm-map.ts (the kernels: kernels/cpu/exp-kernels.ts).
+ * Bitwise the reference's results, for any thread count (spec/exp-wasm.spec.ts).
  *
  * Why: a LLaMa fine-tuning step spent ≈ 30 % of its time in the log-softmax over a
  * 32k-token vocabulary and the exp of its backward pass, one Math.exp call (≈ 7 ns) per
@@ -13,81 +12,25 @@
  * (another engine, another algorithm) the kernels are not used at all.
  */
 import { silu, siluGrad } from '../scalar.ts';
-import { ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
-
-/** Below this many elements the JavaScript loops are used (the copies and the wake-up would not pay). */
-export const WASM_EXP_MIN = 1 << 14;
-const TASK_ELEMENTS = 1 << 14; // ≈ 0.1 ms of work per task: many tasks balance a busy machine
-
-type Float = Float32Array | Float64Array;
-
-/**
- * Lays out the memory as flags (flagBytes) | extra (extraBytes) | inputs | out, copies the
- * inputs in, runs `run` with those addresses, copies out.length elements out, and returns
- * the flags; undefined (nothing done) without the runtime or past its memory's ceiling.
- */
-function inMemory(
-  inputs: Float[],
-  out: Float,
-  flagBytes: number,
-  extraBytes: number,
-  run: (at: { inputs: number[]; out: number; flags: number; extra: number }) => void,
-): Int32Array | undefined {
-  const wasm = wasmRuntime();
-  if (!wasm) return undefined;
-  const bytes = out.BYTES_PER_ELEMENT;
-  const flags = HEAP_START,
-    extra = roundUp(flags + flagBytes, 64);
-  let end = roundUp(extra + extraBytes, 64);
-  const at = inputs.map((x) => {
-    const a = end;
-    end = roundUp(a + x.length * bytes, 64);
-    return a;
-  });
-  const outAt = end;
-  if (!ensureBytes(wasm.memory, outAt + out.length * bytes)) return undefined;
-  const Mem = out instanceof Float32Array ? Float32Array : Float64Array;
-  inputs.forEach((x, i) => new Mem(wasm.memory.buffer, at[i]!, x.length).set(x as never));
-  run({ inputs: at, out: outAt, flags, extra });
-  out.set(new Mem(wasm.memory.buffer, outAt, out.length) as never);
-  return new Int32Array(wasm.memory.buffer, flags, flagBytes >> 2);
-}
-
-/**
- * out = kernel(inputs) elementwise, in tasks of TASK_ELEMENTS; the elements of a task the
- * kernel flagged (an exponent past its range: |x| ≥ 704 but not underflowing, NaN) are
- * recomputed by `js(i)`. False (nothing done) where the kernels are unavailable.
- */
-function wasmMap(fn: number, inputs: Float[], out: Float, js: (i: number) => number): boolean {
-  const wasm = wasmRuntime();
-  if (!wasm || !expIsExact()) return false;
-  const n = out.length,
-    tasks = Math.ceil(n / TASK_ELEMENTS);
-  const flags = inMemory(inputs, out, 4 * tasks, 0, (at) => wasm.pool.run(fn, tasks, [...at.inputs, at.out, n, TASK_ELEMENTS, at.flags]));
-  if (!flags) return false;
-  for (let t = 0; t < tasks; t++) {
-    if (flags[t] === 0) continue;
-    for (let i = t * TASK_ELEMENTS, end = Math.min(n, i + TASK_ELEMENTS); i < end; i++) out[i] = js(i);
-  }
-  return true;
-}
+import { type Float, inMemory, TASK_ELEMENTS, wasmMap } from './wasm-map.ts';
+import { wasmRuntime } from './wasm-runtime.ts';
 
 /** out = exp(x) elementwise (float32 or float64); false (nothing done) where the kernels are unavailable. */
 export function wasmExp(x: Float, out: Float): boolean {
   const exp = wasmRuntime()?.exp;
-  return !!exp && wasmMap(out instanceof Float32Array ? exp.exp32 : exp.exp64, [x], out, (i) => Math.exp(x[i]!));
+  return !!exp && expIsExact() && wasmMap(out instanceof Float32Array ? exp.exp32 : exp.exp64, [x], out, (i) => Math.exp(x[i]!));
 }
 
 /** out = silu(x) (float32); false as for wasmExp. */
 export function wasmSilu(x: Float32Array, out: Float32Array): boolean {
   const exp = wasmRuntime()?.exp;
-  return !!exp && wasmMap(exp.silu, [x], out, (i) => silu(x[i]!));
+  return !!exp && expIsExact() && wasmMap(exp.silu, [x], out, (i) => silu(x[i]!));
 }
 
 /** out = g · silu′(x) (float32); false as for wasmExp. */
 export function wasmSiluGrad(x: Float32Array, g: Float32Array, out: Float32Array): boolean {
   const exp = wasmRuntime()?.exp;
-  return !!exp && wasmMap(exp.siluGrad, [x, g], out, (i) => g[i]! * siluGrad(x[i]!));
+  return !!exp && expIsExact() && wasmMap(exp.siluGrad, [x, g], out, (i) => g[i]! * siluGrad(x[i]!));
 }
 
 /**

@@ -59,14 +59,15 @@ function expNegSquarePolynomial(f: Func, row: number, h: number): void {
 
 /**
  * The element range of task t: [t·perTask, min(n, (t + 1)·perTask)), as byte addresses
- * into each array and a count (≥ 1: the caller makes ⌈n / perTask⌉ tasks).
+ * into each array (of `bytes`-byte elements) and a count (≥ 1: the caller makes
+ * ⌈n / perTask⌉ tasks). The exp kernels' map (kernels/cpu/exp-kernels.ts) uses it too.
  */
-function taskRange(f: Func, [task, n, perTask]: [number, number, number], arrays: number[], count: number): void {
+export function taskRange(f: Func, [task, n, perTask]: [number, number, number], arrays: number[], count: number, bytes = 4): void {
   const first = f.local('i32');
   f.get(task).get(perTask).op('i32.mul').set(first);
   f.get(n).get(first).op('i32.sub').set(count);
   f.get(count).get(perTask).get(count).get(perTask).op('i32.lt_u').op('select').set(count); // min(count, perTask)
-  for (const a of arrays) f.get(a).get(first).i32(4).op('i32.mul').op('i32.add').set(a);
+  for (const a of arrays) f.get(a).get(first).i32(bytes).op('i32.mul').op('i32.add').set(a);
 }
 
 /** gelu(t, x, out, n, perTask, table): out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */

@@ -10,8 +10,9 @@
  */
 import type { FloatStorage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
-import { collapseAxes, forEachOffset, type View } from '../view.ts';
-import { WASM_EXP_MIN, wasmSoftmax } from './exp.ts';
+import { forEachOffset } from '../view.ts';
+import { wasmSoftmax } from './exp.ts';
+import { contiguousRun } from './wasm-map.ts';
 
 /** The exponentials of one row, kept between calls so softmax does not allocate. */
 let scratch = new Float64Array(0);
@@ -30,21 +31,13 @@ function softmaxRow(src: FloatStorage, p: number, step: number, len: number, out
   }
 }
 
-/** A float32 view's elements as one contiguous run of at least WASM_EXP_MIN, else undefined. */
-function largeFloat32Run(x: View): Float32Array | undefined {
-  if (!(x.data instanceof Float32Array)) return undefined;
-  const c = collapseAxes(x.shape, [x.strides]);
-  if (c.shape.length !== 1 || c.strides[0]![0] !== 1 || c.shape[0]! < WASM_EXP_MIN) return undefined;
-  return x.data.subarray(x.offset, x.offset + c.shape[0]!);
-}
-
 export const softmax: Backend['softmax'] = (x, out, log) => {
   const r = x.shape.length;
   const len = x.shape[r - 1]!;
   if (scratch.length < len) scratch = new Float64Array(len);
   // Large contiguous float32: the WebAssembly kernels over the thread pool (kernels/cpu/exp.ts),
   // bitwise these loops' results; they hand back the few rows they cannot do.
-  const run = out instanceof Float32Array && len > 0 ? largeFloat32Run(x) : undefined;
+  const run = out instanceof Float32Array && len > 0 ? contiguousRun(x, Float32Array) : undefined;
   const redo = run && wasmSoftmax(run, run.length / len, len, out as Float32Array, log);
   if (redo) {
     for (const row of redo) softmaxRow(run, row * len, 1, len, out, row * len, log, scratch);
