@@ -22,7 +22,6 @@
  */
 import { customVjp } from '../../core/autograd.ts';
 import { noGrad } from '../../core/autograd.ts';
-import { arange } from '../../core/creation.ts';
 import { ShapeError, ValueError } from '../../base/errors.ts';
 import type { SparseCoo } from '../../core/sparse.ts';
 import { topK, type TopKMode } from '../../core/topk.ts';
@@ -239,15 +238,24 @@ export function selectionEnergy(dense: Tensor, selected: SparseCoo): { kept: num
   return { kept, total };
 }
 
-/** Indices (int32) of the rows of g [T, out] that hold any non-zero value. */
-function nonZeroRows(g: Tensor): Tensor {
-  return noGrad(() => {
-    const any = g.ne(0).sum(1).gt(0);
-    const flags = any.toTypedArray();
-    const rows: number[] = [];
-    flags.forEach((f, i) => f && rows.push(i));
-    return rows.length === flags.length ? arange(flags.length) : Tensor.fromStorage(Int32Array.from(rows), [rows.length]);
-  });
+/**
+ * Indices (int32) of the rows of g [T, out] that hold any non-zero value (NaN counts), or
+ * null when every row does: then there is nothing to skip, and gathering the rows into a
+ * copy and scattering the result back would only cost two passes.
+ */
+function nonZeroRows(g: Tensor): Tensor | null {
+  const [rows, cols] = g.shape as [number, number];
+  const data = g.contiguous().data;
+  const kept: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let j = r * cols, end = j + cols; j < end; j++) {
+      if (data[j] !== 0) {
+        kept.push(r);
+        break; // one non-zero decides the row: a dense row costs one read
+      }
+    }
+  }
+  return kept.length === rows ? null : Tensor.fromStorage(Int32Array.from(kept), [kept.length]);
 }
 
 /** A [total, cols] tensor with `values`' rows at `rows` and zeros elsewhere (scatter, never an identity matmul). */
