@@ -57,32 +57,43 @@ export function topK(dense: Tensor, k: number, mode: TopKMode = 'threshold'): Sp
 // 32-bit words on a little-endian engine — every mainstream one — and the first otherwise.
 const HIGH_WORD = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1 ? 1 : 0;
 const BUCKETS = 1 << 15; // magnitude bits 30…16: the exponent and the leading mantissa bits
+const HISTOGRAM_MIN = 4096; // below it, clearing the counters costs more than quickselect on every |x|
 
 /**
  * The k-th largest |x| (1-based) of `data` (or 0 when k ≥ its length); throws on a
- * non-finite entry. The bits of a non-negative float, read as an unsigned integer, order
- * like its value, so a histogram of bits 30…16 of each magnitude (its exponent and 7
- * leading mantissa bits in float32, 4 in float64) finds the bucket that holds the k-th
- * largest without comparing floats; quickselect then runs on that bucket's entries only
- * (about 1/1000 of a gradient's), not on a copy of all of them: 30 → 12 ms for a 3072 × 768
- * float32 gradient. Exact: the same value a full quickselect returns.
+ * non-finite entry. Short inputs (a row of MeProp's selection): quickselect on a copy of
+ * every |x|. Long ones (a weight gradient): the bits of a non-negative float, read as an
+ * unsigned integer, order like its value, so a histogram of bits 30…16 of each magnitude
+ * (its exponent and 7 leading mantissa bits in float32, 4 in float64) finds the bucket that
+ * holds the k-th largest without comparing floats; quickselect then runs on that bucket's
+ * entries only (about 1/1000 of a gradient's): 30 → 12 ms for a 3072 × 768 float32
+ * gradient. Exact either way: the value a full quickselect returns.
  */
 function kthMagnitude(data: FloatStorage, k: number): number {
   const wide = data instanceof Float64Array;
+  if (data.length < HISTOGRAM_MIN) {
+    const magnitudes = wide ? new Float64Array(data.length) : new Float32Array(data.length);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) throw nonFinite(data, i);
+      magnitudes[i] = Math.abs(data[i]!);
+    }
+    return k >= data.length ? 0 : kthLargest(magnitudes, k);
+  }
   const words = new Uint32Array(data.buffer, data.byteOffset, wide ? 2 * data.length : data.length);
   const [step, at] = wide ? [2, HIGH_WORD] : [1, 0];
   const infinite = wide ? 0x7ff00000 : 0x7f800000; // magnitudes from here up have an all-ones exponent: ±∞, NaN
   const counts = new Int32Array(BUCKETS);
-  let nonFinite = 0; // a flag, not a branch that throws: the loop runs twice as fast
+  let finite = 1; // a flag, not a branch that throws: the loop runs twice as fast
   for (let i = 0, w = at; i < data.length; i++, w += step) {
     const bits = words[w]! & 0x7fffffff;
-    nonFinite |= bits >= infinite ? 1 : 0;
+    finite &= bits < infinite ? 1 : 0;
     counts[bits >>> 16]!++;
   }
-  if (nonFinite) {
-    const i = data.findIndex((v) => !Number.isFinite(v));
-    throw new ValueError(`topK(): gradient entry ${i} is ${data[i]}; a non-finite gradient cannot be sparsified`);
-  }
+  if (!finite)
+    throw nonFinite(
+      data,
+      data.findIndex((v) => !Number.isFinite(v)),
+    );
   if (k >= data.length) return 0;
   let bucket = BUCKETS - 1,
     above = 0; // entries in buckets above `bucket`
@@ -92,11 +103,14 @@ function kthMagnitude(data: FloatStorage, k: number): number {
   return kthLargest(candidates, k - above);
 }
 
+const nonFinite = (data: FloatStorage, i: number) => new ValueError(`topK(): gradient entry ${i} is ${data[i]}; a non-finite gradient cannot be sparsified`);
+
 /**
  * The k-th largest value (1-based) of `values`, which is reordered in place.
  * Iterative quickselect with a median-of-three pivot and a three-way partition.
  */
 export function kthLargest(values: Float32Array | Float64Array, k: number): number {
+  if (!(Number.isInteger(k) && k >= 1 && k <= values.length)) throw new ValueError(`kthLargest(): k must be an integer in [1, ${values.length}], got ${k}`);
   let lo = 0;
   let hi = values.length - 1;
   const target = k - 1; // position in descending order

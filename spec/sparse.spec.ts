@@ -434,25 +434,32 @@ describe('topK', () => {
     );
   });
 
-  // Past a few dozen entries the k-th magnitude comes from a histogram of the magnitudes'
-  // leading bits and a quickselect on one bucket (core/topk.ts): large inputs whose values
-  // crowd into few buckets (ties, zeros, one binade), spread over many (wide exponents), or
-  // sit at float32's extremes (subnormals, near the largest float) must select exactly what
-  // sorting selects.
+  // From 4,096 entries on, the k-th magnitude comes from a histogram of the magnitudes'
+  // leading bits and a quickselect on one bucket (core/topk.ts): inputs on both sides of that
+  // size, whose values crowd into few buckets (ties, zeros, one binade), spread over many
+  // (wide exponents), use every mantissa bit (× π), or sit at float32's extremes (subnormals,
+  // near the largest float), must select exactly what sorting selects.
   test('large inputs of every spread equal the naive selection, both dtypes', () => {
     const magnitude = fc.oneof(
       fc.constantFrom(0, -0, 1, -1, 2.5, 1e-45, 3e38),
       fc.double({ min: -4, max: 4, noNaN: true }),
+      fc.double({ min: -8, max: 8, noNaN: true }).map((v) => v * Math.PI),
       fc.double({ min: -3e38, max: 3e38, noNaN: true }),
       fc.integer({ min: -3, max: 3 }),
     );
     fc.assert(
-      fc.property(fc.array(magnitude, { minLength: 200, maxLength: 3000 }), fc.integer({ min: 1, max: 3100 }), modeArb, dtypeArb, (raw, k, mode, dtype) => {
-        const values = Array.from(dtype === 'float32' ? Float32Array.from(raw) : Float64Array.from(raw));
-        const s = topK(make(values, [values.length], dtype), k, mode);
-        expect(Array.from(s.indices)).toEqual(naiveTopK(values, k, mode));
-      }),
-      { numRuns: 60 },
+      fc.property(
+        fc.array(magnitude, { minLength: 2000, maxLength: 8000, size: 'max' }),
+        fc.integer({ min: 1, max: 8100 }),
+        modeArb,
+        dtypeArb,
+        (raw, k, mode, dtype) => {
+          const values = Array.from(dtype === 'float32' ? Float32Array.from(raw) : Float64Array.from(raw));
+          const s = topK(make(values, [values.length], dtype), k, mode);
+          expect(Array.from(s.indices)).toEqual(naiveTopK(values, k, mode));
+        },
+      ),
+      { numRuns: 60, endOnFailure: true }, // shrinking thousands of entries would take minutes
     );
   });
 
@@ -540,5 +547,8 @@ describe('kthLargest', () => {
     expect(kthLargest(asc.slice(), 1)).toBe(999);
     expect(kthLargest(asc.slice(), 1000)).toBe(0);
     expect(kthLargest(asc.slice().reverse(), 250)).toBe(750);
+    // k outside [1, n] is an error, not an endless partition loop
+    for (const k of [0, 1001, 1.5]) expect(() => kthLargest(asc.slice(), k)).toThrow(/kthLargest\(\): k must be an integer in \[1, 1000\]/);
+    expect(() => kthLargest(new Float64Array(0), 1)).toThrow(ValueError);
   });
 });
