@@ -1,10 +1,10 @@
 /**
  * Top-k by magnitude, returning a SparseCoo — the selection step of SparseGrad and
- * MeProp. The k-th largest |g| is found in two passes over the data (kthMagnitude): a
- * histogram of the magnitudes' leading bits finds the narrow range that holds it, then
- * quickselect (expected O(n), never a full sort; a three-way partition, so that many
- * equal values — zeros from padded rows — do not make it quadratic) runs on that range's
- * entries only.
+ * MeProp. The k-th largest |g| is found by quickselect (expected O(n), never a full sort;
+ * a three-way partition, so that many equal values — zeros from padded rows — do not make
+ * it quadratic): on every |g| of a short input, and for a long one (a weight gradient) only
+ * on the narrow range that a histogram of the magnitudes' leading bits shows to hold it
+ * (kthMagnitude).
  *
  * Modes:
  * - 'threshold' (the reference's): thr = k-th largest |g|; keep every entry with
