@@ -24,13 +24,26 @@ export function pretrainedTable() {
     .sort();
   const rows = folders.map((name) => {
     const r = JSON.parse(readFileSync(join(PRETRAINED, name, 'pretraining.json'), 'utf8'));
+    // A continued run (pretrain --init) keeps the earlier phase as `previous`: oldest first.
+    const phases = [];
+    for (let p = r; p; p = p.previous) phases.unshift(p);
     const c = r.config;
     const shape = `${c.num_hidden_layers} × ${c.hidden_size}, FFN ${c.intermediate_size}`;
     const what = r.model === 'bert' ? 'masked tokens' : 'next tokens';
-    const { heldOut: h, baselines, evals } = r;
+    const { heldOut: h, baselines } = r;
     const u = baselines.unigram;
+    // Held-out evaluations of every phase, numbered by the steps trained since initialization.
+    let before = 0;
+    const evals = phases.flatMap((p) => {
+      const shifted = p.evals.map((e) => ({ loss: e.loss, step: before + e.step }));
+      before += p.steps;
+      return shifted;
+    });
     const curve = `${evals.map((e) => e.loss.toFixed(2)).join(' → ')} (steps ${evals.map((e) => e.step).join(', ')})`;
-    return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${int(r.steps)} × ${r.options.batchSize} × ${r.options.seqLength}, lr ${r.options.lr} | ${duration(r.seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${pct(h.accuracy)} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} | ${r.train.loss.toFixed(3)} | ${curve} |`;
+    const batches = [...new Set(phases.map((p) => `${p.options.batchSize} × ${p.options.seqLength}`))].join(' / ');
+    const steps = `${phases.map((p) => int(p.steps)).join(' + ')} × ${batches}, lr ${phases.map((p) => p.options.lr).join(' then ')}`;
+    const seconds = phases.reduce((t, p) => t + p.seconds, 0);
+    return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${steps} | ${duration(seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${pct(h.accuracy)} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} | ${r.train.loss.toFixed(3)} | ${curve} |`;
   });
   return [
     '| folder | layers × hidden, FFN | parameters | steps × batch × tokens | wall time | held out | loss | perplexity | accuracy | unigram perplexity | unigram accuracy | train loss (last steps) | held-out loss during training |',

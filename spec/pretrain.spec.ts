@@ -16,6 +16,7 @@ import { bertConfig, llamaConfig } from '../models/config.ts';
 import { LlamaForCausalLM } from '../models/llama.ts';
 import { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
 import { loadPretrained } from '../node.ts';
+import { readFolderWeights } from '../node/pretrained.ts';
 import { BERT_SMALL, DEFAULTS, LLAMA_SMALL, pretrainCommand, type PretrainArgs } from '../cli/commands/pretrain.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../cli/pretrain/clm.ts';
 import { bertVocabText, loadSotu, sentences, splitAddresses } from '../cli/pretrain/corpus.ts';
@@ -328,6 +329,46 @@ describe('pretraining a tiny config', () => {
   });
 });
 
+describe('continued pretraining (init)', () => {
+  test('starts from the folder’s weights, keeps its record as `previous`, and refuses another architecture', async () => {
+    const first = join(scratch, 'phase1');
+    await pretrainCommand(tinyBert(first, { steps: 3 }));
+    const record = JSON.parse(readFileSync(join(first, 'pretraining.json'), 'utf8'));
+    // A rate of 1e-30 moves no weight by an F16 step: the saved file must be the folder's own.
+    const second = join(scratch, 'phase2');
+    const lines: string[] = [];
+    const summary = await pretrainCommand(tinyBert(second, { steps: 1, lr: 1e-30, warmupSteps: 0, init: first, log: (l) => lines.push(l) }));
+    // (Compared as numbers: a zero may change sign, −0 ↦ +0, under the tiny step.)
+    const [before, after] = [await readFolderWeights(first), await readFolderWeights(second)];
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    for (const [name, w] of Object.entries(before))
+      expect(
+        after[name]!.data.every((x, i) => x === w.data[i]),
+        name,
+      ).toBe(true);
+    expect(summary.previous).toEqual(record);
+    expect(JSON.parse(readFileSync(join(second, 'pretraining.json'), 'utf8')).previous).toEqual(record);
+    expect(lines.some((l) => l.includes('continuing from') && l.includes('3 steps already trained'))).toBe(true);
+    // The held-out masks do not depend on the seed: both phases are evaluated on the same tokens.
+    expect(summary.heldOut.tokens).toBe(record.heldOut.tokens);
+    const wider = { ...TINY_BERT, hidden_size: 2 * (TINY_BERT.hidden_size as number) };
+    await expect(pretrainCommand(tinyBert(join(scratch, 'wider'), { init: first, config: wider }))).rejects.toThrow(/config differs .* in hidden_size/);
+  });
+
+  test('the held-out masks do not depend on the seed, so runs and phases compare', async () => {
+    // phase2 holds phase1's weights rounded to F16; phase3 starts from exactly those with another
+    // seed (another data order and training masks). Both take one step of 1e-30, which moves a
+    // weight by ≤ 1e-30 (float32 resolves ~1e-10 at these magnitudes): their evaluations differ
+    // only if the held-out masks do.
+    const phase2 = await pretrainCommand(tinyBert(join(scratch, 'same-masks-2'), { steps: 1, lr: 1e-30, warmupSteps: 0, init: join(scratch, 'phase1') }));
+    const phase3 = await pretrainCommand(
+      tinyBert(join(scratch, 'same-masks-3'), { steps: 1, lr: 1e-30, warmupSteps: 0, seed: 9, init: join(scratch, 'same-masks-2') }),
+    );
+    expect(phase3.heldOut.tokens).toBe(phase2.heldOut.tokens);
+    expect(Math.abs(phase3.heldOut.loss - phase2.heldOut.loss)).toBeLessThanOrEqual(1e-6 * phase2.heldOut.loss);
+  });
+});
+
 /** The HF config.json fields each architecture may carry. */
 const HF_FIELDS = {
   bert: [
@@ -430,8 +471,10 @@ describe.each([
     expect(readdirSync(dir)).toContain(kind === 'bert' ? 'vocab.txt' : 'tokenizer.json');
   });
 
-  test('pretrain --model M --size S rebuilds it: the defaults are its recorded settings', () => {
-    const { options } = JSON.parse(readFileSync(join(dir, 'pretraining.json'), 'utf8'));
+  test('pretrain --model M --size S rebuilds it (its first phase, when continued): the defaults are its recorded settings', () => {
+    let record = JSON.parse(readFileSync(join(dir, 'pretraining.json'), 'utf8'));
+    while (record.previous) record = record.previous;
+    const { options } = record;
     const d = DEFAULTS[kind][name.endsWith('-small') ? 'small' : 'mini'];
     expect({ steps: options.steps, batchSize: options.batchSize, seqLength: options.seqLength, lr: options.lr, evalSequences: options.evalSequences }).toEqual(
       d,

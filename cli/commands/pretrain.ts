@@ -14,7 +14,7 @@
  * same command again resumes there. The checkpoint folder is removed once the final
  * model is written.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { noGrad } from '../../core/autograd.ts';
 import { ValueError } from '../../base/errors.ts';
@@ -27,7 +27,7 @@ import { exportWeights, loadWeights } from '../../models/weights.ts';
 import { writeFileAtomic } from '../../node.ts';
 import { BUNDLED, PRETRAINED_DIR } from '../paths.ts';
 import { setThreads } from '../../index.ts';
-import { savePretrained } from '../../node/pretrained.ts';
+import { readFolderWeights, savePretrained } from '../../node/pretrained.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../pretrain/clm.ts';
 import { bertVocabText, llamaTokenizerJson, loadSotu, sentences, splitAddresses } from '../pretrain/corpus.ts';
@@ -62,6 +62,12 @@ export interface PretrainArgs {
   checkpointDir?: string;
   /** Continue from the checkpoint when there is one (default true). */
   resume?: boolean;
+  /**
+   * Continued pretraining: start from the weights of this pretrained folder (same
+   * architecture) instead of a random initialization, with a fresh optimizer and schedule.
+   * Its `pretraining.json` is kept as `previous` in the new one, so the record covers every phase.
+   */
+  init?: string;
   /** Held-out sequences evaluated (default BERT 512, LLaMa 96). */
   evalSequences?: number;
   /** Architecture overrides (HF config field names), e.g. a tiny model for tests. */
@@ -80,6 +86,8 @@ export interface Metrics {
 
 export interface PretrainSummary {
   model: PretrainModel;
+  /** The earlier phase this run continued (`init`): its whole pretraining.json. */
+  previous?: Record<string, unknown>;
   out: string;
   config: Record<string, unknown>;
   parameters: number;
@@ -174,6 +182,9 @@ export const DEFAULTS = {
 } as const;
 
 const ln = Math.log;
+
+/** Seeds the held-out masks (2: what seed 0's runs, the shipped models, always used). */
+const HELD_OUT_MASK_SEED = 2;
 
 /** Add-one unigram model of `counts` (over `vocab` ids): loss, perplexity and accuracy (always its mode) on `targets`. */
 function unigramBaseline(counts: Float64Array, targets: ArrayLike<number>): Metrics {
@@ -289,9 +300,10 @@ async function buildBert(
   const maskGenerator = new Generator(args.seed + 1);
   const order = new EpochOrder(trainSeqs.length, args.seed);
   const evalSeqs = spread(heldOutSeqs, args.evalSequences);
-  // The held-out masks are drawn once, from their own generator: every evaluation sees the same inputs.
+  // The held-out masks are drawn once, from their own generator with a fixed seed: every
+  // evaluation of every run (any --seed, any phase of a continued run) sees the same inputs.
   const evalBatches = Array.from({ length: Math.ceil(evalSeqs.length / 32) }, (_, i) => evalSeqs.slice(32 * i, 32 * i + 32));
-  const evalGenerator = new Generator(args.seed + 2);
+  const evalGenerator = new Generator(HELD_OUT_MASK_SEED);
   const evalMasked = evalBatches.map((b) => maskBatch(b, args.seqLength, tokenizer.padId, evalGenerator, masking));
   const task: PretrainTask<ReturnType<typeof maskBatch>> = {
     model,
@@ -420,6 +432,31 @@ async function buildLlama(
   };
 }
 
+/**
+ * Loads the weights of the pretrained folder `dir` into the task's model (refusing another
+ * model type or architecture) and returns that folder's pretraining.json. Read before
+ * training starts, so `out` may be `dir` itself: the folder is replaced only at the end.
+ */
+async function continueFrom(dir: string, built: Built<unknown>, model: PretrainModel): Promise<Record<string, unknown>> {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(await readFile(join(dir, 'pretraining.json'), 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ValueError(`pretrain: init ${dir} needs a folder written by 'sparsegrad pretrain' (its pretraining.json: ${(e as Error).message})`);
+  }
+  const theirs = (record.config ?? {}) as Record<string, unknown>;
+  const differing = Object.keys(built.config).filter((k) => canonical(theirs[k]) !== canonical(built.config[k]));
+  if (record.model !== model || differing.length > 0) {
+    throw new ValueError(
+      `pretrain: init ${dir} holds a ${String(record.model)} model whose config differs from this run's in ${differing.join(', ') || 'model type'}`,
+    );
+  }
+  loadWeights(built.task.model, await readFolderWeights(dir), { source: dir });
+  return record;
+}
+
+const canonical = (v: unknown) => JSON.stringify(v);
+
 /** Token-weighted mean loss and accuracy over evaluation batches. */
 function evaluateAll(batches: (() => { loss: { item(): number }; count: number; correct: number })[]): Evaluation {
   let loss = 0;
@@ -451,6 +488,7 @@ const pretrainFlags = {
   evalEvery: { type: 'int', min: 0, default: 200, help: 'steps between held-out evaluations (0: only at the end)' },
   checkpointEvery: { type: 'int', min: 0, default: 100, help: 'steps between checkpoints in <out>/checkpoint (0: none)' },
   resume: { type: 'boolean', default: true, help: 'continue from <out>/checkpoint when present (--no-resume starts over)' },
+  init: { type: 'string', placeholder: 'DIR', help: 'continued pretraining: start from the weights of this pretrained folder (fresh optimizer and schedule)' },
   threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core)' },
 } satisfies FlagSpecs;
 
@@ -491,6 +529,7 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
     evalEvery: flags.evalEvery,
     checkpointEvery: flags.checkpointEvery,
     resume: flags.resume,
+    init: flags.init,
   });
   return 0;
 }
@@ -516,6 +555,8 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   const started = performance.now();
   log(`pretrain ${args.model}: building the data (${args.texts ? 'given texts' : 'State of the Union addresses'})…`);
   const built = args.model === 'bert' ? await buildBert(full) : await buildLlama(full);
+  const previous = args.init === undefined ? undefined : await continueFrom(resolve(args.init), built, args.model);
+  if (previous) log(`pretrain ${args.model}: continuing from ${args.init} (${previous.steps} steps already trained)`);
   const parameters = countParameters(built.task.model);
   log(
     `pretrain ${args.model}: ${parameters.toLocaleString('en-US')} parameters; ${built.corpus.trainDocuments} training documents (${built.corpus.trainTokens.toLocaleString('en-US')} tokens, ` +
@@ -532,6 +573,8 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
     evalSequences: full.evalSequences,
     config: built.config,
     corpus: built.corpus,
+    // A checkpoint of a run from another starting point is refused rather than resumed.
+    ...(previous ? { init: { steps: previous.steps, seconds: previous.seconds } } : {}),
   };
   const result = await train(built.task as PretrainTask<unknown>, {
     steps,
@@ -550,6 +593,7 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   const vocab = built.config.vocab_size as number;
   const summary: PretrainSummary = {
     model: args.model,
+    ...(previous ? { previous } : {}),
     out,
     config: built.config,
     parameters,
