@@ -327,3 +327,64 @@ export class BertForMaskedLM extends Module {
     return { ...out, logits, loss: crossEntropy(logits.reshape([-1, vocab]), inputs.labels.reshape([-1]), { ignoreIndex: -100 }) };
   }
 }
+
+/** HF's BertPreTrainingHeads: the masked-LM head and the next-sentence classifier on the pooled [CLS]. */
+export class BertPreTrainingHeads extends BertOnlyMLMHead {
+  seq_relationship: Linear;
+
+  constructor(c: BertConfig, wordEmbeddings: Parameter, o: BuildOptions) {
+    super(c, wordEmbeddings, o);
+    this.seq_relationship = new Linear(c.hidden_size, 2, { dtype: o.dtype, generator: o.generator });
+  }
+}
+
+export interface PreTrainingOutputs extends MaskedLMOutputs {
+  /** [batch, 2]: class 0 "B continues A", class 1 "B is a random segment" (HF's convention). */
+  seqRelationshipLogits: Tensor;
+}
+
+/**
+ * BERT's original pretraining model (HF BertForPreTraining): masked LM plus next-sentence
+ * prediction. The second task is what trains the pooler and the [CLS] position — a model
+ * pretrained by masked LM alone never puts a loss on them, so its [CLS] vector barely
+ * depends on the text and a classifier fine-tuned on it starts from almost nothing.
+ *
+ * @example
+ * ```ts
+ * import { BertForPreTraining, bertConfig } from 'sparsegrad/models';
+ * import { tensor } from 'sparsegrad';
+ * const model = new BertForPreTraining(bertConfig({ vocab_size: 30, hidden_size: 8, num_attention_heads: 2, intermediate_size: 16, num_hidden_layers: 1 }));
+ * const out = model.forward({ inputIds: tensor([[2, 5, 7]], { dtype: 'int32' }), nextSentenceLabel: tensor([1], { dtype: 'int32' }) });
+ * out.seqRelationshipLogits.shape; // => [1, 2]
+ * out.loss!.backward();
+ * ```
+ */
+export class BertForPreTraining extends Module {
+  bert: BertModel;
+  cls: BertPreTrainingHeads;
+
+  constructor(
+    readonly config: BertConfig,
+    o: BuildOptions = {},
+  ) {
+    super();
+    const generator = o.generator ?? defaultGenerator;
+    this.bert = new BertModel(config, { ...o, generator });
+    this.cls = new BertPreTrainingHeads(config, this.bert.embeddings.word_embeddings.weight, { ...o, generator });
+  }
+
+  /**
+   * `labels` as BertForMaskedLM's; `nextSentenceLabel` [batch] int32 (0 continues, 1 random).
+   * The loss sums the two cross-entropies that were asked for, as HF does when both are given.
+   */
+  forward(inputs: BertInputs & { labels?: Tensor; nextSentenceLabel?: Tensor }): PreTrainingOutputs {
+    const out = this.bert.forward(inputs);
+    const logits = this.cls.predictions.forward(out.lastHiddenState, this.config.hidden_act === 'gelu' ? 'none' : 'tanh');
+    const seqRelationshipLogits = this.cls.seq_relationship.forward(out.pooled!);
+    const losses: Tensor[] = [];
+    if (inputs.labels) losses.push(crossEntropy(logits.reshape([-1, this.config.vocab_size]), inputs.labels.reshape([-1]), { ignoreIndex: -100 }));
+    if (inputs.nextSentenceLabel) losses.push(crossEntropy(seqRelationshipLogits, inputs.nextSentenceLabel));
+    const loss = losses.length === 0 ? undefined : losses.length === 1 ? losses[0] : losses[0]!.add(losses[1]!);
+    return { ...out, logits, seqRelationshipLogits, ...(loss ? { loss } : {}) };
+  }
+}

@@ -302,13 +302,16 @@ export function parameterCount(architecture: PretrainedArchitecture, config: Ber
     // No pooler; the transform (dense + LayerNorm) and the decoder bias; the decoder weight is the tied embedding.
     case 'BertForMaskedLM':
       return encoder + (H * H + H) + 2 * H + V;
+    // The masked-LM head as above, plus the pooler and the two-way next-sentence classifier.
+    case 'BertForPreTraining':
+      return encoder + pooler + (H * H + H) + 2 * H + V + 2 * H + 2;
     default:
       throw new ValueError(`parameterCount(): ${architecture} is not a BERT architecture`);
   }
 }
 
 /** The architectures modelFromConfig builds. */
-export type PretrainedArchitecture = 'BertModel' | 'BertForSequenceClassification' | 'BertForMaskedLM' | 'LlamaForCausalLM';
+export type PretrainedArchitecture = 'BertModel' | 'BertForSequenceClassification' | 'BertForMaskedLM' | 'BertForPreTraining' | 'LlamaForCausalLM';
 
 /** Refuse a model whose size exceeds the limit, naming the computed size (before anything is allocated). */
 export function checkModelSize(architecture: PretrainedArchitecture, config: BertConfig | LlamaConfig, limits: ConfigLimits = {}): number {

@@ -12,6 +12,7 @@ export {
   BertModel,
   BertForSequenceClassification,
   BertForMaskedLM,
+  BertForPreTraining,
   BertEmbeddings,
   BertEncoder,
   BertLayer,
@@ -22,6 +23,7 @@ export {
   type BuildOptions,
   type ClassifierOutputs,
   type MaskedLMOutputs,
+  type PreTrainingOutputs,
 } from './bert.ts';
 export { LlamaModel, LlamaForCausalLM, LlamaDecoderLayer, type CausalLMOutputs, type LlamaInputs } from './llama.ts';
 export { generate, pick, type GenerateOptions } from './generate.ts';

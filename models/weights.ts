@@ -18,7 +18,7 @@ import { FormatError, ValueError } from '../base/errors.ts';
 import { formatShape, sameShape } from '../base/shape.ts';
 import type { Tensor } from '../core/tensor.ts';
 import type { Module } from '../nn/module.ts';
-import { BertForMaskedLM, BertForSequenceClassification, BertModel } from './bert.ts';
+import { BertForMaskedLM, BertForPreTraining, BertForSequenceClassification, BertModel } from './bert.ts';
 import {
   bertConfig,
   checkModelSize,
@@ -34,7 +34,7 @@ import { isRecord, show } from './json.ts';
 import { LlamaForCausalLM } from './llama.ts';
 import type { BuildOptions } from './bert.ts';
 
-export type PretrainedModel = BertForSequenceClassification | BertForMaskedLM | BertModel | LlamaForCausalLM;
+export type PretrainedModel = BertForSequenceClassification | BertForMaskedLM | BertForPreTraining | BertModel | LlamaForCausalLM;
 
 /** Options of modelFromConfig: how to build, and the bounds a config must fit (checked before allocating). */
 export type ModelOptions = BuildOptions & ConfigLimits;
@@ -55,7 +55,9 @@ export function resolveConfig(
   const name = (listed as string[] | undefined | null)?.[0] ?? raw.model_type;
   const architecture = typeof name === 'string' && Object.hasOwn(ARCHITECTURES, name) ? ARCHITECTURES[name]! : undefined;
   if (!architecture) {
-    throw new ValueError(`unsupported architecture ${show(name)}: expected BertForSequenceClassification, BertForMaskedLM, BertModel or LlamaForCausalLM`);
+    throw new ValueError(
+      `unsupported architecture ${show(name)}: expected BertForSequenceClassification, BertForMaskedLM, BertForPreTraining, BertModel or LlamaForCausalLM`,
+    );
   }
   required(raw, REQUIRED_SIZES);
   const config = architecture === 'LlamaForCausalLM' ? llamaConfig(raw, limits) : bertConfig(raw, limits);
@@ -66,7 +68,7 @@ export function resolveConfig(
 const ARCHITECTURES: Record<string, PretrainedArchitecture> = Object.assign(Object.create(null), {
   BertForSequenceClassification: 'BertForSequenceClassification',
   BertForMaskedLM: 'BertForMaskedLM',
-  BertForPreTraining: 'BertForMaskedLM',
+  BertForPreTraining: 'BertForPreTraining',
   BertModel: 'BertModel',
   bert: 'BertModel',
   LlamaForCausalLM: 'LlamaForCausalLM',
@@ -85,6 +87,8 @@ export function modelFromConfig(raw: Record<string, unknown>, options: ModelOpti
       return new BertForSequenceClassification(config as BertConfig, build);
     case 'BertForMaskedLM':
       return new BertForMaskedLM(config as BertConfig, build);
+    case 'BertForPreTraining':
+      return new BertForPreTraining(config as BertConfig, build);
     case 'BertModel':
       return new BertModel(config as BertConfig, build);
     case 'LlamaForCausalLM':

@@ -41,9 +41,11 @@ export function pretrainedTable() {
     });
     const curve = `${evals.map((e) => e.loss.toFixed(2)).join(' → ')} (steps ${evals.map((e) => e.step).join(', ')})`;
     const batches = [...new Set(phases.map((p) => `${p.options.batchSize} × ${p.options.seqLength}`))].join(' / ');
-    const steps = `${phases.map((p) => int(p.steps)).join(' + ')} × ${batches}, lr ${phases.map((p) => p.options.lr).join(' then ')}`;
+    // A phase that also trained next-sentence prediction (pretrain --nsp) says so.
+    const steps = `${phases.map((p) => `${int(p.steps)}${p.options.nsp ? ' (MLM + NSP)' : ''}`).join(' + ')} × ${batches}, lr ${phases.map((p) => p.options.lr).join(' then ')}`;
+    const accuracy = `${pct(h.accuracy)}${h.nextSentence ? `; next sentence ${pct(h.nextSentence.accuracy)}` : ''}`;
     const seconds = phases.reduce((t, p) => t + p.seconds, 0);
-    return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${steps} | ${duration(seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${pct(h.accuracy)} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} | ${r.train.loss.toFixed(3)} | ${curve} |`;
+    return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${steps} | ${duration(seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${accuracy} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} | ${r.train.loss.toFixed(3)} | ${curve} |`;
   });
   return [
     '| folder | layers × hidden, FFN | parameters | steps × batch × tokens | wall time | held out | loss | perplexity | accuracy | unigram perplexity | unigram accuracy | train loss (last steps) | held-out loss during training |',

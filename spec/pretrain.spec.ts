@@ -9,18 +9,21 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Generator, tensor, type Tensor } from '../index.ts';
-import { BertForMaskedLM } from '../models/bert.ts';
+import { BertForMaskedLM, BertForPreTraining } from '../models/bert.ts';
 import { bertConfig, llamaConfig } from '../models/config.ts';
 import { LlamaForCausalLM } from '../models/llama.ts';
 import { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.ts';
 import { loadPretrained } from '../node.ts';
+import { loadBertClassifier } from '../cli/methods.ts';
 import { readFolderWeights } from '../node/pretrained.ts';
 import { BERT_SMALL, DEFAULTS, LLAMA_SMALL, pretrainCommand, type PretrainArgs } from '../cli/commands/pretrain.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../cli/pretrain/clm.ts';
 import { bertVocabText, loadSotu, sentences, splitAddresses } from '../cli/pretrain/corpus.ts';
-import { bertMasking, maskBatch, mlmLoss, packSequences, type MaskingOptions } from '../cli/pretrain/mlm.ts';
+import { bertMasking, maskBatch, mlmLoss, type PackedUnit, packSequences, type MaskingOptions } from '../cli/pretrain/mlm.ts';
+import { pretrainingLoss, sentencePair } from '../cli/pretrain/nsp.ts';
 import { initWeights } from '../cli/pretrain/run.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -157,6 +160,48 @@ describe('fused losses equal the models’ own (float64, every gradient)', () =>
     expect(ours.count).toBe(batch.positions.length);
   });
 
+  test('pretrainingLoss (masked LM + next sentence) = BertForPreTraining.forward({ labels, nextSentenceLabel }).loss', () => {
+    const g = new Generator(4);
+    const config = bertConfig({
+      vocab_size: 50,
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 16,
+      max_position_embeddings: 16,
+      hidden_dropout_prob: 0,
+      attention_probs_dropout_prob: 0,
+    });
+    const model = new BertForPreTraining(config, { generator: g, dtype: 'float64' });
+    initWeights(model, 0.5, g);
+    const sequences = [Int32Array.from([1, 5, 6, 2, 8, 9, 10, 2]), Int32Array.from([1, 11, 2, 12, 2])];
+    const types = [Int32Array.from([0, 0, 0, 0, 1, 1, 1, 1]), Int32Array.from([0, 0, 0, 1, 1])];
+    const masked = maskBatch(sequences, 8, 0, g, { ...MASKING, probability: 0.5, randomLow: 4, randomHigh: 50 }, types);
+    const batch = { ...masked, nextSentenceLabels: Int32Array.of(0, 1) };
+    const ours = pretrainingLoss(model, batch);
+    ours.loss.backward();
+    const ourGrads = grads(model);
+    model.zeroGrad();
+    const ref = model.forward({
+      inputIds: batch.inputIds,
+      attentionMask: batch.attentionMask,
+      tokenTypeIds: batch.tokenTypeIds,
+      labels: tensor(batch.labels, { shape: [2, 8] }),
+      nextSentenceLabel: tensor(batch.nextSentenceLabels, { shape: [2] }),
+    });
+    ref.loss!.backward();
+    expect(ours.loss.item()).toBeCloseTo(ref.loss!.item(), 12);
+    expect(maxDiff(ourGrads, grads(model))).toBeLessThan(1e-12);
+    // Each part is reported on its own: the masked-LM part and the pairs classified right.
+    expect(ours.maskedLoss! + ours.nextSentence!.loss).toBeCloseTo(ours.loss.item(), 12);
+    const scores = ref.seqRelationshipLogits.toArray() as number[][];
+    expect(ours.nextSentence!.correct).toBe(scores.filter((row, i) => (row[1]! > row[0]! ? 1 : 0) === batch.nextSentenceLabels[i]).length);
+    expect(batch.tokenTypeIds!.toArray()).toEqual([
+      [0, 0, 0, 0, 1, 1, 1, 1],
+      [0, 0, 0, 1, 1, 0, 0, 0],
+    ]);
+  });
+
   test('clmLoss = LlamaForCausalLM.forward({ labels: inputIds }).loss', () => {
     const g = new Generator(4);
     const config = llamaConfig({
@@ -181,6 +226,65 @@ describe('fused losses equal the models’ own (float64, every gradient)', () =>
     expect(ours.loss.item()).toBeCloseTo(ref.item(), 12);
     expect(maxDiff(ourGrads, grads(model))).toBeLessThan(1e-12);
     expect(ours.count).toBe(8);
+  });
+});
+
+describe('next-sentence pairs', () => {
+  // Units of three documents; token ids encode (document, sentence, position) so a slice can be traced back.
+  const arbUnits = fc.array(fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 4 }), { minLength: 3, maxLength: 9 }).map((lengths) =>
+    lengths.map((sentenceLengths, u) => ({
+      document: u % 3,
+      sentences: sentenceLengths.map((n, s) => Int32Array.from({ length: n }, (_, p) => 10_000 * u + 100 * s + p + 10)),
+    })),
+  );
+  const CLS = 1;
+  const SEP = 2;
+  const flat = (unit: PackedUnit) => unit.sentences.flatMap((x) => [...x]);
+
+  test('[CLS] A [SEP] B [SEP] within the length; segment 0 through the first [SEP]; B continues A (label 0) or starts a sentence of another document (label 1)', () => {
+    fc.assert(
+      fc.property(arbUnits, fc.integer({ min: 5, max: 40 }), fc.nat(), (units, maxLength, seed) => {
+        const g = new Generator(seed);
+        for (let index = 0; index < units.length; index++) {
+          const { ids, types, label } = sentencePair(units, index, maxLength, CLS, SEP, g);
+          expect(ids.length).toBeLessThanOrEqual(maxLength);
+          expect(ids[0]).toBe(CLS);
+          expect(ids.at(-1)).toBe(SEP);
+          const sep = ids.indexOf(SEP);
+          const a = [...ids.subarray(1, sep)];
+          const b = [...ids.subarray(sep + 1, ids.length - 1)];
+          expect(a.length).toBeGreaterThan(0);
+          expect([...types]).toEqual([...ids].map((_, i) => (i <= sep ? 0 : 1)));
+          const own = flat(units[index]!);
+          // A is a run of the unit's tokens (its end when A was cut); B continues it exactly.
+          const at = own.indexOf(a[0]!);
+          expect(a).toEqual(own.slice(at, at + a.length));
+          if (label === 0) expect(b).toEqual(own.slice(at + a.length, at + a.length + b.length));
+          else {
+            expect(b.length).toBeGreaterThan(0);
+            const from = units[Math.floor((b[0]! - 10) / 10_000)]!;
+            expect(from.document).not.toBe(units[index]!.document);
+            expect((b[0]! - 10) % 100).toBe(0); // the first token of a sentence
+            const all = flat(from);
+            const start = all.indexOf(b[0]!);
+            expect(b).toEqual(all.slice(start, start + b.length));
+          }
+          // Tokens are dropped only where the sequence is full.
+          if (label === 0 && a.length + b.length < own.length) expect(ids.length).toBe(maxLength);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('about half the pairs are random (label 1)', () => {
+    const units = Array.from({ length: 40 }, (_, u) => ({ document: u % 5, sentences: [Int32Array.of(10, 11, 12), Int32Array.of(13, 14)] }));
+    const g = new Generator(7);
+    let random = 0;
+    const n = 4000;
+    for (let i = 0; i < n; i++) random += sentencePair(units, i % 40, 32, CLS, SEP, g).label;
+    // Binomial(4000, ½): its standard deviation is 31.6, so 5σ is ±158.
+    expect(Math.abs(random - n / 2)).toBeLessThan(158);
   });
 });
 
@@ -353,6 +457,28 @@ describe('continued pretraining (init)', () => {
     expect(summary.heldOut.tokens).toBe(record.heldOut.tokens);
     const wider = { ...TINY_BERT, hidden_size: 2 * (TINY_BERT.hidden_size as number) };
     await expect(pretrainCommand(tinyBert(join(scratch, 'wider'), { init: first, config: wider }))).rejects.toThrow(/config differs .* in hidden_size/);
+  });
+
+  test('with nsp: a masked-LM folder continues as BertForPreTraining (pooler and next-sentence head fresh), reports next-sentence accuracy, and gives the classifier its pooler', async () => {
+    const out = join(scratch, 'with-nsp');
+    const lines: string[] = [];
+    const summary = await pretrainCommand(tinyBert(out, { steps: 6, init: join(scratch, 'phase1'), nsp: true, logEvery: 3, log: (l) => lines.push(l) }));
+    expect(summary.history.every((h) => h.nextSentence && h.nextSentence.count === 3 * 8)).toBe(true);
+    expect(summary.heldOut.nextSentence!.count).toBe(8); // evalSequences pairs
+    expect(lines.some((l) => l.includes('held-out next sentence'))).toBe(true);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.architectures).toEqual(['BertForPreTraining']);
+    const { model } = await loadPretrained(out);
+    expect(model).toBeInstanceOf(BertForPreTraining);
+    // The classifier built from it loads the trained pooler; only the new classifier is fresh.
+    const { missing, model: classifier } = await loadBertClassifier(out, 2, new Generator(1));
+    expect(missing.sort()).toEqual(['classifier.bias', 'classifier.weight']);
+    expect(classifier.bert.pooler!.dense.weight.toArray()).toEqual((model as BertForPreTraining).bert.pooler!.dense.weight.toArray());
+    // Continuing it without nsp would drop its pooler: refused.
+    await expect(pretrainCommand(tinyBert(join(scratch, 'drop-nsp'), { init: out }))).rejects.toThrow(/no place for .*bert\.pooler/);
+    await expect(pretrainCommand({ ...tinyBert(join(scratch, 'llama-nsp')), model: 'llama', nsp: true })).rejects.toThrow(
+      /next-sentence prediction .* BERT task/,
+    );
   });
 
   test('the held-out masks do not depend on the seed, so runs and phases compare', async () => {

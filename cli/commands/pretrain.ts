@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { noGrad } from '../../core/autograd.ts';
 import { ValueError } from '../../base/errors.ts';
 import { Generator } from '../../core/random.ts';
-import { BertForMaskedLM } from '../../models/bert.ts';
+import { BertForMaskedLM, BertForPreTraining } from '../../models/bert.ts';
 import { bertConfig, llamaConfig } from '../../models/config.ts';
 import { LlamaForCausalLM } from '../../models/llama.ts';
 import { BertTokenizer, LlamaTokenizer } from '../../models/tokenizers/index.ts';
@@ -31,8 +31,18 @@ import { readFolderWeights, savePretrained } from '../../node/pretrained.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../pretrain/clm.ts';
 import { bertVocabText, llamaTokenizerJson, loadSotu, sentences, splitAddresses } from '../pretrain/corpus.ts';
-import { bertMasking, maskBatch, mlmLoss, packSequences } from '../pretrain/mlm.ts';
-import { formatDuration, initWeights, train, type Evaluation, type PretrainTask, type TrainResult } from '../pretrain/run.ts';
+import { bertMasking, encoderInputs, maskBatch, type MlmBatch, mlmLoss, mlmLossFrom, type PackedUnit, packSequences, packUnits } from '../pretrain/mlm.ts';
+import { type PretrainingBatch, pretrainingLoss, sentencePair } from '../pretrain/nsp.ts';
+import {
+  formatDuration,
+  initWeights,
+  NextSentenceTally,
+  type NextSentenceMetrics,
+  train,
+  type Evaluation,
+  type PretrainTask,
+  type TrainResult,
+} from '../pretrain/run.ts';
 
 export type PretrainModel = 'bert' | 'llama';
 
@@ -68,6 +78,11 @@ export interface PretrainArgs {
    * Its `pretraining.json` is kept as `previous` in the new one, so the record covers every phase.
    */
   init?: string;
+  /**
+   * BERT: add next-sentence prediction (BertForPreTraining: sentence pairs, the pooler and a
+   * two-way head trained beside masked LM), which is what trains the [CLS] vector.
+   */
+  nsp?: boolean;
   /** Held-out sequences evaluated (default BERT 512, LLaMa 96). */
   evalSequences?: number;
   /** Architecture overrides (HF config field names), e.g. a tiny model for tests. */
@@ -98,7 +113,7 @@ export interface PretrainSummary {
   /** Training loss over the last logging interval. */
   train: Metrics;
   /** Held-out loss per predicted token (BERT: masked tokens; LLaMa: next tokens). */
-  heldOut: Metrics & { tokens: number };
+  heldOut: Metrics & { tokens: number; nextSentence?: NextSentenceMetrics };
   baselines: { uniform: Metrics; unigram: Metrics };
   history: TrainResult['history'];
   evals: TrainResult['evals'];
@@ -185,6 +200,8 @@ const ln = Math.log;
 
 /** Seeds the held-out masks (2: what seed 0's runs, the shipped models, always used). */
 const HELD_OUT_MASK_SEED = 2;
+/** Seeds the held-out sentence pairs and their masks (--nsp). */
+const HELD_OUT_PAIR_SEED = 3;
 
 /** Add-one unigram model of `counts` (over `vocab` ids): loss, perplexity and accuracy (always its mode) on `targets`. */
 function unigramBaseline(counts: Float64Array, targets: ArrayLike<number>): Metrics {
@@ -257,7 +274,7 @@ function countParameters(model: { parameters(): { numel: number }[] }): number {
 interface Built<B> {
   task: PretrainTask<B>;
   /** The model to save, with the shipped config (dropout as HF's default). */
-  exportModel(): BertForMaskedLM | LlamaForCausalLM;
+  exportModel(): BertForMaskedLM | BertForPreTraining | LlamaForCausalLM;
   tokenizerFiles: Record<string, string>;
   corpus: PretrainSummary['corpus'];
   baseline: () => Metrics;
@@ -273,8 +290,12 @@ async function documents(args: PretrainArgs): Promise<{ train: readonly string[]
 
 async function buildBert(
   args: Required<Pick<PretrainArgs, 'seed' | 'batchSize' | 'seqLength' | 'dropout' | 'evalSequences'>> & PretrainArgs,
-): Promise<Built<ReturnType<typeof maskBatch>>> {
-  const shipped = { ...ARCHITECTURES.bert[args.size ?? 'mini'], ...(args.config ?? {}) };
+): Promise<Built<MlmBatch>> {
+  const shipped: Record<string, unknown> = {
+    ...ARCHITECTURES.bert[args.size ?? 'mini'],
+    ...(args.nsp ? { architectures: ['BertForPreTraining'] } : {}),
+    ...(args.config ?? {}),
+  };
   const config = bertConfig({ ...shipped, hidden_dropout_prob: args.dropout, attention_probs_dropout_prob: args.dropout });
   if (args.seqLength > config.max_position_embeddings)
     throw new ValueError(`pretrain: seqLength ${args.seqLength} exceeds max_position_embeddings ${config.max_position_embeddings}`);
@@ -284,6 +305,8 @@ async function buildBert(
     throw new ValueError(`pretrain: the tokenizer has ${tokenizer.vocab.size} tokens but config.vocab_size is ${config.vocab_size}`);
   const texts = await documents(args);
   const encode = (docs: readonly string[]) => docs.map((d) => sentences(d).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).inputIds));
+  const trainUnits = packUnits(encode(texts.train), args.seqLength - 2);
+  const heldOutUnits = packUnits(encode(texts.heldOut), args.seqLength - 2);
   const trainSeqs = packSequences(encode(texts.train), args.seqLength, tokenizer.clsId, tokenizer.sepId);
   const heldOutSeqs = packSequences(encode(texts.heldOut), args.seqLength, tokenizer.clsId, tokenizer.sepId);
   if (trainSeqs.length === 0 || heldOutSeqs.length === 0) throw new ValueError('pretrain: no training or held-out sequences');
@@ -295,7 +318,7 @@ async function buildBert(
   for (const s of heldOutSeqs) heldOutTokens += s.length - 2;
 
   const modelGenerator = new Generator(args.seed);
-  const model = new BertForMaskedLM(config, { generator: modelGenerator });
+  const model = args.nsp ? new BertForPreTraining(config, { generator: modelGenerator }) : new BertForMaskedLM(config, { generator: modelGenerator });
   initWeights(model, (shipped.initializer_range as number | undefined) ?? 0.02, modelGenerator);
   const maskGenerator = new Generator(args.seed + 1);
   const order = new EpochOrder(trainSeqs.length, args.seed);
@@ -305,26 +328,72 @@ async function buildBert(
   const evalBatches = Array.from({ length: Math.ceil(evalSeqs.length / 32) }, (_, i) => evalSeqs.slice(32 * i, 32 * i + 32));
   const evalGenerator = new Generator(HELD_OUT_MASK_SEED);
   const evalMasked = evalBatches.map((b) => maskBatch(b, args.seqLength, tokenizer.padId, evalGenerator, masking));
-  const task: PretrainTask<ReturnType<typeof maskBatch>> = {
+  const common = {
     model,
-    nextBatch: () =>
-      maskBatch(
-        order.take(args.batchSize).map((i) => trainSeqs[i]!),
+    dataState: () => ({ epoch: order.epoch, cursor: order.cursor }),
+    restoreData: (s: { epoch: number; cursor: number }) => order.restore(s),
+  };
+  let task: PretrainTask<MlmBatch>;
+  if (model instanceof BertForPreTraining) {
+    // Sentence pairs from the same packed units (the MLM data's order), and held-out pairs
+    // drawn once with fixed seeds; the held-out masked-token numbers stay on the plain
+    // sequences above, comparable with a masked-LM-only run.
+    const pair = (unitList: readonly PackedUnit[], i: number, g: Generator) => sentencePair(unitList, i, args.seqLength, tokenizer.clsId, tokenizer.sepId, g);
+    const pairBatch = (unitList: readonly PackedUnit[], indices: readonly number[], g: Generator, masks: Generator): PretrainingBatch => {
+      const pairs = indices.map((i) => pair(unitList, i, g));
+      const batch = maskBatch(
+        pairs.map((p) => p.ids),
         args.seqLength,
         tokenizer.padId,
-        maskGenerator,
+        masks,
         masking,
-      ),
-    loss: (batch) => mlmLoss(model, batch),
-    evaluate: () => evaluateAll(evalMasked.map((b) => () => mlmLoss(model, b))),
-    dataState: () => ({ epoch: order.epoch, cursor: order.cursor }),
-    restoreData: (s) => order.restore(s),
-    generators: { model: modelGenerator, masking: maskGenerator },
-  };
+        pairs.map((p) => p.types),
+      );
+      return { ...batch, nextSentenceLabels: Int32Array.from(pairs, (p) => p.label) };
+    };
+    const heldOutPairGenerator = new Generator(HELD_OUT_PAIR_SEED);
+    const evalPairIndices = spread(
+      Array.from({ length: heldOutUnits.length }, (_, i) => i),
+      args.evalSequences,
+    );
+    const evalPairs = Array.from({ length: Math.ceil(evalPairIndices.length / 32) }, (_, i) =>
+      pairBatch(heldOutUnits, evalPairIndices.slice(32 * i, 32 * i + 32), heldOutPairGenerator, heldOutPairGenerator),
+    );
+    const pairGenerator = new Generator(args.seed + 3);
+    task = {
+      ...common,
+      nextBatch: () => pairBatch(trainUnits, order.take(args.batchSize), pairGenerator, maskGenerator),
+      loss: (batch) => pretrainingLoss(model, batch as PretrainingBatch),
+      evaluate: () => {
+        const masked = evaluateAll(evalMasked.map((b) => () => mlmLossFrom(model, model.bert.forward(encoderInputs(b)).lastHiddenState, b)));
+        const tally = new NextSentenceTally();
+        noGrad(() => {
+          for (const b of evalPairs) tally.add(pretrainingLoss(model, b).nextSentence!);
+        });
+        return { ...masked, nextSentence: tally.take() };
+      },
+      generators: { model: modelGenerator, masking: maskGenerator, pairs: pairGenerator },
+    };
+  } else {
+    task = {
+      ...common,
+      nextBatch: () =>
+        maskBatch(
+          order.take(args.batchSize).map((i) => trainSeqs[i]!),
+          args.seqLength,
+          tokenizer.padId,
+          maskGenerator,
+          masking,
+        ),
+      loss: (batch) => mlmLoss(model, batch),
+      evaluate: () => evaluateAll(evalMasked.map((b) => () => mlmLoss(model, b))),
+      generators: { model: modelGenerator, masking: maskGenerator },
+    };
+  }
   return {
     task,
     exportModel: () => {
-      const out = new BertForMaskedLM(bertConfig(shipped));
+      const out = args.nsp ? new BertForPreTraining(bertConfig(shipped)) : new BertForMaskedLM(bertConfig(shipped));
       loadWeights(out, exportWeights(model));
       return out;
     },
@@ -445,13 +514,23 @@ async function continueFrom(dir: string, built: Built<unknown>, model: PretrainM
     throw new ValueError(`pretrain: init ${dir} needs a folder written by 'sparsegrad pretrain' (its pretraining.json: ${(e as Error).message})`);
   }
   const theirs = (record.config ?? {}) as Record<string, unknown>;
-  const differing = Object.keys(built.config).filter((k) => canonical(theirs[k]) !== canonical(built.config[k]));
+  // The architecture name may change (a masked-LM folder continued with --nsp); the shape may not.
+  const differing = Object.keys(built.config).filter((k) => k !== 'architectures' && canonical(theirs[k]) !== canonical(built.config[k]));
   if (record.model !== model || differing.length > 0) {
     throw new ValueError(
       `pretrain: init ${dir} holds a ${String(record.model)} model whose config differs from this run's in ${differing.join(', ') || 'model type'}`,
     );
   }
-  loadWeights(built.task.model, await readFolderWeights(dir), { source: dir });
+  // Only what the folder cannot have is left at its fresh initialization: the pooler and the
+  // next-sentence head when a masked-LM-only model is continued with next-sentence prediction.
+  const { missing, unexpected } = loadWeights(built.task.model, await readFolderWeights(dir), { source: dir, strict: false });
+  if (unexpected.length > 0)
+    throw new ValueError(
+      `pretrain: init ${dir} holds weights this model has no place for (${unexpected.slice(0, 3).join(', ')}); continue a next-sentence model with nsp`,
+    );
+  const unfilled = missing.filter((n) => !(built.task.model instanceof BertForPreTraining && /^(bert\.pooler\.|cls\.seq_relationship\.)/.test(n)));
+  if (unfilled.length > 0)
+    throw new ValueError(`pretrain: init ${dir} lacks ${unfilled.length} weight(s) of this model, e.g. ${unfilled.slice(0, 3).join(', ')}`);
   return record;
 }
 
@@ -488,6 +567,7 @@ const pretrainFlags = {
   evalEvery: { type: 'int', min: 0, default: 200, help: 'steps between held-out evaluations (0: only at the end)' },
   checkpointEvery: { type: 'int', min: 0, default: 100, help: 'steps between checkpoints in <out>/checkpoint (0: none)' },
   resume: { type: 'boolean', default: true, help: 'continue from <out>/checkpoint when present (--no-resume starts over)' },
+  nsp: { type: 'boolean', default: false, help: 'BERT: also train next-sentence prediction (BertForPreTraining: sentence pairs, pooler, [CLS])' },
   init: { type: 'string', placeholder: 'DIR', help: 'continued pretraining: start from the weights of this pretrained folder (fresh optimizer and schedule)' },
   threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core)' },
 } satisfies FlagSpecs;
@@ -530,6 +610,7 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
     checkpointEvery: flags.checkpointEvery,
     resume: flags.resume,
     init: flags.init,
+    nsp: flags.nsp,
   });
   return 0;
 }
@@ -541,6 +622,8 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
     throw new ValueError(
       `pretrain: model must be 'bert' or 'llama' and size 'mini' or 'small', got ${JSON.stringify(args.model)} and ${JSON.stringify(args.size)}`,
     );
+  if (args.nsp && args.model !== 'bert')
+    throw new ValueError(`pretrain: next-sentence prediction (nsp) is a BERT task; ${args.model} is pretrained as a causal LM`);
   const steps = args.steps ?? d.steps;
   const full = {
     ...args,
@@ -573,8 +656,9 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
     evalSequences: full.evalSequences,
     config: built.config,
     corpus: built.corpus,
-    // A checkpoint of a run from another starting point is refused rather than resumed.
+    // A checkpoint of a run from another starting point or objective is refused rather than resumed.
     ...(previous ? { init: { steps: previous.steps, seconds: previous.seconds } } : {}),
+    ...(args.nsp ? { nsp: true } : {}),
   };
   const result = await train(built.task as PretrainTask<unknown>, {
     steps,
@@ -602,7 +686,13 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
     tokensPerStep: built.tokensPerStep,
     corpus: built.corpus,
     train: { loss: result.trainLoss, perplexity: Math.exp(result.trainLoss), accuracy: result.trainAccuracy },
-    heldOut: { loss: final.loss, perplexity: Math.exp(final.loss), accuracy: final.accuracy, tokens: final.count },
+    heldOut: {
+      loss: final.loss,
+      perplexity: Math.exp(final.loss),
+      accuracy: final.accuracy,
+      tokens: final.count,
+      ...(final.nextSentence ? { nextSentence: final.nextSentence } : {}),
+    },
     baselines: { uniform: { loss: ln(vocab), perplexity: vocab, accuracy: 1 / vocab }, unigram: built.baseline() },
     history: result.history,
     evals: result.evals,
@@ -628,6 +718,8 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   log(`pretrain ${args.model}: done in ${formatDuration(result.seconds)}; wrote ${out}`);
   log(`  train (last ${args.logEvery ?? 20} steps):   ${f(summary.train)}`);
   log(`  held-out ${what}:  ${f(summary.heldOut)}  (${final.count} tokens)`);
+  const pairs = summary.heldOut.nextSentence;
+  if (pairs) log(`  held-out next sentence: loss ${pairs.loss.toFixed(3)}, accuracy ${(100 * pairs.accuracy).toFixed(1)}%  (${pairs.count} pairs; chance 50%)`);
   log(`  unigram baseline:       ${f(summary.baselines.unigram)}`);
   log(`  uniform (chance):       loss ${ln(vocab).toFixed(3)}, perplexity ${vocab}`);
   return summary;

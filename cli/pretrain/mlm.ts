@@ -19,7 +19,7 @@
 import { tensor } from '../../core/creation.ts';
 import type { Generator } from '../../core/random.ts';
 import type { Tensor } from '../../core/tensor.ts';
-import type { BertForMaskedLM } from '../../models/bert.ts';
+import type { BertForMaskedLM, BertForPreTraining, BertInputs } from '../../models/bert.ts';
 import { linearCrossEntropy, type LossResult } from './run.ts';
 
 export interface MaskingOptions {
@@ -56,32 +56,50 @@ export function bertMasking(tokenizer: {
   };
 }
 
+/** One packed sequence before its specials: the sentences (or pieces of one) it holds, and its document. */
+export interface PackedUnit {
+  document: number;
+  sentences: Int32Array[];
+}
+
+/**
+ * Packs each document's sentences (token ids without specials) greedily into units of at
+ * most `room` tokens, never crossing a document boundary; a sentence longer than `room`
+ * is cut into pieces. The sentence boundaries are kept for next-sentence pairs.
+ */
+export function packUnits(documents: readonly (readonly (readonly number[])[])[], room: number): PackedUnit[] {
+  if (room < 1) throw new RangeError(`packUnits: room must be at least 1 token, got ${room}`);
+  const out: PackedUnit[] = [];
+  documents.forEach((sentences, document) => {
+    let current: Int32Array[] = [];
+    let length = 0;
+    const flush = () => {
+      if (length > 0) out.push({ document, sentences: current });
+      current = [];
+      length = 0;
+    };
+    for (const sentence of sentences) {
+      if (sentence.length === 0) continue;
+      if (length + sentence.length > room) flush();
+      for (let i = 0; i < sentence.length; i += room) {
+        const piece = Int32Array.from(sentence.slice(i, i + room));
+        if (length + piece.length > room) flush();
+        current.push(piece);
+        length += piece.length;
+      }
+    }
+    flush();
+  });
+  return out;
+}
+
 /**
  * Packs each document's sentences (token ids without specials) into `[CLS] … [SEP]`
  * sequences of at most `maxLength` tokens, never crossing a document boundary.
  */
 export function packSequences(documents: readonly (readonly (readonly number[])[])[], maxLength: number, clsId: number, sepId: number): Int32Array[] {
-  const room = maxLength - 2;
-  if (room < 1) throw new RangeError(`packSequences: maxLength must be at least 3, got ${maxLength}`);
-  const out: Int32Array[] = [];
-  for (const sentences of documents) {
-    let current: number[] = [];
-    const flush = () => {
-      if (current.length > 0) out.push(Int32Array.from([clsId, ...current, sepId]));
-      current = [];
-    };
-    for (const sentence of sentences) {
-      if (sentence.length === 0) continue;
-      if (current.length + sentence.length > room) flush();
-      for (let i = 0; i < sentence.length; i += room) {
-        const piece = sentence.slice(i, i + room);
-        if (current.length + piece.length > room) flush();
-        current.push(...piece);
-      }
-    }
-    flush();
-  }
-  return out;
+  if (maxLength < 3) throw new RangeError(`packSequences: maxLength must be at least 3, got ${maxLength}`);
+  return packUnits(documents, maxLength - 2).map((u) => Int32Array.from([clsId, ...u.sentences.flatMap((s) => [...s]), sepId]));
 }
 
 export interface MlmBatch {
@@ -89,6 +107,8 @@ export interface MlmBatch {
   inputIds: Tensor;
   /** [batch, seq] int32: 1 for real tokens, 0 for padding. */
   attentionMask: Tensor;
+  /** [batch, seq] int32 segment ids, when the sequences are sentence pairs (0 elsewhere). */
+  tokenTypeIds?: Tensor;
   /** [batch·seq]: the original id at chosen positions, −100 elsewhere. */
   labels: Int32Array;
   /** Flat indices (row·seq + column) of the chosen positions, increasing. */
@@ -99,8 +119,18 @@ export interface MlmBatch {
   kinds: Uint8Array;
 }
 
-/** Chooses and corrupts tokens of `sequences` (each padded to `seqLength` with `padId`); consumes `generator`. */
-export function maskBatch(sequences: readonly Int32Array[], seqLength: number, padId: number, generator: Generator, o: MaskingOptions): MlmBatch {
+/**
+ * Chooses and corrupts tokens of `sequences` (each padded to `seqLength` with `padId`);
+ * consumes `generator`. `tokenTypes`, one per sequence, become the batch's segment ids.
+ */
+export function maskBatch(
+  sequences: readonly Int32Array[],
+  seqLength: number,
+  padId: number,
+  generator: Generator,
+  o: MaskingOptions,
+  tokenTypes?: readonly Int32Array[],
+): MlmBatch {
   const p = o.probability ?? 0.15;
   const maskShare = o.maskShare ?? 0.8;
   const randomShare = o.randomShare ?? 0.1;
@@ -108,6 +138,7 @@ export function maskBatch(sequences: readonly Int32Array[], seqLength: number, p
   const ids = new Int32Array(batch * seqLength).fill(padId);
   const mask = new Int32Array(batch * seqLength);
   const labels = new Int32Array(batch * seqLength).fill(-100);
+  const types = new Int32Array(tokenTypes ? batch * seqLength : 0);
   const positions: number[] = [];
   const kinds: number[] = [];
   sequences.forEach((seq, row) => {
@@ -115,6 +146,11 @@ export function maskBatch(sequences: readonly Int32Array[], seqLength: number, p
     const base = row * seqLength;
     ids.set(seq, base);
     mask.fill(1, base, base + seq.length);
+    if (tokenTypes) {
+      if (tokenTypes[row]?.length !== seq.length)
+        throw new RangeError(`maskBatch: sequence ${row} has ${seq.length} tokens but ${tokenTypes[row]?.length} token types`);
+      types.set(tokenTypes[row]!, base);
+    }
     const candidates: number[] = [];
     for (let i = 0; i < seq.length; i++) if (!o.specialIds.has(seq[i]!)) candidates.push(i);
     if (candidates.length === 0) return;
@@ -143,6 +179,7 @@ export function maskBatch(sequences: readonly Int32Array[], seqLength: number, p
   return {
     inputIds: tensor(ids, { shape: [batch, seqLength] }),
     attentionMask: tensor(mask, { shape: [batch, seqLength] }),
+    ...(tokenTypes ? { tokenTypeIds: tensor(types, { shape: [batch, seqLength] }) } : {}),
     labels,
     positions: pos,
     targets: pos.map((at) => labels[at]!),
@@ -152,7 +189,16 @@ export function maskBatch(sequences: readonly Int32Array[], seqLength: number, p
 
 /** Masked-LM loss with logits at the chosen positions only (gathered before the head; decoder + loss fused). */
 export function mlmLoss(model: BertForMaskedLM, batch: MlmBatch): LossResult {
-  const hidden = model.bert.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask }).lastHiddenState;
+  return mlmLossFrom(model, model.bert.forward(encoderInputs(batch)).lastHiddenState, batch);
+}
+
+/** What the encoder reads from a batch. */
+export function encoderInputs(batch: MlmBatch): BertInputs {
+  return { inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds };
+}
+
+/** The masked-LM loss from the encoder's final hidden states (shared with next-sentence pretraining). */
+export function mlmLossFrom(model: BertForMaskedLM | BertForPreTraining, hidden: Tensor, batch: MlmBatch): LossResult {
   const h = hidden.reshape([-1, model.config.hidden_size]).indexSelect(0, tensor(batch.positions));
   const head = model.cls.predictions;
   const transformed = head.transform.forward(h, model.config.hidden_act === 'gelu' ? 'none' : 'tanh');

@@ -24,6 +24,17 @@ export interface LossResult {
   /** How many tokens were predicted, and how many of them correctly (argmax). */
   count: number;
   correct: number;
+  /** When `loss` adds a second task: the token-prediction part alone (what `count` and `correct` describe). */
+  maskedLoss?: number;
+  /** Next-sentence prediction, when trained (BERT with --nsp): its loss, and pairs classified right of `count`. */
+  nextSentence?: { loss: number; correct: number; count: number };
+}
+
+/** Next-sentence prediction over a logging window or an evaluation. */
+export interface NextSentenceMetrics {
+  loss: number;
+  accuracy: number;
+  count: number;
 }
 
 /**
@@ -106,6 +117,7 @@ export interface Evaluation {
   accuracy: number;
   /** Predicted tokens evaluated. */
   count: number;
+  nextSentence?: NextSentenceMetrics;
 }
 
 export interface TrainOptions {
@@ -138,6 +150,7 @@ export interface HistoryEntry {
   lr: number;
   gradNorm: number;
   seconds: number;
+  nextSentence?: NextSentenceMetrics;
 }
 
 export interface TrainResult {
@@ -200,6 +213,26 @@ function canonicalJson(value: unknown): string {
 }
 
 const fmt = (x: number, digits = 4) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+/** Sums next-sentence results over a window of steps or evaluation batches (pair-weighted). */
+export class NextSentenceTally {
+  private loss = 0;
+  private correct = 0;
+  private count = 0;
+
+  add(r: { loss: number; correct: number; count: number }): void {
+    this.loss += r.loss * r.count;
+    this.correct += r.correct;
+    this.count += r.count;
+  }
+
+  /** The window's metrics (undefined when nothing was added), and a fresh window. */
+  take(): NextSentenceMetrics | undefined {
+    const out = this.count > 0 ? { loss: this.loss / this.count, accuracy: this.correct / this.count, count: this.count } : undefined;
+    this.loss = this.correct = this.count = 0;
+    return out;
+  }
+}
 
 /** Trains `task.model` in place for `options.steps` optimizer steps (fewer if resumed). */
 export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Promise<TrainResult> {
@@ -270,8 +303,11 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
     const e = noGrad(() => task.evaluate());
     model.train();
     evals.push({ step, ...e });
+    const pairs = e.nextSentence
+      ? `  next sentence: loss ${fmt(e.nextSentence.loss)}, accuracy ${fmt(100 * e.nextSentence.accuracy, 1)}% (${e.nextSentence.count} pairs)`
+      : '';
     log(
-      `eval  step ${String(step).padStart(String(steps).length)}  held-out loss ${fmt(e.loss)}  ppl ${fmt(Math.exp(e.loss), 1)}  accuracy ${fmt(100 * e.accuracy, 1)}%  (${e.count} tokens)`,
+      `eval  step ${String(step).padStart(String(steps).length)}  held-out loss ${fmt(e.loss)}  ppl ${fmt(Math.exp(e.loss), 1)}  accuracy ${fmt(100 * e.accuracy, 1)}%  (${e.count} tokens)${pairs}`,
     );
   };
 
@@ -281,6 +317,7 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
   let windowCorrect = 0;
   let windowCount = 0;
   let windowSteps = 0;
+  const windowPairs = new NextSentenceTally();
   let windowStart = performance.now();
   let lastLoss = NaN;
   let lastAccuracy = NaN;
@@ -288,7 +325,7 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
 
   while (step < steps) {
     const batch = task.nextBatch();
-    const { loss, count, correct } = task.loss(batch);
+    const { loss, count, correct, maskedLoss, nextSentence } = task.loss(batch);
     const value = loss.item();
     if (!Number.isFinite(value)) throw new ValueError(`train: the loss became ${value} at step ${step + 1}`);
     loss.backward();
@@ -301,10 +338,11 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
     scheduler.step();
     optimizer.zeroGrad();
     step++;
-    windowLoss += value * count;
+    windowLoss += (maskedLoss ?? value) * count;
     windowCorrect += correct;
     windowCount += count;
     windowSteps++;
+    if (nextSentence) windowPairs.add(nextSentence);
 
     if (step % logEvery === 0 || step === steps) {
       const now = performance.now();
@@ -312,9 +350,11 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
       const overall = (step - stepsAtStart) / ((now - start) / 1000);
       lastLoss = windowLoss / windowCount;
       lastAccuracy = windowCorrect / windowCount;
-      history.push({ step, loss: lastLoss, accuracy: lastAccuracy, lr: usedLr, gradNorm, seconds: elapsed() });
+      const pairs = windowPairs.take();
+      history.push({ step, loss: lastLoss, accuracy: lastAccuracy, lr: usedLr, gradNorm, seconds: elapsed(), ...(pairs ? { nextSentence: pairs } : {}) });
       log(
         `step ${String(step).padStart(String(steps).length)}/${steps}  loss ${fmt(lastLoss)}  acc ${fmt(100 * lastAccuracy, 1)}%  ` +
+          (pairs ? `nsp loss ${fmt(pairs.loss)} acc ${fmt(100 * pairs.accuracy, 1)}%  ` : '') +
           `lr ${usedLr.toExponential(2)}  |g| ${fmt(gradNorm, 2)}  ${rate.toFixed(2)} steps/s  elapsed ${formatDuration(elapsed())}  ETA ${formatDuration((steps - step) / overall)}`,
       );
       windowLoss = windowCorrect = windowCount = windowSteps = 0;

@@ -51,7 +51,7 @@ describe('the size computed from a config is exactly what the model stores', () 
           type_vocab_size: extra,
           num_labels: extra,
         };
-        for (const arch of ['BertModel', 'BertForSequenceClassification', 'BertForMaskedLM'] as const) {
+        for (const arch of ['BertModel', 'BertForSequenceClassification', 'BertForMaskedLM', 'BertForPreTraining'] as const) {
           expect(parameterCount(arch, bertConfig(bert)), arch).toBe(stored(arch, bert));
         }
         const kv = heads % 2 === 0 && tied ? heads / 2 : heads;

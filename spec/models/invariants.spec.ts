@@ -11,8 +11,9 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { cat, Generator, noGrad, type Tensor, tensor } from '../../index.ts';
-import { BertForMaskedLM, BertForSequenceClassification } from '../../models/bert.ts';
-import { bertConfig, llamaConfig } from '../../models/config.ts';
+import { BertForMaskedLM, BertForPreTraining, BertForSequenceClassification, BertModel } from '../../models/bert.ts';
+import { bertConfig, llamaConfig, parameterCount } from '../../models/config.ts';
+import { crossEntropy } from '../../core/ops/nn.ts';
 import { generate } from '../../models/generate.ts';
 import { LlamaForCausalLM } from '../../models/llama.ts';
 import { exportWeights, loadWeights, modelFromConfig } from '../../models/weights.ts';
@@ -177,6 +178,47 @@ describe('BERT', () => {
     expect((model.bert.embeddings.word_embeddings.weight.grad as Tensor).abs().sum().item()).toBeGreaterThan(0);
   });
 
+  test('pretraining model: its parts are the masked-LM model’s and the pooler’s; the loss sums MLM and next-sentence cross-entropy', () => {
+    const model = new BertForPreTraining(bertConfig(BERT), { dtype: 'float64', generator: new Generator(5) }).eval();
+    expect(model.cls.predictions.decoder.weight).toBe(model.bert.embeddings.word_embeddings.weight);
+    // The same weights in a BertForMaskedLM (which has no pooler) and a BertModel (which has).
+    const mlm = new BertForMaskedLM(bertConfig(BERT), { dtype: 'float64' }).eval();
+    loadWeights(mlm, exportWeights(model), { strict: false });
+    const base = new BertModel(bertConfig(BERT), { dtype: 'float64' }).eval();
+    loadWeights(base, exportWeights(model), { strict: false });
+    const inputIds = ids([
+      [2, 5, 6, 3, 7, 8, 3],
+      [2, 9, 3, 4, 4, 3, 0],
+    ]);
+    const tokenTypeIds = ids([
+      [0, 0, 0, 0, 1, 1, 1],
+      [0, 0, 0, 1, 1, 1, 0],
+    ]);
+    const attentionMask = ids([
+      [1, 1, 1, 1, 1, 1, 1],
+      [1, 1, 1, 1, 1, 1, 0],
+    ]);
+    const labels = ids([
+      [-100, 5, -100, -100, -100, 8, -100],
+      [-100, -100, -100, 4, -100, -100, -100],
+    ]);
+    const nextSentenceLabel = tensor(Int32Array.of(0, 1), { shape: [2] });
+    const out = noGrad(() => model.forward({ inputIds, tokenTypeIds, attentionMask, labels, nextSentenceLabel }));
+    const lm = noGrad(() => mlm.forward({ inputIds, tokenTypeIds, attentionMask, labels }));
+    const pooled = noGrad(() => base.forward({ inputIds, tokenTypeIds, attentionMask }).pooled!);
+    bitwise(out.logits, lm.logits);
+    const w = model.cls.seq_relationship;
+    const nsp = noGrad(() => pooled.matmul(w.weight.transpose()).add(w.bias!));
+    bitwise(out.seqRelationshipLogits, nsp);
+    const expected = lm.loss!.item() + noGrad(() => crossEntropy(nsp, nextSentenceLabel)).item();
+    // Two float64 sums of terms ≤ 10 in size: agreement to a few ulps of 10.
+    expect(Math.abs(out.loss!.item() - expected)).toBeLessThanOrEqual(1e-14 * 10);
+    expect(Object.keys(exportWeights(model))).toEqual(
+      expect.arrayContaining(['bert.pooler.dense.weight', 'cls.seq_relationship.weight', 'cls.seq_relationship.bias']),
+    );
+    expect(parameterCount('BertForPreTraining', bertConfig(BERT))).toBe(model.parameters().reduce((n, p) => n + p.numel, 0));
+  });
+
   test('regression head (num_labels 1) uses MSE', () => {
     const model = new BertForSequenceClassification(bertConfig({ ...BERT, num_labels: 1 }), { dtype: 'float64', generator: new Generator(2) }).eval();
     const out = model.forward({
@@ -195,6 +237,7 @@ describe('weights', () => {
   test.each([
     ['BertForSequenceClassification', BERT],
     ['BertForMaskedLM', BERT],
+    ['BertForPreTraining', BERT],
     ['LlamaForCausalLM', { ...LLAMA, tie_word_embeddings: true }],
   ])('%s: exported weights load into a fresh model bitwise', (arch, cfg) => {
     const a = modelFromConfig({ architectures: [arch], ...cfg }, { generator: new Generator(1) });
