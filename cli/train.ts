@@ -39,6 +39,7 @@ import type { BertTokenizer, LlamaTokenizer } from '../models/tokenizers/index.t
 import { memoryReport, type MemoryReport } from '../nn/memory.ts';
 import type { Module } from '../nn/module.ts';
 import { loadCheckpoint, saveCheckpoint } from '../node.ts';
+import { weightsDigest } from './weights-identity.ts';
 import type { OptimizerStateDict } from '../optim/index.ts';
 import { CliError } from './args.ts';
 import { assertFiniteTensors, DEFAULT_DIVERGENCE, DivergenceGuard, type DivergenceOptions } from './divergence.ts';
@@ -304,6 +305,8 @@ export interface RunResult {
   /** With `trackChanges`: per main-phase step, over the target layers' trained matrices (Prepared.tracked). */
   changes?: StepChanges | null;
   resumedFrom: number | null;
+  /** The digest of the base model's weight files (cli/weights-identity.ts); absent in results from before it was recorded. */
+  weights?: string;
 }
 
 /** What each step changed in the MLP linears' trained matrices (W; LoRA's A and B; SparseGrad's W̃). */
@@ -377,6 +380,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 function fingerprint(c: RunConfig, task: EncodedTask): Record<string, unknown> {
   return {
     model: c.model,
+    // The path alone does not say which weights: a retrained folder must not resume an old run.
+    weights: weightsDigest(c.model),
     task: task.name,
     kind: task.kind,
     trainSize: task.train.length,
@@ -679,6 +684,7 @@ async function run(c: RunConfig, task: EncodedTask): Promise<RunOutput> {
     update: saved.update ?? null,
     changes: saved.changes ?? null,
     resumedFrom: resuming ? startStep : null,
+    weights: run.weights as string,
   };
   return { result, model, prepared };
 }

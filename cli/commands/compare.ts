@@ -40,6 +40,7 @@ import { LM_TASK_HINT, loadEncodedTask, taskKind } from './finetune.ts';
 import type { SweepSummary } from './sweep.ts';
 import { DIVERGED_EXIT } from '../divergence.ts';
 import { checkModelFolder, checkOutputFolder } from '../preflight.ts';
+import { pretrainingSummary, weightsDigest } from '../weights-identity.ts';
 
 /**
  * bert-mini in the paper setting (the quick setting): each method's best of {3e-4, 1e-3,
@@ -367,6 +368,11 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   // Before tokenizing and before any worker starts: one clear line, not one stack trace per worker.
   checkOutputFolder('--out', s.out);
   await checkModelFolder(s.model, kind);
+  const weights = weightsDigest(s.model);
+  if (sweep && sweep.weights !== weights)
+    throw new CliError(
+      `--sweep ${flags.sweep}: its rates were chosen on other weights (${sweep.weights ?? 'not recorded: a sweep from before weights were recorded'}); ${s.model} holds ${weights}. Run the sweep on this model`,
+    );
 
   // The task, loaded and tokenized once.
   const loaded = kind === 'classification' ? await loadClassification(s) : await loadLm(s);
@@ -380,8 +386,14 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const pending: typeof jobs = [];
   for (const j of jobs) {
     const resultPath = join(j.dir, 'result.json');
-    if (flags.resume && existsSync(resultPath)) results.set(j.dir, JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult);
-    else {
+    if (flags.resume && existsSync(resultPath)) {
+      const finished = JSON.parse(readFileSync(resultPath, 'utf8')) as RunResult;
+      if (finished.weights !== weights)
+        throw new CliError(
+          `--resume: ${resultPath} was trained on other weights (${finished.weights ?? 'not recorded'}) than ${s.model} holds now (${weights}); use another --out, or drop --resume to start over`,
+        );
+      results.set(j.dir, finished);
+    } else {
       if (!flags.resume) rmSync(j.dir, { recursive: true, force: true });
       pending.push(j);
     }
@@ -490,10 +502,12 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     generated: new Date().toISOString(),
     wallSeconds,
     machine: machineInfo(),
+    weights,
     setting: profile,
     settings: {
       // Relative to where the command ran when inside it, so that committed results name no machine's folders.
       model: portablePath(s.model),
+      'model weights': [weights, pretrainingSummary(s.model)].filter(Boolean).join('; '),
       task: s.task,
       ...(encoded.kind === 'classification'
         ? { 'train / test examples': `${encoded.train.length} / ${encoded.test.length}` }

@@ -46,6 +46,8 @@ export interface SweepSummary {
   generated: string;
   task: string;
   metric: SweepMetric;
+  /** The digest of the weights every rate ran on (a comparison using the rates must run on the same). */
+  weights?: string;
   lrs: number[];
   grid: Partial<Record<MethodName, SweepCell[]>>;
   chosen: Partial<Record<MethodName, number>>;
@@ -154,10 +156,14 @@ export async function sweepCommand(argv: readonly string[]): Promise<number> {
     runs[String(lr)] = `lr-${lr}/results.json`;
     results.push(r);
   }
+  const digests = new Set(results.map((r) => r.weights));
+  if (digests.size !== 1)
+    throw new CliError(`sweep: the rates ran on different weights (${[...digests].join(', ')}); the model changed during the sweep — rerun it`);
   const summary: SweepSummary = {
     command: `sparsegrad sweep ${argv.join(' ')}`.trim(),
     generated: new Date().toISOString(),
     task,
+    weights: results[0]!.weights,
     lrs,
     runs,
     ...summarizeSweep(lrs, results),

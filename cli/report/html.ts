@@ -80,6 +80,8 @@ export interface ReportData {
   generated: string;
   wallSeconds: number;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  /** A digest of the model's weight files (cli/weights-identity.ts); absent in results written before it was recorded. */
+  weights?: string;
   setting: string;
   settings: Record<string, string | number>;
   /** Absent in results written before language modelling: classification. */

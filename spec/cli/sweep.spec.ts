@@ -3,12 +3,13 @@
  * split (the test split unread), each method's best rate chosen from the grid, and
  * `compare --sweep` training at those rates with the grid in its report.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parseLrs, summarizeSweep, sweepMarkdown, type SweepSummary } from '../../cli/commands/sweep.ts';
 import type { MethodRow, ReportData } from '../../cli/report/html.ts';
+import { weightsDigest } from '../../cli/weights-identity.ts';
 import { cli, makeTinyBert } from './helpers.ts';
 
 let modelDir: string;
@@ -82,6 +83,36 @@ test('compare --sweep trains at the chosen rates (--lr-<method> still overrides)
   const html = readFileSync(join(out, 'final', 'report.html'), 'utf8');
   expect(html).toContain('<h2>Learning-rate sweep</h2>');
   expect(html).toMatch(/data-table="sweep"/);
+});
+
+test('every result records the weights it ran on; rates or finished runs from other weights are refused', async () => {
+  const digest = weightsDigest(modelDir);
+  expect(digest).toMatch(/^sha256:[0-9a-f]{16}$/);
+  const s = JSON.parse(readFileSync(join(out, 'sweep', 'sweep.json'), 'utf8')) as SweepSummary;
+  const r = JSON.parse(readFileSync(join(out, 'final', 'results.json'), 'utf8')) as ReportData;
+  expect([s.weights, r.weights, r.settings['model weights']]).toEqual([digest, digest, digest]);
+  expect(r.runs.every((run) => run.weights === digest)).toBe(true);
+  // The same folder retrained: same path, other bytes.
+  const retrained = mkdtempSync(join(tmpdir(), 'sparsegrad-retrained-'));
+  try {
+    cpSync(modelDir, retrained, { recursive: true });
+    const file = join(retrained, 'model.safetensors');
+    const bytes = readFileSync(file);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
+    writeFileSync(file, bytes);
+    const other = weightsDigest(retrained);
+    expect(other).not.toBe(digest);
+    const withSweep = await cli(['compare', ...common(retrained), '--sweep', join(out, 'sweep', 'sweep.json'), '--out', join(out, 'refused')], {
+      timeoutMs: 60_000,
+    });
+    expect(withSweep.status).toBe(2);
+    expect(withSweep.stderr).toContain(`its rates were chosen on other weights (${digest})`);
+    const resumed = await cli(['compare', ...common(retrained), '--resume', '--lr', '1e-3', '--out', join(out, 'final')], { timeoutMs: 60_000 });
+    expect(resumed.status).toBe(2);
+    expect(resumed.stderr).toMatch(/--resume: .*result\.json was trained on other weights/);
+  } finally {
+    rmSync(retrained, { recursive: true, force: true });
+  }
 });
 
 test('the grid and the choice by hand; bad rate lists are refused', () => {
