@@ -128,19 +128,20 @@ describe('causal-LM windows', () => {
 describe('fused losses equal the models’ own (float64, every gradient)', () => {
   const grads = (m: { parameters(): Tensor[] }) => m.parameters().map((p) => [...((p.grad as Tensor).toTypedArray() as Float64Array)]);
   const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.flatMap((x, i) => x.map((v, j) => Math.abs(v - b[i]![j]!))));
+  // A tiny BERT without dropout, so both paths see the same function.
+  const config = bertConfig({
+    vocab_size: 50,
+    hidden_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 16,
+    max_position_embeddings: 16,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+  });
 
   test('mlmLoss (logits at masked positions only) = BertForMaskedLM.forward({ labels }).loss', () => {
     const g = new Generator(3);
-    const config = bertConfig({
-      vocab_size: 50,
-      hidden_size: 8,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 16,
-      max_position_embeddings: 16,
-      hidden_dropout_prob: 0,
-      attention_probs_dropout_prob: 0,
-    });
     const model = new BertForMaskedLM(config, { generator: g, dtype: 'float64' });
     initWeights(model, 0.5, g);
     const batch = maskBatch([Int32Array.from([1, 5, 6, 7, 8, 9, 10, 2]), Int32Array.from([1, 11, 12, 2])], 8, 0, g, {
@@ -162,16 +163,6 @@ describe('fused losses equal the models’ own (float64, every gradient)', () =>
 
   test('pretrainingLoss (masked LM + next sentence) = BertForPreTraining.forward({ labels, nextSentenceLabel }).loss', () => {
     const g = new Generator(4);
-    const config = bertConfig({
-      vocab_size: 50,
-      hidden_size: 8,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 16,
-      max_position_embeddings: 16,
-      hidden_dropout_prob: 0,
-      attention_probs_dropout_prob: 0,
-    });
     const model = new BertForPreTraining(config, { generator: g, dtype: 'float64' });
     initWeights(model, 0.5, g);
     const sequences = [Int32Array.from([1, 5, 6, 2, 8, 9, 10, 2]), Int32Array.from([1, 11, 2, 12, 2])];
