@@ -31,9 +31,10 @@ import { readFolderWeights, savePretrained } from '../../node/pretrained.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../pretrain/clm.ts';
 import { bertVocabText, llamaTokenizerJson, loadSotu, sentences, splitAddresses } from '../pretrain/corpus.ts';
-import { bertMasking, encoderInputs, maskBatch, type MlmBatch, mlmLoss, mlmLossFrom, type PackedUnit, packSequences, packUnits } from '../pretrain/mlm.ts';
-import { type PretrainingBatch, pretrainingLoss, sentencePair } from '../pretrain/nsp.ts';
+import { bertMasking, encoderInputs, maskBatch, type MlmBatch, mlmLoss, type PackedUnit, packUnits, unitSequence } from '../pretrain/mlm.ts';
+import { nextSentenceLoss, type PretrainingBatch, pretrainingLoss, sentencePair } from '../pretrain/nsp.ts';
 import {
+  canonicalJson,
   formatDuration,
   initWeights,
   NextSentenceTally,
@@ -305,10 +306,12 @@ async function buildBert(
     throw new ValueError(`pretrain: the tokenizer has ${tokenizer.vocab.size} tokens but config.vocab_size is ${config.vocab_size}`);
   const texts = await documents(args);
   const encode = (docs: readonly string[]) => docs.map((d) => sentences(d).map((s) => tokenizer.encode(s, undefined, { addSpecialTokens: false }).inputIds));
+  // Tokenized and packed once: the masked-LM sequences are the units with their specials, the
+  // next-sentence pairs (--nsp) are cut from the same units.
   const trainUnits = packUnits(encode(texts.train), args.seqLength - 2);
   const heldOutUnits = packUnits(encode(texts.heldOut), args.seqLength - 2);
-  const trainSeqs = packSequences(encode(texts.train), args.seqLength, tokenizer.clsId, tokenizer.sepId);
-  const heldOutSeqs = packSequences(encode(texts.heldOut), args.seqLength, tokenizer.clsId, tokenizer.sepId);
+  const trainSeqs = trainUnits.map((u) => unitSequence(u, tokenizer.clsId, tokenizer.sepId));
+  const heldOutSeqs = heldOutUnits.map((u) => unitSequence(u, tokenizer.clsId, tokenizer.sepId));
   if (trainSeqs.length === 0 || heldOutSeqs.length === 0) throw new ValueError('pretrain: no training or held-out sequences');
   const masking = bertMasking(tokenizer);
   const counts = new Float64Array(config.vocab_size);
@@ -365,10 +368,14 @@ async function buildBert(
       nextBatch: () => pairBatch(trainUnits, order.take(args.batchSize), pairGenerator, maskGenerator),
       loss: (batch) => pretrainingLoss(model, batch as PretrainingBatch),
       evaluate: () => {
-        const masked = evaluateAll(evalMasked.map((b) => () => mlmLossFrom(model, model.bert.forward(encoderInputs(b)).lastHiddenState, b)));
+        const masked = evaluateAll(evalMasked.map((b) => () => mlmLoss(model, b)));
+        // Only the next-sentence head on the held-out pairs: their masked tokens are not scored.
         const tally = new NextSentenceTally();
         noGrad(() => {
-          for (const b of evalPairs) tally.add(pretrainingLoss(model, b).nextSentence!);
+          for (const b of evalPairs) {
+            const { loss, correct } = nextSentenceLoss(model, model.bert.forward(encoderInputs(b)).pooled!, b.nextSentenceLabels);
+            tally.add({ loss: loss.item(), correct, count: b.nextSentenceLabels.length });
+          }
         });
         return { ...masked, nextSentence: tally.take() };
       },
@@ -515,7 +522,7 @@ async function continueFrom(dir: string, built: Built<unknown>, model: PretrainM
   }
   const theirs = (record.config ?? {}) as Record<string, unknown>;
   // The architecture name may change (a masked-LM folder continued with --nsp); the shape may not.
-  const differing = Object.keys(built.config).filter((k) => k !== 'architectures' && canonical(theirs[k]) !== canonical(built.config[k]));
+  const differing = Object.keys(built.config).filter((k) => k !== 'architectures' && canonicalJson(theirs[k]) !== canonicalJson(built.config[k]));
   if (record.model !== model || differing.length > 0) {
     throw new ValueError(
       `pretrain: init ${dir} holds a ${String(record.model)} model whose config differs from this run's in ${differing.join(', ') || 'model type'}`,
@@ -533,8 +540,6 @@ async function continueFrom(dir: string, built: Built<unknown>, model: PretrainM
     throw new ValueError(`pretrain: init ${dir} lacks ${unfilled.length} weight(s) of this model, e.g. ${unfilled.slice(0, 3).join(', ')}`);
   return record;
 }
-
-const canonical = (v: unknown) => JSON.stringify(v);
 
 /** Token-weighted mean loss and accuracy over evaluation batches. */
 function evaluateAll(batches: (() => { loss: { item(): number }; count: number; correct: number })[]): Evaluation {

@@ -99,7 +99,12 @@ export function packUnits(documents: readonly (readonly (readonly number[])[])[]
  */
 export function packSequences(documents: readonly (readonly (readonly number[])[])[], maxLength: number, clsId: number, sepId: number): Int32Array[] {
   if (maxLength < 3) throw new RangeError(`packSequences: maxLength must be at least 3, got ${maxLength}`);
-  return packUnits(documents, maxLength - 2).map((u) => Int32Array.from([clsId, ...u.sentences.flatMap((s) => [...s]), sepId]));
+  return packUnits(documents, maxLength - 2).map((u) => unitSequence(u, clsId, sepId));
+}
+
+/** A packed unit as a `[CLS] … [SEP]` sequence. */
+export function unitSequence(unit: PackedUnit, clsId: number, sepId: number): Int32Array {
+  return Int32Array.from([clsId, ...unit.sentences.flatMap((s) => [...s]), sepId]);
 }
 
 export interface MlmBatch {
@@ -188,7 +193,7 @@ export function maskBatch(
 }
 
 /** Masked-LM loss with logits at the chosen positions only (gathered before the head; decoder + loss fused). */
-export function mlmLoss(model: BertForMaskedLM, batch: MlmBatch): LossResult {
+export function mlmLoss(model: BertForMaskedLM | BertForPreTraining, batch: MlmBatch): LossResult {
   return mlmLossFrom(model, model.bert.forward(encoderInputs(batch)).lastHiddenState, batch);
 }
 

@@ -17,6 +17,7 @@
 import { crossEntropy } from '../../core/ops/nn.ts';
 import { tensor } from '../../core/creation.ts';
 import type { Generator } from '../../core/random.ts';
+import type { Tensor } from '../../core/tensor.ts';
 import type { BertForPreTraining } from '../../models/bert.ts';
 import { encoderInputs, type MlmBatch, mlmLossFrom, type PackedUnit } from './mlm.ts';
 import type { LossResult } from './run.ts';
@@ -77,21 +78,26 @@ export interface PretrainingBatch extends MlmBatch {
   nextSentenceLabels: Int32Array;
 }
 
+/** The next-sentence cross-entropy from the pooled [CLS] vectors, and how many pairs the head classifies right. */
+export function nextSentenceLoss(model: BertForPreTraining, pooled: Tensor, labels: Int32Array): { loss: Tensor; correct: number } {
+  const logits = model.cls.seq_relationship.forward(pooled);
+  const loss = crossEntropy(logits, tensor(labels, { shape: [labels.length] }));
+  const scores = logits.contiguous().data as Float32Array | Float64Array;
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if ((scores[2 * i + 1]! > scores[2 * i]! ? 1 : 0) === labels[i]) correct++;
+  return { loss, correct };
+}
+
 /** Masked LM plus next-sentence prediction, summed as BertForPreTraining does; the result reports each part. */
 export function pretrainingLoss(model: BertForPreTraining, batch: PretrainingBatch): LossResult {
   const { lastHiddenState, pooled } = model.bert.forward(encoderInputs(batch));
   const mlm = mlmLossFrom(model, lastHiddenState, batch);
-  const logits = model.cls.seq_relationship.forward(pooled!);
-  const labels = batch.nextSentenceLabels;
-  const nsp = crossEntropy(logits, tensor(labels, { shape: [labels.length] }));
-  const scores = logits.contiguous().data as Float32Array | Float64Array;
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) if ((scores[2 * i + 1]! > scores[2 * i]! ? 1 : 0) === labels[i]) correct++;
+  const nsp = nextSentenceLoss(model, pooled!, batch.nextSentenceLabels);
   return {
-    loss: mlm.loss.add(nsp),
+    loss: mlm.loss.add(nsp.loss),
     count: mlm.count,
     correct: mlm.correct,
     maskedLoss: mlm.loss.item(),
-    nextSentence: { loss: nsp.item(), correct, count: labels.length },
+    nextSentence: { loss: nsp.loss.item(), correct: nsp.correct, count: batch.nextSentenceLabels.length },
   };
 }

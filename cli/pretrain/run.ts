@@ -206,7 +206,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /** JSON with object keys sorted at every level (checkpoints store JSON that way). */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_, v) =>
     v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
   );
