@@ -4,7 +4,9 @@
 import fc from 'fast-check';
 import { test, expect, vi } from 'vitest';
 import { gemm as reference, type FloatArray } from '../kernels/reference/gemm.ts';
-import { gemm as fast, gemmBias, PARALLEL_MIN_MACS } from '../kernels/cpu/gemm.ts';
+import { gemm as fast, gemmBatch, gemmBias, PARALLEL_MIN_MACS } from '../kernels/cpu/gemm.ts';
+import { Module } from '../base/wasm-assembler.ts';
+import { addGemmKernels } from '../kernels/cpu/gemm-kernels.ts';
 import { setRelaxedSimd, setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
 
 type Gemm = typeof reference;
@@ -236,6 +238,70 @@ test('results do not depend on the thread count (bitwise), on all layouts and bo
   } finally {
     setThreads(before);
   }
+});
+
+// A batch of products (batched matmul: attention's one product per row and head) shares the
+// pool's jobs; each product must come out bitwise as the single-product GEMM computes it,
+// whatever the thread count, and nothing may be written outside the C blocks. A and B are
+// read at offsets `step` apart: 0 (an operand broadcast over the batch), a few elements
+// (overlapping operands, as the heads interleaved in one attention tensor), or whole operands.
+type Steps = { a: number; b: number };
+function batchAgrees(T: Ctor, p: Case, count: number, steps: (length: { a: number; b: number }) => Steps, seed: number): string | null {
+  const o = operands(T, p);
+  const step = steps({ a: o.a.length, b: o.b.length });
+  const cLen = p.m * o.ldc + p.cPad;
+  const a = random(T, o.a.length + (count - 1) * step.a, seed),
+    b = random(T, o.b.length + (count - 1) * step.b, seed + 1);
+  const aOffs = Array.from({ length: count }, (_, i) => p.aOff + i * step.a);
+  const bOffs = Array.from({ length: count }, (_, i) => p.bOff + i * step.b);
+  const cOffs = Array.from({ length: count }, (_, i) => p.cOff + i * cLen);
+  const start = random(T, p.cOff + count * cLen + 3, seed + 2);
+  const want = start.slice(),
+    got = start.slice();
+  for (let i = 0; i < count; i++) fast(p.transA, p.transB, p.m, p.n, p.k, a, aOffs[i]!, o.lda, b, bOffs[i]!, o.ldb, want, cOffs[i]!, o.ldc);
+  gemmBatch(p.transA, p.transB, p.m, p.n, p.k, a, aOffs, o.lda, b, bOffs, o.ldb, got, cOffs, o.ldc);
+  const differs = got.findIndex((x, i) => !Object.is(x, want[i]));
+  return differs < 0 ? null : `${T.name} ${count} × ${p.m}×${p.n}×${p.k} c[${differs}]: batch ${got[differs]}, one by one ${want[differs]}`;
+}
+
+const stepKind = fc.constantFrom<(length: number) => number>(
+  () => 0, // broadcast
+  () => 3, // overlapping
+  (length) => length, // apart
+);
+
+test('a GEMM batch equals its products one by one, bitwise, on 1 and 2 threads', async () => {
+  const before = threadInfo().threads;
+  try {
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      await threadsReady();
+      fc.assert(
+        fc.property(cases, fc.integer({ min: 1, max: 6 }), stepKind, stepKind, fc.integer(), (p, count, aStep, bStep, seed) => {
+          for (const T of DTYPES) expect(batchAgrees(T, p, count, (len) => ({ a: aStep(len.a), b: bStep(len.b) }), seed)).toBeNull();
+        }),
+        { numRuns: 80 },
+      );
+    }
+  } finally {
+    setThreads(before);
+  }
+});
+
+// 15 products of 256×256·256×256 float32 lay out ≈ 1.3 MB each in wasm memory: past the 16 MiB
+// a batch may take at once, so it runs in two groups; each product must still be its own.
+test('a GEMM batch larger than one group of wasm memory runs in groups, with the same results', () => {
+  const p: Case = { m: 256, n: 256, k: 256, transA: false, transB: true, aOff: 1, bOff: 0, cOff: 2, aPad: 0, bPad: 0, cPad: 0, seed: 4 };
+  for (const steps of [(len: Steps) => len, () => ({ a: 64, b: 0 })]) expect(batchAgrees(Float32Array, p, 15, steps, 11)).toBeNull();
+});
+
+test('each GEMM module stays under the 4 KiB that Chromium compiles synchronously', () => {
+  for (const fma of [false, true])
+    for (const dtype of ['f32', 'f64'] as const) {
+      const mod = new Module({ imported: { shared: true, maximumPages: 32768 } });
+      addGemmKernels(mod, (func, name) => mod.add(func, name), fma, dtype);
+      expect(mod.encode().length).toBeLessThan(4096);
+    }
 });
 
 test('setThreads() rejects counts that are not positive integers', () => {

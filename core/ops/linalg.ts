@@ -55,14 +55,25 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   // One call to the backend: it multiplies the strided views (batch axes broadcast by stride 0).
   const y = empty(a.dtype, [...batch, m, n]);
   getBackend().matmul(broadcastView<FloatStorage>(a, [...batch, m, k]), broadcastView<FloatStorage>(b, [...batch, k, n]), y.storage.data as FloatStorage);
+  const t = (x: Tensor) => x.transpose(-2, -1);
   return record(
     'MatmulBackward',
     y,
     [a, b],
+    // An operand that is a transposed view (Kᵀ in attention) gets its gradient computed
+    // transposed, (b·gᵀ)ᵀ = g·bᵀ and (gᵀ·a)ᵀ = aᵀ·g, so that it comes out in the operand's
+    // own layout and reaches the untransposed tensor contiguous, without a transposing copy
+    // (as PyTorch does). Same products, same sums: the GEMM reads either layout.
     (g) => [
-      a.requiresGrad ? sumToShape(matmul2(g, b.transpose(-2, -1)), a.shape) : null,
-      b.requiresGrad ? sumToShape(matmul2(a.transpose(-2, -1), g), b.shape) : null,
+      a.requiresGrad ? sumToShape(columnMajor(a) ? t(matmul2(b, t(g))) : matmul2(g, t(b)), a.shape) : null,
+      b.requiresGrad ? sumToShape(columnMajor(b) ? t(matmul2(t(g), a)) : matmul2(t(a), g), b.shape) : null,
     ],
     [a, b],
   );
+}
+
+/** Whether x's matrices are stored column by column (a transposed view of row-major ones). */
+function columnMajor(x: Tensor): boolean {
+  const r = x.rank;
+  return x.shape[r - 2]! > 1 && x.shape[r - 1]! > 1 && x.strides[r - 2] === 1 && x.strides[r - 1] !== 1;
 }

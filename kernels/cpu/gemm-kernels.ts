@@ -149,12 +149,35 @@ function packContiguousFunc(t: Dtype, w: number): Func {
 const minU = (f: Func, x: number, y: number) => f.get(x).get(y).get(x).get(y).op('i32.lt_u').op('select');
 
 /**
- * packTask(t, src, is, ps, panels, k, dst, perTask): task t of a pack, panels
- * [t·perTask, min((t+1)·perTask, panels)), so threads can share the packing.
+ * The prologue of a task wrapper run over a batch of products: task t belongs to product
+ * i = t div perItem, as its task t mod perItem; each address parameter moves by i of its
+ * item strides (bytes), and each tabled one by the i-th i32 of its table (bytes; products
+ * whose operands share one copy start at uneven places in it). A single product passes
+ * perItem ≥ tasks, strides 0 and a table holding 0. Rewrites the parameters in place.
+ */
+function itemize(
+  f: Func,
+  task: number,
+  perItem: number,
+  moves: [address: number, itemStride: number][],
+  tabled: [address: number, table: number][] = [],
+): void {
+  const item = f.local('i32');
+  f.get(task).get(perItem).op('i32.div_u').set(item);
+  f.get(task).get(item).get(perItem).op('i32.mul').op('i32.sub').set(task);
+  for (const [address, stride] of moves) f.get(address).get(item).get(stride).op('i32.mul').op('i32.add').set(address);
+  for (const [address, table] of tabled) f.get(address).get(table).get(item).i32(4).op('i32.mul').op('i32.add').mem('i32.load').op('i32.add').set(address);
+}
+
+/**
+ * packTask(t, src, is, ps, panels, k, dst, perTask, perItem, srcTable, dstItem): task t of
+ * a pack, panels [t·perTask, min((t+1)·perTask, panels)) of one product of a batch
+ * (itemize), so threads can share the packing.
  */
 function packTaskFunc(t: Dtype, w: number, pack: number): Func {
-  const f = new Func(Array(8).fill('i32'));
-  const [task, src, is, ps, panels, k, dst, perTask] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const f = new Func(Array(11).fill('i32'));
+  const [task, src, is, ps, panels, k, dst, perTask, perItem, srcTable, dstItem] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  itemize(f, task, perItem, [[dst, dstItem]], [[src, srcTable]]);
   const first = f.local('i32'),
     count = f.local('i32');
   f.get(task).get(perTask).op('i32.mul').set(first);
@@ -233,14 +256,22 @@ function tileFunc(t: Dtype, fma: boolean, withBias: boolean): Func {
 }
 
 /**
- * gemmTask(t, a, b, c, mTiles, nPanels, k, ldc, blockTiles, chunkPanels, rowBlocks[, bias]):
- * task t computes the C tiles of A panels [i0, i1) (row block t mod rowBlocks) times
- * B panels [j0, j1) (column chunk t div rowBlocks). B panels are the outer loop, so
- * each is reused from L1 by every A panel of the block, which stays in L2.
+ * gemmTask(t, a, b, c, mTiles, nPanels, k, ldc, blockTiles, chunkPanels, rowBlocks, perItem,
+ * aItem, bItem, cItem[, bias]): task t of one product of a batch (itemize) computes the C
+ * tiles of A panels [i0, i1) (row block t mod rowBlocks) times B panels [j0, j1) (column
+ * chunk t div rowBlocks). B panels are the outer loop, so each is reused from L1 by every
+ * A panel of the block, which stays in L2. The bias is the same for every product.
  */
 function gemmTaskFunc(t: Dtype, tile: number, withBias: boolean): Func {
-  const f = new Func(Array(withBias ? 12 : 11).fill('i32'));
-  const [task, a, b, c, mTiles, nPanels, k, ldc, blockTiles, chunkPanels, rowBlocks, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const f = new Func(Array(withBias ? 16 : 15).fill('i32'));
+  const [task, a, b, c, mTiles, nPanels, k, ldc, blockTiles, chunkPanels, rowBlocks, perItem, aItem, bItem, cItem, bias] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  ];
+  itemize(f, task, perItem, [
+    [a, aItem],
+    [b, bItem],
+    [c, cItem],
+  ]);
   const NR = NV * lanes(t);
   const i0 = f.local('i32'),
     i1 = f.local('i32'),
@@ -323,32 +354,26 @@ export interface GemmKernels {
 }
 
 /**
- * Adds the GEMM's functions for both dtypes to `mod`; `task(func, name)` adds one that the
- * pool may run and returns its index among the pool's names.
+ * Adds one dtype's GEMM functions to `mod` (one module per dtype keeps each under 4 KiB);
+ * `task(func, name)` adds one that the pool may run and returns its index among the pool's names.
  */
-export function addGemmKernels(mod: Module, task: (func: Func, name: string) => number, fma: boolean): Record<'f32' | 'f64', GemmKernels> {
-  const kernels = {} as Record<'f32' | 'f64', GemmKernels>;
-  for (const [name, t] of [
-    ['f32', F32],
-    ['f64', F64],
-  ] as const) {
-    const NR = NV * lanes(t);
-    // w·bytes is a multiple of 16 for both tiles and dtypes, as packContiguousFunc's vector copies need.
-    const packs = {
-      packA: mod.add(packFunc(t, MR)),
-      packAc: mod.add(packContiguousFunc(t, MR)),
-      packB: mod.add(packFunc(t, NR)),
-      packBc: mod.add(packContiguousFunc(t, NR)),
-    };
-    kernels[name] = {
-      packA: task(packTaskFunc(t, MR, packs.packA), `${name}.packA`),
-      packAc: task(packTaskFunc(t, MR, packs.packAc), `${name}.packAc`),
-      packB: task(packTaskFunc(t, NR, packs.packB), `${name}.packB`),
-      packBc: task(packTaskFunc(t, NR, packs.packBc), `${name}.packBc`),
-      gemm: task(gemmTaskFunc(t, mod.add(tileFunc(t, fma, false)), false), `${name}.gemm`),
-      // The fused bias only for float32 (the training dtype): it keeps the module under 4 KiB.
-      gemmBias: t === F32 ? task(gemmTaskFunc(t, mod.add(tileFunc(t, fma, true)), true), `${name}.gemmBias`) : -1,
-    };
-  }
-  return kernels;
+export function addGemmKernels(mod: Module, task: (func: Func, name: string) => number, fma: boolean, name: 'f32' | 'f64'): GemmKernels {
+  const t = name === 'f32' ? F32 : F64;
+  const NR = NV * lanes(t);
+  // w·bytes is a multiple of 16 for both tiles and dtypes, as packContiguousFunc's vector copies need.
+  const packs = {
+    packA: mod.add(packFunc(t, MR)),
+    packAc: mod.add(packContiguousFunc(t, MR)),
+    packB: mod.add(packFunc(t, NR)),
+    packBc: mod.add(packContiguousFunc(t, NR)),
+  };
+  return {
+    packA: task(packTaskFunc(t, MR, packs.packA), `${name}.packA`),
+    packAc: task(packTaskFunc(t, MR, packs.packAc), `${name}.packAc`),
+    packB: task(packTaskFunc(t, NR, packs.packB), `${name}.packB`),
+    packBc: task(packTaskFunc(t, NR, packs.packBc), `${name}.packBc`),
+    gemm: task(gemmTaskFunc(t, mod.add(tileFunc(t, fma, false)), false), `${name}.gemm`),
+    // The fused bias only for float32 (the training dtype).
+    gemmBias: t === F32 ? task(gemmTaskFunc(t, mod.add(tileFunc(t, fma, true)), true), `${name}.gemmBias`) : -1,
+  };
 }

@@ -32,14 +32,68 @@ export const PARALLEL_MIN_MACS = 1 << 18;
 /** One past the last index of X(i, p) = off + i*is + p*ps over count×k. */
 const reach = (count: number, is: number, k: number, ps: number) => (count - 1) * is + (k - 1) * ps + 1;
 
-/** The SIMD path; returns false, computing nothing, when the operands would not fit under MAX_PAGES. */
+/**
+ * Bytes of wasm memory one batched call may lay out at once: a batch past it runs in
+ * groups (the memory never shrinks, so one huge batch would keep it large).
+ */
+const GROUP_BYTES = 16 << 20;
+/** The pool numbers a job's tasks in 16 bits (kernels/threads/pool.ts). */
+const MAX_TASKS = 0xffff;
+
+/**
+ * Copies one operand of a group of products into wasm memory at element `at`, and writes
+ * where each product's copy starts (bytes from `at`) into the i32 table at element `table`.
+ * Products whose operands overlap — the heads of one attention tensor, interleaved in its
+ * rows, or an operand broadcast over the batch — share one copy of the span that covers
+ * them all, when that copies no more than one slot per product would; else each gets a
+ * slot of `slot` elements. `rows`/`padRows` give each operand's extent without and with the
+ * padding rows, which the packer reads (only into C's discarded padding) and must find in
+ * memory. Returns the end of the copy (elements).
+ */
+function placeOperand(
+  mem: FloatArray,
+  x: FloatArray,
+  offs: readonly number[],
+  [rows, padRows]: [number, number],
+  at: number,
+  slot: number,
+  table: Int32Array,
+): number {
+  const g = offs.length;
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const o of offs) {
+    lo = Math.min(lo, o);
+    hi = Math.max(hi, o);
+  }
+  if (hi - lo + rows <= g * rows) {
+    mem.set(x.subarray(lo, hi + rows), at);
+    offs.forEach((o, i) => (table[i] = (o - lo) * mem.BYTES_PER_ELEMENT));
+    return at + hi - lo + padRows;
+  }
+  offs.forEach((o, i) => {
+    mem.set(x.subarray(o, o + rows), at + i * slot);
+    table[i] = i * slot * mem.BYTES_PER_ELEMENT;
+  });
+  return at + g * slot;
+}
+
+/**
+ * The batch C_i = op(A_i)·op(B_i) (+ bias), i < aOffs.length, every product of the same
+ * shape and leading dimensions, the i-th reading A at aOffs[i] and B at bOffs[i] and writing
+ * C at cOffs[i]. The batch shares each of the three pool jobs (pack A, pack B, multiply), so
+ * the small products of attention (one per batch row and head) split over the threads as
+ * one large product would, instead of paying three wake-ups each. Returns false, computing
+ * nothing, when even one product would not fit under MAX_PAGES.
+ */
 function wasmGemm(
-  ...[transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff = 0]: [...Parameters<Gemm>, bias?: FloatArray, biasOff?: number]
+  ...[transA, transB, m, n, k, a, aOffs, lda, b, bOffs, ldb, c, cOffs, ldc, bias, biasOff = 0]: [...BatchArgs, bias?: FloatArray, biasOff?: number]
 ): boolean {
   const wasm = wasmRuntime()!;
   const { memory, pool } = wasm;
   const t = c instanceof Float32Array ? F32 : F64;
   const K = t === F32 ? wasm.f32 : wasm.f64;
+  const B = t.bytes;
   const NR = NV * lanes(t),
     mPad = roundUp(m, MR),
     nPad = roundUp(n, NR);
@@ -50,54 +104,81 @@ function wasmGemm(
     aPs = transA ? lda : 1;
   const bIs = transB ? ldb : 1,
     bPs = transB ? 1 : ldb;
+  const aRows: [number, number] = [reach(m, aIs, k, aPs), reach(mPad, aIs, k, aPs)],
+    bRows: [number, number] = [reach(n, bIs, k, bPs), reach(nPad, bIs, k, bPs)];
 
-  // Memory layout, in elements, each part 64-byte aligned, from HEAP_START on:
-  // raw A | raw B | packed A | packed B | C (mPad×nPad) | bias (nPad, if any).
-  // Panels are padded up to whole tiles. The padding rows are read from
-  // past the copied operands; they only feed C entries that are never copied
-  // out, so their contents do not matter, but the reads must stay in memory.
-  const rawA = HEAP_START / t.bytes;
-  const rawB = roundUp(rawA + reach(mPad, aIs, k, aPs), 16);
-  const packA = roundUp(rawB + reach(nPad, bIs, k, bPs), 16);
-  const packB = packA + mPad * k,
-    cAt = packB + nPad * k,
-    biasAt = cAt + mPad * nPad,
-    end = biasAt + (bias ? nPad : 0);
-  if (!ensureBytes(memory, end * t.bytes)) return false; // past the memory's ceiling: the caller takes the JS path
-  const mem = t === F32 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
+  // Memory layout, in elements, each part 64-byte aligned, from HEAP_START on, for a group
+  // of g products: the offset tables of raw A and raw B (g i32 each) | raw A (g slots, or
+  // one shared span: placeOperand) | raw B | g packed A | g packed B | g C (mPad×nPad) |
+  // bias (nPad, if any). Panels are padded up to whole tiles.
+  const aSlot = roundUp(aRows[1], 16),
+    bSlot = roundUp(bRows[1], 16);
+  const packASlot = mPad * k,
+    packBSlot = nPad * k,
+    cSlot = mPad * nPad;
+  const itemBytes = (aSlot + bSlot + packASlot + packBSlot + cSlot) * B + 8;
 
-  const B = t.bytes;
-  mem.set(a.subarray(aOff, aOff + reach(m, aIs, k, aPs)), rawA);
-  mem.set(b.subarray(bOff, bOff + reach(n, bIs, k, bPs)), rawB);
-  if (bias) mem.set(bias.subarray(biasOff, biasOff + n), biasAt); // its padding columns feed only C's padding
   // Packing is split into tasks of ≥ 64 KiB of output, so small operands stay on one thread,
   // and of ≥ 512 bytes of each source row: a task that packed one 32-byte panel of a long
   // row-major B would touch a new page (TLB miss) for every 32 bytes it copies, and its
   // neighbour would fetch the same cache lines again. 128×3072 · 3072×3072 (B = 37 MB):
   // 98 → 88 ms on one thread.
-  const pack = (fn: number, src: number, is: number, ps: number, panels: number, w: number, dst: number) => {
+  const packTasks = (panels: number, w: number) => {
     const perTask = Math.max(Math.ceil(512 / (w * B)), Math.ceil(65536 / (w * k * B)));
-    pool.run(fn, Math.ceil(panels / perTask), [src * B, is * B, ps * B, panels, k, dst * B, perTask]);
+    return { perTask, perItem: Math.ceil(panels / perTask) };
   };
-  pack(aIs === 1 ? K.packAc : K.packA, rawA, aIs, aPs, mTiles, MR, packA);
-  pack(bIs === 1 ? K.packBc : K.packB, rawB, bIs, bPs, nPanels, NR, packB);
-
+  const packA = packTasks(mTiles, MR),
+    packB = packTasks(nPanels, NR);
   // Row blocks of A panels that fit BLOCK_BYTES; column chunks sized so that every thread
-  // gets a few tasks (the split never changes a C tile's arithmetic, only who runs it).
+  // gets a few tasks over the whole batch (the split never changes a C tile's arithmetic,
+  // only who runs it). Many small tasks balance the load when another process takes a core.
   const blockTiles = Math.max(1, Math.min(mTiles, Math.floor(BLOCK_BYTES / (MR * k * B))));
   const rowBlocks = Math.ceil(mTiles / blockTiles);
-  // Many small tasks balance the load when another process takes a core for a while.
-  const wantTasks = 16 * pool.threadCount;
-  const chunkPanels = Math.max(1, Math.ceil(nPanels / Math.max(1, Math.ceil(wantTasks / rowBlocks))));
-  const tasks = rowBlocks * Math.ceil(nPanels / chunkPanels);
-  const minTasks = Math.ceil(PARALLEL_MIN_MACS / (blockTiles * MR * chunkPanels * NR * k));
-  const args = [packA * B, packB * B, cAt * B, mTiles, nPanels, k, nPad * B, blockTiles, chunkPanels, rowBlocks];
-  if (bias) pool.run(K.gemmBias, tasks, [...args, biasAt * B], minTasks);
-  else pool.run(K.gemm, tasks, args, minTasks);
+  const count = aOffs.length;
+  const wantChunks = Math.max(1, Math.ceil((16 * pool.threadCount) / (rowBlocks * count)));
+  const chunkPanels = Math.max(1, Math.ceil(nPanels / wantChunks));
+  const gemmPerItem = rowBlocks * Math.ceil(nPanels / chunkPanels);
+  const maxPerItem = Math.max(packA.perItem, packB.perItem, gemmPerItem);
 
-  if (ldc === n && nPad === n)
-    c.set(mem.subarray(cAt, cAt + m * n), cOff); // rows line up: one copy
-  else for (let i = 0; i < m; i++) c.set(mem.subarray(cAt + i * nPad, cAt + i * nPad + n), cOff + i * ldc);
+  // The most a group of g products can take (shared spans copy no more than slots do).
+  const bound = (g: number) => HEAP_START + g * itemBytes + 1024 + (bias ? nPad * B : 0); // + the parts' alignment
+  let group = Math.max(1, Math.min(count, Math.floor(GROUP_BYTES / itemBytes), Math.floor(MAX_TASKS / maxPerItem)));
+  if (!ensureBytes(memory, bound(group))) {
+    group = 1;
+    if (!ensureBytes(memory, bound(1))) return false; // past the memory's ceiling: the caller takes the JS path
+  }
+  const mem = t === F32 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
+  const i32 = new Int32Array(memory.buffer);
+  for (let first = 0; first < count; first += group) {
+    const g = Math.min(group, count - first);
+    const aTable = HEAP_START / 4,
+      bTable = aTable + g;
+    const rawA = roundUp((bTable + g) * (4 / B), 16);
+    const rawB = roundUp(placeOperand(mem, a, aOffs.slice(first, first + g), aRows, rawA, aSlot, i32.subarray(aTable, aTable + g)), 16);
+    const packedA = roundUp(placeOperand(mem, b, bOffs.slice(first, first + g), bRows, rawB, bSlot, i32.subarray(bTable, bTable + g)), 16);
+    const packedB = roundUp(packedA + g * packASlot, 16);
+    const cAt = roundUp(packedB + g * packBSlot, 16);
+    const biasAt = roundUp(cAt + g * cSlot, 16);
+    if (bias) mem.set(bias.subarray(biasOff, biasOff + n), biasAt); // its padding columns feed only C's padding
+    const pack = (fn: number, src: number, table: number, is: number, ps: number, panels: number, dst: number, dstSlot: number, tasks: typeof packA) =>
+      pool.run(fn, g * tasks.perItem, [src * B, is * B, ps * B, panels, k, dst * B, tasks.perTask, tasks.perItem, table * 4, dstSlot * B]);
+    pack(aIs === 1 ? K.packAc : K.packA, rawA, aTable, aIs, aPs, mTiles, packedA, packASlot, packA);
+    pack(bIs === 1 ? K.packBc : K.packB, rawB, bTable, bIs, bPs, nPanels, packedB, packBSlot, packB);
+
+    const minTasks = Math.ceil(PARALLEL_MIN_MACS / (blockTiles * MR * chunkPanels * NR * k));
+    const args = [packedA * B, packedB * B, cAt * B, mTiles, nPanels, k, nPad * B, blockTiles, chunkPanels, rowBlocks];
+    const items = [gemmPerItem, packASlot * B, packBSlot * B, cSlot * B];
+    if (bias) pool.run(K.gemmBias, g * gemmPerItem, [...args, ...items, biasAt * B], minTasks);
+    else pool.run(K.gemm, g * gemmPerItem, [...args, ...items], minTasks);
+
+    for (let i = 0; i < g; i++) {
+      const from = cAt + i * cSlot,
+        cOff = cOffs[first + i]!;
+      if (ldc === n && nPad === n)
+        c.set(mem.subarray(from, from + m * n), cOff); // rows line up: one copy
+      else for (let r = 0; r < m; r++) c.set(mem.subarray(from + r * nPad, from + r * nPad + n), cOff + r * ldc);
+    }
+  }
   return true;
 }
 
@@ -145,13 +226,42 @@ const jsGemm: Gemm = (transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cO
   }
 };
 
-/** C = op(A) · op(B); see kernels/reference/gemm.ts for the exact contract. */
-export const gemm: Gemm = (transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc) => {
-  if (m === 0 || n === 0) return;
-  // Below ~256 multiply-adds the copies into wasm memory cost more than they save.
-  if (wasmRuntime() && m * n * k >= 256 && wasmGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc)) return;
-  jsGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+/**
+ * The arguments of a batch of products of one shape: those of Gemm with an array of
+ * offsets for each operand (the i-th product reads A at aOffs[i], B at bOffs[i] and writes C
+ * at cOffs[i]; offsets may repeat for an operand broadcast over the batch).
+ */
+type BatchArgs = [
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: FloatArray,
+  aOffs: readonly number[],
+  lda: number,
+  b: FloatArray,
+  bOffs: readonly number[],
+  ldb: number,
+  c: FloatArray,
+  cOffs: readonly number[],
+  ldc: number,
+];
+export type GemmBatch = (...args: BatchArgs) => void;
+
+/** Below ~256 multiply-adds per product the copies into wasm memory cost more than they save. */
+const worthWasm = (m: number, n: number, k: number) => wasmRuntime() !== undefined && m * n * k >= 256;
+
+/** Every product of the batch (see BatchArgs), each bitwise what `gemm` gives it alone. */
+export const gemmBatch: GemmBatch = (transA, transB, m, n, k, a, aOffs, lda, b, bOffs, ldb, c, cOffs, ldc) => {
+  if (m === 0 || n === 0 || aOffs.length === 0) return;
+  if (worthWasm(m, n, k) && wasmGemm(transA, transB, m, n, k, a, aOffs, lda, b, bOffs, ldb, c, cOffs, ldc)) return;
+  for (let i = 0; i < aOffs.length; i++) jsGemm(transA, transB, m, n, k, a, aOffs[i]!, lda, b, bOffs[i]!, ldb, c, cOffs[i]!, ldc);
 };
+
+/** C = op(A) · op(B); see kernels/reference/gemm.ts for the exact contract. */
+export const gemm: Gemm = (transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc) =>
+  gemmBatch(transA, transB, m, n, k, a, [aOff], lda, b, [bOff], ldb, c, [cOff], ldc);
 
 /**
  * C = op(A) · op(B) + bias, the bias (n values from bias[biasOff]) added to every row: a
@@ -163,12 +273,7 @@ export function gemmBias(
   ...[transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff]: [...Parameters<Gemm>, bias: FloatArray, biasOff: number]
 ): void {
   if (m === 0 || n === 0) return;
-  if (
-    wasmRuntime() &&
-    m * n * k >= 256 &&
-    c instanceof Float32Array &&
-    wasmGemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, bias, biasOff)
-  )
+  if (worthWasm(m, n, k) && c instanceof Float32Array && wasmGemm(transA, transB, m, n, k, a, [aOff], lda, b, [bOff], ldb, c, [cOff], ldc, bias, biasOff))
     return;
   gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j]! += bias[biasOff + j]!;

@@ -9,7 +9,7 @@
 import type { Backend } from '../backend.ts';
 import { batchedMatmul } from './matmul-plan.ts';
 import { referenceBackend } from '../reference/index.ts';
-import { gemm } from './gemm.ts';
+import { gemmBatch } from './gemm.ts';
 import { linear } from './linear.ts';
 import { binary, copy, unary, unaryBackward, where } from './elementwise.ts';
 import { reduce } from './reduce.ts';
@@ -32,7 +32,7 @@ export const cpuBackend: Backend = {
   gather,
   scatterAdd,
   matmul(a, b, out) {
-    batchedMatmul(gemm, copy, a, b, out);
+    batchedMatmul(gemmBatch, copy, a, b, out);
   },
   linear,
 };

@@ -7,7 +7,7 @@
  */
 import type { FloatStorage } from '../../base/dtype.ts';
 import { contiguousStrides } from '../../base/shape.ts';
-import type { Gemm } from '../reference/gemm.ts';
+import type { GemmBatch } from './gemm.ts';
 import type { View } from '../view.ts';
 import { forEachOffset } from '../view.ts';
 
@@ -36,8 +36,12 @@ function withLayout(v: View<FloatStorage>, copy: (x: View, out: FloatStorage) =>
   return [packed, layoutOf(packed)!];
 }
 
+/**
+ * out = a · b over the batch axes, as one GEMM batch: every product has the same shape, so
+ * they share the GEMM's pool jobs (kernels/cpu/gemm.ts).
+ */
 export function batchedMatmul(
-  gemm: Gemm,
+  gemm: GemmBatch,
   copy: (x: View, out: FloatStorage) => void,
   aView: View<FloatStorage>,
   bView: View<FloatStorage>,
@@ -54,5 +58,7 @@ export function batchedMatmul(
     { ...b, strides: b.strides.slice(0, r - 2) },
     { data: out, shape: batchShape, strides: outStrides.slice(0, r - 2), offset: 0 },
   ];
-  forEachOffset(batchShape, views, ([aOff, bOff, cOff]) => gemm(la.trans, lb.trans, m, n, k, a.data, aOff!, la.ld, b.data, bOff!, lb.ld, out, cOff!, n));
+  const offsets: [number[], number[], number[]] = [[], [], []];
+  forEachOffset(batchShape, views, (at) => at.forEach((o, i) => offsets[i]!.push(o!)));
+  gemm(la.trans, lb.trans, m, n, k, a.data, offsets[0], la.ld, b.data, offsets[1], lb.ld, out, offsets[2], n);
 }

@@ -45,7 +45,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   const shared = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
-  // synchronous compilation on a page's main thread (the GEMM's is 3,726 bytes, GELU's 1,034,
+  // synchronous compilation on a page's main thread (the GEMM's, one per dtype, 2,493 and 1,777 bytes, GELU's 1,034,
   // exp's 2,036, SiLU's 2,337, softmax's 3,198): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
@@ -59,12 +59,13 @@ function compile(relaxed: boolean): Wasm | undefined {
     const module = new WebAssembly.Module(mod.encode());
     parts.push({ module, instance: new WebAssembly.Instance(module, { env: { memory } }), names });
   };
-  let gemm!: Record<'f32' | 'f64', GemmKernels>;
+  const gemm = {} as Record<'f32' | 'f64', GemmKernels>;
   let gelu!: GeluKernels;
   let exp!: ReturnType<typeof addExpKernels>;
   let silu!: ReturnType<typeof addSiluKernels>;
   let softmax!: ReturnType<typeof addSoftmaxKernels>;
-  build((mod, task) => (gemm = addGemmKernels(mod, task, fma)));
+  build((mod, task) => (gemm.f32 = addGemmKernels(mod, task, fma, 'f32')));
+  build((mod, task) => (gemm.f64 = addGemmKernels(mod, task, fma, 'f64')));
   build((_, task) => (gelu = addGeluKernels(task)));
   build((_, task) => (exp = addExpKernels(task)));
   build((_, task) => (silu = addSiluKernels(task)));
