@@ -74,6 +74,36 @@ export interface Backend {
    */
   combine(x: View<FloatStorage>, y: View<FloatStorage>, a: View<FloatStorage>, b: View<FloatStorage>, c: View<FloatStorage>, out: FloatStorage): void;
   /**
+   * Optional: LayerNorm's (RMSNorm's) forward with its affine step fused: `normalize` into
+   * xhat and rstd, and out = x̂·weight + bias (either may be null; one value per column of the
+   * rows). The op layer (core/ops/nn.ts) uses normalize, mul and add where a backend does not
+   * have it; results are bitwise the same.
+   */
+  normAffine?(
+    x: View<FloatStorage>,
+    eps: number,
+    centered: boolean,
+    weight: View<FloatStorage> | null,
+    bias: View<FloatStorage> | null,
+    xhat: FloatStorage,
+    rstd: FloatStorage,
+    out: FloatStorage,
+  ): void;
+  /**
+   * Optional: the VJP of normAffine from the contiguous rows of g and x̂ and the per-row r:
+   * dx, dWeight, dBias (each written where given). Bitwise what the unfused ops' VJPs give.
+   */
+  normAffineBackward?(
+    g: View<FloatStorage>,
+    xhat: FloatStorage,
+    rstd: FloatStorage,
+    weight: View<FloatStorage> | null,
+    centered: boolean,
+    dx: FloatStorage | null,
+    dWeight: FloatStorage | null,
+    dBias: FloatStorage | null,
+  ): void;
+  /**
    * Optional: the variant of this backend that `options` asks for (gpu.js's mode), used by
    * setBackend(name, options). Throws a clear error when that variant is unavailable.
    */

@@ -69,7 +69,20 @@ function normAxes(op: string, x: Tensor, normalizedShape: readonly number[]): nu
  * removes its mean (the shift μ is blind to it); r undoes the division. Its last step,
  * r·g + (−r·mean(g·x̂))·x̂ + (−r·mean(g)), is one `combine` pass with per-row coefficients.
  */
-function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean): Tensor {
+function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean, weight: Tensor | null = null, bias: Tensor | null = null): Tensor {
+  const be = getBackend();
+  // Fused only for the usual parameters: one value per column, x's dtype. Anything else
+  // (a broadcast weight, another dtype) takes the unfused ops, their checks and messages.
+  const perColumn = (t: Tensor | null) => t === null || (t.dtype === x.dtype && t.numel === width && sameShape(t.shape, x.shape.slice(x.rank - t.rank)));
+  if ((weight || bias) && perColumn(weight) && perColumn(bias) && be.normAffine && be.normAffineBackward)
+    return normalizeAffine(x, width, eps, centered, weight, bias);
+  let y = normalizeOnly(x, width, eps, centered);
+  if (weight) y = y.mul(weight);
+  if (bias) y = y.add(bias);
+  return y;
+}
+
+function normalizeOnly(x: Tensor, width: number, eps: number, centered: boolean): Tensor {
   const rows = x.reshape([-1, width]);
   const rstd = empty(x.dtype, [rows.shape[0]!, 1]); // one r per row, shaped to broadcast along it
   const xhat = compute(x.dtype, rows.shape, (out, be) =>
@@ -87,6 +100,57 @@ function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean)
     [xhat],
   );
   return y.reshape(x.shape);
+}
+
+/**
+ * normalizeRows with the affine step fused, where the backend has the kernels
+ * (Backend.normAffine): the forward writes x̂ and x̂·weight + bias in one call, the VJP
+ * gives dx, dweight and dbias in two passes over each row instead of the eight of the
+ * unfused ops (the mul's and add's VJPs, the sums over rows, then the rows' own VJP
+ * above) — bitwise the same results (spec/norm-affine.spec.ts).
+ */
+function normalizeAffine(x: Tensor, width: number, eps: number, centered: boolean, weight: Tensor | null, bias: Tensor | null): Tensor {
+  const be = getBackend();
+  const rows = x.reshape([-1, width]);
+  const rstd = empty(x.dtype, [rows.shape[0]!, 1]);
+  const xhat = empty(x.dtype, rows.shape);
+  const perColumn = (t: Tensor | null) => (t ? viewOf<FloatStorage>(t.contiguous().reshape([width])) : null);
+  const y = compute(x.dtype, rows.shape, (out) =>
+    be.normAffine!(
+      viewOf<FloatStorage>(rows),
+      eps,
+      centered,
+      perColumn(weight),
+      perColumn(bias),
+      xhat.storage.data as FloatStorage,
+      rstd.storage.data as FloatStorage,
+      out as FloatStorage,
+    ),
+  );
+  const inputs = [rows, weight, bias].filter((t): t is Tensor => t !== null);
+  const out = record(
+    centered ? 'LayerNormBackward' : 'RmsNormBackward',
+    y,
+    inputs,
+    (g) => {
+      const grad = (t: Tensor | null) => (t?.requiresGrad ? empty(t.dtype, t.shape) : null);
+      const [dx, dWeight, dBias] = [grad(rows), grad(weight), grad(bias)];
+      const data = (t: Tensor | null) => (t ? (t.storage.data as FloatStorage) : null);
+      be.normAffineBackward!(
+        viewOf<FloatStorage>(g.contiguous()),
+        xhat.storage.data as FloatStorage,
+        rstd.storage.data as FloatStorage,
+        perColumn(weight),
+        centered,
+        data(dx),
+        data(dWeight),
+        data(dBias),
+      );
+      return [dx, ...(weight ? [dWeight] : []), ...(bias ? [dBias] : [])];
+    },
+    weight ? [weight] : [],
+  );
+  return out.reshape(x.shape);
 }
 
 /** a·x + b·y + c in one kernel pass, all broadcast to x's shape. Not recorded: VJPs run it under noGrad. */
@@ -107,10 +171,7 @@ function combine(x: Tensor, y: Tensor, a: Tensor, b: Tensor, c: Tensor): Tensor 
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   assertFloat('layerNorm', 'input', x.dtype);
   normAxes('layerNorm', x, normalizedShape);
-  let y = normalizeRows(x, numel(normalizedShape), eps, true);
-  if (weight) y = y.mul(weight);
-  if (bias) y = y.add(bias);
-  return y;
+  return normalizeRows(x, numel(normalizedShape), eps, true, weight ?? null, bias ?? null);
 }
 
 /**
@@ -125,8 +186,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
 export function rmsNorm(x: Tensor, weight?: Tensor | null, eps = 1e-6): Tensor {
   assertFloat('rmsNorm', 'input', x.dtype);
   if (x.rank === 0) throw new ShapeError('rmsNorm: input must have at least 1 dimension');
-  const y = normalizeRows(x, x.shape[x.rank - 1]!, eps, false);
-  return weight ? y.mul(weight) : y;
+  return normalizeRows(x, x.shape[x.rank - 1]!, eps, false, weight ?? null);
 }
 
 /**

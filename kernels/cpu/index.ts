@@ -14,7 +14,7 @@ import { linear } from './linear.ts';
 import { binary, copy, unary, unaryBackward, where } from './elementwise.ts';
 import { reduce } from './reduce.ts';
 import { softmax } from './softmax.ts';
-import { combine, normalize } from './normalize.ts';
+import { combine, normAffine, normAffineBackward, normalize } from './normalize.ts';
 import { gather, scatterAdd } from './indexing.ts';
 
 export const cpuBackend: Backend = {
@@ -29,6 +29,8 @@ export const cpuBackend: Backend = {
   softmax,
   normalize,
   combine,
+  normAffine,
+  normAffineBackward,
   gather,
   scatterAdd,
   matmul(a, b, out) {

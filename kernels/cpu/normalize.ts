@@ -60,3 +60,67 @@ export const combine: Backend['combine'] = (x, y, a, b, c, out) => {
     }
   });
 };
+
+/**
+ * LayerNorm's (RMSNorm's) affine step fused with the normalisation: x̂ and r as `normalize`
+ * writes them, then out = x̂·weight + bias in one more pass over x̂, rounded after the
+ * product and after the sum exactly as the separate mul and add would round them (each
+ * stored to out before the next step reads it back), so results are bitwise the unfused
+ * ops'. `weight`, `bias`: one value per column (contiguous), either may be absent.
+ */
+export const normAffine: NonNullable<Backend['normAffine']> = (x, eps, centered, weight, bias, xhat, rstd, out) => {
+  normalize(x, eps, centered, xhat, rstd);
+  const n = x.shape[x.shape.length - 1]!;
+  const [w, wo] = weight ? [weight.data, weight.offset] : [null, 0];
+  const [b, bo] = bias ? [bias.data, bias.offset] : [null, 0];
+  for (let row = 0; row < rstd.length; row++) {
+    for (let j = 0, o = row * n; j < n; j++, o++) {
+      out[o] = w ? xhat[o]! * w[wo + j]! : xhat[o]!;
+      if (b) out[o] = out[o]! + b[bo + j]!;
+    }
+  }
+};
+
+/**
+ * The VJP of normAffine in two passes per row, where the unfused ops take eight: the first
+ * forms g′ = g·weight (the gradient reaching x̂), the row sums of g′·x̂ and of g′, and adds
+ * g·x̂ and g into the weight's and bias's column sums; the second writes
+ * dx = r·g′ + (−r·mean(g′·x̂))·x̂ + (−r·mean(g′)) (core/ops/nn.ts normalizeRows). Every value
+ * the unfused ops store (g′, g′·x̂, g·x̂, the means, r times them) is rounded to the dtype
+ * here too, by storing it into a one-element array of that dtype, and every sum runs in
+ * float64 in the same order, so results are bitwise theirs (spec/norm-affine.spec.ts).
+ * g and x̂ are contiguous rows; dx, dWeight, dBias are written where given.
+ */
+export const normAffineBackward: NonNullable<Backend['normAffineBackward']> = (g, xhat, rstd, weight, centered, dx, dWeight, dBias) => {
+  const n = xhat.length / rstd.length;
+  const Row = xhat.constructor as Float32ArrayConstructor;
+  const gw = new Row(n); // g′ of the current row
+  const round = new Row(1); // stores round a value to the dtype
+  const r32 = (v: number) => ((round[0] = v), round[0]!);
+  const [gs, go] = [g.data, g.offset];
+  const [w, wo] = weight ? [weight.data, weight.offset] : [null, 0];
+  const accW = dWeight ? new Float64Array(n) : null;
+  const accB = dBias ? new Float64Array(n) : null;
+  for (let row = 0; row < rstd.length; row++) {
+    const at = row * n;
+    let sumGx = 0,
+      sumG = 0;
+    for (let j = 0; j < n; j++) {
+      const gv = gs[go + at + j]!,
+        xv = xhat[at + j]!;
+      gw[j] = w ? gv * w[wo + j]! : gv;
+      sumG += gw[j]!;
+      sumGx += r32(gw[j]! * xv);
+      if (accW) accW[j]! += r32(gv * xv);
+      if (accB) accB[j]! += gv;
+    }
+    if (!dx) continue;
+    const r = rstd[row]!;
+    // mean(·) = round(round(Σ) / n), as sum().div(n) stores them; then −round(r · mean).
+    const along = -r32(r * r32(r32(sumGx) / n));
+    const shift = centered ? -r32(r * r32(r32(sumG) / n)) : 0;
+    for (let j = 0; j < n; j++) dx[at + j] = r * gw[j]! + along * xhat[at + j]! + shift;
+  }
+  if (dWeight && accW) dWeight.set(accW);
+  if (dBias && accB) dBias.set(accB);
+};
