@@ -202,7 +202,7 @@ function packTaskFunc(t: Dtype, w: number, pack: number): Func {
  * fused into the epilogue). The A panel holds MR values per k step, the B panel NR values
  * per k step, and C rows are ldc bytes apart. The accumulators are locals, which start at 0.
  */
-function tileFunc(t: Dtype, fma: boolean, withBias: boolean): Func {
+export function tileFunc(t: Dtype, fma: boolean, withBias: boolean): Func {
   const f = new Func(withBias ? ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] : ['i32', 'i32', 'i32', 'i32', 'i32']);
   const [a, b, c, kc, ldc, bias] = [0, 1, 2, 3, 4, 5];
   const acc = Array.from({ length: MR }, () => Array.from({ length: NV }, () => f.local('v128')));
