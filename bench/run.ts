@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark in this folder, one after the other;
 // `npm run bench -- peers gemm`: only those (a name is a file's stem: peers → peers.ts,
 // gemm → gemm.bench.ts). peers.ts (sparsegrad vs jax-js and PyTorch) runs only when named:
-// it starts Python and takes a few minutes.
+// it starts Python and takes a few minutes; kernel-ceiling.ts (the GEMM micro-kernel on
+// L1-resident panels, which peers.ts also measures) only when named too.
 export {};
 // Each file runs its own comparison (side by side, in the same run) and prints ratios.
 const files = [
@@ -16,7 +17,9 @@ const files = [
   'gpujs.bench.ts',
 ];
 const named = process.argv.slice(2);
-const selected = named.length === 0 ? files : named.map((name) => (name === 'peers' ? 'peers.ts' : `${name.replace(/\.bench(\.ts)?$/, '')}.bench.ts`));
+const standalone = ['peers', 'kernel-ceiling'];
+const selected =
+  named.length === 0 ? files : named.map((name) => (standalone.includes(name) ? `${name}.ts` : `${name.replace(/\.bench(\.ts)?$/, '')}.bench.ts`));
 for (const file of selected) {
   console.log(`\n=== bench/${file}`);
   await import(`./${file}`);
