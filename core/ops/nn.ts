@@ -60,21 +60,17 @@ function normAxes(op: string, x: Tensor, normalizedShape: readonly number[]): nu
 }
 
 /**
- * The normalisation shared by LayerNorm and RMSNorm, over rows of the trailing `width`
- * elements: x̂ = (x − μ)·r with r = 1/√(mean((x − μ)²) + eps); μ is the row mean when
- * `centered`, else 0. The forward is one fused kernel (it writes x̂ and r); the VJP is
- * written here, once for every backend:
- *   dx = r·(g − x̂·mean(g·x̂) − mean(g))    (no mean(g) term when not centered)
- * g − x̂·mean(g·x̂) removes g's component along x̂ (the scale r is blind to it); − mean(g)
- * removes its mean (the shift μ is blind to it); r undoes the division. Its last step,
- * r·g + (−r·mean(g·x̂))·x̂ + (−r·mean(g)), is one `combine` pass with per-row coefficients.
+ * LayerNorm's and RMSNorm's common body over rows of the trailing `width` elements:
+ * normalizeOnly (below), then ·weight and +bias — fused into one op where the backend has
+ * the kernels (normalizeAffine), else as the separate mul and add.
  */
 function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean, weight: Tensor | null = null, bias: Tensor | null = null): Tensor {
   const be = getBackend();
   // Fused only for the usual parameters: one value per column, x's dtype. Anything else
   // (a broadcast weight, another dtype) takes the unfused ops, their checks and messages.
-  const perColumn = (t: Tensor | null) => t === null || (t.dtype === x.dtype && t.numel === width && sameShape(t.shape, x.shape.slice(x.rank - t.rank)));
-  if ((weight || bias) && perColumn(weight) && perColumn(bias) && be.normAffine && be.normAffineBackward)
+  const oneValuePerColumn = (t: Tensor | null) =>
+    t === null || (t.dtype === x.dtype && t.numel === width && sameShape(t.shape, x.shape.slice(x.rank - t.rank)));
+  if ((weight || bias) && oneValuePerColumn(weight) && oneValuePerColumn(bias) && be.normAffine && be.normAffineBackward)
     return normalizeAffine(x, width, eps, centered, weight, bias);
   let y = normalizeOnly(x, width, eps, centered);
   if (weight) y = y.mul(weight);
@@ -82,6 +78,15 @@ function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean,
   return y;
 }
 
+/**
+ * The normalisation over rows of the trailing `width` elements: x̂ = (x − μ)·r with
+ * r = 1/√(mean((x − μ)²) + eps); μ is the row mean when `centered`, else 0. The forward is
+ * one fused kernel (it writes x̂ and r); the VJP is written here, once for every backend:
+ *   dx = r·(g − x̂·mean(g·x̂) − mean(g))    (no mean(g) term when not centered)
+ * g − x̂·mean(g·x̂) removes g's component along x̂ (the scale r is blind to it); − mean(g)
+ * removes its mean (the shift μ is blind to it); r undoes the division. Its last step,
+ * r·g + (−r·mean(g·x̂))·x̂ + (−r·mean(g)), is one `combine` pass with per-row coefficients.
+ */
 function normalizeOnly(x: Tensor, width: number, eps: number, centered: boolean): Tensor {
   const rows = x.reshape([-1, width]);
   const rstd = empty(x.dtype, [rows.shape[0]!, 1]); // one r per row, shaped to broadcast along it
