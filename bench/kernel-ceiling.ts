@@ -7,8 +7,7 @@
 // Run with: npx tsx bench/kernel-ceiling.ts        (not a test: nothing asserts a time)
 import { pathToFileURL } from 'node:url';
 import { Func, Module } from '../base/wasm-assembler.ts';
-import { F32, lanes, MR, NV, tileFunc } from '../kernels/cpu/gemm-kernels.ts';
-import { hasRelaxedSimd } from '../kernels/cpu/gemm-kernels.ts';
+import { F32, hasRelaxedSimd, lanes, MR, NV, tileFunc } from '../kernels/cpu/gemm-kernels.ts';
 
 const K = 256; // panels of 4 × 256 and 256 × 8 float32: 12 KiB, in L1
 const NR = NV * lanes(F32);

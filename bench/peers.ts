@@ -400,7 +400,8 @@ const loadAfter = load();
 console.log(`machine load average after: ${loadAfter}; sparsegrad ${JSON.stringify(threadInfo())}\n`);
 
 const base = columns[1]![1] as Results; // sparsegrad, 2 threads
-const w2 = (name: string) => columns.find(([n]) => n === name)?.[1];
+/** One system's results (or the reason it did not run), by column name. */
+const column = (name: string) => columns.find(([n]) => n === name)?.[1];
 const pad = (s: string, n = 16) => s.padStart(n);
 console.log('ms per run (GFLOP/s) [time ÷ sparsegrad 2T]');
 console.log('workload'.padEnd(10) + columns.map(([name]) => pad(name, 24)).join(''));
@@ -422,7 +423,7 @@ console.log(`SparseGrad step ÷ dense step (2 threads): ${(base['W2-SG']!.ms / b
 const gflops = (r: Results | string | undefined, w: Workload) => (typeof r === 'object' && r[w] ? FLOPS[w] / r[w]!.ms / 1e6 : undefined);
 /** W1 against the micro-kernel's ceiling: sparsegrad's share of it (1 thread; 2 threads against twice it), PyTorch's multiple of it. */
 const ceilingLine = () => {
-  const [one1, two1, torch1] = [gflops(columns[0]![1], 'W1'), gflops(columns[1]![1], 'W1'), gflops(w2('torch 1T'), 'W1')];
+  const [one1, two1, torch1] = [gflops(columns[0]![1], 'W1'), gflops(columns[1]![1], 'W1'), gflops(column('torch 1T'), 'W1')];
   const pct = (x: number | undefined, of: number) => (x === undefined ? '—' : `${((100 * x) / of).toFixed(0)} %`);
   return `The GEMM's micro-kernel (4 × 8 float32 tile, 4-lane multiplies and adds) reaches ${ceiling.toFixed(1)} GFLOP/s on one thread when its panels stay in L1 (\`bench/kernel-ceiling.ts\`, same run): W1 reaches ${pct(one1, ceiling)} of that on one thread and ${pct(two1, 2 * ceiling)} of twice it on two (the rest goes to copying the operands into wasm memory, packing and streaming B); PyTorch's one-thread W1 is ${torch1 === undefined ? '—' : `${(torch1 / ceiling).toFixed(1)}×`} the micro-kernel's ceiling (x86 vectors wider than WebAssembly's, with fused multiply-add).`;
 };
@@ -438,7 +439,7 @@ for (const [name, r] of columns.slice(0)) {
   }
 }
 const rss = (r: Results | string | undefined) => (typeof r === 'object' && r.W2?.rssGrowthMB !== undefined ? `${r.W2.rssGrowthMB.toFixed(0)} MB` : '—');
-console.log(`\npeak RSS growth over the W2 runs: sparsegrad 1T ${rss(w2('sparsegrad 1T'))}, torch 1T ${rss(w2('torch 1T'))}`);
+console.log(`\npeak RSS growth over the W2 runs: sparsegrad 1T ${rss(column('sparsegrad 1T'))}, torch 1T ${rss(column('torch 1T'))}`);
 
 // ---- the committed copy (--out DIR) ------------------------------------------------------
 
@@ -458,7 +459,7 @@ if (outAt > 0) {
     'torch 2T': 'PyTorch 2 threads',
   };
   const ms = (name: string, w: Workload) => {
-    const r = columns.find(([n]) => n === name)?.[1];
+    const r = column(name);
     return typeof r === 'object' ? r[w]?.ms : undefined;
   };
   const cell = (name: string, w: Workload) => {
@@ -477,7 +478,7 @@ if (outAt > 0) {
     '',
     `ms per call (GFLOP/s in brackets), median of ${REPEATS}; ${date}, ${machine}; load average ${loadBefore} before, ${loadAfter} after; \`npx tsx bench/peers.ts --out ${dir}\`.`,
     `sparsegrad 2 threads ÷ jax-js: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'jax-js', w)}`).join(', ')}; ÷ PyTorch 2 threads: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'torch 2T', w)}`).join(', ')}.`,
-    `Thread scaling (1 ÷ 2 threads): ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${ratio('sparsegrad 1T', 'sparsegrad 2T', w)}`).join(', ')}; the SparseGrad step (W2-SG) takes ${over(ms('sparsegrad 2T', 'W2-SG'), ms('sparsegrad 2T', 'W2'))} the dense one's time (its GEMMs alone: ${SG_GEMM_FLOOR.toFixed(2)}× the multiply-adds). Peak RSS growth over the W2 runs: sparsegrad ${rss(w2('sparsegrad 1T'))}, PyTorch ${rss(w2('torch 1T'))}.`,
+    `Thread scaling (1 ÷ 2 threads): ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${ratio('sparsegrad 1T', 'sparsegrad 2T', w)}`).join(', ')}; the SparseGrad step (W2-SG) takes ${over(ms('sparsegrad 2T', 'W2-SG'), ms('sparsegrad 2T', 'W2'))} the dense one's time (its GEMMs alone: ${SG_GEMM_FLOOR.toFixed(2)}× the multiply-adds). Peak RSS growth over the W2 runs: sparsegrad ${rss(column('sparsegrad 1T'))}, PyTorch ${rss(column('torch 1T'))}.`,
     ceilingLine(),
   ].join('\n');
   mkdirSync(dir, { recursive: true });

@@ -74,15 +74,11 @@ export const STEPS = [
   // bert-small after its second pretraining phase (masked LM + next-sentence prediction,
   // cli/pretrained/README.md), which trains the [CLS] vector and the pooler the classifier
   // reads: the BERT steps again, under new names (the steps above ran on the first phase's
-  // weights; each results.json records the digest of the weights it used). On the first
-  // phase's weights IMDB and brown-genre sat at the majority class; a one-run IMDB probe on the
-  // second phase's (results/probe-imdb-small-nsp-mlp-only) still does, so expect IMDB to need a
-  // stronger encoder than these steps have. IMDB is
-  // the long setting (500 steps of 16 × 128 tokens per run, ≈ 25 min on one core); its sweep
-  // runs 120 steps, as every other task's (at 500 its 60 runs would take ≈ 12 h on two cores),
-  // so its rates are tuned for a shorter run than the comparison's.
-  // IMDB first at the --full setting's own rates (the spam sweep's choices, 3 seeds × 4 methods
-  // × 500 steps, ≈ 2.5 h on two cores): the comparison the tuned step below refines.
+  // weights; each results.json records the digest of the weights it used).
+  // IMDB first at the --full setting's own rates (the spam sweep's choices; 3 seeds × 4 methods
+  // × 500 steps of 16 × 128 tokens, ≈ 2.5 h on two cores; committed: every method near chance).
+  // Its tuned step below sweeps 120-step runs, as every other task's sweep does (at 500 steps
+  // the 60 runs would take ≈ 12 h), so those rates are tuned for a shorter run than the comparison's.
   {
     name: 'imdb-small-nsp-full',
     model: BERT,

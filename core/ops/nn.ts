@@ -10,7 +10,7 @@ import { defaultGenerator, type Generator } from '../random.ts';
 import { formatShape, normalizeAxis, numel, sameShape } from '../../base/shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { dropoutMask } from '../creation.ts';
-import { getBackend } from '../../kernels/backend.ts';
+import { type Backend, getBackend } from '../../kernels/backend.ts';
 import { assertTensor, broadcastView, compute, empty, scalarLike, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
 
@@ -71,7 +71,7 @@ function normalizeRows(x: Tensor, width: number, eps: number, centered: boolean,
   const oneValuePerColumn = (t: Tensor | null) =>
     t === null || (t.dtype === x.dtype && t.numel === width && sameShape(t.shape, x.shape.slice(x.rank - t.rank)));
   if ((weight || bias) && oneValuePerColumn(weight) && oneValuePerColumn(bias) && be.normAffine && be.normAffineBackward)
-    return normalizeAffine(x, width, eps, centered, weight, bias);
+    return normalizeAffine(be, x, width, eps, centered, weight, bias);
   let y = normalizeOnly(x, width, eps, centered);
   if (weight) y = y.mul(weight);
   if (bias) y = y.add(bias);
@@ -114,19 +114,20 @@ function normalizeOnly(x: Tensor, width: number, eps: number, centered: boolean)
  * unfused ops (the mul's and add's VJPs, the sums over rows, then the rows' own VJP
  * above) — bitwise the same results (spec/norm-affine.spec.ts).
  */
-function normalizeAffine(x: Tensor, width: number, eps: number, centered: boolean, weight: Tensor | null, bias: Tensor | null): Tensor {
-  const be = getBackend();
+function normalizeAffine(be: Backend, x: Tensor, width: number, eps: number, centered: boolean, weight: Tensor | null, bias: Tensor | null): Tensor {
   const rows = x.reshape([-1, width]);
   const rstd = empty(x.dtype, [rows.shape[0]!, 1]);
   const xhat = empty(x.dtype, rows.shape);
+  // One value per column; the backward reads the same weight view (saved: its version is checked).
   const perColumn = (t: Tensor | null) => (t ? viewOf<FloatStorage>(t.contiguous().reshape([width])) : null);
+  const [weightView, biasView] = [perColumn(weight), perColumn(bias)];
   const y = compute(x.dtype, rows.shape, (out) =>
     be.normAffine!(
       viewOf<FloatStorage>(rows),
       eps,
       centered,
-      perColumn(weight),
-      perColumn(bias),
+      weightView,
+      biasView,
       xhat.storage.data as FloatStorage,
       rstd.storage.data as FloatStorage,
       out as FloatStorage,
@@ -145,7 +146,7 @@ function normalizeAffine(x: Tensor, width: number, eps: number, centered: boolea
         viewOf<FloatStorage>(g.contiguous()),
         xhat.storage.data as FloatStorage,
         rstd.storage.data as FloatStorage,
-        perColumn(weight),
+        weightView,
         centered,
         data(dx),
         data(dWeight),
