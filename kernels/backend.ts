@@ -63,6 +63,13 @@ export interface Backend {
   /** Softmax (or log-softmax) along the last axis of x, written contiguously to out. */
   softmax(x: View<FloatStorage>, out: FloatStorage, log: boolean): void;
   /**
+   * Optional: softmax's VJP along the last axis, from its output y and the incoming g, into
+   * contiguous out: y·(g − Σ g·y), or for log-softmax g − exp(y)·Σ g. One pass per row
+   * instead of four ops and three temporaries; bitwise what those ops give (core/ops/nn.ts
+   * uses them where a backend does not have it).
+   */
+  softmaxBackward?(y: View<FloatStorage>, g: View<FloatStorage>, out: FloatStorage, log: boolean): void;
+  /**
    * Normalise each row (last axis) of x: x̂ = (x − μ)·r with r = 1/√(mean((x − μ)²) + eps),
    * μ = the row mean when `centered` (LayerNorm) or 0 (RMSNorm). Writes x̂ and r (one per row).
    */

@@ -22,10 +22,16 @@ function softmaxFamily(x: Tensor, axis: number, log: boolean): Tensor {
   const a = normalizeAxis(axis, x.rank, 'softmax');
   const moved = x.transpose(a, -1);
   const y = compute(x.dtype, moved.shape, (out, be) => be.softmax(viewOf<FloatStorage>(moved), out as FloatStorage, log)).transpose(a, -1);
-  return record(log ? 'LogSoftmaxBackward' : 'SoftmaxBackward', y, [x], (g) =>
-    // softmax: y ⊙ (g − Σ g⊙y);  log-softmax: g − softmax ⊙ Σ g
-    log ? [g.sub(y.exp().mul(g.sum(a, true)))] : [y.mul(g.sub(g.mul(y).sum(a, true)))],
-  );
+  return record(log ? 'LogSoftmaxBackward' : 'SoftmaxBackward', y, [x], (g) => [softmaxVjp(y, g, a, log)]);
+}
+
+/** softmax: y ⊙ (g − Σ g⊙y);  log-softmax: g − softmax ⊙ Σ g — one kernel where the backend has it. */
+function softmaxVjp(y: Tensor, g: Tensor, a: number, log: boolean): Tensor {
+  const be = getBackend();
+  if (!be.softmaxBackward || g.dtype !== y.dtype) return log ? g.sub(y.exp().mul(g.sum(a, true))) : y.mul(g.sub(g.mul(y).sum(a, true)));
+  const [ym, gm] = [y.transpose(a, -1), g.transpose(a, -1)];
+  const dxMoved = compute(y.dtype, ym.shape, (out) => be.softmaxBackward!(viewOf<FloatStorage>(ym), viewOf<FloatStorage>(gm), out as FloatStorage, log));
+  return dxMoved.transpose(a, -1);
 }
 /**
  * Softmax along `axis` (default the last); its VJP is y·(g − Σ g·y).

@@ -13,7 +13,7 @@ import { gemmBatch } from './gemm.ts';
 import { linear } from './linear.ts';
 import { binary, copy, unary, unaryBackward, where } from './elementwise.ts';
 import { reduce } from './reduce.ts';
-import { softmax } from './softmax.ts';
+import { softmax, softmaxBackward } from './softmax.ts';
 import { combine, normAffine, normAffineBackward, normalize } from './normalize.ts';
 import { gather, scatterAdd } from './indexing.ts';
 
@@ -27,6 +27,7 @@ export const cpuBackend: Backend = {
   copy,
   reduce,
   softmax,
+  softmaxBackward,
   normalize,
   combine,
   normAffine,
