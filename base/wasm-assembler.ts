@@ -168,6 +168,19 @@ export class Func {
     return this.emit(...code, align, ...uleb(offset));
   }
 
+  /** i32x4.extract_lane: pushes lane `lane` of the v128 on the stack as an i32. */
+  extractLaneI32(lane: 0 | 1 | 2 | 3): this {
+    return this.emit(...simd(0x1b), lane);
+  }
+
+  /**
+   * v128.load64_lane: pops a v128, then an address; pushes the v128 with lane `lane` replaced
+   * by the 64 bits at address + offset.
+   */
+  loadLane64(lane: 0 | 1, offset = 0): this {
+    return this.emit(...simd(0x57), 3, ...uleb(offset), lane);
+  }
+
   /** v128.store64_lane: stores the low (lane 0) or high 64 bits of a v128 at the address below it. */
   storeLane64(lane: 0 | 1, offset = 0): this {
     return this.emit(...simd(0x5b), 3, ...uleb(offset), lane);

@@ -23,7 +23,8 @@
  * straight dependency chain.
  *
  * The same table gives e^(−x²) = (√π/2)·erf′(x) from the polynomial's derivative, which
- * spares GELU's backward pass a call of Math.exp (≈ 12 ns each) on the grid.
+ * spares GELU's backward pass a call of Math.exp (≈ 12 ns each) on the grid. Each row keeps
+ * the derivative's coefficients n·cₙ too (the products a call would form, stored once).
  */
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const INV_SQRT_PI = 0.5641895835477563;
@@ -31,7 +32,8 @@ const SQRT_PI_OVER_2 = 0.886226925452758; // √π/2
 const STEPS_PER_UNIT = 32;
 const LIMIT = 6; // erfc(6) ≈ 2e-17: erf is ±1 to double precision beyond
 const DEGREE = 10;
-const STRIDE = DEGREE + 1;
+const SLOPE_AT = DEGREE; // a row's n·cₙ for n = 1…10 sit at SLOPE_AT + n, after c₀…c₁₀
+const STRIDE = 2 * DEGREE + 1;
 
 const table = buildTable();
 
@@ -39,7 +41,15 @@ const table = buildTable();
  * The grid and its coefficients, for the WebAssembly GELU kernels (kernels/cpu/gelu-kernels.ts),
  * which must compute exactly what erf and expNegSquare below compute.
  */
-export const ERF_GRID = { table, stepsPerUnit: STEPS_PER_UNIT, limit: LIMIT, degree: DEGREE, sqrtPiOver2: SQRT_PI_OVER_2 } as const;
+export const ERF_GRID = {
+  table,
+  stepsPerUnit: STEPS_PER_UNIT,
+  limit: LIMIT,
+  degree: DEGREE,
+  slopeAt: SLOPE_AT,
+  stride: STRIDE,
+  sqrtPiOver2: SQRT_PI_OVER_2,
+} as const;
 
 /** The grid cell of x (|x| < LIMIT): the nearest of the points −6, −6 + 1/32, …, 6. */
 function cellOf(x: number): number {
@@ -67,15 +77,17 @@ export function expNegSquare(x: number): number {
   const h = offsetIn(x, cell);
   const t = table;
   const b = cell * STRIDE;
+  const d = b + SLOPE_AT;
   // biome-ignore format: Horner's rule on Σ n·cₙ·hⁿ⁻¹, n = 10 down to 1
-  const slope = (((((((((10 * t[b + 10]! * h + 9 * t[b + 9]!) * h + 8 * t[b + 8]!) * h + 7 * t[b + 7]!) * h + 6 * t[b + 6]!) * h + 5 * t[b + 5]!) * h + 4 * t[b + 4]!) * h + 3 * t[b + 3]!) * h + 2 * t[b + 2]!) * h + t[b + 1]!);
+  const slope = (((((((((t[d + 10]! * h + t[d + 9]!) * h + t[d + 8]!) * h + t[d + 7]!) * h + t[d + 6]!) * h + t[d + 5]!) * h + t[d + 4]!) * h + t[d + 3]!) * h + t[d + 2]!) * h + t[d + 1]!);
   return SQRT_PI_OVER_2 * slope;
 }
 
 /**
- * Row i holds the Taylor coefficients c₀…c₁₀ of erf around −6 + i/32. The rows from 0 on are
- * computed; erf is odd, so the row of −x₀ is the row of x₀ with cₙ negated for even n
- * (negation is exact: these are the values the formulas give at −x₀, bit for bit).
+ * Row i holds the Taylor coefficients c₀…c₁₀ of erf around −6 + i/32, then n·cₙ for n = 1…10.
+ * The rows from 0 on are computed; erf is odd, so the row of −x₀ is the row of x₀ with cₙ
+ * negated for even n (negation is exact: these are the values the formulas give at −x₀, bit
+ * for bit).
  */
 function buildTable(): Float64Array {
   const center = LIMIT * STEPS_PER_UNIT; // the row of x₀ = 0
@@ -96,6 +108,7 @@ function buildTable(): Float64Array {
     if (mirror === i) continue; // x₀ = 0 is its own mirror
     for (let n = 0; n <= DEGREE; n++) out[mirror * STRIDE + n] = n % 2 === 0 ? -out[i * STRIDE + n]! : out[i * STRIDE + n]!;
   }
+  for (let row = 0; row < out.length; row += STRIDE) for (let n = 1; n <= DEGREE; n++) out[row + SLOPE_AT + n] = n * out[row + n]!;
   return out;
 }
 

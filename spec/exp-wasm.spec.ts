@@ -11,6 +11,7 @@ import { Module } from '../base/wasm-assembler.ts';
 import { expIsExact } from '../kernels/cpu/exp.ts';
 import { WASM_MAP_MIN } from '../kernels/cpu/wasm-map.ts';
 import { addExpKernels, addSiluKernels, addSoftmaxKernels } from '../kernels/cpu/exp-kernels.ts';
+import { addGeluKernels } from '../kernels/cpu/gelu-kernels.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
 import { threadPool } from '../kernels/cpu/wasm-runtime.ts';
 import { referenceBackend } from '../kernels/reference/index.ts';
@@ -77,7 +78,7 @@ test("the kernels' exp is this engine's Math.exp (V8: fdlibm), so the fast paths
 });
 
 test('each module stays under the 4 KiB that Chromium compiles synchronously', () => {
-  for (const add of [addExpKernels, addSiluKernels, addSoftmaxKernels]) {
+  for (const add of [addExpKernels, addSiluKernels, addSoftmaxKernels, addGeluKernels]) {
     const mod = new Module({ imported: { shared: true, maximumPages: 1 } });
     add((func, name) => mod.add(func, name));
     expect(mod.encode().length).toBeLessThan(4096);

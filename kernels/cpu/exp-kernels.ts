@@ -20,7 +20,7 @@
 // fdlibm's underflow threshold, whose exp is +0 (−∞ included: masked attention logits).
 
 import { Func } from '../../base/wasm-assembler.ts';
-import { taskRange } from './gelu-kernels.ts';
+import { FLOAT32, FLOAT64, flagTask, type Lanes, mapFunc, pairs, splatConstants, startTask } from './wasm-lanes.ts';
 
 // fdlibm's constants, written as the shortest decimals of the same doubles (bits in hex).
 const INV_LN2 = Math.LOG2E; // 0x3ff71547_652b82fe
@@ -36,9 +36,6 @@ const K_ZERO_BELOW = new Float64Array(new Uint32Array([0, 0x3fd62e43]).buffer)[0
 const TINY = 2 ** -28; // below it fdlibm returns 1 + x
 
 /** The v128 constants the exp code reads, splatted into locals once per call. */
-interface ExpConstants {
-  get(name: keyof typeof CONSTANTS): number;
-}
 const CONSTANTS = {
   invLn2: INV_LN2,
   half: 0.5,
@@ -63,24 +60,16 @@ const CONSTANTS = {
   biasMagic: 1023 + 2 ** 52,
 };
 
-function expConstants(f: Func): ExpConstants {
-  const at = new Map<string, number>();
-  for (const [name, value] of Object.entries(CONSTANTS)) {
-    const l = f.local('v128');
-    f.f64(value).op('f64x2.splat').set(l);
-    at.set(name, l);
-  }
-  return { get: (name) => at.get(name)! };
-}
+type ExpConstants = (name: keyof typeof CONSTANTS) => number;
+const expConstants = (f: Func): ExpConstants => splatConstants(f, CONSTANTS);
 
 /**
  * Pushes exp of the two f64 lanes of local `x`, and clears the lanes of the v128 local
  * `inRange` (all ones at the start of a task) where a lane is outside the kernel's range: its
  * result is then meaningless, and JavaScript recomputes the task (see flagTask).
  */
-function pushExp(f: Func, c: ExpConstants, x: number, inRange: number): void {
+function pushExp(f: Func, C: ExpConstants, x: number, inRange: number): void {
   const [ax, k, hi, lo, r, t, cc] = Array.from({ length: 7 }, () => f.local('v128')) as [number, number, number, number, number, number, number];
-  const C = c.get;
   f.get(x).op('f64x2.abs').set(ax);
   // inRange &= |x| < RANGE or x < UNDERFLOW
   f.get(ax).get(C('range')).op('f64x2.lt').get(x).get(C('underflow')).op('f64x2.lt').op('v128.or');
@@ -111,91 +100,8 @@ function pushExp(f: Func, c: ExpConstants, x: number, inRange: number): void {
   f.get(x).get(C('underflow')).op('f64x2.lt').op('v128.andnot');
 }
 
-/** How one dtype's elements are read and written two (a pair) or one (a single) at a time, as f64 lanes. */
-interface Lanes {
-  bytes: 4 | 8;
-  /** Pushes the pair (or the single, in both lanes: a tail's lane 1 is a copy, never garbage) at the address on the stack. */
-  load(f: Func, single: boolean): void;
-  /** Stores the f64 lanes on the stack at the address below them: both, or lane 0 only. */
-  store(f: Func, single: boolean): void;
-}
-const FLOAT32: Lanes = {
-  bytes: 4,
-  load: (f, single) => f.mem(single ? 'v128.load32_splat' : 'v128.load64_zero').op('f64x2.promote_low_f32x4'),
-  store: (f, single) => (single ? f.extractLane(0).op('f32.demote_f64').mem('f32.store') : f.op('f32x4.demote_f64x2_zero').storeLane64(0)),
-};
-const FLOAT64: Lanes = {
-  bytes: 8,
-  load: (f, single) => f.mem(single ? 'v128.load64_splat' : 'v128.load'),
-  store: (f, single) => (single ? f.extractLane(0).mem('f64.store') : f.mem('v128.store')),
-};
-
-/**
- * Runs `body(single)` over `count` elements in pairs (single = false), then once more for
- * an odd last element (single = true). `count` must be ≥ 1; `at` (a byte offset local, from
- * 0) advances by one pair each time.
- */
-function pairs(f: Func, t: Lanes, count: number, at: number, body: (single: boolean) => void): void {
-  const left = f.local('i32');
-  f.i32(0).set(at);
-  f.get(count).i32(1).op('i32.shr_u').set(left);
-  f.block(() => {
-    f.get(left).op('i32.eqz').brIf(0);
-    f.loop(() => {
-      body(false);
-      f.get(at)
-        .i32(2 * t.bytes)
-        .op('i32.add')
-        .set(at);
-      f.get(left).i32(1).op('i32.sub').tee(left).brIf(0);
-    });
-  });
-  f.block(() => {
-    f.get(count).i32(1).op('i32.and').op('i32.eqz').brIf(0);
-    body(true);
-  });
-}
-
-/** Sets the v128 local `inRange` to all ones: no lane out of range yet. */
-const startTask = (f: Func, inRange: number) => f.i32(-1).op('i32x4.splat').set(inRange);
-
-/** Stores the task's flag, an i32 at flags + 4·task: 1 if a lane was out of range, else 0. */
-const flagTask = (f: Func, flags: number, task: number, inRange: number) =>
-  f.get(flags).get(task).i32(4).op('i32.mul').op('i32.add').get(inRange).op('i64x2.all_true').op('i32.eqz').mem('i32.store');
-
-/**
- * An elementwise kernel map(task, x₁…x_arity, out, n, perTask, flags) over elements
- * [task·perTask, …) of n: `body(inputs, inRange)` pushes the f64 lanes of out from the
- * locals holding the inputs' lanes (its exps clear lanes of the v128 local `inRange`).
- */
-function mapFunc(t: Lanes, arity: number, body: (f: Func, c: ExpConstants, inputs: number[], inRange: number) => void): Func {
-  const f = new Func(Array(arity + 5).fill('i32'));
-  const task = 0,
-    ins = Array.from({ length: arity }, (_, i) => 1 + i),
-    [out, n, perTask, flags] = [arity + 1, arity + 2, arity + 3, arity + 4];
-  const count = f.local('i32'),
-    at = f.local('i32'),
-    inRange = f.local('v128');
-  const lanes = ins.map(() => f.local('v128'));
-  const c = expConstants(f);
-  taskRange(f, [task, n, perTask], [...ins, out], count, t.bytes);
-  startTask(f, inRange);
-  pairs(f, t, count, at, (single) => {
-    ins.forEach((a, i) => {
-      f.get(a).get(at).op('i32.add');
-      t.load(f, single);
-      f.set(lanes[i]!);
-    });
-    f.get(out).get(at).op('i32.add');
-    body(f, c, lanes, inRange);
-    t.store(f, single);
-  });
-  flagTask(f, flags, task, inRange);
-  return f;
-}
-
 /** exp: out = exp(x), in float32 (rounded once, from the float64 exp, as a Float32Array store rounds) or float64. */
-const expFunc = (t: Lanes) => mapFunc(t, 1, (f, c, [x], inRange) => pushExp(f, c, x!, inRange));
+const expFunc = (t: Lanes) => mapFunc(t, 1, 0, CONSTANTS, (f, c, [x], inRange) => pushExp(f, c, x!, inRange));
 
 /**
  * Pushes σ(x) as kernels/scalar.ts computes it — 1 / (1 + e) for x ≥ 0, e / (1 + e) for x < 0,
@@ -204,17 +110,17 @@ const expFunc = (t: Lanes) => mapFunc(t, 1, (f, c, [x], inRange) => pushExp(f, c
 function pushSigmoid(f: Func, c: ExpConstants, x: number, inRange: number, s: number): void {
   const e = f.local('v128'),
     d = f.local('v128');
-  f.get(x).get(c.get('signBit')).op('v128.or').set(e); // −|x|
+  f.get(x).get(c('signBit')).op('v128.or').set(e); // −|x|
   pushExp(f, c, e, inRange);
-  f.tee(e).get(c.get('one')).op('f64x2.add').set(d);
+  f.tee(e).get(c('one')).op('f64x2.add').set(d);
   f.get(e).get(d).op('f64x2.div');
-  f.get(c.get('one')).get(d).op('f64x2.div');
-  f.get(x).get(c.get('zero')).op('f64x2.lt').op('v128.bitselect').tee(s);
+  f.get(c('one')).get(d).op('f64x2.div');
+  f.get(x).get(c('zero')).op('f64x2.lt').op('v128.bitselect').tee(s);
 }
 
 /** SiLU: out = x·σ(x). */
 const siluFunc = () =>
-  mapFunc(FLOAT32, 1, (f, c, [x], inRange) => {
+  mapFunc(FLOAT32, 1, 0, CONSTANTS, (f, c, [x], inRange) => {
     const s = f.local('v128');
     f.get(x!);
     pushSigmoid(f, c, x!, inRange, s);
@@ -223,11 +129,11 @@ const siluFunc = () =>
 
 /** SiLU's backward: out = g · (σ(x)·(1 + x·(1 − σ(x)))). */
 const siluGradFunc = () =>
-  mapFunc(FLOAT32, 2, (f, c, [x, g], inRange) => {
+  mapFunc(FLOAT32, 2, 0, CONSTANTS, (f, c, [x, g], inRange) => {
     const s = f.local('v128');
     f.get(g!);
     pushSigmoid(f, c, x!, inRange, s);
-    f.get(c.get('one')).get(x!).get(c.get('one')).get(s).op('f64x2.sub').op('f64x2.mul').op('f64x2.add');
+    f.get(c('one')).get(x!).get(c('one')).get(s).op('f64x2.sub').op('f64x2.mul').op('f64x2.add');
     f.op('f64x2.mul').op('f64x2.mul');
   });
 
