@@ -4,8 +4,10 @@
  * length happens once per row rather than once per element. combine (a·x + b·y + c):
  * the last step of their VJP, one pass over collapsed runs.
  */
+import type { FloatStorage } from '../../base/dtype.ts';
 import { contiguousStrides } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
+import { roundTo } from '../scalar.ts';
 import { forEachOffset, forEachRow } from '../view.ts';
 
 /** Calls visit(rowIndex, start, step) for each row along the last axis. */
@@ -21,16 +23,37 @@ function forEachLastAxisRow(
   forEachOffset(outer.shape, [outer], ([start]) => visit(row++, start!, strides[r - 1]!));
 }
 
+/**
+ * Σ (src[p + j·step] − shift)^power over a row (power 1 or 2), in four partial sums: one running
+ * sum is a chain of dependent additions, each waiting for the last (≈ 4 cycles), while four
+ * chains run side by side. The order differs from the reference's, within its tolerance.
+ */
+function rowSum(src: FloatStorage, p: number, step: number, len: number, shift: number, power: 1 | 2): number {
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
+  let j = 0;
+  for (const step2 = 2 * step, step3 = 3 * step, step4 = 4 * step; j + 4 <= len; j += 4, p += step4) {
+    const a = src[p]! - shift,
+      b = src[p + step]! - shift,
+      c = src[p + step2]! - shift,
+      d = src[p + step3]! - shift;
+    s0 += power === 1 ? a : a * a;
+    s1 += power === 1 ? b : b * b;
+    s2 += power === 1 ? c : c * c;
+    s3 += power === 1 ? d : d * d;
+  }
+  for (; j < len; j++, p += step) s0 += power === 1 ? src[p]! - shift : (src[p]! - shift) * (src[p]! - shift);
+  return s0 + s1 + (s2 + s3);
+}
+
 export const normalize: Backend['normalize'] = (x, eps, centered, out, rstd) => {
   const len = x.shape[x.shape.length - 1]!;
   const src = x.data;
   forEachLastAxisRow(x.shape, x.strides, x.offset, (row, start, step) => {
-    let sum = 0;
-    if (centered) for (let j = 0, p = start; j < len; j++, p += step) sum += src[p]!;
-    const mean = sum / len;
-    let squares = 0;
-    for (let j = 0, p = start; j < len; j++, p += step) squares += (src[p]! - mean) * (src[p]! - mean);
-    const r = 1 / Math.sqrt(squares / len + eps);
+    const mean = centered ? rowSum(src, start, step, len, 0, 1) / len : 0;
+    const r = 1 / Math.sqrt(rowSum(src, start, step, len, mean, 2) / len + eps);
     for (let j = 0, p = start, o = row * len; j < len; j++, p += step, o++) out[o] = (src[p]! - mean) * r;
     rstd[row] = r;
   });
@@ -71,13 +94,14 @@ export const combine: Backend['combine'] = (x, y, a, b, c, out) => {
 export const normAffine: NonNullable<Backend['normAffine']> = (x, eps, centered, weight, bias, xhat, rstd, out) => {
   normalize(x, eps, centered, xhat, rstd);
   const n = x.shape[x.shape.length - 1]!;
+  const single = out instanceof Float32Array;
   const [w, wo] = weight ? [weight.data, weight.offset] : [null, 0];
   const [b, bo] = bias ? [bias.data, bias.offset] : [null, 0];
-  for (let row = 0; row < rstd.length; row++) {
-    for (let j = 0, o = row * n; j < n; j++, o++) {
-      out[o] = w ? xhat[o]! * w[wo + j]! : xhat[o]!;
-      if (b) out[o] = out[o]! + b[bo + j]!;
-    }
+  for (let row = 0, o = 0; row < rstd.length; row++, o += n) {
+    if (w && b) for (let j = 0; j < n; j++) out[o + j] = roundTo(xhat[o + j]! * w[wo + j]!, single) + b[bo + j]!;
+    else if (w) for (let j = 0; j < n; j++) out[o + j] = xhat[o + j]! * w[wo + j]!;
+    else if (b) for (let j = 0; j < n; j++) out[o + j] = xhat[o + j]! + b[bo + j]!;
+    else out.set(xhat.subarray(o, o + n), o);
   }
 };
 
@@ -87,16 +111,14 @@ export const normAffine: NonNullable<Backend['normAffine']> = (x, eps, centered,
  * g·x̂ and g into the weight's and bias's column sums; the second writes
  * dx = r·g′ + (−r·mean(g′·x̂))·x̂ + (−r·mean(g′)) (core/ops/nn.ts normalizeRows). Every value
  * the unfused ops store (g′, g′·x̂, g·x̂, the means, r times them) is rounded to the dtype
- * here too, by storing it into a one-element array of that dtype, and every sum runs in
- * float64 in the same order, so results are bitwise theirs (spec/norm-affine.spec.ts).
- * g and x̂ are contiguous rows; dx, dWeight, dBias are written where given.
+ * here too, and every sum runs in float64 in the same order, so results are bitwise theirs
+ * (spec/norm-affine.spec.ts). g and x̂ are contiguous rows; dx, dWeight, dBias are written
+ * where given.
  */
 export const normAffineBackward: NonNullable<Backend['normAffineBackward']> = (g, xhat, rstd, weight, centered, dx, dWeight, dBias) => {
   const n = xhat.length / rstd.length;
-  const Row = xhat.constructor as Float32ArrayConstructor;
-  const gw = new Row(n); // g′ of the current row
-  const round = new Row(1); // stores round a value to the dtype
-  const r32 = (v: number) => ((round[0] = v), round[0]!);
+  const single = xhat instanceof Float32Array;
+  const gw = new Float64Array(n); // g′ of the current row, rounded to the dtype
   const [gs, go] = [g.data, g.offset];
   const [w, wo] = weight ? [weight.data, weight.offset] : [null, 0];
   const accW = dWeight ? new Float64Array(n) : null;
@@ -108,17 +130,17 @@ export const normAffineBackward: NonNullable<Backend['normAffineBackward']> = (g
     for (let j = 0; j < n; j++) {
       const gv = gs[go + at + j]!,
         xv = xhat[at + j]!;
-      gw[j] = w ? gv * w[wo + j]! : gv;
-      sumG += gw[j]!;
-      sumGx += r32(gw[j]! * xv);
-      if (accW) accW[j]! += r32(gv * xv);
+      const gwv = (gw[j] = w ? roundTo(gv * w[wo + j]!, single) : gv);
+      sumG += gwv;
+      sumGx += roundTo(gwv * xv, single);
+      if (accW) accW[j]! += roundTo(gv * xv, single);
       if (accB) accB[j]! += gv;
     }
     if (!dx) continue;
     const r = rstd[row]!;
     // mean(·) = round(round(Σ) / n), as sum().div(n) stores them; then −round(r · mean).
-    const along = -r32(r * r32(r32(sumGx) / n));
-    const shift = centered ? -r32(r * r32(r32(sumG) / n)) : 0;
+    const along = -roundTo(r * roundTo(roundTo(sumGx, single) / n, single), single);
+    const shift = centered ? -roundTo(r * roundTo(roundTo(sumG, single) / n, single), single) : 0;
     for (let j = 0; j < n; j++) dx[at + j] = r * gw[j]! + along * xhat[at + j]! + shift;
   }
   if (dWeight && accW) dWeight.set(accW);

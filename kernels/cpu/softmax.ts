@@ -10,6 +10,7 @@
  */
 import type { FloatStorage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
+import { roundTo } from '../scalar.ts';
 import { forEachOffset, type View } from '../view.ts';
 import { wasmSoftmax } from './exp.ts';
 import { contiguousRun } from './wasm-map.ts';
@@ -56,7 +57,6 @@ export const softmax: Backend['softmax'] = (x, out, log) => {
  * from its own element and s. Every intermediate is rounded to the dtype where the four
  * unfused ops (mul, sum, sub, mul — or exp, sum, mul, sub) store theirs, and s is summed
  * in float64 in the row's order as the sum kernel does, so the result is bitwise theirs.
- * `round` is Math.fround for float32 and the identity for float64.
  */
 function softmaxBackwardRow(
   y: FloatStorage,
@@ -69,32 +69,30 @@ function softmaxBackwardRow(
   out: FloatStorage,
   o: number,
   log: boolean,
-  round: (v: number) => number,
+  single: boolean,
 ): void {
   let s = 0;
   if (log) {
     for (let j = 0; j < len; j++, q += gs) s += g[q]!;
-    s = round(s);
+    s = roundTo(s, single);
     q -= len * gs;
-    for (let j = 0; j < len; j++, p += ys, q += gs) out[o + j] = g[q]! - round(round(Math.exp(y[p]!)) * s);
+    for (let j = 0; j < len; j++, p += ys, q += gs) out[o + j] = g[q]! - roundTo(roundTo(Math.exp(y[p]!), single) * s, single);
   } else {
-    for (let j = 0, a = p, b = q; j < len; j++, a += ys, b += gs) s += round(g[b]! * y[a]!);
-    s = round(s);
-    for (let j = 0; j < len; j++, p += ys, q += gs) out[o + j] = y[p]! * round(g[q]! - s);
+    for (let j = 0, a = p, b = q; j < len; j++, a += ys, b += gs) s += roundTo(g[b]! * y[a]!, single);
+    s = roundTo(s, single);
+    for (let j = 0; j < len; j++, p += ys, q += gs) out[o + j] = y[p]! * roundTo(g[q]! - s, single);
   }
 }
-
-const identity = (v: number) => v;
 
 export const softmaxBackward: Backend['softmaxBackward'] = (y, g, out, log) => {
   const r = y.shape.length;
   const len = y.shape[r - 1]!;
-  const round = out instanceof Float32Array ? Math.fround : identity;
+  const single = out instanceof Float32Array;
   const [ys, gs] = [y.strides[r - 1]!, g.strides[r - 1]!];
   const rows = (v: View<FloatStorage>) => ({ data: v.data, shape: v.shape.slice(0, r - 1), strides: v.strides.slice(0, r - 1), offset: v.offset });
   let o = 0;
   forEachOffset(y.shape.slice(0, r - 1), [rows(y), rows(g)], ([p, q]) => {
-    softmaxBackwardRow(y.data, p!, ys, g.data, q!, gs, len, out, o, log, round);
+    softmaxBackwardRow(y.data, p!, ys, g.data, q!, gs, len, out, o, log, single);
     o += len;
   });
 };
