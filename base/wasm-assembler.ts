@@ -72,8 +72,16 @@ const OPS = {
   // select: pops c, then b, then a; pushes c ≠ 0 ? a : b.
   select: [0x1b],
   unreachable: [0x00], // traps: a RuntimeError in the caller
+  'f32.add': [0x92],
+  'f32.sub': [0x93],
+  'f32.mul': [0x94],
+  'f32.div': [0x95],
+  'f32.reinterpret_i32': [0xbe],
+  'f32x4.splat': simd(0x13),
   'f32x4.add': simd(0xe4),
+  'f32x4.sub': simd(0xe5),
   'f32x4.mul': simd(0xe6),
+  'f32x4.div': simd(0xe7),
   'f64x2.add': simd(0xf0),
   'f64x2.mul': simd(0xf2),
   'f64x2.sub': simd(0xf1),

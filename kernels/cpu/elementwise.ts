@@ -14,6 +14,7 @@ import type { Storage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, type BinaryOp, type UnaryOp } from '../scalar.ts';
 import { collapseAxes, forEachOffset, forEachRow } from '../view.ts';
+import { wasmArith } from './arith.ts';
 import { wasmExp, wasmSilu, wasmSiluGrad } from './exp.ts';
 import { wasmGelu, wasmGeluGrad } from './gelu.ts';
 import { contiguousRun } from './wasm-map.ts';
@@ -48,6 +49,8 @@ function tableRun(f: (a: number, b: number) => number): BinaryRun {
 }
 
 export const binary: Backend['binary'] = (op, a, b, out) => {
+  // Large float32 runs of +, −, ×, ÷: the WebAssembly kernels over the thread pool (kernels/cpu/arith.ts).
+  if (out instanceof Float32Array && wasmArith(op, a, b, out)) return;
   const run = ARITHMETIC[op] ?? tableRun(BINARY[op]);
   let o = 0;
   forEachRow(a.shape, [a, b], ([ja, jb], n, [ta, tb]) => {

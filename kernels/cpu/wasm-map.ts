@@ -68,14 +68,18 @@ export function inMemory(
  * out = kernel(inputs) elementwise. The kernel is called as
  * fn(task, ...inputs, out, n, TASK_ELEMENTS, ...extra, flags) (addresses in bytes); the
  * elements of a task it flagged are recomputed by `js(i)`. False (nothing done) where the
- * runtime is missing or the operands do not fit its memory.
+ * runtime is missing or the operands do not fit its memory. `onCaller` keeps every task on the
+ * calling thread: for a kernel cheaper than the copies around it, waking workers costs more
+ * than the share of work they would take.
  */
-export function wasmMap(fn: number, inputs: Float[], out: Float, js: (i: number) => number, extra: number[] = []): boolean {
+export function wasmMap(fn: number, inputs: Float[], out: Float, js: (i: number) => number, extra: number[] = [], onCaller = false): boolean {
   const wasm = wasmRuntime();
   if (!wasm) return false;
   const n = out.length,
     tasks = Math.ceil(n / TASK_ELEMENTS);
-  const flags = inMemory(inputs, out, 4 * tasks, 0, (at) => wasm.pool.run(fn, tasks, [...at.inputs, at.out, n, TASK_ELEMENTS, ...extra, at.flags]));
+  const flags = inMemory(inputs, out, 4 * tasks, 0, (at) =>
+    wasm.pool.run(fn, tasks, [...at.inputs, at.out, n, TASK_ELEMENTS, ...extra, at.flags], onCaller ? Number.POSITIVE_INFINITY : 1),
+  );
   if (!flags) return false;
   for (let t = 0; t < tasks; t++) {
     if (flags[t] === 0) continue;

@@ -9,6 +9,7 @@ import { type Func, Module } from '../../base/wasm-assembler.ts';
 import { ValueError } from '../../base/errors.ts';
 import { ERF_GRID } from '../erf.ts';
 import { CONTROL_BYTES, defaultThreads, type PoolModule, ThreadPool } from '../threads/pool.ts';
+import { addArithKernels, type ArithKernels } from './arith-kernels.ts';
 import { addExpKernels, addSiluKernels, addSoftmaxKernels, type ExpKernels } from './exp-kernels.ts';
 import { addGeluKernels, ERF_TABLE_BYTES, type GeluKernels } from './gelu-kernels.ts';
 import { addGemmKernels, type GemmKernels, hasRelaxedSimd, hasSimd } from './gemm-kernels.ts';
@@ -27,6 +28,7 @@ export interface Wasm {
   f64: GemmKernels;
   gelu: GeluKernels;
   exp: ExpKernels;
+  arith: ArithKernels;
 }
 
 /** The shared memory if this platform allows one (cross-origin isolated pages, Node), else a private one. */
@@ -46,7 +48,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
   // synchronous compilation on a page's main thread (the GEMM's, one per dtype, 2,493 and 1,777 bytes, GELU's 2,731,
-  // exp's 2,034, SiLU's 2,335, softmax's 3,196): mind it when adding kernels.
+  // exp's 2,034, SiLU's 2,335, softmax's 3,196, the arithmetic's 1,776): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
     const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
@@ -64,17 +66,19 @@ function compile(relaxed: boolean): Wasm | undefined {
   let exp!: ReturnType<typeof addExpKernels>;
   let silu!: ReturnType<typeof addSiluKernels>;
   let softmax!: ReturnType<typeof addSoftmaxKernels>;
+  let arith!: ArithKernels;
   build((mod, task) => (gemm.f32 = addGemmKernels(mod, task, fma, 'f32')));
   build((mod, task) => (gemm.f64 = addGemmKernels(mod, task, fma, 'f64')));
   build((_, task) => (gelu = addGeluKernels(task)));
   build((_, task) => (exp = addExpKernels(task)));
   build((_, task) => (silu = addSiluKernels(task)));
   build((_, task) => (softmax = addSoftmaxKernels(task)));
+  build((_, task) => (arith = addArithKernels(task)));
   ensureBytes(memory, HEAP_START);
   new Float64Array(memory.buffer, ERF_TABLE_AT, ERF_GRID.table.length).set(ERF_GRID.table);
   const pool = new ThreadPool(parts, memory);
   pool.setThreads(defaultThreads());
-  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax } };
+  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax }, arith };
 }
 
 /** x rounded up to a multiple of `to` (addresses, padded sizes). */
