@@ -49,6 +49,7 @@ const OPS = {
   'i32.sub': [0x6b],
   'i32.mul': [0x6c],
   'i32.ne': [0x47],
+  'i32.gt_u': [0x4b],
   'i32.div_u': [0x6e],
   'i32.rem_u': [0x70],
   'i32.lt_u': [0x49],
@@ -62,6 +63,7 @@ const OPS = {
   'f64.sub': [0xa1],
   'f64.mul': [0xa2],
   'f64.div': [0xa3],
+  'f64.sqrt': [0x9f],
   'f64.copysign': [0xa6],
   'f64.ne': [0x62],
   'f64.lt': [0x63],
@@ -199,6 +201,11 @@ export class Func {
     this.emit(0x03, 0x40); // 0x40: the loop yields no value
     body();
     return this.emit(0x0b);
+  }
+
+  /** `br depth`: jumps to the depth-th enclosing label (a loop's start, a block's end). */
+  br(depth: number): this {
+    return this.emit(0x0c, ...uleb(depth));
   }
 
   brIf(depth: number): this {

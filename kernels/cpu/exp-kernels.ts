@@ -20,7 +20,7 @@
 // fdlibm's underflow threshold, whose exp is +0 (−∞ included: masked attention logits).
 
 import { Func } from '../../base/wasm-assembler.ts';
-import { FLOAT32, FLOAT64, flagTask, type Lanes, mapFunc, pairs, splatConstants, startTask } from './wasm-lanes.ts';
+import { FLOAT32, FLOAT64, flagTask, type Lanes, mapFunc, pairs, rowRange, splatConstants, startTask } from './wasm-lanes.ts';
 
 // fdlibm's constants, written as the shortest decimals of the same doubles (bits in hex).
 const INV_LN2 = Math.LOG2E; // 0x3ff71547_652b82fe
@@ -136,17 +136,6 @@ const siluGradFunc = () =>
     f.get(c('one')).get(x!).get(c('one')).get(s).op('f64x2.sub').op('f64x2.mul').op('f64x2.add');
     f.op('f64x2.mul').op('f64x2.mul');
   });
-
-/**
- * The rows of task t: row = t·rowsPerTask up to rowEnd = min(rows, row + rowsPerTask) (locals
- * set here), and each float32 array's address moved to the task's first row of `len`.
- */
-function rowRange(f: Func, [task, rowsPerTask, rows, len]: [number, number, number, number], arrays: number[], row: number, rowEnd: number): void {
-  f.get(task).get(rowsPerTask).op('i32.mul').set(row);
-  f.get(row).get(rowsPerTask).op('i32.add').set(rowEnd);
-  f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd); // min(rowEnd, rows)
-  for (const a of arrays) f.get(a).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(a);
-}
 
 /**
  * softmax32(task, x, out, len, rowsPerTask, rows, stats, flags): for each row of the task,

@@ -44,8 +44,8 @@ export function wasmSoftmax(x: Float32Array, rows: number, len: number, out: Flo
   if (!wasm || !expIsExact()) return undefined;
   const rowsPerTask = Math.ceil(TASK_ELEMENTS / len),
     tasks = Math.ceil(rows / rowsPerTask);
-  const flags = inMemory([x], out, 4 * tasks, log ? 16 * rows : 0, (at) => {
-    const args = [at.inputs[0]!, at.out, len, rowsPerTask, rows, at.extra];
+  const flags = inMemory([x], [out], 4 * tasks, log ? 16 * rows : 0, (at) => {
+    const args = [at.inputs[0]!, at.outputs[0]!, len, rowsPerTask, rows, at.extra];
     if (!log) return wasm.pool.run(wasm.exp.softmax, tasks, [...args, at.flags]);
     wasm.pool.run(wasm.exp.logSoftmax, tasks, [...args, at.flags]);
     // (max, total) per row → (max, log total): WebAssembly has no logarithm.
@@ -79,7 +79,7 @@ export function expIsExact(): boolean {
   const wasm = wasmRuntime();
   if (!wasm) return (exact = false);
   const got = new Float64Array(PROBE.length);
-  const flags = inMemory([PROBE], got, 4, 0, (at) => wasm.pool.run(wasm.exp.exp64, 1, [at.inputs[0]!, at.out, PROBE.length, PROBE.length, at.flags]));
+  const flags = inMemory([PROBE], [got], 4, 0, (at) => wasm.pool.run(wasm.exp.exp64, 1, [at.inputs[0]!, at.outputs[0]!, PROBE.length, PROBE.length, at.flags]));
   exact = flags !== undefined && flags[0] === 0 && PROBE.every((x, i) => Object.is(got[i], Math.exp(x)));
   return exact;
 }

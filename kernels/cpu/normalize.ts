@@ -8,7 +8,9 @@ import type { FloatStorage } from '../../base/dtype.ts';
 import { contiguousStrides } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
 import { roundTo } from '../scalar.ts';
-import { forEachOffset, forEachRow } from '../view.ts';
+import { forEachOffset, forEachRow, type View } from '../view.ts';
+import { wasmNormRows } from './norm.ts';
+import { contiguousRun } from './wasm-map.ts';
 
 /** Calls visit(rowIndex, start, step) for each row along the last axis. */
 function forEachLastAxisRow(
@@ -50,6 +52,7 @@ function rowSum(src: FloatStorage, p: number, step: number, len: number, shift: 
 
 export const normalize: Backend['normalize'] = (x, eps, centered, out, rstd) => {
   const len = x.shape[x.shape.length - 1]!;
+  if (wasmRows(x, eps, centered, null, null, out, rstd, null)) return;
   const src = x.data;
   forEachLastAxisRow(x.shape, x.strides, x.offset, (row, start, step) => {
     const mean = centered ? rowSum(src, start, step, len, 0, 1) / len : 0;
@@ -58,6 +61,39 @@ export const normalize: Backend['normalize'] = (x, eps, centered, out, rstd) => 
     rstd[row] = r;
   });
 };
+
+/**
+ * Large contiguous float32 rows: the WebAssembly kernel over the thread pool (kernels/cpu/norm.ts),
+ * bitwise these loops' results. False where it does not apply (the caller takes the loops).
+ */
+function wasmRows(
+  x: View<FloatStorage>,
+  eps: number,
+  centered: boolean,
+  weight: View<FloatStorage> | null,
+  bias: View<FloatStorage> | null,
+  xhat: FloatStorage,
+  rstd: FloatStorage,
+  out: FloatStorage | null,
+): boolean {
+  const len = x.shape[x.shape.length - 1]!;
+  const run = xhat instanceof Float32Array && len > 0 ? contiguousRun(x, Float32Array) : undefined;
+  const columns = (v: View<FloatStorage> | null) => (v ? (v.data as Float32Array).subarray(v.offset, v.offset + len) : null);
+  return (
+    run !== undefined &&
+    wasmNormRows({
+      x: run,
+      len,
+      eps,
+      centered,
+      weight: columns(weight),
+      bias: columns(bias),
+      xhat: xhat as Float32Array,
+      rstd: rstd as Float32Array,
+      out: out as Float32Array | null,
+    })
+  );
+}
 
 /**
  * Same order of operations as the reference (a·x, + b·y, + c, in doubles), so results are
@@ -92,6 +128,7 @@ export const combine: Backend['combine'] = (x, y, a, b, c, out) => {
  * ops'. `weight`, `bias`: one value per column (contiguous), either may be absent.
  */
 export const normAffine: NonNullable<Backend['normAffine']> = (x, eps, centered, weight, bias, xhat, rstd, out) => {
+  if (wasmRows(x, eps, centered, weight, bias, xhat, rstd, out)) return;
   normalize(x, eps, centered, xhat, rstd);
   const n = x.shape[x.shape.length - 1]!;
   const single = out instanceof Float32Array;

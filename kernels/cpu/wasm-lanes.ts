@@ -19,6 +19,17 @@ export function taskRange(f: Func, [task, n, perTask]: [number, number, number],
   for (const a of arrays) f.get(a).get(first).i32(bytes).op('i32.mul').op('i32.add').set(a);
 }
 
+/**
+ * The rows of task t: row = t·rowsPerTask up to rowEnd = min(rows, row + rowsPerTask) (locals
+ * set here), and each float32 array's address moved to the task's first row of `len`.
+ */
+export function rowRange(f: Func, [task, rowsPerTask, rows, len]: [number, number, number, number], arrays: number[], row: number, rowEnd: number): void {
+  f.get(task).get(rowsPerTask).op('i32.mul').set(row);
+  f.get(row).get(rowsPerTask).op('i32.add').set(rowEnd);
+  f.get(rowEnd).get(rows).get(rowEnd).get(rows).op('i32.lt_u').op('select').set(rowEnd); // min(rowEnd, rows)
+  for (const a of arrays) f.get(a).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(a);
+}
+
 /** How one dtype's elements are read and written two (a pair) or one (a single) at a time, as f64 lanes. */
 export interface Lanes {
   bytes: 4 | 8;

@@ -31,36 +31,36 @@ export function contiguousRun<T extends Float>(v: View, type: new (n: number) =>
 }
 
 /**
- * Lays out the memory as flags (flagBytes, zeroed) | extra (extraBytes) | inputs | out,
- * copies the inputs in, runs `run` with those addresses, copies out.length elements out,
- * and returns the flags; undefined (nothing done) without the runtime or past its memory's
- * ceiling.
+ * Lays out the memory as flags (flagBytes, zeroed) | extra (extraBytes) | inputs | outputs,
+ * copies the inputs in, runs `run` with those addresses, copies each output's length of
+ * elements out, and returns the flags; undefined (nothing done) without the runtime or past
+ * its memory's ceiling. Every array has the outputs' first element type.
  */
 export function inMemory(
   inputs: Float[],
-  out: Float,
+  outputs: Float[],
   flagBytes: number,
   extraBytes: number,
-  run: (at: { inputs: number[]; out: number; flags: number; extra: number }) => void,
+  run: (at: { inputs: number[]; outputs: number[]; flags: number; extra: number }) => void,
 ): Int32Array | undefined {
   const wasm = wasmRuntime();
   if (!wasm) return undefined;
-  const bytes = out.BYTES_PER_ELEMENT;
+  const bytes = outputs[0]!.BYTES_PER_ELEMENT;
   const flags = HEAP_START,
     extra = roundUp(flags + flagBytes, 64);
   let end = roundUp(extra + extraBytes, 64);
-  const at = inputs.map((x) => {
+  const place = (x: Float) => {
     const a = end;
     end = roundUp(a + x.length * bytes, 64);
     return a;
-  });
-  const outAt = end;
-  if (!ensureBytes(wasm.memory, outAt + out.length * bytes)) return undefined;
-  const Mem = out instanceof Float32Array ? Float32Array : Float64Array;
+  };
+  const [inAt, outAt] = [inputs.map(place), outputs.map(place)];
+  if (!ensureBytes(wasm.memory, end)) return undefined;
+  const Mem = outputs[0] instanceof Float32Array ? Float32Array : Float64Array;
   new Int32Array(wasm.memory.buffer, flags, flagBytes >> 2).fill(0); // a kernel that never flags leaves them so
-  inputs.forEach((x, i) => new Mem(wasm.memory.buffer, at[i]!, x.length).set(x as never));
-  run({ inputs: at, out: outAt, flags, extra });
-  out.set(new Mem(wasm.memory.buffer, outAt, out.length) as never);
+  inputs.forEach((x, i) => new Mem(wasm.memory.buffer, inAt[i]!, x.length).set(x as never));
+  run({ inputs: inAt, outputs: outAt, flags, extra });
+  outputs.forEach((out, i) => out.set(new Mem(wasm.memory.buffer, outAt[i]!, out.length) as never));
   return new Int32Array(wasm.memory.buffer, flags, flagBytes >> 2);
 }
 
@@ -77,8 +77,8 @@ export function wasmMap(fn: number, inputs: Float[], out: Float, js: (i: number)
   if (!wasm) return false;
   const n = out.length,
     tasks = Math.ceil(n / TASK_ELEMENTS);
-  const flags = inMemory(inputs, out, 4 * tasks, 0, (at) =>
-    wasm.pool.run(fn, tasks, [...at.inputs, at.out, n, TASK_ELEMENTS, ...extra, at.flags], onCaller ? Number.POSITIVE_INFINITY : 1),
+  const flags = inMemory(inputs, [out], 4 * tasks, 0, (at) =>
+    wasm.pool.run(fn, tasks, [...at.inputs, at.outputs[0]!, n, TASK_ELEMENTS, ...extra, at.flags], onCaller ? Number.POSITIVE_INFINITY : 1),
   );
   if (!flags) return false;
   for (let t = 0; t < tasks; t++) {

@@ -12,6 +12,7 @@ import { CONTROL_BYTES, defaultThreads, type PoolModule, ThreadPool } from '../t
 import { addArithKernels, type ArithKernels } from './arith-kernels.ts';
 import { addExpKernels, addSiluKernels, addSoftmaxKernels, type ExpKernels } from './exp-kernels.ts';
 import { addGeluKernels, ERF_TABLE_BYTES, type GeluKernels } from './gelu-kernels.ts';
+import { addNormKernels, type NormKernels } from './norm-kernels.ts';
 import { addGemmKernels, type GemmKernels, hasRelaxedSimd, hasSimd } from './gemm-kernels.ts';
 
 export const MAX_PAGES = 32768; // 2 GiB: the memory's ceiling (a shared memory must declare one)
@@ -29,6 +30,7 @@ export interface Wasm {
   gelu: GeluKernels;
   exp: ExpKernels;
   arith: ArithKernels;
+  norm: NormKernels;
 }
 
 /** The shared memory if this platform allows one (cross-origin isolated pages, Node), else a private one. */
@@ -48,7 +50,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
   // synchronous compilation on a page's main thread (the GEMM's, one per dtype, 2,493 and 1,777 bytes, GELU's 2,731,
-  // exp's 2,034, SiLU's 2,335, softmax's 3,196, the arithmetic's 1,776): mind it when adding kernels.
+  // exp's 2,034, SiLU's 2,335, softmax's 3,196, the arithmetic's 1,776, the norms' 1,008): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
     const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
@@ -67,6 +69,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   let silu!: ReturnType<typeof addSiluKernels>;
   let softmax!: ReturnType<typeof addSoftmaxKernels>;
   let arith!: ArithKernels;
+  let norm!: NormKernels;
   build((mod, task) => (gemm.f32 = addGemmKernels(mod, task, fma, 'f32')));
   build((mod, task) => (gemm.f64 = addGemmKernels(mod, task, fma, 'f64')));
   build((_, task) => (gelu = addGeluKernels(task)));
@@ -74,11 +77,12 @@ function compile(relaxed: boolean): Wasm | undefined {
   build((_, task) => (silu = addSiluKernels(task)));
   build((_, task) => (softmax = addSoftmaxKernels(task)));
   build((_, task) => (arith = addArithKernels(task)));
+  build((_, task) => (norm = addNormKernels(task)));
   ensureBytes(memory, HEAP_START);
   new Float64Array(memory.buffer, ERF_TABLE_AT, ERF_GRID.table.length).set(ERF_GRID.table);
   const pool = new ThreadPool(parts, memory);
   pool.setThreads(defaultThreads());
-  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax }, arith };
+  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax }, arith, norm };
 }
 
 /** x rounded up to a multiple of `to` (addresses, padded sizes). */
