@@ -64,6 +64,7 @@ const OPS = {
   'f64.mul': [0xa2],
   'f64.div': [0xa3],
   'f64.sqrt': [0x9f],
+  'f64.neg': [0x9a],
   'f64.copysign': [0xa6],
   'f64.ne': [0x62],
   'f64.lt': [0x63],

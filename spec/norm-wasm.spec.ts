@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, expect, test, vi } from 'vitest';
 import { Module } from '../base/wasm-assembler.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
+import { normAffineBackwardLoops } from '../kernels/cpu/normalize.ts';
 import { addNormKernels } from '../kernels/cpu/norm-kernels.ts';
 import { WASM_MAP_MIN } from '../kernels/cpu/wasm-map.ts';
 import { threadPool, wasmRuntime } from '../kernels/cpu/wasm-runtime.ts';
@@ -94,4 +95,44 @@ test('the norm module stays under the 4 KiB that Chromium compiles synchronously
   const mod = new Module({ imported: { shared: true, maximumPages: 1 } });
   addNormKernels((func, name) => mod.add(func, name));
   expect(mod.encode().length).toBeLessThan(4096);
+});
+
+test('their backward pass (dx by rows, dWeight and dBias by columns): bitwise the JavaScript loops, every threading', () => {
+  const kernels = wasmRuntime()!.norm;
+  const run = vi.spyOn(threadPool!, 'run');
+  fc.assert(
+    fc.property(
+      fc.record({
+        len: fc.integer({ min: 1, max: 300 }),
+        seed: fc.integer(),
+        centered: fc.boolean(),
+        weight: fc.boolean(),
+        wanted: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()),
+        orderSensitive: fc.boolean(),
+      }),
+      ({ len, seed, centered, weight, wanted, orderSensitive }) => {
+        const rows = Math.ceil(WASM_MAP_MIN / len) + (seed & 3);
+        const values = (n: number, s: number) => seededValues(Float32Array, n, s, orderSensitive ? wide : plain, SPECIAL, 0.001);
+        const g: View<Float32Array> = { data: values(rows * len, seed), shape: [rows, len], strides: [len, 1], offset: 0 };
+        const xhat = values(rows * len, seed + 1);
+        const rstd = seededValues(Float32Array, rows, seed + 2, (u) => u * 3);
+        const w: View<Float32Array> | null = weight ? { data: values(len, seed + 3), shape: [len], strides: [1], offset: 0 } : null;
+        const results = (kernel: typeof normAffineBackwardLoops) => {
+          const [dx, dWeight, dBias] = [rows * len, len, len].map((n, i) => (wanted[i] ? new Float32Array(n) : null));
+          kernel(g, xhat, rstd, w, centered, dx!, dWeight!, dBias!);
+          return [dx, dWeight, dBias];
+        };
+        everyThreading(() => {
+          const [want, got] = [results(normAffineBackwardLoops), results(cpuBackend.normAffineBackward!)];
+          for (let i = 0; i < 3; i++) {
+            const problem = want[i] && mismatch(want[i]!, got[i]!);
+            if (problem) return `len ${len}, rows ${rows}, centered ${centered}, weight ${weight}: ${['dx', 'dWeight', 'dBias'][i]} ${problem}`;
+          }
+          return null;
+        });
+      },
+    ),
+    { numRuns: 40 },
+  );
+  for (const fn of [kernels.normRowsBackward, kernels.normColumnSums]) expect(run.mock.calls.some(([f]) => f === fn)).toBe(true);
 });

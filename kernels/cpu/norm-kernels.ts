@@ -1,9 +1,10 @@
-// The WebAssembly code of LayerNorm's and RMSNorm's forward pass on float32 rows
-// (kernels/cpu/normalize.ts runs it through kernels/cpu/norm.ts), so that the thread pool can
-// split the rows: in a BERT layer the two norms' forward passes ran on one core while the GEMMs
-// ran on all of them.
+// The WebAssembly code of LayerNorm's and RMSNorm's forward and backward passes on float32
+// rows (kernels/cpu/normalize.ts runs it through kernels/cpu/norm.ts), so that the thread pool
+// can split the work: in a BERT layer the two norms ran on one core while the GEMMs ran on all
+// of them.
 //
-// The function is the JavaScript one (kernels/cpu/normalize.ts: rowSum, normalize, normAffine)
+// Each function is the JavaScript one (kernels/cpu/normalize.ts: rowSum, normalize, normAffine,
+// normAffineBackwardLoops)
 // operation for operation: the row's sums in float64 in the same four partial sums (lanes 0
 // and 1 of one v128 are sums 0 and 1, of the other sums 2 and 3; the tail goes into sum 0),
 // combined in the same order; x̂ = (x − mean)·r in float64, rounded once on the store; the
@@ -144,12 +145,160 @@ function normRowsFunc(): Func {
   return f;
 }
 
-/** The pool function (an index into the pool's names). */
-export interface NormKernels {
-  normRows: number;
+/** Pushes v (an f64 on the stack) rounded to float32 and back: what storing it into a Float32Array keeps. */
+const round32 = (f: Func) => f.op('f32.demote_f64').op('f64.promote_f32');
+
+/**
+ * Sets the float32 local `into` to g′_j = g_j·w_j rounded to float32 (g_j where there is no
+ * weight), for the element at byte offset `at` of the row (g at `g`, the weight's columns at
+ * `weight`).
+ */
+function setGradAtXhat(f: Func, g: number, weight: number, at: number, into: number): void {
+  f.get(g).get(at).op('i32.add').mem('f32.load').set(into);
+  f.block(() => {
+    f.get(weight).op('i32.eqz').brIf(0);
+    f.get(into).get(weight).get(at).op('i32.add').mem('f32.load').op('f32.mul').set(into);
+  });
 }
 
-/** Adds the kernel through `task(func, name)` (one module). */
+/**
+ * normRowsBackward(task, g, xhat, rstd, dx, weight, len, rowsPerTask, rows, centered): for each
+ * row of the task, as normAffineBackward computes it (kernels/cpu/normalize.ts): the sums of
+ * g′ and of round(g′·x̂) in float64, one after the other along the row; then
+ * dx = r·g′ + (−round(r·round(round(Σg′x̂)/len)))·x̂ + (−round(r·round(round(Σg′)/len))), the last
+ * term only when `centered`.
+ */
+function normRowsBackwardFunc(): Func {
+  const f = new Func(Array(10).fill('i32'));
+  const [task, g, xhat, rstd, dx, weight, len, rowsPerTask, rows, centered] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [row, rowEnd, at, end] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const [sumG, sumGx, r, along, shift, lenF] = [f.local('f64'), f.local('f64'), f.local('f64'), f.local('f64'), f.local('f64'), f.local('f64')];
+  const gw32 = f.local('f32');
+  rowRange(f, [task, rowsPerTask, rows, len], [g, xhat, dx], row, rowEnd);
+  f.get(len).op('f64.convert_i32_s').set(lenF);
+  f.get(len).i32(4).op('i32.mul').set(end);
+  /** −round(r · round(round(sum) / len)) */
+  const term = (sum: number) => {
+    f.get(r).get(sum);
+    round32(f).get(lenF).op('f64.div');
+    round32(f).op('f64.mul');
+    round32(f).op('f64.neg');
+  };
+  f.loop(() => {
+    f.f64(0).set(sumG);
+    f.f64(0).set(sumGx);
+    f.i32(0).set(at);
+    f.loop(() => {
+      setGradAtXhat(f, g, weight, at, gw32);
+      f.get(sumG).get(gw32).op('f64.promote_f32').op('f64.add').set(sumG);
+      f.get(sumGx).get(gw32).get(xhat).get(at).op('i32.add').mem('f32.load').op('f32.mul').op('f64.promote_f32').op('f64.add').set(sumGx);
+      f.get(at).i32(4).op('i32.add').tee(at).get(end).op('i32.ne').brIf(0);
+    });
+    f.get(rstd).get(row).i32(4).op('i32.mul').op('i32.add').mem('f32.load').op('f64.promote_f32').set(r);
+    term(sumGx);
+    f.set(along);
+    f.f64(0).set(shift);
+    f.block(() => {
+      f.get(centered).op('i32.eqz').brIf(0);
+      term(sumG);
+      f.set(shift);
+    });
+    f.i32(0).set(at);
+    f.loop(() => {
+      setGradAtXhat(f, g, weight, at, gw32);
+      f.get(dx).get(at).op('i32.add');
+      f.get(r).get(gw32).op('f64.promote_f32').op('f64.mul');
+      f.get(along).get(xhat).get(at).op('i32.add').mem('f32.load').op('f64.promote_f32').op('f64.mul').op('f64.add');
+      f.get(shift).op('f64.add').op('f32.demote_f64').mem('f32.store');
+      f.get(at).i32(4).op('i32.add').tee(at).get(end).op('i32.ne').brIf(0);
+    });
+    for (const a of [g, xhat, dx]) f.get(a).get(end).op('i32.add').set(a);
+    f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
+  });
+  return f;
+}
+
+/**
+ * normColumnSums(task, g, xhat, dWeight, dBias, len, columnsPerTask, rows): for each column of
+ * the task, the weight's gradient Σ round(g·x̂) and the bias's Σ g, in float64 over the rows in
+ * order (as the JavaScript loop adds them), rounded to float32 on the store. The columns are
+ * split among the tasks, never the rows, so every sum keeps its order. Four columns at a time
+ * (two float64 lanes per accumulator, so each row reads 16 contiguous bytes), then one at a
+ * time; columnsPerTask is a multiple of 4.
+ */
+function normColumnSumsFunc(): Func {
+  const f = new Func(Array(8).fill('i32'));
+  const [task, g, xhat, dWeight, dBias, len, columnsPerTask, rows] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [column, columnEnd, at, row, rowBytes] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const acc = { w: [f.local('v128'), f.local('v128')], b: [f.local('v128'), f.local('v128')] };
+  const pair = f.local('v128');
+  f.get(task).get(columnsPerTask).op('i32.mul').set(column);
+  f.get(column).get(columnsPerTask).op('i32.add').set(columnEnd);
+  f.get(columnEnd).get(len).get(columnEnd).get(len).op('i32.lt_u').op('select').set(columnEnd); // min(columnEnd, len)
+  f.get(len).i32(4).op('i32.mul').set(rowBytes);
+  /** `width` columns (4, or 1) from `column` on: the row loop, then the stores. */
+  const columns = (width: 4 | 1) => {
+    const halves = width === 4 ? [0, 8] : [0];
+    const load = width === 4 ? 'v128.load64_zero' : 'v128.load32_splat';
+    for (const a of [...acc.w, ...acc.b]) f.f64(0).op('f64x2.splat').set(a);
+    f.get(column).i32(4).op('i32.mul').set(at);
+    f.get(rows).set(row);
+    f.loop(() => {
+      halves.forEach((offset, h) => {
+        f.get(g).get(at).op('i32.add').mem(load, offset).set(pair);
+        f.get(acc.b[h]!).get(pair).op('f64x2.promote_low_f32x4').op('f64x2.add').set(acc.b[h]!);
+        f.get(acc.w[h]!)
+          .get(pair)
+          .get(xhat)
+          .get(at)
+          .op('i32.add')
+          .mem(load, offset)
+          .op('f32x4.mul')
+          .op('f64x2.promote_low_f32x4')
+          .op('f64x2.add')
+          .set(acc.w[h]!);
+      });
+      f.get(at).get(rowBytes).op('i32.add').set(at);
+      f.get(row).i32(1).op('i32.sub').tee(row).brIf(0);
+    });
+    f.get(column).i32(4).op('i32.mul').set(at);
+    for (const [out, sums] of [
+      [dWeight, acc.w],
+      [dBias, acc.b],
+    ] as const)
+      f.block(() => {
+        f.get(out).op('i32.eqz').brIf(0);
+        halves.forEach((offset, h) => {
+          f.get(out).get(at).op('i32.add').get(sums[h]!);
+          if (width === 4) f.op('f32x4.demote_f64x2_zero').storeLane64(0, offset);
+          else f.extractLane(0).op('f32.demote_f64').mem('f32.store');
+        });
+      });
+    f.get(column).i32(width).op('i32.add').set(column);
+  };
+  for (const width of [4, 1] as const)
+    f.block(() => {
+      f.loop(() => {
+        f.get(column).i32(width).op('i32.add').get(columnEnd).op('i32.gt_u').brIf(1); // fewer than `width` columns left
+        columns(width);
+        f.br(0);
+      });
+    });
+  return f;
+}
+
+/** The pool functions (indices into the pool's names). */
+export interface NormKernels {
+  normRows: number;
+  normRowsBackward: number;
+  normColumnSums: number;
+}
+
+/** Adds the kernels through `task(func, name)` (one module). */
 export function addNormKernels(task: (func: Func, name: string) => number): NormKernels {
-  return { normRows: task(normRowsFunc(), 'f32.normRows') };
+  return {
+    normRows: task(normRowsFunc(), 'f32.normRows'),
+    normRowsBackward: task(normRowsBackwardFunc(), 'f32.normRowsBackward'),
+    normColumnSums: task(normColumnSumsFunc(), 'f32.normColumnSums'),
+  };
 }

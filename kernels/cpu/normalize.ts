@@ -9,8 +9,8 @@ import { contiguousStrides } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
 import { roundTo } from '../scalar.ts';
 import { forEachOffset, forEachRow, type View } from '../view.ts';
-import { wasmNormRows } from './norm.ts';
-import { contiguousRun } from './wasm-map.ts';
+import { wasmNormRows, wasmNormRowsBackward } from './norm.ts';
+import { contiguousRun, WASM_MAP_MIN } from './wasm-map.ts';
 
 /** Calls visit(rowIndex, start, step) for each row along the last axis. */
 function forEachLastAxisRow(
@@ -153,6 +153,20 @@ export const normAffine: NonNullable<Backend['normAffine']> = (x, eps, centered,
  * where given.
  */
 export const normAffineBackward: NonNullable<Backend['normAffineBackward']> = (g, xhat, rstd, weight, centered, dx, dWeight, dBias) => {
+  const n = xhat.length / rstd.length;
+  // Large float32 rows: the WebAssembly kernels over the thread pool (kernels/cpu/norm.ts), bitwise these loops.
+  if (xhat instanceof Float32Array && g.data instanceof Float32Array && xhat.length >= WASM_MAP_MIN && n > 0) {
+    const rows = g.data.subarray(g.offset, g.offset + xhat.length);
+    const f32 = (t: FloatStorage | null) => t as Float32Array | null;
+    const columns = weight && (weight.data as Float32Array).subarray(weight.offset, weight.offset + n);
+    if (wasmNormRowsBackward({ g: rows, xhat, rstd: rstd as Float32Array, weight: columns, centered, dx: f32(dx), dWeight: f32(dWeight), dBias: f32(dBias) }))
+      return;
+  }
+  normAffineBackwardLoops(g, xhat, rstd, weight, centered, dx, dWeight, dBias);
+};
+
+/** normAffineBackward's JavaScript loops (exported for spec/norm-wasm.spec.ts, which holds the kernels to them). */
+export const normAffineBackwardLoops: NonNullable<Backend['normAffineBackward']> = (g, xhat, rstd, weight, centered, dx, dWeight, dBias) => {
   const n = xhat.length / rstd.length;
   const single = xhat instanceof Float32Array;
   const gw = new Float64Array(n); // g′ of the current row, rounded to the dtype
