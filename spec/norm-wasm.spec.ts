@@ -136,3 +136,35 @@ test('their backward pass (dx by rows, dWeight and dBias by columns): bitwise th
   );
   for (const fn of [kernels.normRowsBackward, kernels.normColumnSums]) expect(run.mock.calls.some(([f]) => f === fn)).toBe(true);
 });
+
+test('a float32 sum over leading axes (a bias gradient) takes the column kernel: bitwise the loops, every threading', () => {
+  const columnSums = wasmRuntime()!.norm.normColumnSums;
+  const run = vi.spyOn(threadPool!, 'run');
+  fc.assert(
+    fc.property(
+      fc.record({ cols: fc.integer({ min: 1, max: 300 }), lead: fc.integer({ min: 1, max: 3 }), seed: fc.integer(), orderSensitive: fc.boolean() }),
+      ({ cols, lead, seed, orderSensitive }) => {
+        const rows = Math.ceil(WASM_MAP_MIN / cols) + (seed & 7);
+        const data = seededValues(Float32Array, rows * cols, seed, orderSensitive ? wide : plain, SPECIAL, 0.001);
+        // The same rows padded by one element each: not one contiguous run, so the loops sum them.
+        const padded = new Float32Array(rows * (cols + 1));
+        for (let i = 0; i < rows; i++) padded.set(data.subarray(i * cols, (i + 1) * cols), i * (cols + 1));
+        // `lead` leading axes: rows split as [rows / …, …] where it divides, else one axis.
+        const split = lead > 1 && rows % 2 === 0 ? [2, rows / 2] : [rows];
+        const shape = [...split, cols];
+        const axes = split.map((_, i) => i);
+        const strides = (rowStride: number) => (split.length === 2 ? [(rows / 2) * rowStride, rowStride, 1] : [rowStride, 1]);
+        const fast: View = { data, shape, strides: strides(cols), offset: 0 };
+        const loops: View = { data: padded, shape, strides: strides(cols + 1), offset: 0 };
+        everyThreading(() => {
+          const [want, got] = [new Float32Array(cols), new Float32Array(cols)];
+          cpuBackend.reduce('sum', loops, axes, want);
+          cpuBackend.reduce('sum', fast, axes, got);
+          return mismatch(want, got);
+        }, `, ${rows} × ${cols}`);
+      },
+    ),
+    { numRuns: 30 },
+  );
+  expect(run.mock.calls.some(([fn, , args]) => fn === columnSums && args[2] === 0)).toBe(true); // the kernel ran, without the weight part
+});

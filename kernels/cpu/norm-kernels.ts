@@ -247,16 +247,19 @@ function normColumnSumsFunc(): Func {
       halves.forEach((offset, h) => {
         f.get(g).get(at).op('i32.add').mem(load, offset).set(pair);
         f.get(acc.b[h]!).get(pair).op('f64x2.promote_low_f32x4').op('f64x2.add').set(acc.b[h]!);
-        f.get(acc.w[h]!)
-          .get(pair)
-          .get(xhat)
-          .get(at)
-          .op('i32.add')
-          .mem(load, offset)
-          .op('f32x4.mul')
-          .op('f64x2.promote_low_f32x4')
-          .op('f64x2.add')
-          .set(acc.w[h]!);
+        f.block(() => {
+          f.get(dWeight).op('i32.eqz').brIf(0); // bias sums only (Σ over rows of any tensor: kernels/cpu/reduce.ts)
+          f.get(acc.w[h]!)
+            .get(pair)
+            .get(xhat)
+            .get(at)
+            .op('i32.add')
+            .mem(load, offset)
+            .op('f32x4.mul')
+            .op('f64x2.promote_low_f32x4')
+            .op('f64x2.add')
+            .set(acc.w[h]!);
+        });
       });
       f.get(at).get(rowBytes).op('i32.add').set(at);
       f.get(row).i32(1).op('i32.sub').tee(row).brIf(0);

@@ -11,6 +11,9 @@
 import { inMemory, TASK_ELEMENTS } from './wasm-map.ts';
 import { wasmRuntime } from './wasm-runtime.ts';
 
+/** Columns per task of the column sums: ≈ 8 tasks (a few per thread) of whole groups of four. */
+const columnsPerTaskFor = (columns: number) => 4 * Math.ceil(columns / 32);
+
 /** The forward's operands: `x` holds whole rows of `len`; weight and bias hold `len` values each. */
 export interface NormRows {
   x: Float32Array;
@@ -69,7 +72,7 @@ export function wasmNormRowsBackward({ g, xhat, rstd, weight, centered, dx, dWei
   const rows = rstd.length,
     len = xhat.length / rows;
   const rowsPerTask = Math.ceil(TASK_ELEMENTS / len);
-  const columnsPerTask = 4 * Math.ceil(len / 32); // ≈ 8 tasks (a few per thread) of whole groups of four columns
+  const columnsPerTask = columnsPerTaskFor(len);
   const present = <T>(t: T | null) => (t ? [t] : []);
   const done = inMemory([g, xhat, rstd, ...present(weight)], outputs, 0, 0, (at) => {
     const [gAt, xhatAt, rstdAt, weightAt] = at.inputs;
@@ -88,6 +91,23 @@ export function wasmNormRowsBackward({ g, xhat, rstd, weight, centered, dx, dWei
       ]);
     if (dWeight || dBias)
       wasm.pool.run(wasm.norm.normColumnSums, Math.ceil(len / columnsPerTask), [gAt!, xhatAt!, outAt(dWeight), outAt(dBias), len, columnsPerTask, rows]);
+  });
+  return done !== undefined;
+}
+
+/**
+ * out[j] = Σ_i x[i·cols + j] over the rows in order, in float64 (float32 rows, rounded on the
+ * store): the sum over a tensor's leading axes, as a bias's gradient takes it. The norms'
+ * column kernel without its weight part (kernels/cpu/reduce.ts uses it); false (nothing done)
+ * where the runtime is missing or x does not fit its memory.
+ */
+export function wasmColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): boolean {
+  const wasm = wasmRuntime();
+  if (!wasm || rows === 0) return false;
+  const columnsPerTask = columnsPerTaskFor(cols);
+  const done = inMemory([x], [out], 0, 0, (at) => {
+    const [xAt, outAt] = [at.inputs[0]!, at.outputs[0]!];
+    wasm.pool.run(wasm.norm.normColumnSums, Math.ceil(cols / columnsPerTask), [xAt, xAt, 0, outAt, cols, columnsPerTask, rows]);
   });
   return done !== undefined;
 }

@@ -14,7 +14,9 @@ import type { Storage } from '../../base/dtype.ts';
 import { contiguousStrides } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
 import { REDUCE, type ReduceOp } from '../scalar.ts';
-import { forEachRow } from '../view.ts';
+import { forEachRow, type View } from '../view.ts';
+import { wasmColumnSums } from './norm.ts';
+import { contiguousRun } from './wasm-map.ts';
 
 /** Combine x[j + i·step] into acc[k + i·accStep] for i < n. */
 type CombineRun = (acc: Float64Array, k: number, accStep: number, x: Storage, j: number, step: number, n: number) => void;
@@ -43,6 +45,19 @@ const RUNS: Record<ReduceOp, CombineRun> = {
 };
 
 /**
+ * A float32 sum over leading axes of a large contiguous x (a bias's gradient): the WebAssembly
+ * column sums over the thread pool (kernels/cpu/norm.ts), each column summed in float64 over the
+ * rows in order, as the loop below sums it, so bitwise its result. False where it does not apply.
+ */
+function columnSums(x: View, axes: readonly number[], out: Float32Array): boolean {
+  const k = axes.length;
+  if (k === 0 || k === x.shape.length || !axes.every((a, i) => a === i)) return false;
+  const run = contiguousRun(x, Float32Array);
+  const rows = x.shape.slice(0, k).reduce((p, d) => p * d, 1);
+  return run !== undefined && wasmColumnSums(run, rows, run.length / rows, out);
+}
+
+/**
  * The float64 accumulators: out itself when it is float64, else a scratch row kept
  * between calls so reductions do not allocate. Past 64 Ki outputs (512 KiB) the row
  * is allocated per call instead, so one huge reduction does not pin its memory.
@@ -57,6 +72,7 @@ function accumulatorFor(out: Storage): Float64Array {
 }
 
 export const reduce: Backend['reduce'] = (op, x, axes, out) => {
+  if (op === 'sum' && out instanceof Float32Array && columnSums(x, axes, out)) return;
   const acc = accumulatorFor(out);
   const n = out.length;
   acc.fill(REDUCE[op].init, 0, n);
