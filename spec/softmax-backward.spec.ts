@@ -12,10 +12,14 @@ import { afterEach, expect, test, vi } from 'vitest';
 import { tensor, type Tensor } from '../index.ts';
 import { registerBackend, withBackend } from '../kernels/backend.ts';
 import { cpuBackend } from '../kernels/cpu/index.ts';
+import { WASM_MAP_MIN } from '../kernels/cpu/wasm-map.ts';
+import { threadPool, wasmRuntime } from '../kernels/cpu/wasm-runtime.ts';
+import { everyThreading, mismatch, seededValues, withTwoThreads } from './wasm-kernels.ts';
 
 registerBackend({ ...cpuBackend, name: 'cpu-unfused-softmax', softmaxBackward: undefined });
 
 afterEach(() => vi.restoreAllMocks());
+withTwoThreads();
 
 /** A value: mostly plain, sometimes a mask (−∞ in x), a huge or non-finite gradient. */
 const value = fc.oneof(
@@ -67,4 +71,32 @@ test('the fused softmax / log-softmax VJP: bitwise the unfused ops, both dtypes,
     { numRuns: 300 },
   );
   expect(fused).toHaveBeenCalled();
+});
+
+test('on large contiguous float32 rows the WebAssembly kernel gives bitwise the loop, every threading', () => {
+  const kernel = wasmRuntime()!.exp.softmaxBackward;
+  const run = vi.spyOn(threadPool!, 'run');
+  fc.assert(
+    fc.property(fc.record({ len: fc.integer({ min: 1, max: 200 }), seed: fc.integer(), special: fc.boolean() }), ({ len, seed, special }) => {
+      const rows = Math.ceil(WASM_MAP_MIN / len) + (seed & 3);
+      const specials = special ? [Number.NaN, Number.POSITIVE_INFINITY, -0, 1e30] : [];
+      const y = seededValues(Float32Array, rows * len, seed, (u) => u, specials, 0.002);
+      const g = seededValues(Float32Array, rows * len, seed + 1, (u) => (u - 0.5) * 4, specials, 0.002);
+      // The same rows padded by one element each: not one contiguous run, so the loop takes them.
+      const pad = (d: Float32Array) => {
+        const p = new Float32Array(rows * (len + 1));
+        for (let i = 0; i < rows; i++) p.set(d.subarray(i * len, (i + 1) * len), i * (len + 1));
+        return { data: p, shape: [rows, len], strides: [len + 1, 1], offset: 0 };
+      };
+      const flat = (d: Float32Array) => ({ data: d, shape: [rows, len], strides: [len, 1], offset: 0 });
+      everyThreading(() => {
+        const [want, got] = [new Float32Array(rows * len), new Float32Array(rows * len)];
+        cpuBackend.softmaxBackward!(pad(y), pad(g), want, false);
+        cpuBackend.softmaxBackward!(flat(y), flat(g), got, false);
+        return mismatch(want, got);
+      }, `, ${rows} × ${len}`);
+    }),
+    { numRuns: 30 },
+  );
+  expect(run.mock.calls.some(([fn]) => fn === kernel)).toBe(true);
 });

@@ -233,6 +233,77 @@ function logSoftmaxOut32Func(): Func {
   return f;
 }
 
+/**
+ * softmaxBackward32(task, y, g, out, len, rowsPerTask, rows): softmax's VJP for each row of the
+ * task, as kernels/cpu/softmax.ts computes it: s = Σ round(g·y) in float64 along the row, one
+ * element after the other, rounded; then out = y·round(g − s), four at a time in float32 (a
+ * float32 product or difference rounds as the float64 one stored into a Float32Array). No exp:
+ * it shares the softmax module for its rows, not its arithmetic.
+ */
+function softmaxBackward32Func(): Func {
+  const f = new Func(Array(7).fill('i32'));
+  const [task, y, g, out, len, rowsPerTask, rows] = [0, 1, 2, 3, 4, 5, 6];
+  const [row, rowEnd, at, end] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const s = f.local('f64'),
+    s32 = f.local('f32'),
+    sv = f.local('v128');
+  rowRange(f, [task, rowsPerTask, rows, len], [y, g, out], row, rowEnd);
+  f.get(len).i32(4).op('i32.mul').set(end);
+  f.loop(() => {
+    f.f64(0).set(s);
+    f.i32(0).set(at);
+    f.loop(() => {
+      f.get(s)
+        .get(g)
+        .get(at)
+        .op('i32.add')
+        .mem('f32.load')
+        .get(y)
+        .get(at)
+        .op('i32.add')
+        .mem('f32.load')
+        .op('f32.mul')
+        .op('f64.promote_f32')
+        .op('f64.add')
+        .set(s);
+      f.get(at).i32(4).op('i32.add').tee(at).get(end).op('i32.ne').brIf(0);
+    });
+    f.get(s).op('f32.demote_f64').tee(s32).op('f32x4.splat').set(sv);
+    f.i32(0).set(at);
+    for (const lanes of [4, 1] as const)
+      f.block(() => {
+        f.loop(() => {
+          f.get(at)
+            .i32(4 * lanes)
+            .op('i32.add')
+            .get(end)
+            .op('i32.gt_u')
+            .brIf(1); // fewer than `lanes` elements left
+          const [load, store, sub, mul] =
+            lanes === 4 ? (['v128.load', 'v128.store', 'f32x4.sub', 'f32x4.mul'] as const) : (['f32.load', 'f32.store', 'f32.sub', 'f32.mul'] as const);
+          f.get(out).get(at).op('i32.add');
+          f.get(y).get(at).op('i32.add').mem(load);
+          f.get(g)
+            .get(at)
+            .op('i32.add')
+            .mem(load)
+            .get(lanes === 4 ? sv : s32)
+            .op(sub)
+            .op(mul)
+            .mem(store);
+          f.get(at)
+            .i32(4 * lanes)
+            .op('i32.add')
+            .set(at);
+          f.br(0);
+        });
+      });
+    for (const a of [y, g, out]) f.get(a).get(end).op('i32.add').set(a);
+    f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
+  });
+  return f;
+}
+
 /** The pool functions (indices into the pool's names). */
 export interface ExpKernels {
   exp32: number;
@@ -242,6 +313,7 @@ export interface ExpKernels {
   softmax: number;
   logSoftmax: number;
   logSoftmaxOut: number;
+  softmaxBackward: number;
 }
 
 /**
@@ -259,10 +331,13 @@ export function addSiluKernels(task: (func: Func, name: string) => number): Pick
 }
 
 /** Adds the softmax kernels likewise (another module). */
-export function addSoftmaxKernels(task: (func: Func, name: string) => number): Pick<ExpKernels, 'softmax' | 'logSoftmax' | 'logSoftmaxOut'> {
+export function addSoftmaxKernels(
+  task: (func: Func, name: string) => number,
+): Pick<ExpKernels, 'softmax' | 'logSoftmax' | 'logSoftmaxOut' | 'softmaxBackward'> {
   return {
     softmax: task(softmax32Func(false), 'f32.softmax'),
     logSoftmax: task(softmax32Func(true), 'f32.logSoftmax'),
     logSoftmaxOut: task(logSoftmaxOut32Func(), 'f32.logSoftmaxOut'),
+    softmaxBackward: task(softmaxBackward32Func(), 'f32.softmaxBackward'),
   };
 }

@@ -59,6 +59,21 @@ export function wasmSoftmax(x: Float32Array, rows: number, len: number, out: Flo
   return redo;
 }
 
+/**
+ * Softmax's VJP over `rows` contiguous float32 rows of `len` (y the softmax, g the incoming
+ * gradient) into out, bitwise kernels/cpu/softmax.ts's loop; false (nothing done) where the
+ * kernels are unavailable or the rows do not fit the memory.
+ */
+export function wasmSoftmaxBackward(y: Float32Array, g: Float32Array, rows: number, len: number, out: Float32Array): boolean {
+  const wasm = wasmRuntime();
+  if (!wasm) return false;
+  const rowsPerTask = Math.ceil(TASK_ELEMENTS / len);
+  const done = inMemory([y, g], [out], 0, 0, (at) =>
+    wasm.pool.run(wasm.exp.softmaxBackward, Math.ceil(rows / rowsPerTask), [at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, len, rowsPerTask, rows]),
+  );
+  return done !== undefined;
+}
+
 // Where Math.exp's algorithm is fdlibm's these agree bit for bit; a different algorithm
 // (even a better-rounded one) differs on a good share of them.
 const PROBE = (() => {

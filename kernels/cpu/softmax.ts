@@ -12,7 +12,7 @@ import type { FloatStorage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { roundTo } from '../scalar.ts';
 import { forEachOffset, type View } from '../view.ts';
-import { wasmSoftmax } from './exp.ts';
+import { wasmSoftmax, wasmSoftmaxBackward } from './exp.ts';
 import { contiguousRun } from './wasm-map.ts';
 
 /** The exponentials of one row, kept between calls so softmax does not allocate. */
@@ -87,6 +87,9 @@ function softmaxBackwardRow(
 export const softmaxBackward: Backend['softmaxBackward'] = (y, g, out, log) => {
   const r = y.shape.length;
   const len = y.shape[r - 1]!;
+  // Large contiguous float32 (softmax, not log-softmax: its exp stays here): the WebAssembly kernel over the thread pool.
+  const [yRun, gRun] = out instanceof Float32Array && !log && len > 0 ? [contiguousRun(y, Float32Array), contiguousRun(g, Float32Array)] : [];
+  if (yRun && gRun && wasmSoftmaxBackward(yRun, gRun, yRun.length / len, len, out as Float32Array)) return;
   const single = out instanceof Float32Array;
   const [ys, gs] = [y.strides[r - 1]!, g.strides[r - 1]!];
   const rows = (v: View<FloatStorage>) => ({ data: v.data, shape: v.shape.slice(0, r - 1), strides: v.strides.slice(0, r - 1), offset: v.offset });
