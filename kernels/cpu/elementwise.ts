@@ -68,7 +68,7 @@ type GradRun = (x: Storage, jx: number, tx: number, g: Storage, jg: number, tg: 
  * The activations of transformer MLPs, each with a loop of its own: its one call site has
  * one target (the scalar table's named function), which V8 inlines — 1.7× faster than the
  * table's shared call site on a [128, 3072] GELU (5.4 vs 9.3 ms). What remains is erf's
- * degree-10 polynomial (kernels/erf.ts); taking its sign branch out (random activations
+ * polynomial (kernels/erf.ts); taking its sign branch out (random activations
  * mispredicted it half the time) and φ for the backward pass from the same table halved
  * it again (CPU time, loaded machine: forward 12.4 → 6.7 ms, forward + backward 29.5 →
  * 19.5 ms). Same functions, same operand order: bitwise the reference's results.

@@ -30,7 +30,7 @@ const CONSTANTS = {
   sqrtPiOver2: SQRT_PI_OVER_2,
   limit: LIMIT,
   steps: STEPS,
-  cellWidth: 1 / STEPS, // a power of two: cell · (1/32) is cell / 32 exactly, as JavaScript computes it
+  cellWidth: 1 / STEPS, // a power of two: cell · (1/64) is cell / 64 exactly, as JavaScript computes it
   half: 0.5,
   one: 1,
   zero: 0,
@@ -47,7 +47,7 @@ interface Cells {
 
 /**
  * For each lane of z with |z| < 6 (all ones in `inside`, else zeros): the grid cell
- * ((z + 6)·32 + 0.5, truncated) as its table row, and h = z − (cell/32 − 6). Lanes outside
+ * ((z + 6)·64 + 0.5, truncated) as its table row, and h = z − (cell/64 − 6). Lanes outside
  * take z = 0's cell, so every load stays in the table; their results are replaced.
  */
 function cells(f: Func, c: Constant, table: number, z: number, inside: number): Cells {
@@ -86,10 +86,10 @@ function horner(f: Func, at: Cells, first: number, count: number): void {
   }
 }
 
-/** Pushes erf's polynomial at h: ((c₁₀·h + c₉)·h + …)·h + c₀. */
+/** Pushes erf's polynomial at h: ((c₇·h + c₆)·h + …)·h + c₀. */
 const erfPolynomial = (f: Func, at: Cells) => horner(f, at, 0, DEGREE + 1);
 
-/** Pushes e^(−z²) = √π/2 · erf′, the derivative's polynomial ((10·c₁₀·h + 9·c₉)·h + …)·h + c₁. */
+/** Pushes e^(−z²) = √π/2 · erf′, the derivative's polynomial ((7·c₇·h + 6·c₆)·h + …)·h + c₁. */
 function expNegSquarePolynomial(f: Func, c: Constant, at: Cells): void {
   f.get(c('sqrtPiOver2'));
   horner(f, at, SLOPE_AT + 1, DEGREE);
