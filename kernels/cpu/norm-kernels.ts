@@ -219,72 +219,107 @@ function normRowsBackwardFunc(): Func {
 }
 
 /**
- * normColumnSums(task, g, xhat, dWeight, dBias, len, columnsPerTask, rows): for each column of
- * the task, the weight's gradient Σ round(g·x̂) and the bias's Σ g, in float64 over the rows in
- * order (as the JavaScript loop adds them), rounded to float32 on the store. The columns are
- * split among the tasks, never the rows, so every sum keeps its order. Four columns at a time
- * (two float64 lanes per accumulator, so each row reads 16 contiguous bytes), then one at a
- * time; columnsPerTask is a multiple of 4.
+ * normColumnSums(task, g, xhat, dWeight, dBias, len, columnsPerTask, rows, scratch): for each
+ * column of the task, the weight's gradient Σ round(g·x̂) and the bias's Σ g, in float64 over
+ * the rows in order (as the JavaScript loop adds them), rounded to float32 on the store; where
+ * dWeight is 0 only the bias's sums (a sum over rows of any tensor: kernels/cpu/reduce.ts). The
+ * columns are split among the tasks, never the rows, so every sum keeps its order. A task walks
+ * the rows, adding its block of each row into float64 sums kept in `scratch` (16 bytes per
+ * column of a task): reading the rows in order streams memory, where walking down a column
+ * would miss the cache on every row. Four columns at a time, then one at a time.
  */
 function normColumnSumsFunc(): Func {
-  const f = new Func(Array(8).fill('i32'));
-  const [task, g, xhat, dWeight, dBias, len, columnsPerTask, rows] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [column, columnEnd, at, row, rowBytes] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
-  const acc = { w: [f.local('v128'), f.local('v128')], b: [f.local('v128'), f.local('v128')] };
+  const f = new Func(Array(9).fill('i32'));
+  const [task, g, xhat, dWeight, dBias, len, columnsPerTask, rows, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [first, bytes, row, j, accB, accW] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const pair = f.local('v128');
-  f.get(task).get(columnsPerTask).op('i32.mul').set(column);
-  f.get(column).get(columnsPerTask).op('i32.add').set(columnEnd);
-  f.get(columnEnd).get(len).get(columnEnd).get(len).op('i32.lt_u').op('select').set(columnEnd); // min(columnEnd, len)
-  f.get(len).i32(4).op('i32.mul').set(rowBytes);
-  /** `width` columns (4, or 1) from `column` on: the row loop, then the stores. */
-  const columns = (width: 4 | 1) => {
-    const halves = width === 4 ? [0, 8] : [0];
-    const load = width === 4 ? 'v128.load64_zero' : 'v128.load32_splat';
-    for (const a of [...acc.w, ...acc.b]) f.f64(0).op('f64x2.splat').set(a);
-    f.get(column).i32(4).op('i32.mul').set(at);
-    f.get(rows).set(row);
-    f.loop(() => {
-      halves.forEach((offset, h) => {
-        f.get(g).get(at).op('i32.add').mem(load, offset).set(pair);
-        f.get(acc.b[h]!).get(pair).op('f64x2.promote_low_f32x4').op('f64x2.add').set(acc.b[h]!);
-        f.block(() => {
-          f.get(dWeight).op('i32.eqz').brIf(0); // bias sums only (Σ over rows of any tensor: kernels/cpu/reduce.ts)
-          f.get(acc.w[h]!)
-            .get(pair)
-            .get(xhat)
-            .get(at)
-            .op('i32.add')
-            .mem(load, offset)
-            .op('f32x4.mul')
-            .op('f64x2.promote_low_f32x4')
-            .op('f64x2.add')
-            .set(acc.w[h]!);
-        });
-      });
-      f.get(at).get(rowBytes).op('i32.add').set(at);
-      f.get(row).i32(1).op('i32.sub').tee(row).brIf(0);
-    });
-    f.get(column).i32(4).op('i32.mul').set(at);
-    for (const [out, sums] of [
-      [dWeight, acc.w],
-      [dBias, acc.b],
-    ] as const)
+  // This task's columns [first, first + bytes/4), its sums at accB (Σ g) and accW (Σ round(g·x̂)).
+  f.get(task).get(columnsPerTask).op('i32.mul').set(first);
+  f.get(len).get(first).op('i32.sub').set(bytes);
+  f.get(bytes).get(columnsPerTask).get(bytes).get(columnsPerTask).op('i32.lt_u').op('select').i32(4).op('i32.mul').set(bytes);
+  f.get(scratch).get(task).get(columnsPerTask).op('i32.mul').i32(16).op('i32.mul').op('i32.add').tee(accB);
+  f.get(columnsPerTask).i32(8).op('i32.mul').op('i32.add').set(accW);
+  for (const a of [g, xhat]) f.get(a).get(first).i32(4).op('i32.mul').op('i32.add').set(a);
+  /** For j over the task's bytes: `width` columns (4, or 1) at a time while they fit. */
+  const columns = (body: (width: 4 | 1) => void) => {
+    f.i32(0).set(j);
+    for (const width of [4, 1] as const)
       f.block(() => {
-        f.get(out).op('i32.eqz').brIf(0);
-        halves.forEach((offset, h) => {
-          f.get(out).get(at).op('i32.add').get(sums[h]!);
-          if (width === 4) f.op('f32x4.demote_f64x2_zero').storeLane64(0, offset);
-          else f.extractLane(0).op('f32.demote_f64').mem('f32.store');
+        f.loop(() => {
+          f.get(j)
+            .i32(4 * width)
+            .op('i32.add')
+            .get(bytes)
+            .op('i32.gt_u')
+            .brIf(1);
+          body(width);
+          f.get(j)
+            .i32(4 * width)
+            .op('i32.add')
+            .set(j);
+          f.br(0);
         });
       });
-    f.get(column).i32(width).op('i32.add').set(column);
   };
-  for (const width of [4, 1] as const)
+  /** The pairs (or the single) of columns at j: byte offsets into a row, and into the float64 sums. */
+  const parts = (width: 4 | 1) => (width === 4 ? [0, 8] : [0]);
+  columns((width) => {
+    for (const acc of [accB, accW])
+      for (const k of parts(width)) {
+        f.get(acc).get(j).i32(2).op('i32.mul').op('i32.add');
+        if (width === 4)
+          f.f64(0)
+            .op('f64x2.splat')
+            .mem('v128.store', 2 * k);
+        else f.f64(0).mem('f64.store');
+      }
+  });
+  f.get(rows).set(row);
+  f.loop(() => {
+    columns((width) => {
+      const load = width === 4 ? 'v128.load64_zero' : 'v128.load32_splat';
+      /** sums[j…] += the low lanes of what `push` pushes, widened (lane 0 only for a single column) */
+      const addInto = (acc: number, k: number, push: () => void) => {
+        const at = () => f.get(acc).get(j).i32(2).op('i32.mul').op('i32.add');
+        at();
+        at().mem(width === 4 ? 'v128.load' : 'f64.load', 2 * k);
+        push();
+        f.op('f64x2.promote_low_f32x4');
+        if (width === 4) f.op('f64x2.add').mem('v128.store', 2 * k);
+        else f.extractLane(0).op('f64.add').mem('f64.store');
+      };
+      for (const k of parts(width)) {
+        f.get(g).get(j).op('i32.add').mem(load, k).set(pair);
+        addInto(accB, k, () => f.get(pair));
+        f.block(() => {
+          f.get(dWeight).op('i32.eqz').brIf(0);
+          addInto(accW, k, () => f.get(pair).get(xhat).get(j).op('i32.add').mem(load, k).op('f32x4.mul'));
+        });
+      }
+    });
+    for (const a of [g, xhat]) f.get(a).get(len).i32(4).op('i32.mul').op('i32.add').set(a);
+    f.get(row).i32(1).op('i32.sub').tee(row).brIf(0);
+  });
+  // Round and store: dWeight, dBias at the task's columns.
+  for (const [out, acc] of [
+    [dWeight, accW],
+    [dBias, accB],
+  ] as const)
     f.block(() => {
-      f.loop(() => {
-        f.get(column).i32(width).op('i32.add').get(columnEnd).op('i32.gt_u').brIf(1); // fewer than `width` columns left
-        columns(width);
-        f.br(0);
+      f.get(out).op('i32.eqz').brIf(0);
+      f.get(out).get(first).i32(4).op('i32.mul').op('i32.add').set(out);
+      columns((width) => {
+        for (const k of parts(width)) {
+          f.get(out).get(j).op('i32.add');
+          f.get(acc)
+            .get(j)
+            .i32(2)
+            .op('i32.mul')
+            .op('i32.add')
+            .mem('v128.load', 2 * k);
+          if (width === 4) f.op('f32x4.demote_f64x2_zero').storeLane64(0, k);
+          else f.extractLane(0).op('f32.demote_f64').mem('f32.store');
+        }
       });
     });
   return f;

@@ -72,9 +72,10 @@ export function wasmNormRowsBackward({ g, xhat, rstd, weight, centered, dx, dWei
   const rows = rstd.length,
     len = xhat.length / rows;
   const rowsPerTask = Math.ceil(TASK_ELEMENTS / len);
-  const columnsPerTask = columnsPerTaskFor(len);
+  const columnsPerTask = columnsPerTaskFor(len),
+    columnTasks = Math.ceil(len / columnsPerTask);
   const present = <T>(t: T | null) => (t ? [t] : []);
-  const done = inMemory([g, xhat, rstd, ...present(weight)], outputs, 0, 0, (at) => {
+  const done = inMemory([g, xhat, rstd, ...present(weight)], outputs, 0, 16 * columnsPerTask * columnTasks, (at) => {
     const [gAt, xhatAt, rstdAt, weightAt] = at.inputs;
     const outAt = (t: Float32Array | null) => (t ? at.outputs[outputs.indexOf(t)]! : 0);
     if (dx)
@@ -90,7 +91,7 @@ export function wasmNormRowsBackward({ g, xhat, rstd, weight, centered, dx, dWei
         centered ? 1 : 0,
       ]);
     if (dWeight || dBias)
-      wasm.pool.run(wasm.norm.normColumnSums, Math.ceil(len / columnsPerTask), [gAt!, xhatAt!, outAt(dWeight), outAt(dBias), len, columnsPerTask, rows]);
+      wasm.pool.run(wasm.norm.normColumnSums, columnTasks, [gAt!, xhatAt!, outAt(dWeight), outAt(dBias), len, columnsPerTask, rows, at.extra]);
   });
   return done !== undefined;
 }
@@ -104,10 +105,11 @@ export function wasmNormRowsBackward({ g, xhat, rstd, weight, centered, dx, dWei
 export function wasmColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): boolean {
   const wasm = wasmRuntime();
   if (!wasm || rows === 0) return false;
-  const columnsPerTask = columnsPerTaskFor(cols);
-  const done = inMemory([x], [out], 0, 0, (at) => {
+  const columnsPerTask = columnsPerTaskFor(cols),
+    tasks = Math.ceil(cols / columnsPerTask);
+  const done = inMemory([x], [out], 0, 16 * columnsPerTask * tasks, (at) => {
     const [xAt, outAt] = [at.inputs[0]!, at.outputs[0]!];
-    wasm.pool.run(wasm.norm.normColumnSums, Math.ceil(cols / columnsPerTask), [xAt, xAt, 0, outAt, cols, columnsPerTask, rows]);
+    wasm.pool.run(wasm.norm.normColumnSums, tasks, [xAt, xAt, 0, outAt, cols, columnsPerTask, rows, at.extra]);
   });
   return done !== undefined;
 }
