@@ -26,8 +26,10 @@ export interface Backend {
    * allocating, so a device backend can hand out storage that stays on its device (gpu.js
    * textures); the kernel then receives `storage.data` as its `out` (fresh storage: reading
    * it transfers nothing). CPU backends return hostStorage (kernels/storage.ts).
+   * `uninitialized`: the caller's kernel writes every element, so the contents may be
+   * anything (the cpu backend then skips zero-filling large float buffers).
    */
-  allocate(dtype: DType, length: number): TensorStorage;
+  allocate(dtype: DType, length: number, uninitialized?: boolean): TensorStorage;
   /**
    * How this backend's kernels see `storage` read with shape/strides/offset. CPU backends
    * read `storage.data` at once (device storage downloads then); a device backend keeps

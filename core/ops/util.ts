@@ -30,9 +30,12 @@ export function broadcastView<S extends Storage = Storage>(t: Tensor, shape: Sha
   return getBackend().view(t.storage, shape, broadcastStrides(t.shape, t.strides, shape), t.offset) as View<S>;
 }
 
-/** A fresh contiguous tensor on storage the backend allocates (zeroed), for a kernel to fill. */
+/**
+ * A fresh contiguous tensor on storage the backend allocates, for a kernel to fill: its
+ * contents are unspecified (torch.empty), so the kernel must write every element.
+ */
 export function empty(dtype: DType, shape: Shape): Tensor {
-  return new Tensor(getBackend().allocate(dtype, numel(shape)), shape, contiguousStrides(shape), 0);
+  return new Tensor(getBackend().allocate(dtype, numel(shape), true), shape, contiguousStrides(shape), 0);
 }
 
 /**

@@ -6,7 +6,10 @@
  * reference for the rest.
  * Every kernel here is property-tested against kernels/reference.
  */
+import { allocate } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
+import { hostStorage } from '../storage.ts';
+import { uninitializedStorage } from './uninitialized.ts';
 import { batchedMatmul } from './matmul-plan.ts';
 import { referenceBackend } from '../reference/index.ts';
 import { gemmBatch } from './gemm.ts';
@@ -20,6 +23,7 @@ import { gather, scatterAdd } from './indexing.ts';
 export const cpuBackend: Backend = {
   ...referenceBackend,
   name: 'cpu',
+  allocate: (dtype, length, uninitialized) => hostStorage((uninitialized && uninitializedStorage(dtype, length)) || allocate(dtype, length)),
   unary,
   unaryBackward,
   binary,
