@@ -7,8 +7,8 @@
 // rounding of JavaScript's Float32Array store cannot differ), so the results are bitwise the
 // reference's (spec/arith-wasm.spec.ts).
 
-import { Func, type Op } from '../../base/wasm-assembler.ts';
-import { taskRange } from './wasm-lanes.ts';
+import { Func } from '../../base/wasm-assembler.ts';
+import { float32Ops, fourThenOne, taskRange } from './wasm-lanes.ts';
 
 export type ArithOp = 'add' | 'sub' | 'mul' | 'div';
 
@@ -21,39 +21,19 @@ function arithFunc(op: ArithOp, scalarB: boolean): Func {
   const f = new Func(Array(7).fill('i32'));
   const [task, a] = [0, 1];
   const [b, out, n, perTask, bBits] = scalarB ? [-1, 2, 3, 4, 5] : [2, 3, 4, 5, -1];
-  const count = f.local('i32'),
-    quads = f.local('i32'),
+  const [count, at] = [f.local('i32'), f.local('i32')],
     bv = f.local('v128'),
     bs = f.local('f32');
-  const vector = `f32x4.${op}` as Op,
-    single = `f32.${op}` as Op;
   taskRange(f, [task, n, perTask], scalarB ? [a, out] : [a, b, out], count);
   if (scalarB) f.get(bBits).op('f32.reinterpret_i32').tee(bs).op('f32x4.splat').set(bv);
-  const pushB = (one: boolean) => (scalarB ? f.get(one ? bs : bv) : f.get(b).mem(one ? 'f32.load' : 'v128.load'));
-  const advance = (bytes: number) => {
-    for (const p of scalarB ? [a, out] : [a, b, out]) f.get(p).i32(bytes).op('i32.add').set(p);
-  };
-  f.get(count).i32(2).op('i32.shr_u').set(quads);
-  f.block(() => {
-    f.get(quads).op('i32.eqz').brIf(0);
-    f.loop(() => {
-      f.get(out).get(a).mem('v128.load');
-      pushB(false);
-      f.op(vector).mem('v128.store');
-      advance(16);
-      f.get(quads).i32(1).op('i32.sub').tee(quads).brIf(0);
-    });
-  });
-  f.get(count).i32(3).op('i32.and').set(count);
-  f.block(() => {
-    f.get(count).op('i32.eqz').brIf(0);
-    f.loop(() => {
-      f.get(out).get(a).mem('f32.load');
-      pushB(true);
-      f.op(single).mem('f32.store');
-      advance(4);
-      f.get(count).i32(1).op('i32.sub').tee(count).brIf(0);
-    });
+  f.get(count).i32(4).op('i32.mul').set(count); // in bytes from here on
+  fourThenOne(f, at, count, (width) => {
+    const ops = float32Ops(width);
+    f.get(out).get(at).op('i32.add');
+    f.get(a).get(at).op('i32.add').mem(ops.load);
+    if (scalarB) f.get(width === 4 ? bv : bs);
+    else f.get(b).get(at).op('i32.add').mem(ops.load);
+    f.op(ops[op]).mem(ops.store);
   });
   return f;
 }

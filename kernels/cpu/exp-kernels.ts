@@ -20,7 +20,7 @@
 // fdlibm's underflow threshold, whose exp is +0 (−∞ included: masked attention logits).
 
 import { Func } from '../../base/wasm-assembler.ts';
-import { FLOAT32, FLOAT64, flagTask, type Lanes, mapFunc, pairs, rowRange, splatConstants, startTask } from './wasm-lanes.ts';
+import { FLOAT32, FLOAT64, flagTask, float32Ops, fourThenOne, type Lanes, mapFunc, pairs, rowRange, splatConstants, startTask } from './wasm-lanes.ts';
 
 // fdlibm's constants, written as the shortest decimals of the same doubles (bits in hex).
 const INV_LN2 = Math.LOG2E; // 0x3ff71547_652b82fe
@@ -269,35 +269,19 @@ function softmaxBackward32Func(): Func {
       f.get(at).i32(4).op('i32.add').tee(at).get(end).op('i32.ne').brIf(0);
     });
     f.get(s).op('f32.demote_f64').tee(s32).op('f32x4.splat').set(sv);
-    f.i32(0).set(at);
-    for (const lanes of [4, 1] as const)
-      f.block(() => {
-        f.loop(() => {
-          f.get(at)
-            .i32(4 * lanes)
-            .op('i32.add')
-            .get(end)
-            .op('i32.gt_u')
-            .brIf(1); // fewer than `lanes` elements left
-          const [load, store, sub, mul] =
-            lanes === 4 ? (['v128.load', 'v128.store', 'f32x4.sub', 'f32x4.mul'] as const) : (['f32.load', 'f32.store', 'f32.sub', 'f32.mul'] as const);
-          f.get(out).get(at).op('i32.add');
-          f.get(y).get(at).op('i32.add').mem(load);
-          f.get(g)
-            .get(at)
-            .op('i32.add')
-            .mem(load)
-            .get(lanes === 4 ? sv : s32)
-            .op(sub)
-            .op(mul)
-            .mem(store);
-          f.get(at)
-            .i32(4 * lanes)
-            .op('i32.add')
-            .set(at);
-          f.br(0);
-        });
-      });
+    fourThenOne(f, at, end, (width) => {
+      const { load, store, sub, mul } = float32Ops(width);
+      f.get(out).get(at).op('i32.add');
+      f.get(y).get(at).op('i32.add').mem(load);
+      f.get(g)
+        .get(at)
+        .op('i32.add')
+        .mem(load)
+        .get(width === 4 ? sv : s32)
+        .op(sub)
+        .op(mul)
+        .mem(store);
+    });
     for (const a of [y, g, out]) f.get(a).get(end).op('i32.add').set(a);
     f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
   });

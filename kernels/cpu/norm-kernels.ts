@@ -13,7 +13,7 @@
 // the results are bitwise those of the JavaScript kernels (spec/norm-wasm.spec.ts).
 
 import { Func } from '../../base/wasm-assembler.ts';
-import { FLOAT32, pairs, rowRange } from './wasm-lanes.ts';
+import { FLOAT32, float32Ops, fourThenOne, pairs, rowRange } from './wasm-lanes.ts';
 
 /**
  * Pushes Σ (x_j − shift)^power over the `len` float32 elements at x (power 1 or 2), summed as
@@ -73,7 +73,7 @@ function pushRowSum(f: Func, x: number, len: number, shift: number, power: 1 | 2
 function normRowsFunc(): Func {
   const f = new Func(Array(12).fill('i32'));
   const [task, x, xhat, out, rstd, len, rowsPerTask, rows, centered, weight, bias, epsAt] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const [row, rowEnd, at, j, outRow] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const [row, rowEnd, at, j, outRow, rowEnd4] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const [mean, r, lenF] = [f.local('f64'), f.local('f64'), f.local('f64')];
   const v = f.local('v128');
   rowRange(f, [task, rowsPerTask, rows, len], [x, xhat], row, rowEnd);
@@ -102,11 +102,10 @@ function normRowsFunc(): Func {
     f.block(() => {
       f.get(out).op('i32.eqz').brIf(0);
       f.get(out).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(outRow);
-      f.i32(0).set(j);
-      const step = (lanes: 4 | 1) => {
-        const [load, store, mul, add] =
-          lanes === 4 ? (['v128.load', 'v128.store', 'f32x4.mul', 'f32x4.add'] as const) : (['f32.load', 'f32.store', 'f32.mul', 'f32.add'] as const);
-        const value = lanes === 4 ? v : f.local('f32');
+      f.get(len).i32(4).op('i32.mul').set(rowEnd4);
+      fourThenOne(f, j, rowEnd4, (width) => {
+        const { load, store, mul, add } = float32Ops(width);
+        const value = width === 4 ? v : f.local('f32');
         f.get(xhat).get(j).op('i32.add').mem(load).set(value);
         f.block(() => {
           f.get(weight).op('i32.eqz').brIf(0);
@@ -117,27 +116,7 @@ function normRowsFunc(): Func {
           f.get(value).get(bias).get(j).op('i32.add').mem(load).op(add).set(value);
         });
         f.get(outRow).get(j).op('i32.add').get(value).mem(store);
-        f.get(j)
-          .i32(4 * lanes)
-          .op('i32.add')
-          .set(j);
-      };
-      for (const lanes of [4, 1] as const)
-        f.block(() => {
-          f.loop(() => {
-            // continue while j + 4·lanes ≤ len·4 (bytes): whole groups first, then single elements
-            f.get(j)
-              .i32(4 * lanes)
-              .op('i32.add')
-              .get(len)
-              .i32(4)
-              .op('i32.mul')
-              .op('i32.gt_u')
-              .brIf(1);
-            step(lanes);
-            f.br(0);
-          });
-        });
+      });
     });
     for (const a of [x, xhat]) f.get(a).get(len).i32(4).op('i32.mul').op('i32.add').set(a);
     f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
@@ -241,26 +220,7 @@ function normColumnSumsFunc(): Func {
   f.get(columnsPerTask).i32(8).op('i32.mul').op('i32.add').set(accW);
   for (const a of [g, xhat]) f.get(a).get(first).i32(4).op('i32.mul').op('i32.add').set(a);
   /** For j over the task's bytes: `width` columns (4, or 1) at a time while they fit. */
-  const columns = (body: (width: 4 | 1) => void) => {
-    f.i32(0).set(j);
-    for (const width of [4, 1] as const)
-      f.block(() => {
-        f.loop(() => {
-          f.get(j)
-            .i32(4 * width)
-            .op('i32.add')
-            .get(bytes)
-            .op('i32.gt_u')
-            .brIf(1);
-          body(width);
-          f.get(j)
-            .i32(4 * width)
-            .op('i32.add')
-            .set(j);
-          f.br(0);
-        });
-      });
-  };
+  const columns = (body: (width: 4 | 1) => void) => fourThenOne(f, j, bytes, body);
   /** The pairs (or the single) of columns at j: byte offsets into a row, and into the float64 sums. */
   const parts = (width: 4 | 1) => (width === 4 ? [0, 8] : [0]);
   columns((width) => {

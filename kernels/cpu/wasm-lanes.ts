@@ -75,6 +75,39 @@ export function pairs(f: Func, t: Lanes, count: number, at: number, body: (singl
   });
 }
 
+/** The float32 instructions for `width` elements at once: four lanes of a v128, or one scalar. */
+export function float32Ops(width: 4 | 1) {
+  return width === 4
+    ? ({ load: 'v128.load', store: 'v128.store', add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul', div: 'f32x4.div' } as const)
+    : ({ load: 'f32.load', store: 'f32.store', add: 'f32.add', sub: 'f32.sub', mul: 'f32.mul', div: 'f32.div' } as const);
+}
+
+/**
+ * Runs `body(width)` for the byte offset `at` (a local, set to 0 here) = 0, 4·width, … while
+ * at + 4·width ≤ `end` (a local, in bytes): four float32 elements at a time (width 4) while
+ * four remain, then one at a time.
+ */
+export function fourThenOne(f: Func, at: number, end: number, body: (width: 4 | 1) => void): void {
+  f.i32(0).set(at);
+  for (const width of [4, 1] as const)
+    f.block(() => {
+      f.loop(() => {
+        f.get(at)
+          .i32(4 * width)
+          .op('i32.add')
+          .get(end)
+          .op('i32.gt_u')
+          .brIf(1); // fewer than `width` elements left
+        body(width);
+        f.get(at)
+          .i32(4 * width)
+          .op('i32.add')
+          .set(at);
+        f.br(0);
+      });
+    });
+}
+
 /** Sets the v128 local `inRange` to all ones: no lane out of range yet. */
 export const startTask = (f: Func, inRange: number) => f.i32(-1).op('i32x4.splat').set(inRange);
 
