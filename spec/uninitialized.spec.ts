@@ -45,7 +45,9 @@ test("a BERT layer's forward and backward write every element of every output", 
   const layer = new BertLayer(config, { generator: gen });
   const x = randn([2, 128, 128], { generator: gen }).setRequiresGrad(); // 32,768 elements: past every wasm threshold
   const y = layer.forward(x);
-  y.mul(randn(y.shape, { generator: gen })).sum().backward();
+  y.mul(randn(y.shape, { generator: gen }))
+    .sum()
+    .backward();
   const finite = (t: { toTypedArray(): ArrayLike<number> }) => Array.from(t.toTypedArray()).every(Number.isFinite);
   expect(finite(y)).toBe(true);
   expect(finite(x.grad as never)).toBe(true);
