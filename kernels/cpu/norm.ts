@@ -11,6 +11,9 @@
 import { inMemory, TASK_ELEMENTS } from './wasm-map.ts';
 import { wasmRuntime } from './wasm-runtime.ts';
 
+/** [t], or [] for an absent operand. */
+const present = <T>(t: T | null): T[] => (t ? [t] : []);
+
 /** Columns per task of the column sums: ≈ 8 tasks (a few per thread) of whole groups of four. */
 const columnsPerTaskFor = (columns: number) => 4 * Math.ceil(columns / 32);
 
@@ -35,7 +38,6 @@ export function wasmNormRows({ x, len, eps, centered, weight, bias, xhat, rstd, 
   const rows = rstd.length;
   const rowsPerTask = Math.ceil(TASK_ELEMENTS / len),
     tasks = Math.ceil(rows / rowsPerTask);
-  const present = <T>(t: T | null) => (t ? [t] : []);
   const done = inMemory([x, ...present(weight), ...present(bias)], [xhat, rstd, ...present(out)], 0, 8, (at) => {
     new Float64Array(wasm.memory.buffer, at.extra, 1)[0] = eps;
     const [xAt, ...more] = at.inputs;
@@ -74,7 +76,6 @@ export function wasmNormRowsBackward({ g, xhat, rstd, weight, centered, dx, dWei
   const rowsPerTask = Math.ceil(TASK_ELEMENTS / len);
   const columnsPerTask = columnsPerTaskFor(len),
     columnTasks = Math.ceil(len / columnsPerTask);
-  const present = <T>(t: T | null) => (t ? [t] : []);
   const done = inMemory([g, xhat, rstd, ...present(weight)], outputs, 0, 16 * columnsPerTask * columnTasks, (at) => {
     const [gAt, xhatAt, rstdAt, weightAt] = at.inputs;
     const outAt = (t: Float32Array | null) => (t ? at.outputs[outputs.indexOf(t)]! : 0);
