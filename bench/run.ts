@@ -2,7 +2,8 @@
 // `npm run bench -- peers gemm`: only those (a name is a file's stem: peers → peers.ts,
 // gemm → gemm.bench.ts). peers.ts (sparsegrad vs jax-js and PyTorch) runs only when named:
 // it starts Python and takes a few minutes; kernel-ceiling.ts (the GEMM micro-kernel on
-// L1-resident panels, which peers.ts also measures) only when named too.
+// L1-resident panels, which peers.ts also measures) and kernel-profile.ts (a training step's
+// time by kernel) only when named too.
 export {};
 // Each file runs its own comparison (side by side, in the same run) and prints ratios.
 const files = [
@@ -17,7 +18,7 @@ const files = [
   'gpujs.bench.ts',
 ];
 const named = process.argv.slice(2);
-const standalone = ['peers', 'kernel-ceiling'];
+const standalone = ['peers', 'kernel-ceiling', 'kernel-profile'];
 const selected =
   named.length === 0 ? files : named.map((name) => (standalone.includes(name) ? `${name}.ts` : `${name.replace(/\.bench(\.ts)?$/, '')}.bench.ts`));
 for (const file of selected) {
