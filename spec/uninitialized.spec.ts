@@ -53,3 +53,11 @@ test("a BERT layer's forward and backward write every element of every output", 
   expect(finite(x.grad as never)).toBe(true);
   for (const [name, p] of layer.namedParameters()) expect(finite(p.grad as never), name).toBe(true);
 });
+
+test('outputs that are zeros by definition come out zeros: a product over an empty axis, a sum of nothing', () => {
+  const zeros = (t: { toTypedArray(): ArrayLike<number> }) => Array.from(t.toTypedArray()).every((v) => v === 0);
+  const a = randn([256, 0]),
+    b = randn([0, 256]);
+  expect(zeros(a.matmul(b))).toBe(true); // 65,536 elements: storage that is not zero-filled
+  expect(zeros(randn([4, 0, 128, 128]).sum(1))).toBe(true);
+});
