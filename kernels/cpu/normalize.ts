@@ -52,7 +52,7 @@ function rowSum(src: FloatStorage, p: number, step: number, len: number, shift: 
 
 export const normalize: Backend['normalize'] = (x, eps, centered, out, rstd) => {
   const len = x.shape[x.shape.length - 1]!;
-  if (wasmRows(x, eps, centered, null, null, out, rstd, null)) return;
+  if (wasmRows(x, { eps, centered, weight: null, bias: null, xhat: out, rstd, out: null })) return;
   const src = x.data;
   forEachLastAxisRow(x.shape, x.strides, x.offset, (row, start, step) => {
     const mean = centered ? rowSum(src, start, step, len, 0, 1) / len : 0;
@@ -68,30 +68,23 @@ export const normalize: Backend['normalize'] = (x, eps, centered, out, rstd) => 
  */
 function wasmRows(
   x: View<FloatStorage>,
-  eps: number,
-  centered: boolean,
-  weight: View<FloatStorage> | null,
-  bias: View<FloatStorage> | null,
-  xhat: FloatStorage,
-  rstd: FloatStorage,
-  out: FloatStorage | null,
+  to: {
+    eps: number;
+    centered: boolean;
+    weight: View<FloatStorage> | null;
+    bias: View<FloatStorage> | null;
+    xhat: FloatStorage;
+    rstd: FloatStorage;
+    out: FloatStorage | null;
+  },
 ): boolean {
   const len = x.shape[x.shape.length - 1]!;
-  const run = xhat instanceof Float32Array && len > 0 ? contiguousRun(x, Float32Array) : undefined;
+  const run = to.xhat instanceof Float32Array && len > 0 ? contiguousRun(x, Float32Array) : undefined;
   const columns = (v: View<FloatStorage> | null) => (v ? (v.data as Float32Array).subarray(v.offset, v.offset + len) : null);
+  const f32 = (t: FloatStorage | null) => t as Float32Array;
   return (
     run !== undefined &&
-    wasmNormRows({
-      x: run,
-      len,
-      eps,
-      centered,
-      weight: columns(weight),
-      bias: columns(bias),
-      xhat: xhat as Float32Array,
-      rstd: rstd as Float32Array,
-      out: out as Float32Array | null,
-    })
+    wasmNormRows({ ...to, x: run, len, weight: columns(to.weight), bias: columns(to.bias), xhat: f32(to.xhat), rstd: f32(to.rstd), out: to.out && f32(to.out) })
   );
 }
 
@@ -128,7 +121,7 @@ export const combine: Backend['combine'] = (x, y, a, b, c, out) => {
  * ops'. `weight`, `bias`: one value per column (contiguous), either may be absent.
  */
 export const normAffine: NonNullable<Backend['normAffine']> = (x, eps, centered, weight, bias, xhat, rstd, out) => {
-  if (wasmRows(x, eps, centered, weight, bias, xhat, rstd, out)) return;
+  if (wasmRows(x, { eps, centered, weight, bias, xhat, rstd, out })) return;
   normalize(x, eps, centered, xhat, rstd);
   const n = x.shape[x.shape.length - 1]!;
   const single = out instanceof Float32Array;
