@@ -69,6 +69,18 @@ export function collapseAxes(shape: Shape, stridesList: readonly (readonly numbe
 }
 
 /**
+ * Visit every row along the last axis of `views` (all of one shape): `visit(starts, row)` with
+ * each view's storage position of the row's first element and the row's number in row-major
+ * order (its elements follow at each view's last stride). Softmax and the norms go row by row.
+ */
+export function forEachLastAxisRow(views: readonly View[], visit: (starts: number[], row: number) => void): void {
+  const leadingShape = views[0]!.shape.slice(0, -1);
+  const leading = views.map((v) => ({ data: v.data, shape: leadingShape, strides: v.strides.slice(0, -1), offset: v.offset }));
+  let row = 0;
+  forEachOffset(leadingShape, leading, (starts) => visit(starts, row++));
+}
+
+/**
  * Visit every innermost row: `visit(offsets, length, innerStrides)` once per position of
  * the outer axes, after collapsing. The fast kernels put their tight loop inside `visit`.
  */

@@ -49,7 +49,7 @@ function tableRun(f: (a: number, b: number) => number): BinaryRun {
 }
 
 export const binary: Backend['binary'] = (op, a, b, out) => {
-  // Large float32 runs of +, −, ×, ÷: the WebAssembly kernels over the thread pool (kernels/cpu/arith.ts).
+  // Large float32 runs of +, −, ×, ÷: the WebAssembly kernels, on this thread (kernels/cpu/arith.ts).
   if (out instanceof Float32Array && wasmArith(op, a, b, out)) return;
   const run = ARITHMETIC[op] ?? tableRun(BINARY[op]);
   let o = 0;

@@ -12,7 +12,7 @@
  * (another engine, another algorithm) the kernels are not used at all.
  */
 import { silu, siluGrad } from '../scalar.ts';
-import { type Float, inMemory, TASK_ELEMENTS, wasmMap } from './wasm-map.ts';
+import { type Float, inMemory, rowsPerTask, wasmMap } from './wasm-map.ts';
 import { wasmRuntime } from './wasm-runtime.ts';
 
 /** out = exp(x) elementwise (float32 or float64); false (nothing done) where the kernels are unavailable. */
@@ -42,10 +42,10 @@ export function wasmSiluGrad(x: Float32Array, g: Float32Array, out: Float32Array
 export function wasmSoftmax(x: Float32Array, rows: number, len: number, out: Float32Array, log: boolean): number[] | undefined {
   const wasm = wasmRuntime();
   if (!wasm || !expIsExact()) return undefined;
-  const rowsPerTask = Math.ceil(TASK_ELEMENTS / len),
-    tasks = Math.ceil(rows / rowsPerTask);
+  const perTask = rowsPerTask(len),
+    tasks = Math.ceil(rows / perTask);
   const flags = inMemory([x], [out], 4 * tasks, log ? 16 * rows : 0, (at) => {
-    const args = [at.inputs[0]!, at.outputs[0]!, len, rowsPerTask, rows, at.extra];
+    const args = [at.inputs[0]!, at.outputs[0]!, len, perTask, rows, at.extra];
     if (!log) return wasm.pool.run(wasm.exp.softmax, tasks, [...args, at.flags]);
     wasm.pool.run(wasm.exp.logSoftmax, tasks, [...args, at.flags]);
     // (max, total) per row → (max, log total): WebAssembly has no logarithm.
@@ -55,7 +55,7 @@ export function wasmSoftmax(x: Float32Array, rows: number, len: number, out: Flo
   });
   if (!flags) return undefined;
   const redo: number[] = [];
-  for (let t = 0; t < tasks; t++) if (flags[t] !== 0) for (let r = t * rowsPerTask; r < Math.min(rows, (t + 1) * rowsPerTask); r++) redo.push(r);
+  for (let t = 0; t < tasks; t++) if (flags[t] !== 0) for (let r = t * perTask; r < Math.min(rows, (t + 1) * perTask); r++) redo.push(r);
   return redo;
 }
 
@@ -67,9 +67,9 @@ export function wasmSoftmax(x: Float32Array, rows: number, len: number, out: Flo
 export function wasmSoftmaxBackward(y: Float32Array, g: Float32Array, rows: number, len: number, out: Float32Array): boolean {
   const wasm = wasmRuntime();
   if (!wasm) return false;
-  const rowsPerTask = Math.ceil(TASK_ELEMENTS / len);
+  const perTask = rowsPerTask(len);
   const done = inMemory([y, g], [out], 0, 0, (at) =>
-    wasm.pool.run(wasm.exp.softmaxBackward, Math.ceil(rows / rowsPerTask), [at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, len, rowsPerTask, rows]),
+    wasm.pool.run(wasm.exp.softmaxBackward, Math.ceil(rows / perTask), [at.inputs[0]!, at.inputs[1]!, at.outputs[0]!, len, perTask, rows]),
   );
   return done !== undefined;
 }

@@ -73,11 +73,12 @@ function pushRowSum(f: Func, x: number, len: number, shift: number, power: 1 | 2
 function normRowsFunc(): Func {
   const f = new Func(Array(12).fill('i32'));
   const [task, x, xhat, out, rstd, len, rowsPerTask, rows, centered, weight, bias, epsAt] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const [row, rowEnd, at, j, outRow, rowEnd4] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const [row, rowEnd, at, j, outRow, rowBytes] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
   const [mean, r, lenF] = [f.local('f64'), f.local('f64'), f.local('f64')];
   const v = f.local('v128');
   rowRange(f, [task, rowsPerTask, rows, len], [x, xhat], row, rowEnd);
   f.get(len).op('f64.convert_i32_s').set(lenF);
+  f.get(len).i32(4).op('i32.mul').set(rowBytes);
   f.loop(() => {
     // mean = Σx / len (centered), else 0; r = 1 / √(Σ(x − mean)² / len + eps)
     f.f64(0).set(mean);
@@ -101,9 +102,8 @@ function normRowsFunc(): Func {
     // out = x̂·weight + bias, four at a time, then one at a time
     f.block(() => {
       f.get(out).op('i32.eqz').brIf(0);
-      f.get(out).get(row).get(len).op('i32.mul').i32(4).op('i32.mul').op('i32.add').set(outRow);
-      f.get(len).i32(4).op('i32.mul').set(rowEnd4);
-      fourThenOne(f, j, rowEnd4, (width) => {
+      f.get(out).get(row).get(rowBytes).op('i32.mul').op('i32.add').set(outRow);
+      fourThenOne(f, j, rowBytes, (width) => {
         const { load, store, mul, add } = float32Ops(width);
         const value = width === 4 ? v : f.local('f32');
         f.get(xhat).get(j).op('i32.add').mem(load).set(value);
@@ -118,7 +118,7 @@ function normRowsFunc(): Func {
         f.get(outRow).get(j).op('i32.add').get(value).mem(store);
       });
     });
-    for (const a of [x, xhat]) f.get(a).get(len).i32(4).op('i32.mul').op('i32.add').set(a);
+    for (const a of [x, xhat]) f.get(a).get(rowBytes).op('i32.add').set(a);
     f.get(row).i32(1).op('i32.add').tee(row).get(rowEnd).op('i32.ne').brIf(0);
   });
   return f;
@@ -210,7 +210,15 @@ function normRowsBackwardFunc(): Func {
 function normColumnSumsFunc(): Func {
   const f = new Func(Array(9).fill('i32'));
   const [task, g, xhat, dWeight, dBias, len, columnsPerTask, rows, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [first, bytes, row, j, accB, accW] = [f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32'), f.local('i32')];
+  const [first, bytes, row, j, accB, accW, rowBytes] = [
+    f.local('i32'),
+    f.local('i32'),
+    f.local('i32'),
+    f.local('i32'),
+    f.local('i32'),
+    f.local('i32'),
+    f.local('i32'),
+  ];
   const pair = f.local('v128');
   // This task's columns [first, first + bytes/4), its sums at accB (Σ g) and accW (Σ round(g·x̂)).
   f.get(task).get(columnsPerTask).op('i32.mul').set(first);
@@ -235,6 +243,7 @@ function normColumnSumsFunc(): Func {
       }
   });
   f.get(rows).set(row);
+  f.get(len).i32(4).op('i32.mul').set(rowBytes);
   f.loop(() => {
     columns((width) => {
       const load = width === 4 ? 'v128.load64_zero' : 'v128.load32_splat';
@@ -257,7 +266,7 @@ function normColumnSumsFunc(): Func {
         });
       }
     });
-    for (const a of [g, xhat]) f.get(a).get(len).i32(4).op('i32.mul').op('i32.add').set(a);
+    for (const a of [g, xhat]) f.get(a).get(rowBytes).op('i32.add').set(a);
     f.get(row).i32(1).op('i32.sub').tee(row).brIf(0);
   });
   // Round and store: dWeight, dBias at the task's columns.

@@ -8,7 +8,7 @@
  * forward and ≈ 8 backward, while the GEMMs beside them ran on all cores. On [1024, 256]: the
  * forward 2.3 → 0.6 ms on one thread, the backward 2.0 → 1.3 ms (1.0 on two).
  */
-import { inMemory, TASK_ELEMENTS } from './wasm-map.ts';
+import { inMemory, rowsPerTask } from './wasm-map.ts';
 import { wasmRuntime } from './wasm-runtime.ts';
 
 /** [t], or [] for an absent operand. */
@@ -36,15 +36,15 @@ export function wasmNormRows({ x, len, eps, centered, weight, bias, xhat, rstd, 
   const wasm = wasmRuntime();
   if (!wasm) return false;
   const rows = rstd.length;
-  const rowsPerTask = Math.ceil(TASK_ELEMENTS / len),
-    tasks = Math.ceil(rows / rowsPerTask);
+  const perTask = rowsPerTask(len),
+    tasks = Math.ceil(rows / perTask);
   const done = inMemory([x, ...present(weight), ...present(bias)], [xhat, rstd, ...present(out)], 0, 8, (at) => {
     new Float64Array(wasm.memory.buffer, at.extra, 1)[0] = eps;
     const [xAt, ...more] = at.inputs;
     const weightAt = weight ? more.shift()! : 0,
       biasAt = bias ? more.shift()! : 0;
     const [xhatAt, rstdAt, outAt] = at.outputs;
-    const args = [xAt!, xhatAt!, outAt ?? 0, rstdAt!, len, rowsPerTask, rows, centered ? 1 : 0, weightAt, biasAt, at.extra];
+    const args = [xAt!, xhatAt!, outAt ?? 0, rstdAt!, len, perTask, rows, centered ? 1 : 0, weightAt, biasAt, at.extra];
     wasm.pool.run(wasm.norm.normRows, tasks, args);
   });
   return done !== undefined;
@@ -73,21 +73,21 @@ export function wasmNormRowsBackward({ g, xhat, rstd, weight, centered, dx, dWei
   if (!wasm || outputs.length === 0) return false;
   const rows = rstd.length,
     len = xhat.length / rows;
-  const rowsPerTask = Math.ceil(TASK_ELEMENTS / len);
+  const perTask = rowsPerTask(len);
   const columnsPerTask = columnsPerTaskFor(len),
     columnTasks = Math.ceil(len / columnsPerTask);
   const done = inMemory([g, xhat, rstd, ...present(weight)], outputs, 0, 16 * columnsPerTask * columnTasks, (at) => {
     const [gAt, xhatAt, rstdAt, weightAt] = at.inputs;
     const outAt = (t: Float32Array | null) => (t ? at.outputs[outputs.indexOf(t)]! : 0);
     if (dx)
-      wasm.pool.run(wasm.norm.normRowsBackward, Math.ceil(rows / rowsPerTask), [
+      wasm.pool.run(wasm.norm.normRowsBackward, Math.ceil(rows / perTask), [
         gAt!,
         xhatAt!,
         rstdAt!,
         outAt(dx),
         weightAt ?? 0,
         len,
-        rowsPerTask,
+        perTask,
         rows,
         centered ? 1 : 0,
       ]);

@@ -8,22 +8,9 @@ import type { FloatStorage } from '../../base/dtype.ts';
 import { contiguousStrides } from '../../base/shape.ts';
 import type { Backend } from '../backend.ts';
 import { roundTo } from '../scalar.ts';
-import { forEachOffset, forEachRow, type View } from '../view.ts';
+import { forEachLastAxisRow, forEachRow, type View } from '../view.ts';
 import { wasmNormRows, wasmNormRowsBackward } from './norm.ts';
 import { contiguousRun, WASM_MAP_MIN } from './wasm-map.ts';
-
-/** Calls visit(rowIndex, start, step) for each row along the last axis. */
-function forEachLastAxisRow(
-  shape: readonly number[],
-  strides: readonly number[],
-  offset: number,
-  visit: (row: number, start: number, step: number) => void,
-): void {
-  const r = shape.length;
-  const outer = { data: new Float64Array(0), shape: shape.slice(0, r - 1), strides: strides.slice(0, r - 1), offset };
-  let row = 0;
-  forEachOffset(outer.shape, [outer], ([start]) => visit(row++, start!, strides[r - 1]!));
-}
 
 /**
  * Σ (src[p + j·step] − shift)^power over a row (power 1 or 2), in four partial sums: one running
@@ -54,13 +41,17 @@ export const normalize: Backend['normalize'] = (x, eps, centered, out, rstd) => 
   const len = x.shape[x.shape.length - 1]!;
   if (wasmRows(x, { eps, centered, weight: null, bias: null, xhat: out, rstd, out: null })) return;
   const src = x.data;
-  forEachLastAxisRow(x.shape, x.strides, x.offset, (row, start, step) => {
-    const mean = centered ? rowSum(src, start, step, len, 0, 1) / len : 0;
-    const r = 1 / Math.sqrt(rowSum(src, start, step, len, mean, 2) / len + eps);
-    for (let j = 0, p = start, o = row * len; j < len; j++, p += step, o++) out[o] = (src[p]! - mean) * r;
+  const step = x.strides[x.strides.length - 1]!;
+  forEachLastAxisRow([x], ([start], row) => {
+    const mean = centered ? rowSum(src, start!, step, len, 0, 1) / len : 0;
+    const r = 1 / Math.sqrt(rowSum(src, start!, step, len, mean, 2) / len + eps);
+    for (let j = 0, p = start!, o = row * len; j < len; j++, p += step, o++) out[o] = (src[p]! - mean) * r;
     rstd[row] = r;
   });
 };
+
+/** A per-column view's `n` float32 values (a norm's weight or bias: contiguous, one per column). */
+const columnsOf = (v: View<FloatStorage>, n: number) => (v.data as Float32Array).subarray(v.offset, v.offset + n);
 
 /**
  * Large contiguous float32 rows: the WebAssembly kernel over the thread pool (kernels/cpu/norm.ts),
@@ -80,7 +71,7 @@ function wasmRows(
 ): boolean {
   const len = x.shape[x.shape.length - 1]!;
   const run = to.xhat instanceof Float32Array && len > 0 ? contiguousRun(x, Float32Array) : undefined;
-  const columns = (v: View<FloatStorage> | null) => (v ? (v.data as Float32Array).subarray(v.offset, v.offset + len) : null);
+  const columns = (v: View<FloatStorage> | null) => v && columnsOf(v, len);
   const f32 = (t: FloatStorage | null) => t as Float32Array;
   return (
     run !== undefined &&
@@ -151,7 +142,7 @@ export const normAffineBackward: NonNullable<Backend['normAffineBackward']> = (g
   if (xhat instanceof Float32Array && g.data instanceof Float32Array && xhat.length >= WASM_MAP_MIN && n > 0) {
     const rows = g.data.subarray(g.offset, g.offset + xhat.length);
     const f32 = (t: FloatStorage | null) => t as Float32Array | null;
-    const columns = weight && (weight.data as Float32Array).subarray(weight.offset, weight.offset + n);
+    const columns = weight && columnsOf(weight, n);
     if (wasmNormRowsBackward({ g: rows, xhat, rstd: rstd as Float32Array, weight: columns, centered, dx: f32(dx), dWeight: f32(dWeight), dBias: f32(dBias) }))
       return;
   }

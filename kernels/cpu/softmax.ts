@@ -11,7 +11,7 @@
 import type { FloatStorage } from '../../base/dtype.ts';
 import type { Backend } from '../backend.ts';
 import { roundTo } from '../scalar.ts';
-import { forEachOffset, type View } from '../view.ts';
+import { forEachLastAxisRow } from '../view.ts';
 import { wasmSoftmax, wasmSoftmaxBackward } from './exp.ts';
 import { contiguousRun } from './wasm-map.ts';
 
@@ -44,12 +44,7 @@ export const softmax: Backend['softmax'] = (x, out, log) => {
     for (const row of redo) softmaxRow(run, row * len, 1, len, out, row * len, log, scratch);
     return;
   }
-  const rows = { data: x.data, shape: x.shape.slice(0, r - 1), strides: x.strides.slice(0, r - 1), offset: x.offset };
-  let o = 0;
-  forEachOffset(rows.shape, [rows], ([start]) => {
-    softmaxRow(x.data, start!, x.strides[r - 1]!, len, out, o, log, scratch);
-    o += len;
-  });
+  forEachLastAxisRow([x], ([start], row) => softmaxRow(x.data, start!, x.strides[r - 1]!, len, out, row * len, log, scratch));
 };
 
 /**
@@ -92,10 +87,5 @@ export const softmaxBackward: Backend['softmaxBackward'] = (y, g, out, log) => {
   if (yRun && gRun && wasmSoftmaxBackward(yRun, gRun, yRun.length / len, len, out as Float32Array)) return;
   const single = out instanceof Float32Array;
   const [ys, gs] = [y.strides[r - 1]!, g.strides[r - 1]!];
-  const rows = (v: View<FloatStorage>) => ({ data: v.data, shape: v.shape.slice(0, r - 1), strides: v.strides.slice(0, r - 1), offset: v.offset });
-  let o = 0;
-  forEachOffset(y.shape.slice(0, r - 1), [rows(y), rows(g)], ([p, q]) => {
-    softmaxBackwardRow(y.data, p!, ys, g.data, q!, gs, len, out, o, log, single);
-    o += len;
-  });
+  forEachLastAxisRow([y, g], ([p, q], row) => softmaxBackwardRow(y.data, p!, ys, g.data, q!, gs, len, out, row * len, log, single));
 };

@@ -9,6 +9,7 @@
  * task with the reference's own function. Results are bitwise the reference's for any thread
  * count (spec/gelu-wasm.spec.ts, spec/exp-wasm.spec.ts).
  */
+import { numel } from '../../base/shape.ts';
 import { collapseAxes, type View } from '../view.ts';
 import { ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
 
@@ -19,12 +20,16 @@ export const TASK_ELEMENTS = 1 << 14;
 
 export type Float = Float32Array | Float64Array;
 
+/** Whole rows of `len` per task of a row-wise kernel: ≈ TASK_ELEMENTS elements (at least one row). */
+export const rowsPerTask = (len: number) => Math.ceil(TASK_ELEMENTS / len);
+
 /**
  * A view's elements as one contiguous run of `type`, when they are one of at least
  * WASM_MAP_MIN elements; else undefined (the caller takes its JavaScript loop).
  */
 export function contiguousRun<T extends Float>(v: View, type: new (n: number) => T): T | undefined {
-  if (!(v.data instanceof type)) return undefined;
+  // The size first: every float32 add, mul and sum asks (kernels/cpu/arith.ts, reduce.ts), most of them small.
+  if (!(v.data instanceof type) || numel(v.shape) < WASM_MAP_MIN) return undefined;
   const c = collapseAxes(v.shape, [v.strides]);
   if (c.shape.length !== 1 || c.strides[0]![0] !== 1 || c.shape[0]! < WASM_MAP_MIN) return undefined;
   return v.data.subarray(v.offset, v.offset + c.shape[0]!) as T;
