@@ -50,7 +50,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
   // synchronous compilation on a page's main thread (the GEMM's, one per dtype, 2,493 and 1,777 bytes, GELU's 2,731,
-  // exp's 2,034, SiLU's 2,335, softmax's 3,534, the arithmetic's 1,672, the norms' 2,395): mind it when adding kernels.
+  // exp's 2,034, SiLU's 2,335, softmax's 3,534, the arithmetic's 1,672, the norms' 2,389): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
     const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
