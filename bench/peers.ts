@@ -8,11 +8,13 @@
 // of this bench only) and PyTorch (Debian's python3-torch through /usr/bin/python3, when
 // present; OpenBLAS/OpenMP with 2 threads and OMP_WAIT_POLICY=PASSIVE). Every system must
 // compute the same loss and gradient sums (checked, within a bound scaled by Σ|terms|);
-// the table gives ms per run (median), GFLOP/s, ratios to sparsegrad measured in this same
-// run, sparsegrad's thread scaling (1 and 2 threads), and the machine's load average,
-// since the machine is shared and timings move with it.
+// the table gives ms per run, GFLOP/s, ratios to sparsegrad measured in this same run,
+// sparsegrad's thread scaling (1 and 2 threads), and the machine's load average, since the
+// machine is shared and timings move with it. Every system runs once per round (ROUNDS,
+// default 3, the order reversed every other round; REPEATS timed calls each, default 7): a
+// cell is the median of its rounds' medians, and each ratio's spread over the rounds is shown.
 //
-// Run with: npm run bench -- peers     (or: npx tsx bench/peers.ts)
+// Run with: npm run bench -- peers     (or: npx tsx bench/peers.ts; ROUNDS=1 for a quick look)
 // With --out DIR (npx tsx bench/peers.ts --out results/peers) it also writes DIR/peers.json
 // (every cell, the machine, the load, the date) and DIR/table.md, which the README quotes
 // (scripts/readme-tables.mjs).
@@ -31,6 +33,7 @@ import { BertLayer } from '../models/bert.ts';
 import type { BertConfig } from '../models/config.ts';
 
 const REPEATS = Number(process.env.REPEATS ?? 7);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const [T, H, F] = [128, 768, 3072]; // W1, W2
 const [B3, S3, H3, HEADS3, F3] = [8, 128, 256, 4, 1024]; // W3
 
@@ -63,6 +66,32 @@ const SG_GEMM_FLOOR = 1 + (2 * (H * H + F * F)) / (3 * H * F);
 function median(times: number[]): number {
   const s = [...times].sort((a, b) => a - b);
   return s[s.length >> 1]!;
+}
+
+/**
+ * One system's rounds as one column: each workload's time is the median of its rounds' medians;
+ * the loss and gradient sums (the same every round) and the RSS growth (a fresh process's, so
+ * the first W2 run's) come from the first round. A system that failed in any round is reported failed.
+ */
+function combineRounds(rounds: (Results | string)[]): Results | string {
+  const failed = rounds.find((r) => typeof r === 'string');
+  if (failed !== undefined) return failed;
+  const [first, ...rest] = rounds as Results[];
+  const out: Results = {};
+  for (const [w, res] of Object.entries(first!) as [Workload, Result][]) {
+    out[w] = { ...res, ms: median([res.ms, ...rest.map((r) => r[w]!.ms)]) };
+  }
+  return out;
+}
+
+/** The spread of a ratio over the rounds, a / b per round (each round's own medians): "lo–hi". */
+function ratioRange(a: string, b: string, w: Workload): string {
+  const [ra, rb] = [rounds.get(a)!, rounds.get(b)!];
+  const ratios = ra.flatMap((r, i) => {
+    const [x, y] = [r, rb[i]!];
+    return typeof x === 'object' && typeof y === 'object' && x[w] && y[w] ? [x[w]!.ms / y[w]!.ms] : [];
+  });
+  return ratios.length ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` : '—';
 }
 
 function timeIt(fn: () => void): number {
@@ -382,20 +411,33 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 const loadBefore = load();
-console.log(`machine load average before: ${loadBefore}; ${REPEATS} timed runs per cell, median`);
-// The GEMM micro-kernel's ceiling on one thread here: its tile on L1-resident panels (bench/kernel-ceiling.ts).
-const ceiling = kernelCeiling().best;
-console.log(`GEMM micro-kernel ceiling (L1-resident panels), one thread: ${ceiling.toFixed(1)} GFLOP/s`);
+console.log(`machine load average before: ${loadBefore}; ${ROUNDS} rounds of ${REPEATS} timed runs per cell`);
 await threadsReady();
-const columns: [string, Results | string][] = [];
-for (const n of [1, 2]) {
+const onThreads = async (n: number) => {
   setThreads(n);
   await threadsReady();
-  columns.push([`sparsegrad ${n}T`, sparsegrad()]);
+  return sparsegrad();
+};
+const SYSTEMS: [string, () => Promise<Results | string> | Results | string][] = [
+  ['sparsegrad 1T', () => onThreads(1)],
+  ['sparsegrad 2T', () => onThreads(2)],
+  ['jax-js', jaxjs],
+  ['torch 1T', () => torch(1)],
+  ['torch 2T', () => torch(2)],
+];
+// Every system once per round, the order reversed every other round, so that a machine whose
+// speed drifts (a shared host: ±30 % within a minute was seen) slows every system alike.
+const rounds = new Map<string, (Results | string)[]>(SYSTEMS.map(([name]) => [name, []]));
+const ceilings: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  // The GEMM micro-kernel's ceiling on one thread here: its tile on L1-resident panels (bench/kernel-ceiling.ts).
+  ceilings.push(kernelCeiling().best);
+  for (const [name, run] of round % 2 ? [...SYSTEMS].reverse() : SYSTEMS) rounds.get(name)!.push(await run());
+  console.log(`round ${round + 1} of ${ROUNDS} done`);
 }
-columns.push(['jax-js', await jaxjs()]);
-columns.push(['torch 1T', torch(1)]);
-columns.push(['torch 2T', torch(2)]);
+const ceiling = median(ceilings);
+console.log(`GEMM micro-kernel ceiling (L1-resident panels), one thread: ${ceiling.toFixed(1)} GFLOP/s (median of ${ROUNDS} rounds)`);
+const columns: [string, Results | string][] = SYSTEMS.map(([name]) => [name, combineRounds(rounds.get(name)!)]);
 const loadAfter = load();
 console.log(`machine load average after: ${loadAfter}; sparsegrad ${JSON.stringify(threadInfo())}\n`);
 
@@ -476,8 +518,8 @@ if (outAt > 0) {
     `| --- | ${columns.map(() => '---:').join(' | ')} |`,
     ...workloads.map((w) => `| ${LABELS[w]} | ${columns.map(([n]) => cell(n, w)).join(' | ')} |`),
     '',
-    `ms per call (GFLOP/s in brackets), median of ${REPEATS}; ${date}, ${machine}; load average ${loadBefore} before, ${loadAfter} after; \`npx tsx bench/peers.ts --out ${dir}\`.`,
-    `sparsegrad 2 threads ÷ jax-js: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'jax-js', w)}`).join(', ')}; ÷ PyTorch 2 threads: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'torch 2T', w)}`).join(', ')}.`,
+    `ms per call (GFLOP/s in brackets), the median over ${ROUNDS} interleaved rounds of the median of ${REPEATS} calls; ${date}, ${machine}; load average ${loadBefore} before, ${loadAfter} after; \`npx tsx bench/peers.ts --out ${dir}\`.`,
+    `sparsegrad 2 threads ÷ jax-js: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'jax-js', w)} (rounds ${ratioRange('sparsegrad 2T', 'jax-js', w)})`).join(', ')}; ÷ PyTorch 2 threads: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'torch 2T', w)} (${ratioRange('sparsegrad 2T', 'torch 2T', w)})`).join(', ')}.`,
     `Thread scaling (1 ÷ 2 threads): ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${ratio('sparsegrad 1T', 'sparsegrad 2T', w)}`).join(', ')}; the SparseGrad step (W2-SG) takes ${over(ms('sparsegrad 2T', 'W2-SG'), ms('sparsegrad 2T', 'W2'))} the dense one's time (its GEMMs alone: ${SG_GEMM_FLOOR.toFixed(2)}× the multiply-adds). Peak RSS growth over the W2 runs: sparsegrad ${rss(column('sparsegrad 1T'))}, PyTorch ${rss(column('torch 1T'))}.`,
     ceilingLine(),
   ].join('\n');
@@ -485,7 +527,7 @@ if (outAt > 0) {
   writeFileSync(join(dir, 'table.md'), `${table}\n`);
   writeFileSync(
     join(dir, 'peers.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, repeats: REPEATS, loadBefore, loadAfter, kernelCeilingGflops: ceiling, threads: threadInfo(), columns: Object.fromEntries(columns) }, null, 1)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, repeats: REPEATS, rounds: Object.fromEntries(rounds), loadBefore, loadAfter, kernelCeilingGflops: ceiling, threads: threadInfo(), columns: Object.fromEntries(columns) }, null, 1)}\n`,
   );
   console.log(`\nwrote ${join(dir, 'table.md')} and peers.json`);
 }
