@@ -8,6 +8,10 @@ export default defineConfig({
     reporters: ['default', './spec/summary-reporter.ts'],
     // Property suites are CPU-bound: one worker per core of the 2-core CI machine.
     maxWorkers: 2,
+    // Limits that catch a hang, not slowness: a busy 2-core machine stretches everything. The
+    // hooks' limit too: the install spec's afterAll (deleting its installed projects, thousands
+    // of files) once took over vitest's default 10 s beside a fine-tuning campaign.
     testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });

@@ -50,11 +50,9 @@ beforeAll(() => {
   library = pack(join(work, 'stage-lib'), work);
 }, 300_000);
 
-// Deleting the installed projects (thousands of files) took over vitest's default 10 s hook
-// limit once, on a CI run sharing the disk and both cores with a fine-tuning campaign.
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
-}, 120_000);
+});
 
 describe('the library package', () => {
   let app = '';
