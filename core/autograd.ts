@@ -10,6 +10,8 @@
  */
 import { AutogradError } from '../base/errors.ts';
 import { formatShape, sameShape } from '../base/shape.ts';
+import type { TensorStorage } from '../kernels/storage.ts';
+import { madeMark, madeSince } from './ownership.ts';
 import { addGrads, type Grad, SparseCoo } from './sparse.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -221,7 +223,35 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
   }
 
   const pending = new Map<Tensor, Grad>();
-  roots.forEach((r, i) => pending.set(r, pending.has(r) ? addGrads(pending.get(r)!, seeds[i]!) : seeds[i]!));
+  // Gradient ownership (core/ownership.ts). `holders` counts, per storage, the gradients that
+  // hold it now: those waiting in `pending` and those a leaf took without a copy. A gradient
+  // the engine has finished with (passed to its VJP, or copied into a .grad) lets go of it.
+  // A leaf takes its gradient without a copy only when that gradient is its storage's only
+  // holder, the storage was made during this pass, and no hook saw it.
+  const mark = madeMark();
+  const holders = new Map<TensorStorage, number>();
+  const seenByHook = new Set<TensorStorage>();
+  const hold = (g: Grad, by: 1 | -1) => {
+    if (!(g instanceof SparseCoo)) holders.set(g.storage, (holders.get(g.storage) ?? 0) + by);
+  };
+  const route = (target: Tensor, g: Grad) => {
+    const previous = pending.get(target);
+    if (previous !== undefined) hold(previous, -1);
+    const sum = previous === undefined ? g : addGrads(previous, g); // a new tensor: g is only read
+    hold(sum, 1);
+    pending.set(target, sum);
+  };
+  const ownedBy = (t: Tensor, g: Grad): boolean =>
+    t.isLeaf &&
+    !(g instanceof SparseCoo) &&
+    holders.get(g.storage) === 1 &&
+    !seenByHook.has(g.storage) &&
+    madeSince(g.storage, mark) &&
+    g.offset === 0 &&
+    g.numel === g.storage.length &&
+    g.isContiguous();
+
+  roots.forEach((r, i) => route(r, seeds[i]!));
   const results = new Map<Tensor, Grad>();
 
   return withGradMode(false, () => {
@@ -231,22 +261,28 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
       let g = pending.get(t);
       if (g === undefined || !needed.has(t)) continue;
       pending.delete(t);
+      const routed = g;
       for (const hook of [...t.hooks]) {
+        // A hook may keep what it sees, or return a tensor it keeps: neither is taken without a copy.
+        if (!(g instanceof SparseCoo)) seenByHook.add(g.storage);
         g = hook(g) ?? g;
         if (!sameShape(g.shape, t.shape)) {
           throw new AutogradError(`hook has changed the size of value: expected ${formatShape(t.shape)}, got ${formatShape(g.shape)}`);
         }
+        if (!(g instanceof SparseCoo)) seenByHook.add(g.storage);
       }
       if (targets?.has(t)) results.set(t, g);
-      if (options.accumulate && (t.isLeaf || t.retainsGrad)) t.accumulateGrad(g);
+      const owned = options.accumulate && ownedBy(t, g);
+      if (options.accumulate && (t.isLeaf || t.retainsGrad)) t.accumulateGrad(g, owned);
       const node = t.gradFn;
       if (node) {
         for (const [j, input] of callVjp(node, g, options.retainGraph).entries()) {
           const target = node.inputs[j]!;
           if (input === null || !target.requiresGrad || !needed.has(target)) continue;
-          pending.set(target, pending.has(target) ? addGrads(pending.get(target)!, input) : input);
+          route(target, input);
         }
       }
+      if (!owned) hold(routed, -1); // done with it: only copies of it, or its VJP's results, live on
     }
     return results;
   });

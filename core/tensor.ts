@@ -247,7 +247,10 @@ export class Tensor {
     return { remove: () => removeFrom(this.postAccumulateHooks, hook) };
   }
   /**
-   * Called by the engine: add `g` to `.grad` (a private copy, so users may edit `.grad` in place).
+   * Called by the engine: add `g` to `.grad`, which stays private to this tensor, so users and
+   * optimizers may edit it in place. With `owned` the caller hands `g` over — nothing else
+   * holds its storage (core/ownership.ts says when the engine knows that) — and a first
+   * gradient is kept as it is; otherwise it is copied. A later one is added into a new tensor.
    *
    * @example
    * ```ts
@@ -258,9 +261,10 @@ export class Tensor {
    * x.grad; // => [3, 3]
    * ```
    */
-  accumulateGrad(g: Grad): void {
-    const owned = g instanceof SparseCoo ? g : g.detach().clone();
-    this.grad = this.grad === null ? owned : addGrads(this.grad, owned);
+  accumulateGrad(g: Grad, owned = false): void {
+    if (this.grad !== null)
+      this.grad = addGrads(this.grad, g); // a new tensor: g is only read
+    else this.grad = g instanceof SparseCoo ? g : owned ? g.detach() : g.detach().clone();
     if (this.isLeaf) for (const hook of [...this.postAccumulateHooks]) hook(this);
   }
   zeroGrad(setToNone = true): void {

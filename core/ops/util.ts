@@ -6,6 +6,7 @@
 import { allocate, assertSameDType, torchName, type DType, type Storage } from '../../base/dtype.ts';
 import { DTypeError } from '../../base/errors.ts';
 import { broadcastStrides, contiguousStrides, numel, sameShape, type Shape } from '../../base/shape.ts';
+import { markMade } from '../ownership.ts';
 import { Tensor } from '../tensor.ts';
 import type { View } from '../../kernels/view.ts';
 import { getBackend, type Backend } from '../../kernels/backend.ts';
@@ -35,7 +36,9 @@ export function broadcastView<S extends Storage = Storage>(t: Tensor, shape: Sha
  * contents are unspecified (torch.empty), so the kernel must write every element.
  */
 export function empty(dtype: DType, shape: Shape): Tensor {
-  return new Tensor(getBackend().allocate(dtype, numel(shape), true), shape, contiguousStrides(shape), 0);
+  const storage = getBackend().allocate(dtype, numel(shape), true);
+  markMade(storage); // fresh: backward may hand it to a .grad without a copy (core/ownership.ts)
+  return new Tensor(storage, shape, contiguousStrides(shape), 0);
 }
 
 /**

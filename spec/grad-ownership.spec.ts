@@ -1,0 +1,163 @@
+/**
+ * Gradient ownership (core/ownership.ts): backward() hands a leaf a gradient without a copy
+ * only when nothing else can hold that gradient's storage. Proven here on a catalogue of
+ * graphs where something else could — a gradient passed through to two leaves, a reshape
+ * between a retained non-leaf and its leaf, hooks that keep what they see, a gradient the
+ * user gave — by checking that no leaf's `.grad` shares storage with anything the test can
+ * reach; and that the copy is really skipped where it may be (else the rule would be moot).
+ */
+import { describe, expect, test } from 'vitest';
+import { Generator, linear, randn, SparseCoo, type Tensor, type Grad } from '../index.ts';
+import { getBackend } from '../kernels/backend.ts';
+import { read } from './read.ts';
+
+interface Built {
+  /** The leaves whose `.grad` must be their own. */
+  leaves: Tensor[];
+  /** Everything else the user could still reach after backward (forward tensors, hook stashes, given gradients). */
+  reachable: Tensor[];
+}
+
+const gen = new Generator(5);
+const leaf = (shape: number[]) => randn(shape, { generator: gen }).setRequiresGrad();
+
+/** Each builder makes a graph and runs backward() on it. */
+const CATALOGUE: Record<string, () => Built> = {
+  'x + y: add passes one gradient to both': () => {
+    const [x, y] = [leaf([3, 4]), leaf([3, 4])];
+    const s = x.add(y);
+    s.backward(randn([3, 4], { generator: gen }).mul(1)); // a fresh gradient, made before backward
+    return { leaves: [x, y], reachable: [s] };
+  },
+  '(x + y)·2: add passes one fresh gradient to both': () => {
+    const [x, y] = [leaf([3, 4]), leaf([3, 4])];
+    const s = x.add(y).mul(2);
+    s.sum().backward();
+    return { leaves: [x, y], reachable: [s] };
+  },
+  'x + x: one leaf, two uses': () => {
+    const x = leaf([5]);
+    const s = x.add(x).mul(2).sum();
+    s.backward();
+    return { leaves: [x], reachable: [s] };
+  },
+  'x · x': () => {
+    const x = leaf([2, 3]);
+    const s = x.mul(x).sum();
+    s.backward();
+    return { leaves: [x], reachable: [s] };
+  },
+  'reshape of a leaf beside another leaf (pass-through twice)': () => {
+    const [x, y] = [leaf([2, 6]), leaf([3, 4])];
+    const s = x.reshape([3, 4]).add(y).mul(3);
+    s.sum().backward();
+    return { leaves: [x, y], reachable: [s] };
+  },
+  'a retained non-leaf reshaped from a leaf': () => {
+    const x = leaf([4, 2]);
+    const r = x.reshape([8]);
+    r.retainGrad();
+    const s = r.mul(r).sum();
+    s.backward();
+    return { leaves: [x], reachable: [r, r.grad as Tensor, s] };
+  },
+  'a hook that keeps the gradient it sees': () => {
+    const [x, w] = [leaf([3, 2]), leaf([2, 4])];
+    const kept: Tensor[] = [];
+    x.registerHook((g) => {
+      kept.push(g as Tensor);
+    });
+    const h = x.matmul(w);
+    h.registerHook((g) => {
+      kept.push(g as Tensor);
+    });
+    h.sum().backward();
+    return { leaves: [x, w], reachable: [h, ...kept] };
+  },
+  'a hook that returns a tensor it keeps': () => {
+    const [x, w] = [leaf([3, 2]), leaf([2, 4])];
+    const kept: Tensor[] = [];
+    w.registerHook((g) => {
+      const mine = (g as Tensor).mul(1);
+      kept.push(mine);
+      return mine;
+    });
+    x.matmul(w).sum().backward();
+    return { leaves: [x, w], reachable: kept };
+  },
+  'a gradient the user gives, passed through to the leaf': () => {
+    const x = leaf([2, 3]);
+    const given = randn([6], { generator: gen });
+    const y = x.reshape([6]);
+    y.backward(given);
+    return { leaves: [x], reachable: [given, y] };
+  },
+  'linear with a bias broadcast over rows': () => {
+    const [x, w, b] = [leaf([2, 5, 3]), leaf([4, 3]), leaf([4])];
+    const y = linear(x, w, b);
+    y.mul(y).sum().backward();
+    return { leaves: [x, w, b], reachable: [y] };
+  },
+  'a leaf broadcast against a larger one': () => {
+    const [x, y] = [leaf([3]), leaf([4, 3])];
+    const s = x.add(y).sum();
+    s.backward();
+    return { leaves: [x, y], reachable: [s] };
+  },
+};
+
+const storageOf = (g: Grad | null): unknown => (g instanceof SparseCoo ? g : (g?.storage ?? null));
+
+describe('gradient ownership', () => {
+  for (const [name, build] of Object.entries(CATALOGUE)) {
+    test(`${name}: every leaf's .grad is its own`, () => {
+      const { leaves, reachable } = build();
+      for (const [i, l] of leaves.entries()) {
+        expect(l.grad, `leaf ${i} has a gradient`).not.toBeNull();
+        const others = [...leaves, ...reachable, ...leaves.filter((_, j) => j !== i).map((o) => o.grad as Tensor)];
+        for (const other of others) expect(storageOf(l.grad) === other.storage, `leaf ${i}'s .grad shares storage`).toBe(false);
+      }
+    });
+  }
+
+  test('editing one leaf’s .grad in place changes nothing else (x + y)', () => {
+    const { leaves, reachable } = CATALOGUE['x + y: add passes one gradient to both']!();
+    const [x, y] = leaves as [Tensor, Tensor];
+    const before = [y.grad as Tensor, ...reachable].map((t) => read(t));
+    (x.grad as Tensor).fill_(Number.NaN);
+    expect([y.grad as Tensor, ...reachable].map((t) => read(t))).toEqual(before);
+  });
+
+  test('a second backward adds into a new tensor and leaves the first gradient alone', () => {
+    const [x, w] = [leaf([3, 2]), leaf([2, 4])];
+    x.matmul(w).sum().backward();
+    const first = w.grad as Tensor;
+    const firstValues = read(first);
+    x.matmul(w).sum().backward();
+    expect(w.grad).not.toBe(first);
+    expect(read(first)).toEqual(firstValues);
+    expect(read(w.grad as Tensor)).toEqual(firstValues.map((v) => v + v));
+  });
+
+  test('fresh gradients are taken without a copy', () => {
+    // x·W's gradients are fresh GEMM outputs that only their leaf holds: no copy kernel runs.
+    // Before ownership, accumulation copied each (two calls here).
+    const [x, w] = [leaf([4, 3]), leaf([3, 5])];
+    const loss = x.matmul(w).sum();
+    const backend = getBackend();
+    const copy = backend.copy;
+    let copies = 0;
+    backend.copy = (...args) => {
+      copies++;
+      return copy.apply(backend, args);
+    };
+    try {
+      loss.backward();
+    } finally {
+      backend.copy = copy;
+    }
+    expect(copies).toBe(0);
+    expect(x.grad).not.toBeNull();
+    expect(w.grad).not.toBeNull();
+  });
+});
