@@ -187,14 +187,42 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   return options.requiresGrad ? t.setRequiresGrad(true) : t;
 }
 
-function randomFloats(op: string, shape: Shape, options: RandomOptions, draw: (g: Generator) => number): Tensor {
+/** What every random creation starts from: its checked float dtype's fresh storage, and the generator. */
+function randomStorage(op: string, shape: Shape, options: RandomOptions): { data: Storage; g: Generator } {
   const dtype = options.dtype ?? 'float32';
   checkDType(op, dtype);
   checkShape(op, shape, ITEM_SIZE[dtype]);
   if (!isFloat(dtype)) throw new DTypeError(`${op}(): expected a floating dtype, got ${dtype}`);
-  const g = options.generator ?? defaultGenerator;
-  const data = allocate(dtype, numel(shape), op);
+  return { data: allocate(dtype, numel(shape), op), g: options.generator ?? defaultGenerator };
+}
+
+function randomFloats(op: string, shape: Shape, options: RandomOptions, draw: (g: Generator) => number): Tensor {
+  const { data, g } = randomStorage(op, shape, options);
   for (let i = 0; i < data.length; i++) data[i] = draw(g);
+  return finish(data, shape, options);
+}
+
+const UNIFORM_BLOCK = 4096;
+const uniformBlock = new Float64Array(UNIFORM_BLOCK);
+
+/**
+ * The next `length` uniform numbers of `g`, a block at a time from Generator.uniforms (the
+ * same stream as one uniform() each): `visit(block, start)` gets elements start, start + 1, ….
+ */
+function eachUniformBlock(g: Generator, length: number, visit: (block: Float64Array, start: number) => void): void {
+  for (let start = 0; start < length; start += UNIFORM_BLOCK) {
+    const block = length - start >= UNIFORM_BLOCK ? uniformBlock : new Float64Array(length - start);
+    g.uniforms(block);
+    visit(block, start);
+  }
+}
+
+/** randomFloats for draws that are a function of one uniform number each. */
+function uniformFloats(op: string, shape: Shape, options: RandomOptions, map: (u: number) => number): Tensor {
+  const { data, g } = randomStorage(op, shape, options);
+  eachUniformBlock(g, data.length, (block, start) => {
+    for (let j = 0; j < block.length; j++) data[start + j] = map(block[j]!);
+  });
   return finish(data, shape, options);
 }
 
@@ -209,16 +237,26 @@ function randomFloats(op: string, shape: Shape, options: RandomOptions, draw: (g
  * x.min().item() >= 0 && x.max().item() < 1; // => true
  * ```
  */
-export const rand = (shape: Shape, options: RandomOptions = {}) => randomFloats('rand', shape, options, (g) => g.uniform());
+export const rand = (shape: Shape, options: RandomOptions = {}) => uniformFloats('rand', shape, options, (u) => u);
 /**
  * Dropout's mask: each entry `1 / (1 − p)` with probability 1 − p, else 0, drawn as
  * `rand(shape) ≥ p` would be (the same uniform numbers, rounded to the dtype first), in one
  * pass. Internal to `dropout` (core/ops/nn.ts), which multiplies by it.
  */
 export function dropoutMask(shape: Shape, p: number, options: RandomOptions = {}): Tensor {
-  const round = (options.dtype ?? 'float32') === 'float32' ? Math.fround : (u: number) => u;
+  const { data, g } = randomStorage('dropout', shape, options);
   const scale = 1 / (1 - p);
-  return randomFloats('dropout', shape, options, (g) => (round(g.uniform()) >= p ? scale : 0));
+  // A loop per dtype, Math.fround called directly: V8 inlines it there, not through a variable.
+  if (data instanceof Float32Array) {
+    eachUniformBlock(g, data.length, (block, start) => {
+      for (let j = 0; j < block.length; j++) data[start + j] = Math.fround(block[j]!) >= p ? scale : 0;
+    });
+  } else {
+    eachUniformBlock(g, data.length, (block, start) => {
+      for (let j = 0; j < block.length; j++) data[start + j] = block[j]! >= p ? scale : 0;
+    });
+  }
+  return finish(data, shape, options);
 }
 
 /**
@@ -243,7 +281,7 @@ export const randn = (shape: Shape, options: RandomOptions = {}) => randomFloats
  * ```
  */
 export const uniform = (shape: Shape, low: number, high: number, options: RandomOptions = {}) =>
-  randomFloats('uniform', shape, options, (g) => low + (high - low) * g.uniform());
+  uniformFloats('uniform', shape, options, (u) => low + (high - low) * u);
 
 /**
  * Integers uniform in [low, high), int32.

@@ -26,6 +26,7 @@ import {
   ValueError,
   zeros,
 } from '../index.ts';
+import { dropoutMask } from '../core/creation.ts';
 import { portableLog } from '../core/random.ts';
 import { read } from './read.ts';
 
@@ -293,6 +294,74 @@ describe('Generator: known answers (cross-platform determinism)', () => {
       { numRuns: 50 },
     );
   });
+});
+
+describe('Generator.uniforms and the block-drawn creations', () => {
+  // Lengths around the 4096-number blocks of core/creation.ts, and 0.
+  const lengthArb = fc.constantFrom(0, 1, 2, 7, 4095, 4096, 4097, 9000);
+
+  test('uniforms(out) is out.length calls of uniform(), and leaves the same state', () => {
+    fc.assert(
+      fc.property(seedArb, lengthArb, (seed, n) => {
+        const [block, one] = [new Generator(seed), new Generator(seed)];
+        one.normal(); // a spare normal is kept: uniforms() must not touch it
+        block.normal();
+        const out = new Float64Array(n);
+        block.uniforms(out);
+        expectBitwise(
+          [...out],
+          Array.from({ length: n }, () => one.uniform()),
+        );
+        expect(block.getState()).toEqual(one.getState());
+        expect(block.normal()).toBe(one.normal());
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  test('rand, uniform and dropout masks draw the same numbers as one uniform() per element', () => {
+    fc.assert(
+      fc.property(
+        seedArb,
+        lengthArb,
+        fc.constantFrom('float32' as const, 'float64' as const),
+        fc.double({ min: 0, max: 0.95, noNaN: true }),
+        (seed, n, dtype, p) => {
+          const expected = (map: (u: number) => number) => {
+            const g = new Generator(seed);
+            const round = dtype === 'float32' ? Math.fround : (x: number) => x;
+            return Array.from({ length: n }, () => round(map(g.uniform())));
+          };
+          expectBitwise(
+            read(rand([n], { generator: new Generator(seed), dtype })),
+            expected((u) => u),
+          );
+          expectBitwise(
+            read(uniform([n], -3, 5, { generator: new Generator(seed), dtype })),
+            expected((u) => -3 + 8 * u),
+          );
+          const mask = read(dropoutMask([n], p, { generator: new Generator(seed), dtype }));
+          const round = dtype === 'float32' ? Math.fround : (x: number) => x;
+          expectBitwise(
+            mask,
+            expected((u) => (round(u) >= p ? 1 / (1 - p) : 0)),
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+test('a float32 dropout mask compares the uniform number rounded to float32, as rand(shape) ≥ p would', () => {
+  // p = fround(u) for a u that rounds up: kept by the rounded comparison, dropped by an unrounded one.
+  const draws = new Float64Array(5000);
+  new Generator(11).uniforms(draws);
+  const k = draws.findIndex((u) => Math.fround(u) > u && u > 0.05 && u < 0.9);
+  const p = Math.fround(draws[k]!);
+  const mask = read(dropoutMask([5000], p, { generator: new Generator(11) }));
+  expect(mask[k]).toBe(Math.fround(1 / (1 - p)));
+  expect(read(rand([5000], { generator: new Generator(11) })).map((u) => (u >= p ? Math.fround(1 / (1 - p)) : 0))).toEqual(mask);
 });
 
 describe('Generator: seeding and state', () => {
