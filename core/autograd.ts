@@ -229,10 +229,15 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
   // A leaf takes its gradient without a copy only when that gradient is its storage's only
   // holder, the storage was made during this pass, and no hook saw it.
   const mark = madeMark();
+  // Neither may keep a storage alive that the walk has let go of (its gradients would then all
+  // live until the walk ends): a count that drops to 0 is deleted, and hooks' storages are weak.
   const holders = new Map<TensorStorage, number>();
-  const seenByHook = new Set<TensorStorage>();
+  const seenByHook = new WeakSet<TensorStorage>();
   const hold = (g: Grad, by: 1 | -1) => {
-    if (!(g instanceof SparseCoo)) holders.set(g.storage, (holders.get(g.storage) ?? 0) + by);
+    if (g instanceof SparseCoo) return;
+    const n = (holders.get(g.storage) ?? 0) + by;
+    if (n > 0) holders.set(g.storage, n);
+    else holders.delete(g.storage);
   };
   const route = (target: Tensor, g: Grad) => {
     const previous = pending.get(target);
