@@ -1,13 +1,14 @@
-// Where a training step's time goes, kernel by kernel: W3 of bench/peers.ts (a post-LN BERT
-// encoder layer, hidden 256, 4 heads, FFN 1024, 8 × 128 tokens, forward and backward) on the
-// cpu backend, with every backend method wrapped in a timer. Prints ms per step for each kernel
-// (GEMMs are `matmul` and `linear`; `allocate` is the outputs' storage), the calls per step, and
-// what the step spends outside the kernels (autograd, views, the JavaScript between them).
+// Where a training step's time goes, kernel by kernel, on the cpu backend with every backend
+// method wrapped in a timer: W3 of bench/peers.ts (a post-LN BERT encoder layer, hidden 256,
+// 4 heads, FFN 1024, 8 × 128 tokens, forward and backward) or, with WORKLOAD=W2, its BERT-base
+// MLP step (128 tokens, 768 → 3072 → 768, GELU). Prints ms per step for each kernel (GEMMs are
+// `matmul` and `linear`; `allocate` is the outputs' storage), the calls per step, and what the
+// step spends outside the kernels (autograd, views, the JavaScript between them).
 //
-// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20)
+// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W2)
 // Not a test: nothing here asserts a time. The timers add ≈ 1 µs per call (≈ 200 calls a step).
 import { pathToFileURL } from 'node:url';
-import { Generator, randn, setThreads, threadsReady } from '../index.ts';
+import { Generator, linear, randn, setThreads, threadsReady } from '../index.ts';
 import { getBackend } from '../kernels/backend.ts';
 import type { BertConfig } from '../models/config.ts';
 import { BertLayer } from '../models/bert.ts';
@@ -51,21 +52,43 @@ function timeKernels(): { totals: Map<string, [number, number]>; restore: () => 
   return { totals, restore: () => originals.forEach(([name, f]) => (backend[name] = f)) };
 }
 
-export async function main(): Promise<void> {
-  const threads = Number(process.env.THREADS ?? 0);
-  if (threads > 0) setThreads(threads);
-  await threadsReady();
-  const steps = Number(process.env.STEPS ?? 20);
+/** W3's step: a BERT encoder layer's forward and backward. */
+function layerStep(): () => void {
   const gen = new Generator(11);
   const layer = new BertLayer(W3, { generator: gen });
   layer.train();
   const x = randn([8, 128, 256], { generator: gen }).setRequiresGrad();
   const g = randn([8, 128, 256], { generator: gen });
-  const step = () => {
+  return () => {
     layer.zeroGrad();
     x.zeroGrad();
     layer.forward(x).mul(g).sum().backward();
   };
+}
+
+/** W2's step: y = gelu(x·W1ᵀ + b1)·W2ᵀ + b2 at BERT-base size, loss Σ y ⊙ G, backward to all five. */
+function mlpStep(): () => void {
+  const gen = new Generator(11);
+  const leaf = (shape: number[], scale: number) => randn(shape, { generator: gen }).mul(scale).setRequiresGrad();
+  const [x, w1, b1, w2, b2] = [leaf([128, 768], 1), leaf([3072, 768], 0.02), leaf([3072], 0.02), leaf([768, 3072], 0.02), leaf([768], 0.02)];
+  const g = randn([128, 768], { generator: gen });
+  return () => {
+    for (const p of [x, w1, b1, w2, b2]) p.zeroGrad();
+    linear(linear(x, w1, b1).gelu(), w2, b2)
+      .mul(g)
+      .sum()
+      .backward();
+  };
+}
+
+export async function main(): Promise<void> {
+  const threads = Number(process.env.THREADS ?? 0);
+  if (threads > 0) setThreads(threads);
+  await threadsReady();
+  const steps = Number(process.env.STEPS ?? 20);
+  const workload = process.env.WORKLOAD ?? 'W3';
+  if (workload !== 'W2' && workload !== 'W3') throw new Error(`kernel-profile: WORKLOAD must be W2 or W3, got ${workload}`);
+  const step = workload === 'W2' ? mlpStep() : layerStep();
   for (let i = 0; i < 3; i++) step(); // warm-up: compiled tiers, grown memory
   const { totals, restore } = timeKernels();
   const t0 = performance.now();
@@ -73,7 +96,7 @@ export async function main(): Promise<void> {
   const total = (performance.now() - t0) / steps;
   restore();
   let inKernels = 0;
-  console.log(`W3 training step, ${steps} steps, ${threads || 'all'} thread(s): ms per step by kernel`);
+  console.log(`${workload} training step, ${steps} steps, ${threads || 'all'} thread(s): ms per step by kernel`);
   for (const [name, [ms, calls]] of [...totals].sort((a, b) => b[1][0] - a[1][0])) {
     inKernels += ms / steps;
     console.log(`  ${name.padEnd(24)} ${(ms / steps).toFixed(2).padStart(7)} ms  ${(calls / steps).toFixed(0).padStart(4)} calls`);
