@@ -16,6 +16,7 @@ import { BINARY, gelu, geluGrad, geluTanh, geluTanhGrad, silu, siluGrad, UNARY, 
 import { collapseAxes, forEachOffset, forEachRow } from '../view.ts';
 import { wasmArith } from './arith.ts';
 import { wasmExp, wasmSilu, wasmSiluGrad } from './exp.ts';
+import { wasmGather } from './gather.ts';
 import { wasmGelu, wasmGeluGrad } from './gelu.ts';
 import { contiguousRun } from './wasm-map.ts';
 
@@ -158,6 +159,8 @@ export const where: Backend['where'] = (cond, a, b, out) => {
 const TILE = 32; // transposed copies move 32×32 blocks: 32 source cache lines, each used 16 times
 
 export function copy(x: Parameters<Backend['copy']>[0], out: Storage): void {
+  // Large float32 views read in short rows (attention's heads): the WebAssembly gather (kernels/cpu/gather.ts).
+  if (out instanceof Float32Array && wasmGather(x, out)) return;
   const src = x.data;
   // A transposed matrix (the gradient of a weight used as Wᵀ) read row by row walks memory
   // with a large stride, one cache line per element: 3.7× slower than copying it in tiles

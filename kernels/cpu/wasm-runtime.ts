@@ -10,6 +10,7 @@ import { ValueError } from '../../base/errors.ts';
 import { ERF_GRID } from '../erf.ts';
 import { CONTROL_BYTES, defaultThreads, type PoolModule, ThreadPool } from '../threads/pool.ts';
 import { addArithKernels, type ArithKernels } from './arith-kernels.ts';
+import { addGatherKernel } from './gather-kernels.ts';
 import { addExpKernels, addSiluKernels, addSoftmaxKernels, type ExpKernels } from './exp-kernels.ts';
 import { addGeluKernels, ERF_TABLE_BYTES, type GeluKernels } from './gelu-kernels.ts';
 import { addNormKernels, type NormKernels } from './norm-kernels.ts';
@@ -30,6 +31,8 @@ export interface Wasm {
   gelu: GeluKernels;
   exp: ExpKernels;
   arith: ArithKernels;
+  /** The strided float32 copy (kernels/cpu/gather.ts), in the arithmetic's module. */
+  gather: number;
   norm: NormKernels;
 }
 
@@ -50,7 +53,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   const fma = relaxed && hasRelaxedSimd();
   // One module per family of kernels, each under the 4 KiB limit that Chromium long put on
   // synchronous compilation on a page's main thread (the GEMM's, one per dtype, 2,493 and 1,777 bytes, GELU's 2,731,
-  // exp's 2,034, SiLU's 2,335, softmax's 3,534, the arithmetic's 1,672, the norms' 2,389): mind it when adding kernels.
+  // exp's 2,034, SiLU's 2,335, softmax's 3,534, the arithmetic's with the strided copy's gather 1,832, the norms' 2,389): mind it when adding kernels.
   const parts: PoolModule[] = [];
   const build = (add: (mod: Module, task: (func: Func, name: string) => number) => void) => {
     const mod = new Module({ imported: { shared, maximumPages: MAX_PAGES } });
@@ -69,6 +72,7 @@ function compile(relaxed: boolean): Wasm | undefined {
   let silu!: ReturnType<typeof addSiluKernels>;
   let softmax!: ReturnType<typeof addSoftmaxKernels>;
   let arith!: ArithKernels;
+  let gather!: number;
   let norm!: NormKernels;
   build((mod, task) => (gemm.f32 = addGemmKernels(mod, task, fma, 'f32')));
   build((mod, task) => (gemm.f64 = addGemmKernels(mod, task, fma, 'f64')));
@@ -76,13 +80,16 @@ function compile(relaxed: boolean): Wasm | undefined {
   build((_, task) => (exp = addExpKernels(task)));
   build((_, task) => (silu = addSiluKernels(task)));
   build((_, task) => (softmax = addSoftmaxKernels(task)));
-  build((_, task) => (arith = addArithKernels(task)));
+  build((_, task) => {
+    arith = addArithKernels(task);
+    gather = addGatherKernel(task);
+  });
   build((_, task) => (norm = addNormKernels(task)));
   ensureBytes(memory, HEAP_START);
   new Float64Array(memory.buffer, ERF_TABLE_AT, ERF_GRID.table.length).set(ERF_GRID.table);
   const pool = new ThreadPool(parts, memory);
   pool.setThreads(defaultThreads());
-  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax }, arith, norm };
+  return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax }, arith, gather, norm };
 }
 
 /** x rounded up to a multiple of `to` (addresses, padded sizes). */
