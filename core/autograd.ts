@@ -233,6 +233,9 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
   // live until the walk ends): a count that drops to 0 is deleted, and hooks' storages are weak.
   const holders = new Map<TensorStorage, number>();
   const seenByHook = new WeakSet<TensorStorage>();
+  const seen = (g: Grad) => {
+    if (!(g instanceof SparseCoo)) seenByHook.add(g.storage);
+  };
   const hold = (g: Grad, by: 1 | -1) => {
     if (g instanceof SparseCoo) return;
     const n = (holders.get(g.storage) ?? 0) + by;
@@ -269,12 +272,12 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
       const routed = g;
       for (const hook of [...t.hooks]) {
         // A hook may keep what it sees, or return a tensor it keeps: neither is taken without a copy.
-        if (!(g instanceof SparseCoo)) seenByHook.add(g.storage);
+        seen(g);
         g = hook(g) ?? g;
         if (!sameShape(g.shape, t.shape)) {
           throw new AutogradError(`hook has changed the size of value: expected ${formatShape(t.shape)}, got ${formatShape(g.shape)}`);
         }
-        if (!(g instanceof SparseCoo)) seenByHook.add(g.storage);
+        seen(g);
       }
       if (targets?.has(t)) results.set(t, g);
       const owned = options.accumulate && ownedBy(t, g);

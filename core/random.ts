@@ -66,7 +66,6 @@ export class Generator {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Standard normal (polar method; the second value of each pair is kept for the next call). */
   /**
    * Fills `out` with the next `out.length` values of uniform(), exactly as that many calls
    * would (the same stream, the same state after), about 4× faster: the state stays in
@@ -119,6 +118,7 @@ export class Generator {
     s[3] = s3;
   }
 
+  /** Standard normal (polar method; the second value of each pair is kept for the next call). */
   normal(): number {
     if (this.spareNormal !== null) {
       const v = this.spareNormal;

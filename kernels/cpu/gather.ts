@@ -8,7 +8,7 @@
  * the result is copied out in one piece: three passes at memcpy speed. Exact: bits are moved,
  * never computed on (spec/gather-wasm.spec.ts).
  */
-import { collapseAxes, forEachOffset, type View } from '../view.ts';
+import { collapseAxes, forEachLastAxisRow, type View } from '../view.ts';
 import { inMemory } from './wasm-map.ts';
 import { wasmRuntime } from './wasm-runtime.ts';
 
@@ -35,12 +35,10 @@ export function wasmGather(x: View, out: Float32Array): boolean {
   const span = strides.reduce((last, s, i) => last + (shape[i]! - 1) * s, 0) + 1;
   if (span > 4 * out.length) return false;
   const rows = out.length / row;
-  const outer: View = { data: src, shape: shape.slice(0, -1), strides: strides.slice(0, -1), offset: 0 };
   const done = inMemory([src.subarray(x.offset, x.offset + span)], [out], 0, 4 * rows, (at) => {
     const table = new Int32Array(wasm.memory.buffer, at.extra, rows); // each row's byte offset in the span
-    let r = 0;
-    forEachOffset(outer.shape, [outer], ([offset]) => {
-      table[r++] = 4 * offset!;
+    forEachLastAxisRow([{ data: src, shape, strides, offset: 0 }], ([start], r) => {
+      table[r] = 4 * start!;
     });
     wasm.pool.run(wasm.gather, 1, [at.inputs[0]!, at.outputs[0]!, at.extra, rows, 4 * row], Number.POSITIVE_INFINITY);
   });
