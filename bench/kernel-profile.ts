@@ -1,35 +1,18 @@
 // Where a training step's time goes, kernel by kernel, on the cpu backend with every backend
-// method wrapped in a timer: W3 of bench/peers.ts (a post-LN BERT encoder layer, hidden 256,
-// 4 heads, FFN 1024, 8 × 128 tokens, forward and backward) or, with WORKLOAD=W2, its BERT-base
-// MLP step (128 tokens, 768 → 3072 → 768, GELU). Prints ms per step for each kernel (GEMMs are
+// method wrapped in a timer: the W3 step that bench/peers.ts times against its peers (a
+// post-LN BERT encoder layer, hidden 256, 4 heads, FFN 1024, 8 × 128 tokens, forward and
+// backward; bench/workloads.ts) or, with WORKLOAD=W2, its BERT-base MLP step (128 tokens,
+// 768 → 3072 → 768, GELU). Prints ms per step for each kernel (GEMMs are
 // `matmul` and `linear`; `allocate` is the outputs' storage), the calls per step, and what the
 // step spends outside the kernels (autograd, views, the JavaScript between them).
 //
 // Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W2)
 // Not a test: nothing here asserts a time. The timers add ≈ 1 µs per call (≈ 200 calls a step).
 import { pathToFileURL } from 'node:url';
-import { Generator, linear, randn, setThreads, threadsReady } from '../index.ts';
+import { Generator, randn, setThreads, threadsReady } from '../index.ts';
 import { getBackend } from '../kernels/backend.ts';
-import type { BertConfig } from '../models/config.ts';
 import { BertLayer } from '../models/bert.ts';
-
-const W3: BertConfig = {
-  model_type: 'bert',
-  vocab_size: 1,
-  hidden_size: 256,
-  num_hidden_layers: 1,
-  num_attention_heads: 4,
-  intermediate_size: 1024,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0,
-  attention_probs_dropout_prob: 0,
-  max_position_embeddings: 128,
-  type_vocab_size: 1,
-  layer_norm_eps: 1e-5,
-  pad_token_id: null,
-  num_labels: 1,
-  classifier_dropout: null,
-};
+import { B3, F, H, H3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
 
 /** Wraps every method of the active backend with a timer; returns the totals (ms, calls) by name, and a restore. */
 function timeKernels(): { totals: Map<string, [number, number]>; restore: () => void } {
@@ -52,33 +35,22 @@ function timeKernels(): { totals: Map<string, [number, number]>; restore: () => 
   return { totals, restore: () => originals.forEach(([name, f]) => (backend[name] = f)) };
 }
 
-/** W3's step: a BERT encoder layer's forward and backward. */
+/** W3's step (bench/workloads.ts) on random inputs. */
 function layerStep(): () => void {
   const gen = new Generator(11);
-  const layer = new BertLayer(W3, { generator: gen });
+  const layer = new BertLayer(W3_CONFIG, { generator: gen });
   layer.train();
-  const x = randn([8, 128, 256], { generator: gen }).setRequiresGrad();
-  const g = randn([8, 128, 256], { generator: gen });
-  return () => {
-    layer.zeroGrad();
-    x.zeroGrad();
-    layer.forward(x).mul(g).sum().backward();
-  };
+  const [x, g] = [randn([B3, S3, H3], { generator: gen }).setRequiresGrad(), randn([B3, S3, H3], { generator: gen })];
+  return trainingStep([layer, x], () => layerLoss(layer, x, g));
 }
 
-/** W2's step: y = gelu(x·W1ᵀ + b1)·W2ᵀ + b2 at BERT-base size, loss Σ y ⊙ G, backward to all five. */
+/** W2's step (bench/workloads.ts) on random inputs at BERT-base scale, backward to all five inputs but G. */
 function mlpStep(): () => void {
   const gen = new Generator(11);
   const leaf = (shape: number[], scale: number) => randn(shape, { generator: gen }).mul(scale).setRequiresGrad();
-  const [x, w1, b1, w2, b2] = [leaf([128, 768], 1), leaf([3072, 768], 0.02), leaf([3072], 0.02), leaf([768, 3072], 0.02), leaf([768], 0.02)];
-  const g = randn([128, 768], { generator: gen });
-  return () => {
-    for (const p of [x, w1, b1, w2, b2]) p.zeroGrad();
-    linear(linear(x, w1, b1).gelu(), w2, b2)
-      .mul(g)
-      .sum()
-      .backward();
-  };
+  const [x, w1, b1, w2, b2] = [leaf([T, H], 1), leaf([F, H], 0.02), leaf([F], 0.02), leaf([H, F], 0.02), leaf([H], 0.02)];
+  const g = randn([T, H], { generator: gen });
+  return trainingStep([x, w1, b1, w2, b2], () => mlpLoss(x, w1, b1, w2, b2, g));
 }
 
 export async function main(): Promise<void> {

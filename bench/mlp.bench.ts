@@ -1,13 +1,11 @@
-// One BERT-base MLP training step through the whole engine (autograd included):
-//   h = gelu(x·W1ᵀ + b1),  y = h·W2ᵀ + b2,  loss = Σ y ⊙ g,  backward to x, W1, b1, W2, b2
-// with 128 tokens, W1 3072×768, W2 768×3072, float32 — reference kernels vs fast kernels.
+// One BERT-base MLP training step through the whole engine (autograd included), W2 of
+// bench/workloads.ts: h = gelu(x·W1ᵀ + b1), y = h·W2ᵀ + b2, loss = Σ y ⊙ g, backward to x, W1,
+// b1, W2, b2, with 128 tokens, W1 3072×768, W2 768×3072, float32 — reference kernels vs fast kernels.
 // Run with: npx tsx bench/mlp.bench.ts
 import { bench, measure, run } from 'mitata';
-import { Generator, randn, type Tensor, withBackend } from '../index.ts';
+import { Generator, randn, withBackend } from '../index.ts';
+import { F as FFN, H as HIDDEN, mlpLoss, T as TOKENS, trainingStep } from './workloads.ts';
 
-const TOKENS = 128;
-const HIDDEN = 768;
-const FFN = 3072;
 const g = new Generator(0);
 const leaf = (shape: number[], scale: number) => randn(shape, { generator: g }).mul(scale).setRequiresGrad();
 
@@ -17,14 +15,7 @@ const b1 = leaf([FFN], 0.02);
 const w2 = leaf([HIDDEN, FFN], 0.02);
 const b2 = leaf([HIDDEN], 0.02);
 const gradOut = randn([TOKENS, HIDDEN], { generator: g });
-const params: Tensor[] = [x, w1, b1, w2, b2];
-
-function step(): void {
-  params.forEach((p) => p.zeroGrad());
-  const h = x.matmul(w1.transpose()).add(b1).gelu();
-  const y = h.matmul(w2.transpose()).add(b2);
-  y.mul(gradOut).sum().backward();
-}
+const step = trainingStep([x, w1, b1, w2, b2], () => mlpLoss(x, w1, b1, w2, b2, gradOut));
 
 // Six GEMMs of 2·T·768·3072 flops each: two forward, four backward (dX and dW per layer).
 const FLOPS = 6 * 2 * TOKENS * HIDDEN * FFN;

@@ -24,18 +24,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eye, Generator, randn, setThreads, tensor, type Tensor, threadInfo, threadsReady } from '../index.ts';
-import { linear } from '../core/ops/linear.ts';
 import { Linear } from '../nn/linear.ts';
 import { Parameter } from '../nn/module.ts';
 import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
 import { kernelCeiling } from './kernel-ceiling.ts';
 import { BertLayer } from '../models/bert.ts';
-import type { BertConfig } from '../models/config.ts';
+import { B3, F, F3, H, H3, HEADS3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
 
 const REPEATS = Number(process.env.REPEATS ?? 7);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const [T, H, F] = [128, 768, 3072]; // W1, W2
-const [B3, S3, H3, HEADS3, F3] = [8, 128, 256, 4, 1024]; // W3
 
 /** What one system reports for one workload. `grads`: name → [Σ g, Σ |g|]. */
 interface Result {
@@ -134,24 +131,7 @@ input('w2.w2', [H, F], 0.02);
 input('w2.b2', [H], 0.02);
 input('w2.gout', [T, H], 1);
 
-const w3Config: BertConfig = {
-  model_type: 'bert',
-  vocab_size: 1,
-  hidden_size: H3,
-  num_hidden_layers: 1,
-  num_attention_heads: HEADS3,
-  intermediate_size: F3,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0,
-  attention_probs_dropout_prob: 0,
-  max_position_embeddings: S3,
-  type_vocab_size: 1,
-  layer_norm_eps: 1e-5,
-  pad_token_id: null,
-  num_labels: 1,
-  classifier_dropout: null,
-};
-const layer = new BertLayer(w3Config, { generator: gen });
+const layer = new BertLayer(W3_CONFIG, { generator: gen });
 // sparsegrad's names → the short names the peers use.
 const W3_NAMES: Record<string, string> = {
   'attention.self.query': 'q',
@@ -192,15 +172,7 @@ function sparsegrad(): Results {
 
   const [x, w1, b1, w2, b2] = ['w2.x', 'w2.w1', 'w2.b1', 'w2.w2', 'w2.b2'].map(leaf) as [Tensor, Tensor, Tensor, Tensor, Tensor];
   const gout = constant('w2.gout');
-  const mlpStep = () => {
-    for (const p of [x, w1, b1, w2, b2]) p.zeroGrad();
-    // linear(): F.linear, the bias fused into the GEMM, dW produced in W's layout.
-    const loss = linear(linear(x, w1, b1).gelu(), w2, b2)
-      .mul(gout)
-      .sum();
-    loss.backward();
-    return loss;
-  };
+  const mlpStep = trainingStep([x, w1, b1, w2, b2], () => mlpLoss(x, w1, b1, w2, b2, gout));
   const rss0 = process.resourceUsage().maxRSS;
   const ms2 = timeIt(mlpStep);
   const loss2 = mlpStep().item();
@@ -232,14 +204,7 @@ function sparsegrad(): Results {
   };
   const sg1 = new SparseGradLinear(dense('w2.w1', 'w2.b1'), eye(H), eye(F), { k: 7 * (H + F), rowCompaction: true });
   const sg2 = new SparseGradLinear(dense('w2.w2', 'w2.b2'), eye(F), eye(H), { k: 7 * (H + F), rowCompaction: true });
-  const sgStep = () => {
-    sg1.zeroGrad();
-    sg2.zeroGrad();
-    x.zeroGrad();
-    const loss = sg2.forward(sg1.forward(x).gelu()).mul(gout).sum();
-    loss.backward();
-    return loss;
-  };
+  const sgStep = trainingStep([sg1, sg2, x], () => sg2.forward(sg1.forward(x).gelu()).mul(gout).sum());
   out['W2-SG'] = { ms: timeIt(sgStep), loss: sgStep().item(), grads: {} };
 
   const a = constant('w1.a');
@@ -249,13 +214,7 @@ function sparsegrad(): Results {
   const x3 = leaf('w3.x');
   const g3 = constant('w3.gout');
   layer.train();
-  const layerStep = () => {
-    layer.zeroGrad();
-    x3.zeroGrad();
-    const loss = layer.forward(x3).mul(g3).sum();
-    loss.backward();
-    return loss;
-  };
+  const layerStep = trainingStep([layer, x3], () => layerLoss(layer, x3, g3));
   const ms3 = timeIt(layerStep);
   const loss3 = layerStep().item();
   const params = new Map(layer.namedParameters().map(([n, p]) => [shortName(n), p]));
