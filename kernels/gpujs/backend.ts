@@ -409,22 +409,16 @@ export class GpujsBackend implements Backend {
     const rows = x.shape.slice(0, r - 1);
     const len = x.shape[r - 1]!;
     const nRows = numel(rows);
-    const perRow = (name: string, arg: string, offset: string, trailing: number[]): Read => ({
-      name,
-      arg,
-      offset,
-      strides: [...contiguousStrides(rows), ...trailing],
-    });
     const xArg = this.input(x);
     const max = this.run(rowArgSource(rows, len, x.strides, '>', false), nRows, { src0: xArg, off0: x.offset });
-    const total = this.run(rowSumSource(rows, len, [read('v', 0, x)], [perRow('m', 'src1', 'off1', [])], 'Math.exp(v - m)', 'acc'), nRows, {
+    const total = this.run(rowSumSource(rows, len, [read('v', 0, x)], [perRow(rows, 'm', 'src1', 'off1', [])], 'Math.exp(v - m)', 'acc'), nRows, {
       src0: xArg,
       src1: max,
       off0: x.offset,
       off1: 0,
     });
     const expr = log ? '(v - m - Math.log(s))' : '(Math.exp(v - m) / s)';
-    const k = mapSource(x.shape, [read('v', 0, x), perRow('m', 'src1', 'off1', [0]), perRow('s', 'src2', 'off2', [0])], expr);
+    const k = mapSource(x.shape, [read('v', 0, x), perRow(rows, 'm', 'src1', 'off1', [0]), perRow(rows, 's', 'src2', 'off2', [0])], expr);
     this.emit(out, this.run(k, out.length, { src0: xArg, src1: max, src2: total, off0: x.offset, off1: 0, off2: 0 }));
     this.done(max);
     this.done(total);
@@ -437,24 +431,18 @@ export class GpujsBackend implements Backend {
     const len = x.shape[r - 1]!;
     if (out.length === 0) return void (rstd.length > 0 && cpuBackend.normalize(this.hostView(x), eps, centered, out, rstd));
     const nRows = numel(rows);
-    const perRow = (name: string, arg: string, offset: string, trailing: number[]): Read => ({
-      name,
-      arg,
-      offset,
-      strides: [...contiguousStrides(rows), ...trailing],
-    });
     const xArg = this.input(x);
     const inv = lit(1 / len);
     const mean = centered ? this.run(rowSumSource(rows, len, [read('v', 0, x)], [], 'v', `acc * ${inv}`), nRows, { src0: xArg, off0: x.offset }) : null;
-    const meanRead = centered ? [perRow('m', 'src1', 'off1', [])] : [];
+    const meanRead = centered ? [perRow(rows, 'm', 'src1', 'off1', [])] : [];
     const r2 = this.run(
       rowSumSource(rows, len, [read('v', 0, x)], meanRead, centered ? '(v - m) * (v - m)' : 'v * v', `1.0 / Math.sqrt(acc * ${inv} + eps)`, ['eps']),
       nRows,
       { src0: xArg, off0: x.offset, ...(mean ? { src1: mean, off1: 0 } : {}), eps },
     );
     const reads = centered
-      ? [read('v', 0, x), perRow('m', 'src1', 'off1', [0]), perRow('r', 'src2', 'off2', [0])]
-      : [read('v', 0, x), perRow('r', 'src2', 'off2', [0])];
+      ? [read('v', 0, x), perRow(rows, 'm', 'src1', 'off1', [0]), perRow(rows, 'r', 'src2', 'off2', [0])]
+      : [read('v', 0, x), perRow(rows, 'r', 'src2', 'off2', [0])];
     const k = mapSource(x.shape, reads, centered ? '((v - m) * r)' : '(v * r)');
     this.emit(out, this.run(k, out.length, { src0: xArg, off0: x.offset, ...(mean ? { src1: mean, off1: 0 } : {}), src2: r2, off2: 0 }));
     if (mean) this.done(mean);
@@ -490,6 +478,15 @@ export class GpujsBackend implements Backend {
 }
 
 /** An operand read named `name` from argument src<i> at its view's strides. */
+/**
+ * A read of a per-row result (a row's max, sum or rstd, one value per row of `rows`, laid out
+ * contiguously) from the kernel argument `arg`; `trailing` gives the strides of the axes
+ * after the rows (0: the value repeats along the row).
+ */
+function perRow(rows: Shape, name: string, arg: string, offset: string, trailing: number[]): Read {
+  return { name, arg, offset, strides: [...contiguousStrides(rows), ...trailing] };
+}
+
 function read(name: string, i: number, v: View): Read {
   return { name, arg: `src${i}`, offset: `off${i}`, strides: v.strides };
 }
