@@ -214,13 +214,13 @@ test('results do not depend on the thread count (bitwise), on all layouts and bo
           call(fast, p, o, one);
           setThreads(2);
           pool.callerJoins = false;
-          const tasksBefore = pool.workerTasks;
+          const tasksBefore = threadInfo().workerTasks; // the public count of the workers' tasks
           try {
             call(fast, p, o, two);
           } finally {
             pool.callerJoins = true;
           }
-          const viaWorker = pool.workerTasks > tasksBefore;
+          const viaWorker = threadInfo().workerTasks > tasksBefore;
           // Products too small to split stay on the caller; four times the threshold must not.
           if (p.m * p.n * p.k >= 4 * PARALLEL_MIN_MACS) expect(viaWorker, `${T.name} ${p.m}×${p.n}×${p.k} ran on the caller`).toBe(true);
           const differs = one.findIndex((x, i) => !Object.is(x, two[i]));

@@ -162,7 +162,9 @@ export function setRelaxedSimd(on: boolean): boolean {
 }
 
 /**
- * The CPU kernels' threading: the count asked for, the workers running now, and whether FMA is used.
+ * The CPU kernels' threading: the count asked for, the workers running now, whether FMA is
+ * used, and how many kernel tasks the workers have run since the pool started (the caller's
+ * thread runs the rest): a count that grows while you compute shows the workers really share it.
  *
  * @example
  * ```ts
@@ -170,9 +172,10 @@ export function setRelaxedSimd(on: boolean): boolean {
  * threadInfo().threads >= 1; // => true
  * ```
  */
-export function threadInfo(): { threads: number; readyWorkers: number; parallel: boolean; fma: boolean } {
-  if (!wasm) return { threads: 1, readyWorkers: 0, parallel: false, fma: false };
-  return { threads: wasm.pool.threadCount, readyWorkers: wasm.pool.readyWorkers, parallel: wasm.pool.parallel, fma: wasm.fma };
+export function threadInfo(): { threads: number; readyWorkers: number; parallel: boolean; fma: boolean; workerTasks: number } {
+  if (!wasm) return { threads: 1, readyWorkers: 0, parallel: false, fma: false, workerTasks: 0 };
+  const { pool } = wasm;
+  return { threads: pool.threadCount, readyWorkers: pool.readyWorkers, parallel: pool.parallel, fma: wasm.fma, workerTasks: pool.workerTasks };
 }
 
 /**

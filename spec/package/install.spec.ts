@@ -3,11 +3,14 @@
  * as `npm pack` would (spec/package/stage.ts), installs each tarball into an empty project
  * in the temp folder with install scripts off, and uses it there as a stranger would:
  * plain JavaScript imports of every subpath, a tiny training on the main thread and in a
- * worker_threads worker, a TypeScript consumer type-checked against the shipped .d.ts,
- * and the installed `sparsegrad` command.
+ * worker_threads worker, the same under Deno and Bun, a TypeScript consumer type-checked
+ * against the shipped .d.ts, and the installed `sparsegrad` command.
+ *
+ * Deno and Bun come from `npm run install-runtimes` (into .runtimes/); without them those
+ * tests skip with one line, unless REQUIRE_RUNTIMES=1 (.ci/run) makes that a failure.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,13 +22,13 @@ const CONSUMER = join(import.meta.dirname, 'consumer');
 let work = '';
 let library: PackResult;
 
-/** Run a command in `cwd` with the repository's tools off the PATH; returns stdout, throws with stderr. */
-function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
+/** Run a command in `cwd` with the repository's tools off the PATH; returns stdout, throws with stderr (or when it outlives `timeout` ms). */
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}, timeout = 300_000): string {
   const PATH = (process.env.PATH ?? '')
     .split(':')
     .filter((p) => !p.startsWith(ROOT))
     .join(':');
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH, NODE_PATH: '', ...env }, timeout: 300_000 });
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH, NODE_PATH: '', ...env }, timeout });
   if (result.status !== 0)
     throw new Error(
       `${command} ${args.join(' ')} in ${cwd} exited ${result.status ?? result.signal}${result.error ? ` (${result.error.message})` : ''}\n${result.stdout}\n${result.stderr}`,
@@ -41,6 +44,13 @@ function emptyProject(name: string): string {
   cpSync(CONSUMER, dir, { recursive: true });
   return dir;
 }
+
+/** The other runtimes an embedder may use: how each runs a script, and where `npm run install-runtimes` puts it. */
+const RUNTIMES = [
+  { name: 'Deno', binary: join(ROOT, '.runtimes/node_modules/.bin/deno'), args: ['run'] }, // no permission flags: the library needs none
+  { name: 'Bun', binary: join(ROOT, '.runtimes/node_modules/.bin/bun'), args: [] },
+];
+const REQUIRE_RUNTIMES = process.env.REQUIRE_RUNTIMES === '1';
 
 const npmInstall = (cwd: string, ...specs: string[]) => run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', ...specs], cwd);
 
@@ -116,6 +126,22 @@ describe('the library package', () => {
     // Same seed, same engine: the worker's run is bitwise the main thread's.
     expect(worker).toEqual(main);
   });
+
+  for (const runtime of RUNTIMES) {
+    const missing = !existsSync(runtime.binary) && !REQUIRE_RUNTIMES;
+    if (missing)
+      console.warn(`[package] ${runtime.name} tests skipped: no ${runtime.binary} (npm run install-runtimes; REQUIRE_RUNTIMES=1 makes this a failure)`);
+    it.skipIf(missing)(
+      `runs in ${runtime.name} as in Node, to the bit: worker threads that take tasks, the tiny MLP's losses, a threaded matmul; and exits on its own`,
+      () => {
+        // A second takes it; a minute means the runtime did not exit (a worker keeping it alive).
+        const node = JSON.parse(run('node', ['runtime.mjs'], app, {}, 60_000)) as { threads: { parallel: boolean }; workersTookTasks: boolean };
+        // On more than one core Node runs workers, and they take tasks (else there is nothing to compare).
+        expect(node.workersTookTasks).toBe(node.threads.parallel);
+        expect(JSON.parse(run(runtime.binary, [...runtime.args, 'runtime.mjs'], app, {}, 60_000))).toEqual(node);
+      },
+    );
+  }
 
   it('with fast-check installed, sparsegrad/spec works: a gradcheck passes and a wrong gradient is caught', () => {
     npmInstall(app, '--prefer-offline', `fast-check@${JSON.parse(readFileSync(join(ROOT, 'node_modules/fast-check/package.json'), 'utf8')).version}`);
