@@ -41,6 +41,7 @@ import type { SweepSummary } from './sweep.ts';
 import { DIVERGED_EXIT } from '../divergence.ts';
 import { checkModelFolder, checkOutputFolder } from '../preflight.ts';
 import { pretrainingSummary, weightsDigest } from '../weights-identity.ts';
+import { spentBefore, spentSince } from '../spent.ts';
 
 /**
  * bert-mini in the paper setting (the quick setting): each method's best of {3e-4, 1e-3,
@@ -409,9 +410,18 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSigint);
   const failures: string[] = [];
   const concentrationSeed = s.seeds[0];
-  // The load average during the runs: ms/step is only comparable when the cores were not oversubscribed.
+  // The load average during the runs: ms/step is only comparable when the cores were not
+  // oversubscribed. It and the wall time add up over the invocations of a resumed comparison
+  // (cli/spent.ts), saved now and at every sample.
   const loadSamples: number[] = [loadavg()[0]!];
-  const loadTimer = setInterval(() => loadSamples.push(loadavg()[0]!), 5000);
+  const spent = spentSince(s.out, flags.resume ? spentBefore(s.out) : { wallSeconds: 0, load: null }, started, loadSamples, () =>
+    pending.length > 0 ? s.jobs : 0,
+  );
+  spent.save();
+  const loadTimer = setInterval(() => {
+    loadSamples.push(loadavg()[0]!);
+    spent.save();
+  }, 5000);
   loadTimer.unref();
   const runOne = async (j: (typeof jobs)[number]): Promise<void> => {
     mkdirSync(j.dir, { recursive: true });
@@ -472,6 +482,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   );
   process.off('SIGINT', onSigint);
   clearInterval(loadTimer);
+  spent.save();
   if (interrupted) {
     const again = [...withoutFlag(withoutFlag(argv, 'stop-after'), 'resume', false), '--resume'];
     console.error(`\ninterrupted: finished runs and checkpoints are in ${s.out}; continue with: ${commandLine(['compare', ...again])}`);
@@ -482,7 +493,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
 
   const runs = jobs.map((j) => results.get(j.dir)!);
   const rows = summarize(s.methods, runs);
-  const wallSeconds = (Date.now() - started) / 1000;
+  const { wallSeconds, load } = spent.now();
   const gold = encoded.kind === 'classification' ? encoded.test.map((e) => e.label) : null;
   const differences = gold
     ? scoreDifferences(
@@ -493,7 +504,6 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
         'accuracy',
       )
     : scoreDifferences(s.methods, runs, (r) => r.eval.blockLosses ?? null, s.bootstrap, 'loss');
-  const load = loadReport(loadSamples, pending.length > 0 ? s.jobs : 0);
   const table = formatTable(rows, baseline, differences, load);
   console.log(`\n${split}\n\n${table}\n`);
   const data: ReportData = {
@@ -701,14 +711,6 @@ export function scoreDifferences(
     }
   }
   return out;
-}
-
-/** The load-average samples as a verdict on the timings: noisy when the mean 1-minute load exceeds the cores. */
-export function loadReport(samples: readonly number[], jobs: number): LoadReport {
-  const cores = availableParallelism();
-  const mean = samples.reduce((a, x) => a + x, 0) / Math.max(1, samples.length);
-  const max = Math.max(...samples);
-  return { cores, jobs, samples: samples.length, mean, max, noisy: mean > cores || jobs > 1 };
 }
 
 /** One row per method: means over seeds (memory and parameters are the same for every seed). */

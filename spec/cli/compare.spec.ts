@@ -17,36 +17,15 @@ let out: string;
 let run: { status: number | null; stdout: string; stderr: string; seconds: number };
 
 const RANK = 7;
+/** The run's command line (the resume test repeats it). */
+// biome-ignore format: flag / value pairs
+const args = () => ['compare', '--quick', '--model', model.dir, '--out', out, '--seeds', '1', '--steps', '80', '--batch-size', '16',
+  '--max-train', '400', '--max-test', '200', '--max-length', '32', '--lr', '3e-3', '--concentration-batches', '2', '--jobs', '2'];
 
 beforeAll(async () => {
   model = await makeTinyBert();
   out = mkdtempSync(join(tmpdir(), 'sparsegrad-compare-'));
-  run = await cli([
-    'compare',
-    '--quick',
-    '--model',
-    model.dir,
-    '--out',
-    out,
-    '--seeds',
-    '1',
-    '--steps',
-    '80',
-    '--batch-size',
-    '16',
-    '--max-train',
-    '400',
-    '--max-test',
-    '200',
-    '--max-length',
-    '32',
-    '--lr',
-    '3e-3',
-    '--concentration-batches',
-    '2',
-    '--jobs',
-    '2',
-  ]);
+  run = await cli(args());
 }, 180_000);
 
 afterAll(() => {
@@ -167,3 +146,17 @@ test('the results name the model relative to the working folder when inside it, 
   expect(portablePath(join(process.cwd(), 'cli/pretrained/bert-mini'))).toBe(join('cli', 'pretrained', 'bert-mini'));
   expect(portablePath(join(process.cwd(), '..', 'elsewhere'))).toBe(join(process.cwd(), '..', 'elsewhere'));
 });
+
+test('compare --resume after every run finished keeps the whole wall time and load, adding its own', async () => {
+  const first = results();
+  const again = await cli([...args(), '--resume']);
+  expect(again.status, again.stderr).toBe(0);
+  const second = results();
+  // The rewritten results.json counts the first invocation too (it used to report only the
+  // resumed one's seconds, with "0 jobs at once"), and adds this one's load sample.
+  expect(second.wallSeconds).toBeGreaterThanOrEqual(first.wallSeconds);
+  expect(second.load!.samples).toBeGreaterThan(first.load!.samples);
+  expect(second.load!.jobs).toBe(first.load!.jobs);
+  expect(second.load!.max).toBeGreaterThanOrEqual(first.load!.max);
+  expect(second.rows.map((r) => r.accuracy)).toEqual(first.rows.map((r) => r.accuracy));
+}, 120_000);

@@ -1,10 +1,12 @@
 /**
  * A comparison killed outright (SIGKILL: no handler runs) must not leave its run training
  * on as an orphan: the worker notices the closed IPC channel, saves its checkpoint like
- * after Ctrl-C and exits; `compare --resume` then continues that run from its checkpoint.
+ * after Ctrl-C and exits; `compare --resume` then continues that run from its checkpoint,
+ * and its results count the killed invocation's time too (cli/spent.ts: saved at the start
+ * and every 5 s).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { cli, tinyBertWorkspace } from './helpers.ts';
@@ -40,8 +42,18 @@ test('a killed compare leaves no orphan run: the run checkpoints, exits, and res
   expect(existsSync(join(runDir, 'checkpoint', 'trainer_state.json'))).toBe(true);
   expect(existsSync(join(runDir, 'result.json'))).toBe(false);
 
+  // What the killed invocation had spent, as it last saved it. A thousand seconds are added to
+  // it by hand, more than any one invocation here takes: the resumed results must count them.
+  const spentPath = join(out, 'spent.json');
+  const killed = JSON.parse(readFileSync(spentPath, 'utf8')) as { wallSeconds: number; load: { samples: number } };
+  expect(killed.load.samples).toBeGreaterThanOrEqual(1); // saved at the start, then at every sample
+  writeFileSync(spentPath, JSON.stringify({ ...killed, wallSeconds: killed.wallSeconds + 1000 }));
+
   const resumed = await cli([...compareArgs(out), '--resume'], { timeoutMs: 170_000 });
   expect(resumed.status, resumed.stderr).toBe(0);
   expect(resumed.stdout).toMatch(/resuming .* from step \d+\/400/);
   expect(existsSync(join(runDir, 'result.json'))).toBe(true);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as typeof killed;
+  expect(results.wallSeconds).toBeGreaterThan(killed.wallSeconds + 1000);
+  expect(results.load.samples).toBeGreaterThan(killed.load.samples);
 }, 240_000);
