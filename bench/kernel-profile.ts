@@ -1,16 +1,19 @@
 // Where a training step's time goes, kernel by kernel, on the cpu backend with every backend
 // method wrapped in a timer: the W3 step that bench/peers.ts times against its peers (a
 // post-LN BERT encoder layer, hidden 256, 4 heads, FFN 1024, 8 × 128 tokens, forward and
-// backward; bench/workloads.ts) or, with WORKLOAD=W2, its BERT-base MLP step (128 tokens,
-// 768 → 3072 → 768, GELU). Prints ms per step for each kernel (GEMMs are
-// `matmul` and `linear`; `allocate` is the outputs' storage), the calls per step, and what the
-// step spends outside the kernels (autograd, views, the JavaScript between them).
+// backward; bench/workloads.ts), with WORKLOAD=W2 its BERT-base MLP step (128 tokens,
+// 768 → 3072 → 768, GELU), or with WORKLOAD=W1 that step's first matmul alone. Prints ms per
+// step for each kernel (GEMMs are `matmul` and `linear`; `allocate` is the outputs' storage),
+// the calls per step, what the step spends outside the kernels (autograd, views, the
+// JavaScript between them), and the wasm GEMMs' time by phase: copying operands in and C out
+// (on the calling thread), packing, the micro-kernel (on every thread).
 //
-// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W2)
+// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W1 or W2)
 // Not a test: nothing here asserts a time. The timers add ≈ 1 µs per call (≈ 200 calls a step).
 import { pathToFileURL } from 'node:url';
 import { Generator, randn, setThreads, threadsReady } from '../index.ts';
 import { getBackend } from '../kernels/backend.ts';
+import { timeGemmPhases } from '../kernels/cpu/gemm.ts';
 import { BertLayer } from '../models/bert.ts';
 import { B3, F, H, H3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
 
@@ -44,6 +47,13 @@ function layerStep(): () => void {
   return trainingStep([layer, x], () => layerLoss(layer, x, g));
 }
 
+/** W1: the matmul 128×768 · 768×3072 alone. */
+function matmulStep(): () => void {
+  const gen = new Generator(11);
+  const [a, b] = [randn([T, H], { generator: gen }), randn([H, F], { generator: gen })];
+  return () => void a.matmul(b);
+}
+
 /** W2's step (bench/workloads.ts) on random inputs at BERT-base scale, backward to all five inputs but G. */
 function mlpStep(): () => void {
   const gen = new Generator(11);
@@ -59,22 +69,31 @@ export async function main(): Promise<void> {
   await threadsReady();
   const steps = Number(process.env.STEPS ?? 20);
   const workload = process.env.WORKLOAD ?? 'W3';
-  if (workload !== 'W2' && workload !== 'W3') throw new Error(`kernel-profile: WORKLOAD must be W2 or W3, got ${workload}`);
-  const step = workload === 'W2' ? mlpStep() : layerStep();
+  const makers = { W1: matmulStep, W2: mlpStep, W3: layerStep } as Record<string, () => () => void>;
+  if (!makers[workload]) throw new Error(`kernel-profile: WORKLOAD must be W1, W2 or W3, got ${workload}`);
+  const step = makers[workload]();
   for (let i = 0; i < 3; i++) step(); // warm-up: compiled tiers, grown memory
   const { totals, restore } = timeKernels();
+  const phases = timeGemmPhases(true)!;
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) step();
   const total = (performance.now() - t0) / steps;
+  timeGemmPhases(false);
   restore();
   let inKernels = 0;
-  console.log(`${workload} training step, ${steps} steps, ${threads || 'all'} thread(s): ms per step by kernel`);
+  console.log(`${workload} ${workload === 'W1' ? 'matmul' : 'training step'}, ${steps} steps, ${threads || 'all'} thread(s): ms per step by kernel`);
   for (const [name, [ms, calls]] of [...totals].sort((a, b) => b[1][0] - a[1][0])) {
     inKernels += ms / steps;
     console.log(`  ${name.padEnd(24)} ${(ms / steps).toFixed(2).padStart(7)} ms  ${(calls / steps).toFixed(0).padStart(4)} calls`);
   }
   console.log(`  ${'(outside the kernels)'.padEnd(24)} ${(total - inKernels).toFixed(2).padStart(7)} ms`);
   console.log(`  ${'step'.padEnd(24)} ${total.toFixed(2).padStart(7)} ms`);
+  // Inside the wasm GEMMs: the copies run on the calling thread; packing and the micro-kernel on all.
+  console.log(
+    `the wasm GEMMs by phase, ms per step: ${Object.entries(phases)
+      .map(([p, ms]) => `${p} ${(ms / steps).toFixed(2)}`)
+      .join(', ')}`,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { test, expect, vi } from 'vitest';
 import { gemm as reference, type FloatArray } from '../kernels/reference/gemm.ts';
-import { gemm as fast, gemmBatch, gemmBias, PARALLEL_MIN_MACS } from '../kernels/cpu/gemm.ts';
+import { gemm as fast, gemmBatch, gemmBias, PARALLEL_MIN_MACS, timeGemmPhases } from '../kernels/cpu/gemm.ts';
 import { Module } from '../base/wasm-assembler.ts';
 import { addGemmKernels } from '../kernels/cpu/gemm-kernels.ts';
 import { setRelaxedSimd, setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
@@ -345,4 +345,26 @@ test('with relaxed-SIMD FMA (where the engine has it): matches the reference, bi
   } finally {
     setRelaxedSimd(false);
   }
+});
+
+test("timeGemmPhases adds each wasm GEMM phase's time while on, nothing while off, and changes no result", () => {
+  const [m, n, k] = [96, 80, 64];
+  const a = random(Float32Array, m * k, 1),
+    b = random(Float32Array, k * n, 2);
+  const product = () => {
+    const c = new Float32Array(m * n);
+    fast(false, false, m, n, k, a, 0, k, b, 0, n, c, 0, n);
+    return c;
+  };
+  const untimed = product();
+  const times = timeGemmPhases(true)!;
+  const timed = product();
+  expect(timeGemmPhases(false)).toBeNull();
+  expect(Object.keys(times)).toEqual(['copy in', 'pack A', 'pack B', 'multiply', 'copy out']);
+  expect(Object.values(times).every((ms) => ms >= 0)).toBe(true);
+  expect(times.multiply).toBeGreaterThan(0); // tens of µs; Node's clock resolves well below that
+  const after = { ...times };
+  product(); // off: the record no longer moves
+  expect(times).toEqual(after);
+  expect(timed.findIndex((x, i) => !Object.is(x, untimed[i]))).toBe(-1);
 });

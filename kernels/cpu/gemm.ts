@@ -29,6 +29,19 @@ const BLOCK_BYTES = 192 * 1024; // a block of packed A panels that stays in L2 w
  */
 export const PARALLEL_MIN_MACS = 1 << 18;
 
+/** The wasm GEMM's steps, timed for bench/kernel-profile.ts: where a product's time goes besides the micro-kernel. */
+export type GemmPhase = 'copy in' | 'pack A' | 'pack B' | 'multiply' | 'copy out';
+let phaseTimes: Record<GemmPhase, number> | null = null;
+
+/**
+ * From now on, add each wasm GEMM's time per phase (ms) into the record returned, or stop
+ * (off: null). Off by default; on, it costs one clock read per phase.
+ */
+export function timeGemmPhases(on: boolean): Record<GemmPhase, number> | null {
+  phaseTimes = on ? { 'copy in': 0, 'pack A': 0, 'pack B': 0, multiply: 0, 'copy out': 0 } : null;
+  return phaseTimes;
+}
+
 /** One past the last index of X(i, p) = off + i*is + p*ps over count×k. */
 const reach = (count: number, is: number, k: number, ps: number) => (count - 1) * is + (k - 1) * ps + 1;
 
@@ -149,6 +162,14 @@ function wasmGemm(
   }
   const mem = t === F32 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
   const i32 = new Int32Array(memory.buffer);
+  const times = phaseTimes;
+  let last = times ? performance.now() : 0;
+  const lap = (phase: GemmPhase) => {
+    if (!times) return;
+    const now = performance.now();
+    times[phase] += now - last;
+    last = now;
+  };
   for (let first = 0; first < count; first += group) {
     const g = Math.min(group, count - first);
     const aTable = HEAP_START / 4,
@@ -160,16 +181,20 @@ function wasmGemm(
     const cAt = roundUp(packedB + g * packBSlot, 16);
     const biasAt = roundUp(cAt + g * cSlot, 16);
     if (bias) mem.set(bias.subarray(biasOff, biasOff + n), biasAt); // its padding columns feed only C's padding
+    lap('copy in');
     const pack = (fn: number, src: number, table: number, is: number, ps: number, panels: number, dst: number, dstSlot: number, tasks: typeof packA) =>
       pool.run(fn, g * tasks.perItem, [src * B, is * B, ps * B, panels, k, dst * B, tasks.perTask, tasks.perItem, table * 4, dstSlot * B]);
     pack(aIs === 1 ? K.packAc : K.packA, rawA, aTable, aIs, aPs, mTiles, packedA, packASlot, packA);
+    lap('pack A');
     pack(bIs === 1 ? K.packBc : K.packB, rawB, bTable, bIs, bPs, nPanels, packedB, packBSlot, packB);
+    lap('pack B');
 
     const minTasks = Math.ceil(PARALLEL_MIN_MACS / (blockTiles * MR * chunkPanels * NR * k));
     const args = [packedA * B, packedB * B, cAt * B, mTiles, nPanels, k, nPad * B, blockTiles, chunkPanels, rowBlocks];
     const items = [gemmPerItem, packASlot * B, packBSlot * B, cSlot * B];
     if (bias) pool.run(K.gemmBias, g * gemmPerItem, [...args, ...items, biasAt * B], minTasks);
     else pool.run(K.gemm, g * gemmPerItem, [...args, ...items], minTasks);
+    lap('multiply');
 
     for (let i = 0; i < g; i++) {
       const from = cAt + i * cSlot,
@@ -178,6 +203,7 @@ function wasmGemm(
         c.set(mem.subarray(from, from + m * n), cOff); // rows line up: one copy
       else for (let r = 0; r < m; r++) c.set(mem.subarray(from + r * nPad, from + r * nPad + n), cOff + r * ldc);
     }
+    lap('copy out');
   }
   return true;
 }
