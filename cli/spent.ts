@@ -7,8 +7,8 @@
  * reported a 54-minute rate of a sweep as "2.86 s, 0 jobs at once". So the time and the
  * load samples spent so far are kept in <out>/spent.json — written when the command
  * starts, at every load sample (every few seconds, so a killed comparison loses at most
- * that much) and when it stops — and each invocation adds its own. A comparison that finished before
- * this record existed starts from the wall time and load of its results.json.
+ * that much) and when it stops — and each invocation adds its own. A comparison that
+ * finished before this record existed starts from the wall time and load of its results.json.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -21,7 +21,8 @@ export interface Spent {
   load: LoadReport | null;
 }
 
-const NOTHING: Spent = { wallSeconds: 0, load: null };
+/** What a comparison has spent before its first invocation. */
+export const NOTHING_SPENT: Spent = { wallSeconds: 0, load: null };
 
 /** What the comparison in `out` spent before this invocation (nothing for a fresh start). */
 export function spentBefore(out: string): Spent {
@@ -31,7 +32,7 @@ export function spentBefore(out: string): Spent {
     const { wallSeconds, load } = JSON.parse(readFileSync(path, 'utf8')) as Partial<Spent>;
     if (typeof wallSeconds === 'number') return { wallSeconds, load: load ?? null };
   }
-  return NOTHING;
+  return NOTHING_SPENT;
 }
 
 /**
@@ -51,14 +52,14 @@ export function mergeLoad(before: LoadReport | null, samples: readonly number[],
 
 /**
  * The running total of one invocation that started at `started` (ms) after `before`, with
- * the load `samples` it has taken so far and `jobs()` runs training at once: `now()` is what
+ * the load `samples` it has taken so far and `jobs` runs training at once: `now()` is what
  * the comparison has spent, `save()` writes that to <out>/spent.json (a temporary file
  * renamed over it, so a kill leaves the old record or the new one, never half of one).
  */
-export function spentSince(out: string, before: Spent, started: number, samples: readonly number[], jobs: () => number) {
+export function spentSince(out: string, before: Spent, started: number, samples: readonly number[], jobs: number) {
   const now = (): { wallSeconds: number; load: LoadReport } => ({
     wallSeconds: before.wallSeconds + (Date.now() - started) / 1000,
-    load: mergeLoad(before.load, samples, jobs()),
+    load: mergeLoad(before.load, samples, jobs),
   });
   const save = () => {
     const path = join(out, 'spent.json');

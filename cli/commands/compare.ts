@@ -41,7 +41,7 @@ import type { SweepSummary } from './sweep.ts';
 import { DIVERGED_EXIT } from '../divergence.ts';
 import { checkModelFolder, checkOutputFolder } from '../preflight.ts';
 import { pretrainingSummary, weightsDigest } from '../weights-identity.ts';
-import { spentBefore, spentSince } from '../spent.ts';
+import { NOTHING_SPENT, spentBefore, spentSince } from '../spent.ts';
 
 /**
  * bert-mini in the paper setting (the quick setting): each method's best of {3e-4, 1e-3,
@@ -417,9 +417,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   // oversubscribed. It and the wall time add up over the invocations of a resumed comparison
   // (cli/spent.ts), saved now and at every sample.
   const loadSamples: number[] = [loadavg()[0]!];
-  const spent = spentSince(s.out, flags.resume ? spentBefore(s.out) : { wallSeconds: 0, load: null }, started, loadSamples, () =>
-    pending.length > 0 ? s.jobs : 0,
-  );
+  const spent = spentSince(s.out, flags.resume ? spentBefore(s.out) : NOTHING_SPENT, started, loadSamples, pending.length > 0 ? s.jobs : 0);
   spent.save();
   const loadTimer = setInterval(() => {
     loadSamples.push(loadavg()[0]!);

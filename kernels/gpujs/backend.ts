@@ -477,7 +477,6 @@ export class GpujsBackend implements Backend {
   }
 }
 
-/** An operand read named `name` from argument src<i> at its view's strides. */
 /**
  * A read of a per-row result (a row's max, sum or rstd, one value per row of `rows`, laid out
  * contiguously) from the kernel argument `arg`; `trailing` gives the strides of the axes
@@ -487,6 +486,7 @@ function perRow(rows: Shape, name: string, arg: string, offset: string, trailing
   return { name, arg, offset, strides: [...contiguousStrides(rows), ...trailing] };
 }
 
+/** An operand read named `name` from argument src<i> at its view's strides. */
 function read(name: string, i: number, v: View): Read {
   return { name, arg: `src${i}`, offset: `off${i}`, strides: v.strides };
 }

@@ -39,7 +39,7 @@ describe('spentBefore and spentSince', () => {
 
     const started = Date.now() - 2000; // this invocation has run for 2 s
     const samples = [0.5];
-    const spent = spentSince(out, spentBefore(out), started, samples, () => 0);
+    const spent = spentSince(out, spentBefore(out), started, samples, 0);
     spent.save();
     const saved = JSON.parse(readFileSync(join(out, 'spent.json'), 'utf8')) as ReturnType<typeof spent.now>;
     expect(saved.wallSeconds).toBeGreaterThanOrEqual(3222.9 + 2);
