@@ -7,7 +7,7 @@
  * reach; and that the copy is really skipped where it may be (else the rule would be moot).
  */
 import { describe, expect, test } from 'vitest';
-import { Generator, linear, randn, SparseCoo, type Tensor, type Grad } from '../index.ts';
+import { Generator, linear, randn, SparseCoo, tensor, type Tensor, type Grad } from '../index.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { read } from './read.ts';
 
@@ -104,6 +104,13 @@ const CATALOGUE: Record<string, () => Built> = {
     s.backward();
     return { leaves: [x, y], reachable: [s] };
   },
+  'an embedding looked up twice (indexSelect: gradients scattered onto fresh zeros)': () => {
+    const table = leaf([6, 3]);
+    const ids = tensor([4, 1, 4], { dtype: 'int32' });
+    const s = table.indexSelect(0, ids).add(table.indexSelect(0, tensor([0, 4], { dtype: 'int32' })).sum(0));
+    s.mul(s).sum().backward();
+    return { leaves: [table], reachable: [s] };
+  },
 };
 
 const storageOf = (g: Grad | null): unknown => (g instanceof SparseCoo ? g : (g?.storage ?? null));
@@ -159,5 +166,37 @@ describe('gradient ownership', () => {
     expect(copies).toBe(0);
     expect(x.grad).not.toBeNull();
     expect(w.grad).not.toBeNull();
+  });
+
+  test('an embedding table’s gradient is scattered once and taken without a copy', () => {
+    // indexSelect's VJP scatters onto zeros it makes itself; it used to clone those zeros
+    // (a copy as large as the table: 30522 × 256 for BERT's word embeddings) and the
+    // result was copied again into .grad.
+    const table = leaf([7, 2]);
+    const ids = tensor([3, 0, 3], { dtype: 'int32' });
+    const loss = table
+      .indexSelect(0, ids)
+      .mul(
+        tensor([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ]),
+      )
+      .sum();
+    const backend = getBackend();
+    const copy = backend.copy;
+    let copies = 0;
+    backend.copy = (...args) => {
+      copies++;
+      return copy.apply(backend, args);
+    };
+    try {
+      loss.backward();
+    } finally {
+      backend.copy = copy;
+    }
+    expect(copies).toBe(0);
+    expect(read(table.grad as Tensor)).toEqual([3, 4, 0, 0, 0, 0, 6, 8, 0, 0, 0, 0, 0, 0]);
   });
 });

@@ -8,7 +8,7 @@ import { formatShape, normalizeAxis, sameShape } from '../../base/shape.ts';
 import { getBackend } from '../../kernels/backend.ts';
 import type { Tensor } from '../tensor.ts';
 import { arange } from '../creation.ts';
-import { assertTensor, compute, viewOf } from './util.ts';
+import { assertTensor, compute, empty, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
 
 function assertIndex(op: string, index: Tensor): void {
@@ -47,8 +47,16 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const a = normalizeAxis(axis, x.rank, 'gather');
   assertGatherShapes('gather', x, a, index);
   assertInRange('gather', index, x.shape[a]!, a);
+  return gatherInRange(x, a, index);
+}
+
+/** gather with the index already checked (indexSelect checks its 1-D index, not the broadcast one). */
+function gatherInRange(x: Tensor, a: number, index: Tensor): Tensor {
   const y = compute(x.dtype, index.shape, (out, be) => be.gather(viewOf(x), a, viewOf(index), out));
-  return record('GatherBackward', y, [x], (g) => [x.zerosLike().scatterAdd(a, index, g)]);
+  // Scattered onto fresh zeros directly: the public scatterAdd would clone them (a second
+  // allocation as large as x: 30522 × 256 for BERT's word embeddings) and check the index
+  // again; and made by an op, the gradient can become the embedding's .grad without a copy.
+  return record('GatherBackward', y, [x], (g) => [addScattered(empty(x.dtype, x.shape, true), null, a, index, g)]);
 }
 
 /**
@@ -73,9 +81,17 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   }
   if (src.dtype !== x.dtype) throw new DTypeError(`scatterAdd(): expected src dtype ${x.dtype}, got ${src.dtype}`);
   assertInRange('scatterAdd', index, x.shape[a]!, a);
-  const y = x.detach().clone(); // fresh and contiguous: the kernel adds into it
-  getBackend().scatterAdd(y.data, y.shape, a, viewOf(index), viewOf(src));
-  return record('ScatterAddBackward', y, [x, src], (g) => [g, src.requiresGrad ? g.gather(a, index) : null]);
+  return addScattered(x.detach().clone(), x, a, index, src); // the clone is fresh and contiguous: the kernel adds into it
+}
+
+/**
+ * Adds src at the (checked) index into y, a fresh contiguous tensor of its own, and records
+ * the op: its gradient is g for x (when there is one) and gather(g) for src.
+ */
+function addScattered(y: Tensor, x: Tensor | null, axis: number, index: Tensor, src: Tensor): Tensor {
+  getBackend().scatterAdd(y.data, y.shape, axis, viewOf(index), viewOf(src));
+  const srcGrad = (g: Tensor) => (src.requiresGrad ? g.gather(axis, index) : null);
+  return x ? record('ScatterAddBackward', y, [x, src], (g) => [g, srcGrad(g)]) : record('ScatterAddBackward', y, [src], (g) => [srcGrad(g)]);
 }
 
 /**
@@ -93,8 +109,9 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   if (index.rank > 1) throw new ShapeError(`indexSelect(): Index is supposed to be a vector, got shape ${formatShape(index.shape)}`);
   const a = normalizeAxis(axis, x.rank, 'indexSelect');
   const shape = x.shape.map((d, i) => (i === a ? index.numel : d));
+  assertInRange('indexSelect', index, x.shape[a]!, a);
   const lifted = index.reshape(x.shape.map((_, i) => (i === a ? index.numel : 1)));
-  return gather(x, a, lifted.expand(shape));
+  return gatherInRange(x, a, lifted.expand(shape));
 }
 
 /**

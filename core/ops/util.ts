@@ -33,10 +33,11 @@ export function broadcastView<S extends Storage = Storage>(t: Tensor, shape: Sha
 
 /**
  * A fresh contiguous tensor on storage the backend allocates, for a kernel to fill: its
- * contents are unspecified (torch.empty), so the kernel must write every element.
+ * contents are unspecified (torch.empty), so the kernel must write every element — unless
+ * `zeroed`, for a kernel that adds into it (a scatter).
  */
-export function empty(dtype: DType, shape: Shape): Tensor {
-  const storage = getBackend().allocate(dtype, numel(shape), true);
+export function empty(dtype: DType, shape: Shape, zeroed = false): Tensor {
+  const storage = getBackend().allocate(dtype, numel(shape), !zeroed);
   markMade(storage); // fresh: backward may hand it to a .grad without a copy (core/ownership.ts)
   return new Tensor(storage, shape, contiguousStrides(shape), 0);
 }
