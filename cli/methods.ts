@@ -332,7 +332,7 @@ export function prepareSimple(model: Module, o: MethodOptions, generator: Genera
 
 /** '' in the paper's scope; otherwise what else trains. */
 function scopeNote(o: Pick<MethodOptions, 'train'>): string {
-  return (o.train ?? 'paper') === 'paper' ? '' : ' (mlp-only: everything else frozen but the task head)';
+  return (o.train ?? 'paper') === 'paper' ? '' : ' (mlp-only: everything else frozen but a classifier’s task head)';
 }
 
 // ---- SparseGrad's preliminary phase ---------------------------------------------------------

@@ -113,6 +113,23 @@ const CATALOGUE: Record<string, () => Built> = {
   },
 };
 
+/** How many times the backend's copy kernel runs during f. */
+function copiesDuring(f: () => void): number {
+  const backend = getBackend();
+  const copy = backend.copy;
+  let copies = 0;
+  backend.copy = (...args) => {
+    copies++;
+    return copy.apply(backend, args);
+  };
+  try {
+    f();
+  } finally {
+    backend.copy = copy;
+  }
+  return copies;
+}
+
 const storageOf = (g: Grad | null): unknown => (g instanceof SparseCoo ? g : (g?.storage ?? null));
 
 describe('gradient ownership', () => {
@@ -151,19 +168,7 @@ describe('gradient ownership', () => {
     // Before ownership, accumulation copied each (two calls here).
     const [x, w] = [leaf([4, 3]), leaf([3, 5])];
     const loss = x.matmul(w).sum();
-    const backend = getBackend();
-    const copy = backend.copy;
-    let copies = 0;
-    backend.copy = (...args) => {
-      copies++;
-      return copy.apply(backend, args);
-    };
-    try {
-      loss.backward();
-    } finally {
-      backend.copy = copy;
-    }
-    expect(copies).toBe(0);
+    expect(copiesDuring(() => loss.backward())).toBe(0);
     expect(x.grad).not.toBeNull();
     expect(w.grad).not.toBeNull();
   });
@@ -184,19 +189,7 @@ describe('gradient ownership', () => {
         ]),
       )
       .sum();
-    const backend = getBackend();
-    const copy = backend.copy;
-    let copies = 0;
-    backend.copy = (...args) => {
-      copies++;
-      return copy.apply(backend, args);
-    };
-    try {
-      loss.backward();
-    } finally {
-      backend.copy = copy;
-    }
-    expect(copies).toBe(0);
+    expect(copiesDuring(() => loss.backward())).toBe(0);
     expect(read(table.grad as Tensor)).toEqual([3, 4, 0, 0, 0, 0, 6, 8, 0, 0, 0, 0, 0, 0]);
   });
 });
