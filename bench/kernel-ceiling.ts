@@ -4,8 +4,14 @@
 // What a product reaches beyond that is lost to memory traffic, packing and scheduling; the
 // GFLOP/s of bench/peers.ts (which measures this in the same run) are read against it.
 //
+// It also measures what this machine gives parallel code right now: the same loop on two
+// threads at once (parallelCapacity). Two cores of their own run it ≈ 2× as fast as one;
+// two virtual CPUs that share a physical core, or a busy host, ≈ 1×, and then no thread
+// scaling can show, whatever the engine does.
+//
 // Run with: npx tsx bench/kernel-ceiling.ts        (not a test: nothing asserts a time)
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Func, Module } from '../base/wasm-assembler.ts';
 import { F32, hasRelaxedSimd, lanes, MR, NV, tileFunc } from '../kernels/cpu/gemm-kernels.ts';
 
@@ -13,7 +19,7 @@ const K = 256; // panels of 4 × 256 and 256 × 8 float32: 12 KiB, in L1
 const NR = NV * lanes(F32);
 
 /** repeat(times): calls the tile on the panels at 0 and 16 KiB `times` times, C at 32 KiB. */
-function ceilingModule(fma: boolean): WebAssembly.Instance {
+function ceilingModule(fma: boolean): WebAssembly.Module {
   const mod = new Module();
   const tile = mod.add(tileFunc(F32, fma, false));
   const f = new Func(['i32']);
@@ -27,40 +33,101 @@ function ceilingModule(fma: boolean): WebAssembly.Instance {
     f.get(0).i32(1).op('i32.sub').tee(0).brIf(0);
   });
   mod.add(f, 'repeat');
-  return new WebAssembly.Instance(new WebAssembly.Module(mod.encode()));
+  return new WebAssembly.Module(mod.encode());
 }
 
 /**
- * The micro-kernel's GFLOP/s on this thread: the best of 7 runs of ≈ 0.1–0.3 s (and the
- * median), since a busy machine can only slow a run down. With `fma`, the relaxed-SIMD
- * kernel (where the engine has it).
+ * A measuring thread, in plain JavaScript (Node's eval mode): it fills the panels (nothing
+ * overflows), says it is ready, waits for the common start, then times `repeat(calls)` 7
+ * times after one call to warm up (the optimizing tier) and reports the best and median
+ * GFLOP/s — the best, since a busy machine can only slow a run down.
  */
-export function kernelCeiling(fma = false, calls = 100_000): { best: number; median: number } {
-  const instance = ceilingModule(fma && hasRelaxedSimd());
-  const memory = instance.exports.memory as WebAssembly.Memory;
-  new Float32Array(memory.buffer, 0, 16384 / 4).fill(0.5); // A and B: nothing overflows
-  new Float32Array(memory.buffer, 16384, 16384 / 4).fill(0.25);
-  const repeat = instance.exports.repeat as (times: number) => void;
-  const flops = calls * 2 * MR * NR * K;
-  repeat(calls); // warm-up: the optimizing tier
-  const runs: number[] = [];
-  for (let r = 0; r < 7; r++) {
-    const t0 = performance.now();
-    repeat(calls);
-    runs.push(flops / ((performance.now() - t0) * 1e6));
-  }
-  runs.sort((a, b) => a - b);
-  return { best: runs[runs.length - 1]!, median: runs[runs.length >> 1]! };
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { module, calls, flops, start } = workerData;
+const instance = new WebAssembly.Instance(module);
+const memory = instance.exports.memory;
+new Float32Array(memory.buffer, 0, 16384 / 4).fill(0.5);
+new Float32Array(memory.buffer, 16384, 16384 / 4).fill(0.25);
+parentPort.postMessage('ready');
+Atomics.wait(start, 0, 0);
+instance.exports.repeat(calls);
+const runs = [];
+for (let r = 0; r < 7; r++) {
+  const t0 = performance.now();
+  instance.exports.repeat(calls);
+  runs.push(flops / ((performance.now() - t0) * 1e6));
+}
+runs.sort((a, b) => a - b);
+parentPort.postMessage({ best: runs[runs.length - 1], median: runs[runs.length >> 1] });
+`;
+
+export interface Rate {
+  best: number;
+  median: number;
 }
 
-/** Prints the ceiling (plain SIMD, and relaxed-SIMD FMA where the engine has it). */
-export function main(): void {
-  const { best, median } = kernelCeiling();
+/**
+ * The micro-kernel's GFLOP/s on `threads` threads started together, each on panels of its
+ * own (each a worker, so one thread and several are measured alike). With `fma`, the
+ * relaxed-SIMD kernel (where the engine has it).
+ */
+export async function parallelCeiling(threads: number, fma = false, calls = 100_000): Promise<Rate[]> {
+  const start = new Int32Array(new SharedArrayBuffer(4));
+  const workerData = { module: ceilingModule(fma && hasRelaxedSimd()), calls, flops: calls * 2 * MR * NR * K, start };
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true, workerData }));
+  const reply = (w: Worker) =>
+    new Promise<unknown>((done, fail) => {
+      w.once('message', done);
+      w.once('error', fail);
+    });
+  try {
+    await Promise.all(workers.map(reply)); // 'ready': every worker waits on `start`
+    const rates = workers.map(reply);
+    Atomics.store(start, 0, 1);
+    Atomics.notify(start, 0);
+    return (await Promise.all(rates)) as Rate[];
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** The micro-kernel's GFLOP/s on one thread: the best of 7 runs of ≈ 0.1–0.3 s, and the median. */
+export async function kernelCeiling(fma = false): Promise<Rate> {
+  return (await parallelCeiling(1, fma))[0]!;
+}
+
+export interface Capacity {
+  /** One thread's median GFLOP/s, measured alone. */
+  one: number;
+  /** Each thread's median GFLOP/s, all running at once. */
+  together: number[];
+  /** Σ together ÷ one: ≈ the thread count on cores of their own. */
+  ratio: number;
+}
+
+/** How much more `threads` threads at once get through the micro-kernel than one thread alone. */
+export async function parallelCapacity(threads = 2): Promise<Capacity> {
+  const one = (await kernelCeiling()).median;
+  const together = (await parallelCeiling(threads)).map((r) => r.median);
+  return { one, together, ratio: together.reduce((a, b) => a + b, 0) / one };
+}
+
+/** The capacity in words. */
+export function capacityLine(c: Capacity): string {
+  const n = c.together.length;
+  return `parallel capacity: ${n} threads at once run the micro-kernel at ${c.together.map((x) => x.toFixed(1)).join(' + ')} GFLOP/s against ${c.one.toFixed(1)} for one alone (medians of 7): ${c.ratio.toFixed(2)}× (${n}× on ${n} cores of their own)`;
+}
+
+/** Prints the ceiling (plain SIMD, and relaxed-SIMD FMA where the engine has it) and the parallel capacity. */
+export async function main(): Promise<void> {
+  const { best, median } = await kernelCeiling();
   console.log(`GEMM micro-kernel on L1-resident panels, one thread: ${best.toFixed(1)} GFLOP/s best, ${median.toFixed(1)} median of 7`);
   if (hasRelaxedSimd()) {
-    const fma = kernelCeiling(true);
+    const fma = await kernelCeiling(true);
     console.log(`with relaxed-SIMD FMA: ${fma.best.toFixed(1)} GFLOP/s best, ${fma.median.toFixed(1)} median of 7`);
   }
+  console.log(capacityLine(await parallelCapacity(2)));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

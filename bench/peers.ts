@@ -27,7 +27,7 @@ import { eye, Generator, randn, setThreads, tensor, type Tensor, threadInfo, thr
 import { Linear } from '../nn/linear.ts';
 import { Parameter } from '../nn/module.ts';
 import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
-import { kernelCeiling } from './kernel-ceiling.ts';
+import { capacityLine, kernelCeiling, parallelCapacity, type Capacity } from './kernel-ceiling.ts';
 import { BertLayer } from '../models/bert.ts';
 import { B3, F, F3, H, H3, HEADS3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
 
@@ -388,14 +388,22 @@ const SYSTEMS: [string, () => Promise<Results | string> | Results | string][] = 
 // speed drifts (a shared host: ±30 % within a minute was seen) slows every system alike.
 const rounds = new Map<string, (Results | string)[]>(SYSTEMS.map(([name]) => [name, []]));
 const ceilings: number[] = [];
+const capacities: Capacity[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  // The GEMM micro-kernel's ceiling on one thread here: its tile on L1-resident panels (bench/kernel-ceiling.ts).
-  ceilings.push(kernelCeiling().best);
+  // The GEMM micro-kernel's ceiling on one thread here: its tile on L1-resident panels (bench/kernel-ceiling.ts);
+  // and how much more two threads at once get through it than one (what thread scaling can reach this round).
+  ceilings.push((await kernelCeiling()).best);
+  capacities.push(await parallelCapacity(2));
   for (const [name, run] of round % 2 ? [...SYSTEMS].reverse() : SYSTEMS) rounds.get(name)!.push(await run());
   console.log(`round ${round + 1} of ${ROUNDS} done`);
 }
 const ceiling = median(ceilings);
 console.log(`GEMM micro-kernel ceiling (L1-resident panels), one thread: ${ceiling.toFixed(1)} GFLOP/s (median of ${ROUNDS} rounds)`);
+/** The round of median parallel capacity, and the range over the rounds. */
+const capacity = [...capacities].sort((a, b) => a.ratio - b.ratio)[capacities.length >> 1]!;
+const capacityText = () =>
+  `${capacityLine(capacity)}; over the ${ROUNDS} rounds ${Math.min(...capacities.map((c) => c.ratio)).toFixed(2)}–${Math.max(...capacities.map((c) => c.ratio)).toFixed(2)}×. Thread scaling can reach no more than that.`;
+console.log(capacityText());
 const columns: [string, Results | string][] = SYSTEMS.map(([name]) => [name, combineRounds(rounds.get(name)!)]);
 const loadAfter = load();
 console.log(`machine load average after: ${loadAfter}; sparsegrad ${JSON.stringify(threadInfo())}\n`);
@@ -481,12 +489,13 @@ if (outAt > 0) {
     `sparsegrad 2 threads ÷ jax-js: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'jax-js', w)} (rounds ${ratioRange('sparsegrad 2T', 'jax-js', w)})`).join(', ')}; ÷ PyTorch 2 threads: ${workloads.map((w) => `${w} ${ratio('sparsegrad 2T', 'torch 2T', w)} (${ratioRange('sparsegrad 2T', 'torch 2T', w)})`).join(', ')}.`,
     `Thread scaling (1 ÷ 2 threads): ${(['W1', 'W2', 'W3', 'W2-SG'] as const).map((w) => `${w} ${ratio('sparsegrad 1T', 'sparsegrad 2T', w)}`).join(', ')}; the SparseGrad step (W2-SG) takes ${over(ms('sparsegrad 2T', 'W2-SG'), ms('sparsegrad 2T', 'W2'))} the dense one's time (its GEMMs alone: ${SG_GEMM_FLOOR.toFixed(2)}× the multiply-adds). Peak RSS growth over the W2 runs: sparsegrad ${rss(column('sparsegrad 1T'))}, PyTorch ${rss(column('torch 1T'))}.`,
     ceilingLine(),
+    `The machine's ${capacityText()}`,
   ].join('\n');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'table.md'), `${table}\n`);
   writeFileSync(
     join(dir, 'peers.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, repeats: REPEATS, rounds: Object.fromEntries(rounds), loadBefore, loadAfter, kernelCeilingGflops: ceiling, threads: threadInfo(), columns: Object.fromEntries(columns) }, null, 1)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, repeats: REPEATS, rounds: Object.fromEntries(rounds), loadBefore, loadAfter, kernelCeilingGflops: ceiling, parallelCapacity: capacities, threads: threadInfo(), columns: Object.fromEntries(columns) }, null, 1)}\n`,
   );
   console.log(`\nwrote ${join(dir, 'table.md')} and peers.json`);
 }
