@@ -18,6 +18,9 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const tiny = ['--methods', 'lora', '--seeds', '1', '--steps', '3', '--max-train', '40', '--max-test', '20', '--concentration-batches', '0', '--jobs', '1'];
 const settings = (out: string) => (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReportData).settings;
+/** A file of this repository, by its path from the root. */
+const inRepo = (path: string) => join(import.meta.dirname, '../..', path);
+const committedSweep = (path: string) => JSON.parse(readFileSync(inRepo(path), 'utf8')) as { chosen: unknown; weights?: string; command: string };
 
 test('the settings: bert-small and mlp-only by default at the swept rates, bert-mini and paper for --quick', () => {
   expect(PROFILES.default).toMatchObject({ model: 'bert-small', train: 'mlp-only', lr: LR_SMALL });
@@ -25,11 +28,8 @@ test('the settings: bert-small and mlp-only by default at the swept rates, bert-
   expect(PROFILES.quick).toMatchObject({ model: 'bert-mini', train: 'paper', lr: LR });
   // The rates the committed sweep on the shipped weights chose: retraining bert-small changes
   // its digest, and this test then asks for a sweep on the new weights.
-  const sweep = JSON.parse(readFileSync(join(import.meta.dirname, '../../results/spam-small-nsp-mlp-only/sweep/sweep.json'), 'utf8')) as {
-    chosen: unknown;
-    weights: string;
-  };
-  expect(sweep.weights).toBe(weightsDigest(join(import.meta.dirname, '../../cli/pretrained/bert-small')));
+  const sweep = committedSweep('results/spam-small-nsp-mlp-only/sweep/sweep.json');
+  expect(sweep.weights).toBe(weightsDigest(inRepo('cli/pretrained/bert-small')));
   expect(LR_SMALL).toEqual(sweep.chosen);
 });
 
@@ -37,16 +37,13 @@ test('language modelling: llama-small and mlp-only by default at the Moby Dick s
   expect(LM_PROFILES.default).toMatchObject({ model: 'llama-small', train: 'mlp-only', lr: LM_LR_SMALL });
   expect(LM_PROFILES.full).toMatchObject({ model: 'llama-small', train: 'mlp-only', lr: LM_LR_SMALL });
   expect(LM_PROFILES.quick).toMatchObject({ model: 'llama-mini', train: 'paper', lr: LM_LR });
-  const sweep = JSON.parse(readFileSync(join(import.meta.dirname, '../../results/moby-dick-small-mlp-only/sweep/sweep.json'), 'utf8')) as {
-    chosen: unknown;
-    command: string;
-  };
+  const sweep = committedSweep('results/moby-dick-small-mlp-only/sweep/sweep.json');
   expect(sweep.command).toMatch(/--model cli\/pretrained\/llama-small .*--train mlp-only/);
   expect(LM_LR_SMALL).toEqual(sweep.chosen);
   // That sweep.json predates the recorded weights digest: this is llama-small's digest, unchanged
   // since its pretraining commit (1e180b6), before the sweep ran. Retraining it fails here, and
   // asks for a new sweep.
-  expect(weightsDigest(join(import.meta.dirname, '../../cli/pretrained/llama-small'))).toBe('sha256:44d64299386d4989');
+  expect(weightsDigest(inRepo('cli/pretrained/llama-small'))).toBe('sha256:44d64299386d4989');
 });
 
 test('a run without --model or --train uses the setting’s; flags override them', async () => {
