@@ -120,9 +120,11 @@ describe('gpu.js headlessgl: BERT and LLaMa layers, gradchecks, residency, leaks
       const y = onGpu(() => m.forward(ids, x, mask));
       const forward = gpu.stats();
       expect(isOnDevice(y)).toBe(true);
-      // Forward: only the embedding's index, which core/ops/indexing.ts range-checks on the host
-      // (each LayerNorm's x̂ and 1/σ are outputs the backend allocated: they stay on the device).
-      expect(forward.downloads - before.downloads).toBe(1);
+      // Forward: nothing. indexSelect range-checks the ids on the host before it broadcasts them
+      // (they were made there; until 8499f5c it checked the broadcast copy, made on the device,
+      // which cost one download), and each LayerNorm's x̂ and 1/σ are outputs the backend
+      // allocated: they stay on the device.
+      expect(forward.downloads - before.downloads).toBe(0);
       onGpu(() => y.mul(gOut).sum().backward());
       const backward = gpu.stats();
       // Backward: the norms' VJP is tensor ops on device-resident x̂ and 1/σ, so nothing of
