@@ -68,18 +68,33 @@ function curveOf(p: ReturnType<typeof energyProfile>, fractions: readonly number
   return fractions.map((f) => p.share(Math.min(p.n, Math.max(1, Math.round(f * p.n)))));
 }
 
-/** Vᵀ M A for M (out×in, row-major), A = U or Uᵀ, in float64. */
-export function rotate(
-  m: Float64Array,
-  shape: readonly [number, number],
-  bases: Pick<LayerTypeBases, 'U' | 'V'>,
-  convention: 'consistent' | 'reference',
-): Float64Array {
-  const M = Tensor.fromStorage(m, [...shape]);
-  const V = bases.V.to('float64');
+type Convention = 'consistent' | 'reference';
+
+/** Vᵀ M for M (out×in, row-major), in float64: the product both conventions start with. */
+function leftRotated(m: Float64Array, shape: readonly [number, number], bases: Pick<LayerTypeBases, 'V'>): Tensor {
+  return bases.V.to('float64')
+    .transpose()
+    .matmul(Tensor.fromStorage(m, [...shape]));
+}
+
+/** (Vᵀ M) A, with A = U (consistent) or Uᵀ (reference). */
+function rightRotated(vtm: Tensor, bases: Pick<LayerTypeBases, 'U'>, convention: Convention): Float64Array {
   const U = bases.U.to('float64');
-  const A = convention === 'consistent' ? U : U.transpose();
-  return V.transpose().matmul(M).matmul(A).contiguous().data as Float64Array;
+  return vtm.matmul(convention === 'consistent' ? U : U.transpose()).contiguous().data as Float64Array;
+}
+
+/** Vᵀ M A for M (out×in, row-major), A = U or Uᵀ, in float64. */
+export function rotate(m: Float64Array, shape: readonly [number, number], bases: Pick<LayerTypeBases, 'U' | 'V'>, convention: Convention): Float64Array {
+  return rightRotated(leftRotated(m, shape, bases), bases, convention);
+}
+
+/**
+ * rotate() in both conventions, Vᵀ M computed once for the two (the larger product of the
+ * pair when out > in, as in an MLP's first linear): bitwise the same as two rotate() calls.
+ */
+export function rotations(m: Float64Array, shape: readonly [number, number], bases: Pick<LayerTypeBases, 'U' | 'V'>): Record<Convention, Float64Array> {
+  const vtm = leftRotated(m, shape, bases);
+  return { consistent: rightRotated(vtm, bases, 'consistent'), reference: rightRotated(vtm, bases, 'reference') };
 }
 
 export interface LayerConcentration {
@@ -119,11 +134,7 @@ export function measureConcentration(
         : { k: Math.min(budget, n), fraction: Math.min(budget, n) / n, share: { untransformed: 0, consistent: 0, reference: 0 } as Record<Variant, number> };
     const sums = Object.fromEntries(VARIANTS.map((v) => [v, new Array<number>(x.length).fill(0)])) as Record<Variant, number[]>;
     for (const m of slices) {
-      const forms: Record<Variant, Float64Array> = {
-        untransformed: m,
-        consistent: rotate(m, shape, pair, 'consistent'),
-        reference: rotate(m, shape, pair, 'reference'),
-      };
+      const forms: Record<Variant, Float64Array> = { untransformed: m, ...rotations(m, shape, pair) };
       for (const v of VARIANTS) {
         const profile = energyProfile(forms[v]);
         top1[v] += profile.share(topCount(fraction, n)) / slices.length;

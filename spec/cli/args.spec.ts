@@ -5,11 +5,11 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CliError, commandLine, parseFlags, shellQuote, withoutFlag } from '../../cli/args.ts';
-import { curveFractions, energyCurve, measureConcentration, topShare } from '../../cli/concentration.ts';
+import { curveFractions, energyCurve, measureConcentration, rotate, rotations, topShare } from '../../cli/concentration.ts';
 import { main, usage } from '../../cli/main.ts';
 import { accuracy, macroF1, majorityBaseline, meanStd } from '../../cli/metrics.ts';
 import { formatDuration, startProgress } from '../../cli/progress.ts';
-import { eye } from '../../core/creation.ts';
+import { eye, tensor } from '../../core/creation.ts';
 
 let errors: string[];
 let logs: string[];
@@ -228,5 +228,35 @@ describe('gradient concentration', () => {
     expect(layer!.top1.consistent).toBe(layer!.top1.untransformed);
     expect(layer!.top1.reference).toBe(layer!.top1.untransformed);
     expect(layer!.curve.y.consistent).toEqual(layer!.curve.y.untransformed);
+  });
+
+  test('both conventions at once are the two single rotations, bitwise, and VᵀMU ≠ VᵀMUᵀ', () => {
+    const m = Float64Array.from({ length: 12 }, (_, i) => Math.cos(3 * i + 1));
+    // A rotation by 90° in the plane of U's first two axes (Uᵀ = its inverse) and a row swap for V.
+    const U = tensor(
+      [
+        [0, -1, 0, 0],
+        [1, 0, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+      { dtype: 'float64' },
+    );
+    const V = tensor(
+      [
+        [0, 1, 0],
+        [1, 0, 0],
+        [0, 0, 1],
+      ],
+      { dtype: 'float64' },
+    );
+    const both = rotations(m, [3, 4], { U, V });
+    expect(both.consistent).toEqual(rotate(m, [3, 4], { U, V }, 'consistent'));
+    expect(both.reference).toEqual(rotate(m, [3, 4], { U, V }, 'reference'));
+    // By hand: VᵀM swaps M's first two rows; ·U maps columns (c0, c1) to (c1, −c0), ·Uᵀ to (−c1, c0).
+    const row = (r: number) => Array.from(m.subarray(4 * r, 4 * r + 4));
+    const swapped = [row(1), row(0), row(2)];
+    expect(Array.from(both.consistent)).toEqual(swapped.flatMap(([a, b, c, d]) => [b!, -a! + 0, c!, d!]));
+    expect(Array.from(both.reference)).toEqual(swapped.flatMap(([a, b, c, d]) => [-b! + 0, a!, c!, d!]));
   });
 });
