@@ -11,6 +11,7 @@ import { noGrad, Tensor, tensor } from '../index.ts';
 import { arbAxis, arbBroadcastPair, arbMatmulShapes, arbShape, arbTensor } from './kit/index.ts';
 import * as naive from './naive.ts';
 import { erf } from '../kernels/erf.ts';
+import { scatterAddToZeros } from '../core/ops/indexing.ts';
 
 export interface OpCase {
   /** float64 tensors; those listed in `nondifferentiable` may be any dtype. */
@@ -503,6 +504,22 @@ export const OPS: OpEntry[] = [
         nondifferentiable: [2],
         run: (t: Tensor, s: Tensor, i: Tensor) => t.scatterAdd(a, i, s),
         naive: (d: naive.Dense, s: naive.Dense, i: naive.Dense) => naive.scatterAdd(d, a, i, s),
+        approximate: true, // duplicate indices add in another order
+      }));
+    }),
+  },
+  {
+    // Zeros shaped like x (its values are not read) with src scattered in: gather's and max's gradient.
+    name: 'scatterAddToZeros',
+    cases: withAxis(nonEmpty).chain(({ x, axis }) => {
+      const a = naive.axisOf(axis, x.rank);
+      const idxShape = x.shape.map((d, i) => (i === a ? 4 : d));
+      const count = idxShape.reduce((p, d) => p * d, 1);
+      return fc.tuple(fc.array(fc.integer({ min: 0, max: x.shape[a]! - 1 }), { minLength: count, maxLength: count }), any(idxShape)).map(([ids, src]) => ({
+        inputs: [x, src, tensor(Int32Array.from(ids), { shape: idxShape })],
+        nondifferentiable: [0, 2],
+        run: (t: Tensor, s: Tensor, i: Tensor) => scatterAddToZeros(t, a, i, s),
+        naive: (d: naive.Dense, s: naive.Dense, i: naive.Dense) => naive.scatterAdd({ shape: d.shape, values: d.values.map(() => 0) }, a, i, s),
         approximate: true, // duplicate indices add in another order
       }));
     }),

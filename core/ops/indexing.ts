@@ -53,10 +53,18 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 /** gather with the index already checked (indexSelect checks its 1-D index, not the broadcast one). */
 function gatherInRange(x: Tensor, a: number, index: Tensor): Tensor {
   const y = compute(x.dtype, index.shape, (out, be) => be.gather(viewOf(x), a, viewOf(index), out));
-  // Scattered onto fresh zeros directly: the public scatterAdd would clone them (a second
-  // allocation as large as x: 30522 × 256 for BERT's word embeddings) and check the index
-  // again; and made by an op, the gradient can become the embedding's .grad without a copy.
-  return record('GatherBackward', y, [x], (g) => [addScattered(empty(x.dtype, x.shape, true), null, a, index, g)]);
+  return record('GatherBackward', y, [x], (g) => [scatterAddToZeros(x, a, index, g)]);
+}
+
+/**
+ * zeros like x with src added at the index, which an op made or already checked: a gradient
+ * routed back to the entries a forward picked (gather's, max's). Scattered onto fresh zeros
+ * directly, where `x.zerosLike().scatterAdd()` would clone them (a second allocation as large
+ * as x: 30522 × 256 for BERT's word embeddings) and check the index again; and made by an op,
+ * the result can become a leaf's .grad without a copy (core/ownership.ts).
+ */
+export function scatterAddToZeros(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
+  return addScattered(empty(x.dtype, x.shape, true), null, axis, index, src);
 }
 
 /**

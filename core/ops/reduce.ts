@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor.ts';
 import type { ReduceOp } from '../../kernels/scalar.ts';
 import { assertTensor, compute, viewOf } from './util.ts';
 import { where } from './elementwise.ts';
+import { scatterAddToZeros } from './indexing.ts';
 
 type Axes = number | readonly number[] | undefined;
 
@@ -112,7 +113,7 @@ function extremeAlong(op: 'max' | 'min', x: Tensor, axis: number, keepdim: boole
   if (x.rank === 0) return { values: record(`${op}Backward`, values, [x], (g) => [g]), indices };
   const kept = keepdim ? indices : indices.unsqueeze(a);
   return {
-    values: record(`${op}Backward`, values, [x], (g) => [x.zerosLike().scatterAdd(a, kept, keepdim ? g : g.unsqueeze(a))]),
+    values: record(`${op}Backward`, values, [x], (g) => [scatterAddToZeros(x, a, kept, keepdim ? g : g.unsqueeze(a))]),
     indices,
   };
 }
