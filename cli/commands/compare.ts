@@ -306,13 +306,13 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   const task = flags.task ?? PROFILES[profile].task;
   const kind = taskKind(task);
   const sweep = flags.sweep === undefined ? undefined : readSweep(resolve(flags.sweep), task, flags);
-  // Classification reads its sizes from PROFILES; language modelling from LM_PROFILES (example counts unused).
+  // Classification reads its setting from PROFILES; language modelling from LM_PROFILES (model,
+  // scope, sizes, rates; PROFILES' example counts unused).
   const p = kind === 'classification' ? PROFILES[profile] : { ...PROFILES[profile], ...LM_PROFILES[profile] };
-  const defaults = kind === 'classification' ? PROFILES[profile] : LM_PROFILES[profile];
-  const train = (flags.train as TrainScope | undefined) ?? defaults.train;
+  const train = (flags.train as TrainScope | undefined) ?? p.train;
   const s: Settings = {
     task,
-    model: flags.model !== undefined ? resolve(flags.model) : join(PRETRAINED_DIR, defaults.model),
+    model: flags.model !== undefined ? resolve(flags.model) : join(PRETRAINED_DIR, p.model),
     methods: flags.methods as MethodName[],
     seeds: flags.seeds ?? [...p.seeds],
     steps: flags.steps ?? p.steps,
@@ -342,7 +342,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     concentrationBatches: flags.concentrationBatches,
     evalBatchSize: flags.evalBatchSize,
     jobs: flags.jobs ?? Math.max(1, Math.min(2, availableParallelism())),
-    out: resolve(flags.out ?? join('runs', `compare-${task}${profile === 'default' ? '' : `-${profile}`}${train === defaults.train ? '' : `-${train}`}`)),
+    out: resolve(flags.out ?? join('runs', `compare-${task}${profile === 'default' ? '' : `-${profile}`}${train === p.train ? '' : `-${train}`}`)),
     profile,
   };
   if (flags.rerender) {
