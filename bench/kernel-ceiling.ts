@@ -98,36 +98,40 @@ export async function kernelCeiling(fma = false): Promise<Rate> {
 }
 
 export interface Capacity {
-  /** One thread's median GFLOP/s, measured alone. */
-  one: number;
+  /** One thread's rate, measured alone: the ceiling (kernelCeiling). */
+  one: Rate;
   /** Each thread's median GFLOP/s, all running at once. */
   together: number[];
-  /** Σ together ÷ one: ≈ the thread count on cores of their own. */
+  /** Σ together ÷ one's median: ≈ the thread count on cores of their own. */
   ratio: number;
 }
 
-/** How much more `threads` threads at once get through the micro-kernel than one thread alone. */
+/**
+ * How much more `threads` threads at once get through the micro-kernel than one thread alone;
+ * `one` is the one-thread ceiling itself, so a caller that wants both measures it once.
+ */
 export async function parallelCapacity(threads = 2): Promise<Capacity> {
-  const one = (await kernelCeiling()).median;
+  const one = await kernelCeiling();
   const together = (await parallelCeiling(threads)).map((r) => r.median);
-  return { one, together, ratio: together.reduce((a, b) => a + b, 0) / one };
+  return { one, together, ratio: together.reduce((a, b) => a + b, 0) / one.median };
 }
 
 /** The capacity in words. */
 export function capacityLine(c: Capacity): string {
   const n = c.together.length;
-  return `parallel capacity: ${n} threads at once run the micro-kernel at ${c.together.map((x) => x.toFixed(1)).join(' + ')} GFLOP/s against ${c.one.toFixed(1)} for one alone (medians of 7): ${c.ratio.toFixed(2)}× (${n}× on ${n} cores of their own)`;
+  return `parallel capacity: ${n} threads at once run the micro-kernel at ${c.together.map((x) => x.toFixed(1)).join(' + ')} GFLOP/s against ${c.one.median.toFixed(1)} for one alone (medians of 7): ${c.ratio.toFixed(2)}× (${n}× on ${n} cores of their own)`;
 }
 
 /** Prints the ceiling (plain SIMD, and relaxed-SIMD FMA where the engine has it) and the parallel capacity. */
 export async function main(): Promise<void> {
-  const { best, median } = await kernelCeiling();
+  const capacity = await parallelCapacity(2);
+  const { best, median } = capacity.one;
   console.log(`GEMM micro-kernel on L1-resident panels, one thread: ${best.toFixed(1)} GFLOP/s best, ${median.toFixed(1)} median of 7`);
   if (hasRelaxedSimd()) {
     const fma = await kernelCeiling(true);
     console.log(`with relaxed-SIMD FMA: ${fma.best.toFixed(1)} GFLOP/s best, ${fma.median.toFixed(1)} median of 7`);
   }
-  console.log(capacityLine(await parallelCapacity(2)));
+  console.log(capacityLine(capacity));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

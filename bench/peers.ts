@@ -27,7 +27,7 @@ import { eye, Generator, randn, setThreads, tensor, type Tensor, threadInfo, thr
 import { Linear } from '../nn/linear.ts';
 import { Parameter } from '../nn/module.ts';
 import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
-import { capacityLine, kernelCeiling, parallelCapacity, type Capacity } from './kernel-ceiling.ts';
+import { capacityLine, parallelCapacity, type Capacity } from './kernel-ceiling.ts';
 import { BertLayer } from '../models/bert.ts';
 import { B3, F, F3, H, H3, HEADS3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
 
@@ -392,8 +392,9 @@ const capacities: Capacity[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   // The GEMM micro-kernel's ceiling on one thread here: its tile on L1-resident panels (bench/kernel-ceiling.ts);
   // and how much more two threads at once get through it than one (what thread scaling can reach this round).
-  ceilings.push((await kernelCeiling()).best);
-  capacities.push(await parallelCapacity(2));
+  const measured = await parallelCapacity(2);
+  ceilings.push(measured.one.best);
+  capacities.push(measured);
   for (const [name, run] of round % 2 ? [...SYSTEMS].reverse() : SYSTEMS) rounds.get(name)!.push(await run());
   console.log(`round ${round + 1} of ${ROUNDS} done`);
 }
