@@ -33,7 +33,8 @@ import { mergeConcentration } from '../concentration.ts';
 import { METHOD_LABELS, METHODS, TRAIN_SCOPES, type MethodName, type TrainScope } from '../methods.ts';
 import { formatBytes, formatCount, formatDifference, formatPercent, majorityBaseline, meanStd, pairedBootstrap, type MeanStd } from '../metrics.ts';
 import { startProgress } from '../progress.ts';
-import { renderReport, sweepChoice, type Difference, type LoadReport, type ReportData, type MethodRow } from '../report/html.ts';
+import { BAG_OF_WORDS, baselineRows, renderReport, sweepChoice, type Difference, type LoadReport, type ReportData, type MethodRow } from '../report/html.ts';
+import { bagOfWordsBaseline } from '../bag-of-words.ts';
 import { encodeClassification, type EncodedClassification, type EncodedTask, type RunConfig, type RunResult } from '../train.ts';
 import type { Job } from '../worker.ts';
 import { LM_TASK_HINT, loadEncodedTask, taskKind } from './finetune.ts';
@@ -238,7 +239,10 @@ export const compareFlags = {
   out: { type: 'string', placeholder: 'DIR', help: 'output folder for runs, results.json and report.html (default: runs/compare-<task>)' },
   resume: { type: 'boolean', help: 'skip finished runs and continue an interrupted one from its checkpoint' },
   keepCheckpoints: { type: 'boolean', help: "keep each run's final checkpoint (they are deleted once its result is written)" },
-  rerender: { type: 'boolean', help: 'only rewrite report.html from the results.json in --out (no training)' },
+  rerender: {
+    type: 'boolean',
+    help: "only rewrite report.html from the results.json in --out (no training); results from before the bag-of-word-pieces baseline get it, from the task the other flags describe (the comparison's own flags: its test labels are checked)",
+  },
   stopAfter: { type: 'int', min: 1, hidden: true, help: 'test hook: interrupt each run after N steps' },
 } as const satisfies FlagSpecs;
 
@@ -345,13 +349,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     out: resolve(flags.out ?? join('runs', `compare-${task}${profile === 'default' ? '' : `-${profile}`}${train === p.train ? '' : `-${train}`}`)),
     profile,
   };
-  if (flags.rerender) {
-    const resultsPath = join(s.out, 'results.json');
-    if (!existsSync(resultsPath)) throw new CliError(`--rerender: no results.json in ${s.out} (pass the --out of a finished comparison)`);
-    await writeFileAtomic(join(s.out, 'report.html'), renderReport(JSON.parse(readFileSync(resultsPath, 'utf8')) as ReportData));
-    console.log(`report: ${join(s.out, 'report.html')}`);
-    return 0;
-  }
+  if (flags.rerender) return rerender(s);
   if (s.methods.includes('sparsegrad') && s.steps <= s.prelimSteps)
     throw new CliError(`--steps (${s.steps}) must exceed --prelim-steps (${s.prelimSteps}): SparseGrad's preliminary steps count towards the run's steps`);
   if (s.prelimAll && s.steps <= s.prelimSteps)
@@ -391,7 +389,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
 
   // The task, loaded and tokenized once.
   const loaded = kind === 'classification' ? await loadClassification(s) : await loadLm(s);
-  const { encoded, split, baseline } = loaded;
+  const { encoded, split, baseline, bagOfWords } = loaded;
   const taskPath = join(s.out, 'task.json');
   await writeFileAtomic(taskPath, JSON.stringify(encoded));
 
@@ -516,7 +514,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
         'accuracy',
       )
     : scoreDifferences(s.methods, runs, (r) => r.eval.blockLosses ?? null, s.bootstrap, 'loss');
-  const table = formatTable(rows, baseline, differences, load);
+  const table = formatTable(rows, { baseline, bagOfWords }, differences, load);
   console.log(`\n${split}\n\n${table}\n`);
   const data: ReportData = {
     title: `SparseGrad vs LoRA vs MeProp vs full fine-tuning on ${s.task}${kind === 'lm' ? ' (language modelling)' : ''}`,
@@ -565,6 +563,7 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
     split,
     labels: encoded.kind === 'classification' ? encoded.labels : [],
     baseline,
+    bagOfWords,
     rows,
     differences,
     load,
@@ -576,11 +575,44 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
   };
   const reportPath = join(s.out, 'report.html');
   await writeFileAtomic(join(s.out, 'results.json'), `${JSON.stringify({ ...data, runs, ...(gold ? { testLabels: gold } : {}) }, null, 1)}\n`);
-  await writeFileAtomic(join(s.out, 'table.md'), `${markdownTable(rows, baseline, differences)}\n`);
+  await writeFileAtomic(join(s.out, 'table.md'), `${markdownTable(rows, { baseline, bagOfWords }, differences)}\n`);
   await writeFileAtomic(reportPath, renderReport(data));
   rmSync(taskPath, { force: true });
   console.log(`wall time ${formatSeconds(wallSeconds)} on ${data.machine.cpus}× ${data.machine.cpuModel}`);
   console.log(`report: ${reportPath}`);
+  return 0;
+}
+
+/**
+ * --rerender: report.html again from results.json, no training. A classification comparison
+ * written before the bag-of-word-pieces baseline existed gets it now, computed from the task
+ * the flags describe — refused unless that task has the stored test labels and the model the
+ * stored weights, so it is the baseline of the very split the runs were scored on — and its
+ * table.md and results.json are rewritten with it.
+ */
+async function rerender(s: Settings): Promise<number> {
+  const resultsPath = join(s.out, 'results.json');
+  if (!existsSync(resultsPath)) throw new CliError(`--rerender: no results.json in ${s.out} (pass the --out of a finished comparison)`);
+  const data = JSON.parse(readFileSync(resultsPath, 'utf8')) as ReportData;
+  if (data.bagOfWords === undefined && data.kind !== 'lm' && data.baseline) {
+    const again = `pass the flags of the comparison that wrote it: ${data.command}`;
+    // The baseline reads the folder's tokenizer, not its weights (which a later pretraining phase may have replaced).
+    if (portablePath(s.model) !== data.settings.model || s.maxLength !== data.settings['max length'])
+      throw new CliError(
+        `--rerender: ${resultsPath} was made with ${data.settings.model} at max length ${data.settings['max length']}, not ${portablePath(s.model)} at ${s.maxLength}; ${again}`,
+      );
+    const loaded = await loadClassification(s);
+    const gold = loaded.encoded.kind === 'classification' ? loaded.encoded.test.map((e) => e.label) : [];
+    if (loaded.split !== data.split || JSON.stringify(gold) !== JSON.stringify(data.testLabels))
+      throw new CliError(`--rerender: the task these flags describe is not the one in ${resultsPath} (its split or test labels differ); ${again}`);
+    data.bagOfWords = loaded.bagOfWords;
+    data.table = formatTable(data.rows, data, data.differences, data.load);
+    await writeFileAtomic(resultsPath, `${JSON.stringify(data, null, 1)}\n`);
+    await writeFileAtomic(join(s.out, 'table.md'), `${markdownTable(data.rows, data, data.differences)}\n`);
+    console.log(`added the ${BAG_OF_WORDS.replaceAll(' ', '-')} baseline to ${resultsPath} and table.md`);
+  }
+  await writeFileAtomic(join(s.out, 'report.html'), renderReport(data));
+  console.log(`report: ${join(s.out, 'report.html')}`);
   return 0;
 }
 
@@ -639,8 +671,17 @@ function readSweep(path: string, task: string, flags: { lr?: number; validation?
   return sweep;
 }
 
-/** A classification task: loaded, optionally split for validation, tokenized; with its majority-class baseline. */
-async function loadClassification(s: Settings): Promise<{ encoded: EncodedTask; split: string; baseline: ReportData['baseline'] }> {
+/** A classification comparison's baselines (null for language modelling). */
+type Baselines = Pick<ReportData, 'baseline' | 'bagOfWords'>;
+
+/** What a loader returns: the encoded task, its description and its baselines (classification only). */
+interface LoadedTask extends Baselines {
+  encoded: EncodedTask;
+  split: string;
+}
+
+/** A classification task: loaded, optionally split for validation, tokenized; with its majority-class and bag-of-word-pieces baselines. */
+async function loadClassification(s: Settings): Promise<LoadedTask> {
   const tokenizer = await readFolderTokenizer(s.model);
   if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${s.model} has no BERT tokenizer (vocab.txt)`);
   let raw: ClassificationTask;
@@ -670,7 +711,11 @@ async function loadClassification(s: Settings): Promise<{ encoded: EncodedTask; 
   console.log(
     `majority-class baseline ('${encoded.labels[baseline.label]}'): accuracy ${(baseline.accuracy * 100).toFixed(1)}%, macro-F1 ${(baseline.f1 * 100).toFixed(1)}%`,
   );
-  return { encoded, split: raw.split ?? s.task, baseline };
+  const bagOfWords = bagOfWordsBaseline(encoded.train, encoded.test, encoded.labels.length, { ignore: [tokenizer.clsId, tokenizer.sepId, tokenizer.padId] });
+  console.log(
+    `${BAG_OF_WORDS.replaceAll(' ', '-')} baseline (softmax regression, untuned): accuracy ${(bagOfWords.accuracy * 100).toFixed(1)}%, macro-F1 ${(bagOfWords.f1 * 100).toFixed(1)}%`,
+  );
+  return { encoded, split: raw.split ?? s.task, baseline, bagOfWords };
 }
 
 /**
@@ -678,7 +723,7 @@ async function loadClassification(s: Settings): Promise<{ encoded: EncodedTask; 
  * --max-length tokens; no baseline. With --validation N, N training documents are held out
  * and evaluated instead (the held-out documents are never read).
  */
-async function loadLm(s: Settings): Promise<{ encoded: EncodedTask; split: string; baseline: ReportData['baseline'] }> {
+async function loadLm(s: Settings): Promise<LoadedTask> {
   const { encoded, split } = await loadEncodedTask(s.task, s.model, {
     dataSeed: s.dataSeed,
     maxChars: s.maxChars,
@@ -687,7 +732,7 @@ async function loadLm(s: Settings): Promise<{ encoded: EncodedTask; split: strin
     validation: s.validation,
   });
   console.log(split);
-  return { encoded, split, baseline: null };
+  return { encoded, split, baseline: null, bagOfWords: null };
 }
 
 /** Every runs' concentration measurements (SparseGrad, one per seed), pooled; null when none was measured. */
@@ -796,13 +841,8 @@ export function differenceLines(differences: readonly Difference[]): string[] {
   return differences.map((d) => `${METHOD_LABELS[d.a]} − ${METHOD_LABELS[d.b]}: ${formatDifference(d, d.metric)}`);
 }
 
-/** The console table (fixed width), with the baseline and the exact byte counts below. */
-export function formatTable(
-  rows: readonly MethodRow[],
-  baseline: { accuracy: number; f1: number } | null,
-  differences: readonly Difference[] = [],
-  load?: LoadReport,
-): string {
+/** The console table (fixed width), with the baselines and the exact byte counts below. */
+export function formatTable(rows: readonly MethodRow[], baselines: Baselines, differences: readonly Difference[] = [], load?: LoadReport): string {
   const body = rows.map(cells);
   const HEADERS = headers(rows);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
@@ -815,7 +855,9 @@ export function formatTable(
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...body.map(line),
     '',
-    ...(baseline ? [`majority-class baseline: accuracy ${(baseline.accuracy * 100).toFixed(1)} %, macro-F1 ${(baseline.f1 * 100).toFixed(1)} %`] : []),
+    ...baselineRows(baselines).map(
+      ([name, b]) => `${name.replaceAll(' ', '-')} baseline: accuracy ${(b.accuracy * 100).toFixed(1)} %, macro-F1 ${(b.f1 * 100).toFixed(1)} %`,
+    ),
     `${isLm(rows) ? 'held-out loss (nats per token) and perplexity' : 'accuracy and F1'}: mean ± sample std over ${seeds} seed${seeds === 1 ? '' : 's'}; ms/step: mean over seeds of each run's median step (forward + backward + update)${load?.noisy ? ` — NOISY: ${loadNote(load)}` : ''}`,
     `grad + opt state (exact bytes, memoryReport at the last step): ${rows.map((r) => `${r.label} ${formatCount(r.gradOptBytes)}`).join(', ')}`,
     `held (exact bytes: parameters, kept originals, gradients, optimizer state, bases, materialized weights): ${rows.map((r) => `${r.label} ${formatCount(r.heldBytes)}`).join(', ')}`,
@@ -829,7 +871,7 @@ export function formatTable(
   ].join('\n');
 }
 
-export function markdownTable(rows: readonly MethodRow[], baseline: { accuracy: number; f1: number } | null, differences: readonly Difference[] = []): string {
+export function markdownTable(rows: readonly MethodRow[], baselines: Baselines, differences: readonly Difference[] = []): string {
   const body = rows.map(cells);
   const HEADERS = headers(rows);
   const d0 = differences[0];
@@ -839,9 +881,9 @@ export function markdownTable(rows: readonly MethodRow[], baseline: { accuracy: 
     `| ${HEADERS.join(' | ')} |`,
     `|${HEADERS.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
     ...body.map((c) => `| ${c.join(' | ')} |`),
-    ...(baseline
-      ? [`|${' majority class |'}${' |'.repeat(HEADERS.length - 3)} ${(baseline.accuracy * 100).toFixed(1)} | ${(baseline.f1 * 100).toFixed(1)} |`]
-      : []),
+    ...baselineRows(baselines).map(
+      ([name, b]) => `| ${name} |${' |'.repeat(HEADERS.length - 3)} ${(b.accuracy * 100).toFixed(1)} | ${(b.f1 * 100).toFixed(1)} |`,
+    ),
     ...(d0
       ? [
           '',

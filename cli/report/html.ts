@@ -4,7 +4,7 @@
  *
  * Sections: the table with the paired bootstrap intervals of every accuracy difference;
  * loss curves per method; accuracy and F1 bars with error bars (± one sample std over
- * seeds) against the majority-class baseline, on axes that start at 0; what each method
+ * seeds) against the majority-class and bag-of-word-pieces baselines, on axes that start at 0; what each method
  * changes per step (entries modified, entries ever selected, gradient energy its top-k
  * keeps); the gradient concentration plot (sorted-energy curves of untransformed vs
  * rotated MLP gradients, both basis conventions, pooled over seeds) with the energy left
@@ -16,6 +16,7 @@
  * is slower, why its optimizer state is not smaller) appear only when the numbers agree;
  * ms/step is flagged when the machine was busy.
  */
+import type { BagOfWordsResult } from '../bag-of-words.ts';
 import { VARIANT_LABELS, VARIANTS, type LayerConcentration } from '../concentration.ts';
 import type { MethodName } from '../methods.ts';
 import { formatBytes, formatCount, formatDifference, formatPercent, type MeanStd, type PairedDifference } from '../metrics.ts';
@@ -90,6 +91,8 @@ export interface ReportData {
   labels: string[];
   /** The majority-class baseline; null for language modelling. */
   baseline: { label: number; accuracy: number; f1: number } | null;
+  /** The bag-of-word-pieces baseline (cli/bag-of-words.ts); absent for language modelling and in results written before it. */
+  bagOfWords?: BagOfWordsResult | null;
   rows: MethodRow[];
   /** Absent in results.json files written before the intervals existed. */
   differences?: Difference[];
@@ -103,6 +106,17 @@ export interface ReportData {
   update: UpdateSnapshot | null;
   /** The console table, verbatim. */
   table: string;
+}
+
+/** What the bag-of-words baseline is called in tables and legends. */
+export const BAG_OF_WORDS = 'bag of word pieces';
+
+/** The baselines under a classification table: the majority class, then the bag of word pieces when measured. */
+export function baselineRows(d: Pick<ReportData, 'baseline' | 'bagOfWords'>): [string, { accuracy: number; f1: number }][] {
+  return [
+    ...(d.baseline ? [['majority class', d.baseline] as [string, { accuracy: number; f1: number }]] : []),
+    ...(d.bagOfWords ? [[BAG_OF_WORDS, d.bagOfWords] as [string, { accuracy: number; f1: number }]] : []),
+  ];
 }
 
 export const METHOD_COLORS: Record<MethodName, string> = { full: PALETTE[0]!, lora: PALETTE[1]!, meprop: PALETTE[2]!, sparsegrad: PALETTE[3]! };
@@ -149,10 +163,12 @@ function lossChart(d: ReportData): string {
 }
 
 function accuracyCharts(d: ReportData): string {
+  const baseline = d.baseline;
+  if (!baseline || d.kind === 'lm') return perplexityChart(d);
   const pct = (v: number) => `${(v * 100).toFixed(1)}`;
   // The axis starts at 0: a truncated axis makes a 2-point gap look like a 2× one.
   const yMin = 0;
-  const chart = (plot: string, title: string, key: 'accuracy' | 'f1', baseline: number) =>
+  const chart = (plot: string, title: string, key: 'accuracy' | 'f1') =>
     barChart({
       plot,
       title,
@@ -168,10 +184,12 @@ function accuracyCharts(d: ReportData): string {
         color: METHOD_COLORS[r.method],
         points: d.runs.filter((x) => x.method === r.method).map((x) => (key === 'accuracy' ? x.eval.accuracy! : x.eval.f1!)),
       })),
-      baseline: { value: baseline, label: `majority class ${pct(baseline)}` },
+      baselines: [
+        { value: baseline[key], label: `majority class ${pct(baseline[key])}`, color: '#d62728', dash: '6 4' },
+        ...(d.bagOfWords ? [{ value: d.bagOfWords[key], label: `${BAG_OF_WORDS} ${pct(d.bagOfWords[key])}`, color: '#555', dash: '2 3' }] : []),
+      ],
     });
-  if (!d.baseline || d.kind === 'lm') return perplexityChart(d);
-  return `<div class="row">${chart('accuracy', 'Test accuracy (mean ± std over seeds)', 'accuracy', d.baseline.accuracy)}${chart('f1', 'Test macro-F1 (mean ± std over seeds)', 'f1', d.baseline.f1)}</div>`;
+  return `<div class="row">${chart('accuracy', 'Test accuracy (mean ± std over seeds)', 'accuracy')}${chart('f1', 'Test macro-F1 (mean ± std over seeds)', 'f1')}</div>`;
 }
 
 /** Language modelling: held-out perplexity per method, from 0 (lower is better). */
@@ -342,9 +360,12 @@ function htmlTable(d: ReportData): string {
         'td',
       ),
     )
-    .join(
-      '',
-    )}${d.baseline ? `<tr class="muted"><td>majority class</td>${'<td></td>'.repeat(head.length - 3)}<td class="num">${(d.baseline.accuracy * 100).toFixed(1)}</td><td class="num">${(d.baseline.f1 * 100).toFixed(1)}</td></tr>` : ''}</tbody></table>`;
+    .join('')}${baselineRows(d)
+    .map(
+      ([name, b]) =>
+        `<tr class="muted"><td>${esc(name)}</td>${'<td></td>'.repeat(head.length - 3)}<td class="num">${(b.accuracy * 100).toFixed(1)}</td><td class="num">${(b.f1 * 100).toFixed(1)}</td></tr>`,
+    )
+    .join('')}</tbody></table>`;
   const diffs = d.differences ?? [];
   if (diffs.length === 0) return main;
   const d0 = diffs[0]!;
@@ -365,7 +386,7 @@ function htmlTable(d: ReportData): string {
 /**
  * Plain sentences drawn from the numbers (see the header for the rules): the accuracy
  * differences of SparseGrad against each baseline with their intervals, methods not above
- * the majority class, memory held, speed (flagged when noisy), what the steps changed and
+ * the majority class, methods below the bag of word pieces, memory held, speed (flagged when noisy), what the steps changed and
  * the concentration.
  */
 export function findings(d: ReportData): string[] {
@@ -398,6 +419,15 @@ export function findings(d: ReportData): string[] {
   if (baseline)
     for (const r of d.rows)
       if (r.accuracy.mean <= baseline.accuracy) out.push(`${r.label} is not above the majority-class baseline (${(baseline.accuracy * 100).toFixed(1)} %).`);
+  const bow = d.bagOfWords;
+  if (bow) {
+    const below = d.rows.filter((r) => r.accuracy.mean < bow.accuracy).map((r) => r.label);
+    const who = below.length === d.rows.length ? (below.length > 1 ? 'Every method' : below[0]) : below.join(', ');
+    if (below.length > 0)
+      out.push(
+        `${who} stays below the bag-of-word-pieces baseline (${(bow.accuracy * 100).toFixed(1)} %: softmax regression on which word pieces each text contains, the same truncated tokens, untuned), in mean test accuracy.`,
+      );
+  }
   const held = d.rows.filter((r) => Number.isFinite(r.heldBytes));
   if (held.length > 1) {
     const sorted = [...held].sort((a, b) => a.heldBytes - b.heldBytes);

@@ -169,7 +169,8 @@ export interface BarChartOptions {
   title: string;
   yLabel: string;
   bars: Bar[];
-  baseline?: { value: number; label: string };
+  /** Horizontal reference lines (the majority class, a simple model), each labelled in the legend below. */
+  baselines?: { value: number; label: string; color: string; dash: string }[];
   width?: number;
   height?: number;
   yMin?: number;
@@ -180,15 +181,16 @@ export interface BarChartOptions {
 /**
  * Bars from the axis minimum (default 0: pass yMin only with a reason, and say so in the
  * title). Nothing is written over a bar: the value sits above the bar and its error bar,
- * with a top margin that keeps it clear of the title; the baseline's label goes in a
- * legend below the axis, not on the plot where it would cross the bars.
+ * with a top margin that keeps it clear of the title; the baselines' labels go in a
+ * legend below the axis, not on the plot where they would cross the bars.
  */
 export function barChart(o: BarChartOptions): string {
-  const fr = { ...frameOf(o.width ?? 640, o.height ?? 340), top: 48, bottom: o.baseline ? 62 : 46 };
+  const baselines = o.baselines ?? [];
+  const fr = { ...frameOf(o.width ?? 640, o.height ?? 340), top: 48, bottom: 46 + 16 * baselines.length };
   const fmt = o.format ?? formatTick;
   const values = o.bars
     .flatMap((b) => [b.value + (b.error ?? 0), b.value - (b.error ?? 0), ...(b.points ?? [])])
-    .concat(o.baseline ? [o.baseline.value] : [])
+    .concat(baselines.map((b) => b.value))
     .filter(Number.isFinite);
   let y0 = o.yMin ?? Math.min(0, ...values);
   let y1 = o.yMax ?? Math.max(...values) * 1.05;
@@ -202,6 +204,7 @@ export function barChart(o: BarChartOptions): string {
     svg += `<text x="${fr.left - 6}" y="${f(Y(t) + 4)}" text-anchor="end">${esc(fmt(t))}</text>`;
   }
   svg += `<text transform="translate(14 ${f((fr.top + fr.height - fr.bottom) / 2)}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`;
+  let valueLabels = '';
   o.bars.forEach((b, i) => {
     const color = b.color ?? PALETTE[i % PALETTE.length]!;
     const cx = fr.left + slot * (i + 0.5);
@@ -213,16 +216,18 @@ export function barChart(o: BarChartOptions): string {
       svg += `<g data-error-bar="${esc(b.label)}" stroke="#222" stroke-width="1.3"><line x1="${f(cx)}" x2="${f(cx)}" y1="${f(hi)}" y2="${f(lo)}"/><line x1="${f(cx - 8)}" x2="${f(cx + 8)}" y1="${f(hi)}" y2="${f(hi)}"/><line x1="${f(cx - 8)}" x2="${f(cx + 8)}" y1="${f(lo)}" y2="${f(lo)}"/></g>`;
     }
     for (const p of b.points ?? []) svg += `<circle cx="${f(cx + w / 2 + 8)}" cy="${f(Y(p))}" r="2.5" fill="#222" fill-opacity="0.6"/>`;
-    svg += `<text x="${f(cx)}" y="${f(top - 6 - (b.error ? Y(b.value) - Y(b.value + b.error) : 0))}" text-anchor="middle">${esc(fmt(b.value))}</text>`;
+    // On a white halo, drawn after the baselines: a baseline near the top passes behind the value, not through it.
+    valueLabels += `<text x="${f(cx)}" y="${f(top - 6 - (b.error ? Y(b.value) - Y(b.value + b.error) : 0))}" text-anchor="middle" stroke="#fff" stroke-width="4" paint-order="stroke">${esc(fmt(b.value))}</text>`;
     svg += `<text x="${f(cx)}" y="${fr.height - fr.bottom + 16}" text-anchor="middle">${esc(b.label)}</text>`;
   });
-  if (o.baseline) {
-    const y = Y(o.baseline.value);
-    svg += `<line data-baseline="1" x1="${fr.left}" x2="${plotR}" y1="${f(y)}" y2="${f(y)}" stroke="#d62728" stroke-dasharray="6 4" stroke-width="1.3"/>`;
-    const ly = fr.height - 14;
-    svg += `<line x1="${fr.left}" x2="${fr.left + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="#d62728" stroke-dasharray="6 4" stroke-width="1.3"/>`;
-    svg += `<text x="${fr.left + 28}" y="${ly}" fill="#d62728">${esc(o.baseline.label)}</text>`;
-  }
+  baselines.forEach((b, i) => {
+    const stroke = `stroke="${b.color}" stroke-dasharray="${b.dash}" stroke-width="1.3"`;
+    svg += `<line data-baseline="${esc(b.label)}" x1="${fr.left}" x2="${plotR}" y1="${f(Y(b.value))}" y2="${f(Y(b.value))}" ${stroke}/>`;
+    const ly = fr.height - 14 - 16 * (baselines.length - 1 - i); // one legend line each, below the bar labels
+    svg += `<line x1="${fr.left}" x2="${fr.left + 22}" y1="${ly - 4}" y2="${ly - 4}" ${stroke}/>`;
+    svg += `<text x="${fr.left + 28}" y="${ly}" fill="${b.color}">${esc(b.label)}</text>`;
+  });
+  svg += valueLabels;
   svg += `<line x1="${fr.left}" x2="${plotR}" y1="${f(Y(y0))}" y2="${f(Y(y0))}" stroke="#999"/>`;
   return `${svg}</svg>`;
 }

@@ -91,7 +91,8 @@ test('the HTML report parses, is self-contained and holds every plot', () => {
     expect.arrayContaining(['Full FT', 'LoRA', 'MeProp', 'SparseGrad']),
   );
   expect(elements.filter((e) => e.attributes['data-bar']).length).toBe(8);
-  expect(elements.filter((e) => e.attributes['data-baseline']).length).toBe(2);
+  // Two charts, each with the majority class and the bag of word pieces.
+  expect(elements.filter((e) => e.attributes['data-baseline']).length).toBe(4);
   // Concentration: both basis conventions against the untransformed gradient, for both MLP layer types.
   expect(html).toContain('VᵀMU (consistent)');
   expect(html).toContain('VᵀMUᵀ (reference)');
@@ -159,4 +160,44 @@ test('compare --resume after every run finished keeps the whole wall time and lo
   expect(second.load!.jobs).toBe(first.load!.jobs);
   expect(second.load!.max).toBeGreaterThanOrEqual(first.load!.max);
   expect(second.rows.map((r) => r.accuracy)).toEqual(first.rows.map((r) => r.accuracy));
+}, 120_000);
+
+test('the bag-of-word-pieces baseline is that of the very tokens the runs read, in results.json, table.md and the report', async () => {
+  const { loadClassificationTask } = await import('../../cli/data/tasks.ts');
+  const { encodeClassification } = await import('../../cli/train.ts');
+  const { readFolderTokenizer } = await import('../../node/pretrained.ts');
+  const { bagOfWordsBaseline } = await import('../../cli/bag-of-words.ts');
+  const tokenizer = (await readFolderTokenizer(model.dir)) as import('../../models/tokenizers/index.ts').BertTokenizer;
+  // --quick's split (its maxChars 1500) with the flags above.
+  const task = encodeClassification(loadClassificationTask('spam', { seed: 0, maxTrain: 400, maxTest: 200, maxChars: 1500 }), tokenizer, 32);
+  const expected = bagOfWordsBaseline(task.train, task.test, 2, { ignore: [tokenizer.clsId, tokenizer.sepId, tokenizer.padId] });
+  const r = results();
+  expect(r.testLabels).toEqual(task.test.map((e) => e.label));
+  expect(r.bagOfWords).toEqual(expected);
+  expect(readFileSync(join(out, 'table.md'), 'utf8')).toContain(
+    `| bag of word pieces | | | | | | | ${(expected.accuracy * 100).toFixed(1)} | ${(expected.f1 * 100).toFixed(1)} |`,
+  );
+  expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(`data-baseline="bag of word pieces ${(expected.accuracy * 100).toFixed(1)}"`);
+});
+
+test('--rerender adds the baseline to results written before it, from the same split only', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const [resultsPath, tablePath] = [join(out, 'results.json'), join(out, 'table.md')];
+  const [full, table] = [readFileSync(resultsPath, 'utf8'), readFileSync(tablePath, 'utf8')];
+  const old = JSON.parse(full) as ReportData;
+  delete old.bagOfWords;
+  writeFileSync(resultsPath, `${JSON.stringify(old, null, 1)}\n`);
+  writeFileSync(tablePath, table.replace(/\n\| bag of word pieces [^\n]*/, ''));
+  const other = await cli([...args().map((a) => (a === '200' ? '100' : a)), '--rerender']); // --max-test 100: another split
+  expect(other.status).not.toBe(0);
+  expect(other.stderr).toMatch(
+    /--rerender: the task these flags describe is not the one in .*results\.json \(its split or test labels differ\); pass the flags of the comparison that wrote it/,
+  );
+  const longer = await cli([...args().map((a) => (a === '32' ? '48' : a)), '--rerender']); // --max-length 48: other tokens
+  expect(longer.stderr).toMatch(/--rerender: .*results\.json was made with .* at max length 32, not .* at 48; pass the flags/);
+  expect(JSON.parse(readFileSync(resultsPath, 'utf8')).bagOfWords).toBeUndefined(); // nothing written
+  const same = await cli([...args(), '--rerender']);
+  expect(same.status, same.stderr).toBe(0);
+  expect(JSON.parse(readFileSync(resultsPath, 'utf8'))).toEqual(JSON.parse(full));
+  expect(readFileSync(tablePath, 'utf8')).toBe(table);
 }, 120_000);

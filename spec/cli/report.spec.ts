@@ -32,7 +32,7 @@ function row(method: MethodRow['method'], label: string, o: Partial<MethodRow> =
   };
 }
 
-function report(o: { seeds: number; diff: [number, number, number]; sgMs?: number; sgOpt?: number; noisy?: boolean }): ReportData {
+function report(o: { seeds: number; diff: [number, number, number]; sgMs?: number; sgOpt?: number; noisy?: boolean; bagOfWords?: number }): ReportData {
   const d: Difference = {
     a: 'sparsegrad',
     b: 'full',
@@ -55,7 +55,13 @@ function report(o: { seeds: number; diff: [number, number, number]; sgMs?: numbe
     split: '',
     labels: ['a', 'b'],
     baseline: { label: 0, accuracy: 0.6, f1: 0.4 },
-    rows: [row('full', 'Full FT'), row('sparsegrad', 'SparseGrad', { msPerStep: o.sgMs ?? 100, optimizerStateBytes: o.sgOpt ?? 50, heldBytes: 1200 })],
+    ...(o.bagOfWords !== undefined
+      ? { bagOfWords: { accuracy: o.bagOfWords, f1: o.bagOfWords, predictions: [], options: { epochs: 10, lr: 0.1, l2: 1e-4, seed: 0 } } }
+      : {}),
+    rows: [
+      row('full', 'Full FT', { accuracy: mean(0.92, 3) }),
+      row('sparsegrad', 'SparseGrad', { msPerStep: o.sgMs ?? 100, optimizerStateBytes: o.sgOpt ?? 50, heldBytes: 1200 }),
+    ],
     differences: [d],
     runs: [],
     concentration: null,
@@ -93,6 +99,15 @@ describe('findings', () => {
     expect(memory(20)).not.toMatch(/dense moments/); // sparse moments: smaller state, so the clause would be false
     expect(memory(50)).toMatch(/Full FT holds the least, 1000 B, 200 B less than SparseGrad/);
   });
+
+  test('the bag-of-word-pieces baseline: named only for the methods below it, and only when measured', () => {
+    const sentence = (bow?: number) => findings(report({ seeds: 3, diff: [0, 0, 0], bagOfWords: bow })).find((s) => s.includes('bag-of-word-pieces'));
+    // Full FT 92 %, SparseGrad 90 %.
+    expect(sentence(0.97)).toMatch(/^Every method stays below the bag-of-word-pieces baseline \(97\.0 %: /);
+    expect(sentence(0.91)).toMatch(/^SparseGrad stays below the bag-of-word-pieces baseline \(91\.0 %/);
+    expect(sentence(0.9)).toBeUndefined(); // SparseGrad's 90 % is not below 90 %
+    expect(sentence(undefined)).toBeUndefined(); // results written before the baseline existed
+  });
 });
 
 describe('barChart', () => {
@@ -104,7 +119,7 @@ describe('barChart', () => {
     return { texts, bars };
   }
 
-  test('axis from 0; value labels above the bars and error bars; the baseline label below the axis; no text box crosses a bar', () => {
+  test('axis from 0; value labels above the bars and error bars; the baselines labelled below the axis, one line each; no text box crosses a bar', () => {
     const svg = barChart({
       plot: 'accuracy',
       title: 'Test accuracy',
@@ -117,7 +132,11 @@ describe('barChart', () => {
         { label: 'LoRA', value: 0.5 },
         { label: 'SparseGrad', value: 0.93, error: 0.01 },
       ],
-      baseline: { value: 0.9, label: 'majority class 90.0' }, // crosses the tall bars: its label must not sit on them
+      // They cross the tall bars: their labels must not sit on them.
+      baselines: [
+        { value: 0.9, label: 'majority class 90.0', color: '#d62728', dash: '6 4' },
+        { value: 0.95, label: 'bag of word pieces 95.0', color: '#555', dash: '2 3' },
+      ],
     });
     const { texts, bars } = parse(svg);
     expect(texts.some((t) => t.text === '0.0')).toBe(true);
@@ -131,6 +150,14 @@ describe('barChart', () => {
         expect(overlaps, `'${t.text}' crosses a bar`).toBe(false);
       }
     }
+    // Each baseline has its line across the plot and its own legend line, below the bar labels.
+    expect([...svg.matchAll(/data-baseline="([^"]*)"/g)].map((m) => m[1])).toEqual(['majority class 90.0', 'bag of word pieces 95.0']);
+    const legend = texts.filter((t) => t.text.startsWith('majority') || t.text.startsWith('bag of')).map((t) => +t.a.y!);
+    const barLabelY = +texts.find((t) => t.text === 'LoRA')!.a.y!;
+    expect(legend).toHaveLength(2);
+    expect(Math.abs(legend[1]! - legend[0]!)).toBeGreaterThanOrEqual(14); // 11 px text: no overlap
+    for (const y of legend) expect(y - 11).toBeGreaterThanOrEqual(barLabelY);
+    expect(Math.max(...legend)).toBeLessThanOrEqual(340);
     // The title (y 18) and the highest value label stay apart.
     const valueLabels = texts.filter((t) => /^\d+\.\d$/.test(t.text) && t.a['text-anchor'] === 'middle');
     for (const t of valueLabels) expect(+t.a.y! - 11).toBeGreaterThan(18 + 3);
