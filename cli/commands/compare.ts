@@ -257,6 +257,8 @@ export const compareHelp = () =>
     [
       'Fine-tune a BERT classifier with full fine-tuning, LoRA (r=7), MeProp and SparseGrad at the same',
       'trainable budget, over several seeds; print the table and write an HTML report.',
+      'Under each table: the majority class and a bag-of-word-pieces baseline (softmax regression on the same',
+      'truncated tokens), so that a reader sees whether fine-tuning beat the simplest model.',
       'Every accuracy difference between two methods comes with a paired bootstrap 95 % interval (over the',
       'test examples and the seeds); with one seed no method is ranked above another. --train mlp-only makes',
       'the MLP method the only variable (everything else frozen but the task head); --prelim-all gives LoRA',
