@@ -12,7 +12,7 @@
 //
 // Then `node scripts/readme-tables.mjs` copies each committed table.md into the README.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,20 +24,34 @@ const LLAMA = 'cli/pretrained/llama-small';
 const kAt = (density) => Math.round(density * 256 * 1024);
 
 /**
- * A learning-rate sweep on a validation split, then the comparison at the chosen rates on
- * the test split: two steps under results/<name>/. `sweepFlags` go to the sweep only.
+ * The comparisons whose methods the model tells apart run two seeds beyond the paper's three
+ * (the sweeps keep three): their intervals are the ones the README's reading rests on.
  */
-function tuned(name, model, flags, sweepFlags = []) {
+const FIVE_SEEDS = ['--seeds', '42,3705,2023,1,2'];
+
+/**
+ * A learning-rate sweep on a validation split, then the comparison at the chosen rates on
+ * the test split: two steps under results/<name>/. `sweepFlags` go to the sweep only,
+ * `compareFlags` to the comparison only.
+ */
+function tuned(name, model, flags, sweepFlags = [], compareFlags = []) {
   const sweep = `results/${name}/sweep`;
   return [
     { name: `${name}/sweep`, model, args: ['sweep', '--model', model, ...flags, ...sweepFlags, '--resume', '--out', sweep], output: `${sweep}/sweep.json` },
     {
       name,
       model,
-      args: ['compare', '--model', model, ...flags, '--sweep', `${sweep}/sweep.json`, '--resume', '--out', `results/${name}`],
+      args: ['compare', '--model', model, ...flags, ...compareFlags, '--sweep', `${sweep}/sweep.json`, '--resume', '--out', `results/${name}`],
       output: `results/${name}/results.json`,
+      seeds: seedCount(compareFlags),
     },
   ];
+}
+
+/** How many seeds the flags ask for (undefined: the setting's). */
+function seedCount(flags) {
+  const at = flags.indexOf('--seeds');
+  return at < 0 ? undefined : flags[at + 1].split(',').length;
 }
 
 /** A comparison at the rates another step's sweep chose (the same task and setting, one thing changed). */
@@ -64,7 +78,7 @@ export const STEPS = [
   // The method as the only variable (everything else frozen but the head), on the stronger model.
   ...tuned('spam-small-mlp-only', BERT, SPAM_MLP_ONLY),
   // The paper's LLaMa setting (MLP only) on held-out Moby Dick.
-  ...tuned('moby-dick-small-mlp-only', LLAMA, ['--task', 'moby-dick', '--train', 'mlp-only']),
+  ...tuned('moby-dick-small-mlp-only', LLAMA, ['--task', 'moby-dick', '--train', 'mlp-only'], [], FIVE_SEEDS),
   ...tuned('brown-genre-small-mlp-only', BERT, ['--task', 'brown-genre', '--train', 'mlp-only']),
   // The budget: the paper's density (1.1 %) and 10 %, beside the default r·(in + out) = 3.4 %;
   // then the preliminary phase shared by every method.
@@ -86,10 +100,10 @@ export const STEPS = [
     output: 'results/imdb-small-nsp-full/results.json',
   },
   ...tuned('imdb-small-nsp-mlp-only', BERT, ['--full', '--task', 'imdb', '--train', 'mlp-only'], ['--steps', '120']),
-  ...tuned('brown-genre-small-nsp-mlp-only', BERT, ['--task', 'brown-genre', '--train', 'mlp-only']),
-  ...tuned('spam-small-nsp-mlp-only', BERT, SPAM_MLP_ONLY),
+  ...tuned('brown-genre-small-nsp-mlp-only', BERT, ['--task', 'brown-genre', '--train', 'mlp-only'], [], FIVE_SEEDS),
+  ...tuned('spam-small-nsp-mlp-only', BERT, SPAM_MLP_ONLY, [], FIVE_SEEDS),
   // Then the paper's GLUE setting: everything outside the MLP trains densely too.
-  ...tuned('spam-small-nsp-paper', BERT, ['--task', 'spam', '--train', 'paper']),
+  ...tuned('spam-small-nsp-paper', BERT, ['--task', 'spam', '--train', 'paper'], [], FIVE_SEEDS),
 ];
 
 const argv = process.argv.slice(2);
@@ -100,7 +114,9 @@ if (only !== undefined && !STEPS.some((s) => s.name === only)) {
 }
 const jobs = argv.includes('--jobs') ? ['--jobs', argv[argv.indexOf('--jobs') + 1]] : [];
 const command = (s) => `node cli/bin.mjs ${[...s.args, ...jobs].join(' ')}`;
-const done = (s) => existsSync(join(root, s.output));
+/** A step is done when its output exists and, where it asks for more seeds, holds that many (a comparison extended with --resume). */
+const done = (s) => existsSync(join(root, s.output)) && (s.seeds === undefined || seedsIn(join(root, s.output)) >= s.seeds);
+const seedsIn = (file) => String(JSON.parse(readFileSync(file, 'utf8')).settings.seeds).split(',').length;
 
 if (argv.includes('--list')) {
   for (const s of STEPS) console.log(`${done(s) ? 'done   ' : 'pending'}  ${s.name}\n         ${command(s)}`);
