@@ -31,10 +31,10 @@ import { readFolderTokenizer } from '../../node/pretrained.ts';
 import { CliError, commandLine, withoutFlag, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { mergeConcentration } from '../concentration.ts';
 import { METHOD_LABELS, METHODS, TRAIN_SCOPES, type MethodName, type TrainScope } from '../methods.ts';
-import { formatBytes, formatCount, formatDifference, formatPercent, majorityBaseline, meanStd, pairedBootstrap, type MeanStd } from '../metrics.ts';
+import { formatBytes, formatCount, formatDifference, formatPercent, meanStd, pairedBootstrap, type MeanStd } from '../metrics.ts';
 import { startProgress } from '../progress.ts';
 import { BAG_OF_WORDS, baselineRows, renderReport, sweepChoice, type Difference, type LoadReport, type ReportData, type MethodRow } from '../report/html.ts';
-import { bagOfWordsBaseline } from '../bag-of-words.ts';
+import { classificationBaselines } from '../baselines.ts';
 import { encodeClassification, type EncodedClassification, type EncodedTask, type RunConfig, type RunResult } from '../train.ts';
 import type { Job } from '../worker.ts';
 import { LM_TASK_HINT, loadEncodedTask, taskKind } from './finetune.ts';
@@ -705,18 +705,7 @@ async function loadClassification(s: Settings): Promise<LoadedTask> {
   }
   console.log(raw.split);
   const encoded = encodeClassification(raw, tokenizer, s.maxLength);
-  const baseline = majorityBaseline(
-    encoded.train.map((e) => e.label),
-    encoded.test.map((e) => e.label),
-    encoded.labels.length,
-  );
-  console.log(
-    `majority-class baseline ('${encoded.labels[baseline.label]}'): accuracy ${(baseline.accuracy * 100).toFixed(1)}%, macro-F1 ${(baseline.f1 * 100).toFixed(1)}%`,
-  );
-  const bagOfWords = bagOfWordsBaseline(encoded.train, encoded.test, encoded.labels.length, { ignore: [tokenizer.clsId, tokenizer.sepId, tokenizer.padId] });
-  console.log(
-    `${BAG_OF_WORDS.replaceAll(' ', '-')} baseline (softmax regression, untuned): accuracy ${(bagOfWords.accuracy * 100).toFixed(1)}%, macro-F1 ${(bagOfWords.f1 * 100).toFixed(1)}%`,
-  );
+  const { baseline, bagOfWords } = classificationBaselines(encoded, [tokenizer.clsId, tokenizer.sepId, tokenizer.padId]);
   return { encoded, split: raw.split ?? s.task, baseline, bagOfWords };
 }
 

@@ -9,7 +9,7 @@ import { Generator } from '../../core/random.ts';
 import type { Module } from '../../nn/module.ts';
 import { formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { loadBertClassifier, loadLlama } from '../methods.ts';
-import { majorityBaseline } from '../metrics.ts';
+import { classificationBaselines } from '../baselines.ts';
 import { evaluate } from '../train.ts';
 import { LM_TASK_HINT, loadEncodedTask, modelFolder, taskKind } from './finetune.ts';
 import { CLASSIFICATION_TASKS } from '../data/tasks.ts';
@@ -50,12 +50,7 @@ export async function evalCommand(argv: readonly string[]): Promise<number> {
     const names = config.id2label ? Object.values(config.id2label) : null;
     if (names && names.join() !== encoded.labels.join())
       console.warn(`warning: the model's labels (${names.join(', ')}) differ from the task's (${encoded.labels.join(', ')})`);
-    const b = majorityBaseline(
-      encoded.train.map((e) => e.label),
-      encoded.test.map((e) => e.label),
-      encoded.labels.length,
-    );
-    console.log(`majority-class baseline: accuracy ${(b.accuracy * 100).toFixed(1)}%, macro-F1 ${(b.f1 * 100).toFixed(1)}%`);
+    classificationBaselines(encoded, null); // the training texts are not tokenized here: the majority class only
   } else {
     model = (await loadLlama(dir, new Generator(0))).model;
   }

@@ -13,7 +13,8 @@ import { savePretrained, writeFileAtomic } from '../../node.ts';
 import { readFolderTokenizer } from '../../node/pretrained.ts';
 import { CliError, commandLine, withoutFlag, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { METHOD_LABELS, METHODS, tokenizerFiles, TRAIN_SCOPES, type MethodName, type TrainScope } from '../methods.ts';
-import { formatBytes, formatCount, majorityBaseline } from '../metrics.ts';
+import { classificationBaselines } from '../baselines.ts';
+import { formatBytes, formatCount } from '../metrics.ts';
 import { encodeClassification, encodeLm, Interrupted, runTraining, type EncodedTask } from '../train.ts';
 import { DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
 import { assertFiniteTensors, DEFAULT_DIVERGENCE } from '../divergence.ts';
@@ -54,23 +55,24 @@ export interface TaskOptions {
   evaluationOnly?: boolean;
 }
 
-/** Load and tokenize a task with the model folder's tokenizer. */
-export async function loadEncodedTask(task: string, dir: string, o: TaskOptions): Promise<{ encoded: EncodedTask; split: string }> {
+/** Load and tokenize a task with the model folder's tokenizer; `special`: a BERT tokenizer's [CLS], [SEP] and padding ids (null for LLaMa). */
+export async function loadEncodedTask(task: string, dir: string, o: TaskOptions): Promise<{ encoded: EncodedTask; split: string; special: number[] | null }> {
   const kind = taskKind(task);
   const tokenizer = await readFolderTokenizer(dir);
   try {
     if (kind === 'classification') {
       if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${dir} has no BERT tokenizer (vocab.txt); classification tasks need a BERT folder`);
       const raw = loadClassificationTask(task, { seed: o.dataSeed, maxTrain: o.maxTrain, maxTest: o.maxTest, maxChars: o.maxChars });
+      const special = [tokenizer.clsId, tokenizer.sepId, tokenizer.padId];
       if (o.evaluationOnly) {
         const encoded = encodeClassification({ ...raw, train: [] }, tokenizer, o.maxLength);
-        return { encoded: { ...encoded, train: raw.train.map((e) => ({ ids: [], label: e.label })) }, split: raw.split };
+        return { encoded: { ...encoded, train: raw.train.map((e) => ({ ids: [], label: e.label })) }, split: raw.split, special };
       }
-      return { encoded: encodeClassification(raw, tokenizer, o.maxLength), split: raw.split };
+      return { encoded: encodeClassification(raw, tokenizer, o.maxLength), split: raw.split, special };
     }
     if (!tokenizer || 'clsId' in tokenizer) throw new CliError(`${dir} has no LLaMa tokenizer (tokenizer.json); language-modelling tasks need a LLaMa folder`);
     const raw = loadLmTask(task, { seed: o.dataSeed, heldOutFraction: o.heldOutFraction, maxChars: o.maxChars, validation: o.validation });
-    return { encoded: encodeLm(o.evaluationOnly ? { ...raw, train: raw.heldOut } : raw, tokenizer, o.maxLength), split: raw.split };
+    return { encoded: encodeLm(o.evaluationOnly ? { ...raw, train: raw.heldOut } : raw, tokenizer, o.maxLength), split: raw.split, special: null };
   } catch (e) {
     if (e instanceof ValueError) throw new CliError(e.message);
     throw e;
@@ -158,16 +160,9 @@ export async function finetuneCommand(argv: readonly string[]): Promise<number> 
   if (flags.checkpointDir) checkOutputFolder('--checkpoint-dir', checkpointDir);
   await checkModelFolder(dir, kind);
   console.log(`finetune ${METHOD_LABELS[method]} on ${flags.task} with ${dir}\noutput ${output}`);
-  const { encoded, split } = await loadEncodedTask(flags.task, dir, { ...flags, maxLength: flags.maxLength });
+  const { encoded, split, special } = await loadEncodedTask(flags.task, dir, { ...flags, maxLength: flags.maxLength });
   console.log(split);
-  if (encoded.kind === 'classification') {
-    const b = majorityBaseline(
-      encoded.train.map((e) => e.label),
-      encoded.test.map((e) => e.label),
-      encoded.labels.length,
-    );
-    console.log(`majority-class baseline: accuracy ${(b.accuracy * 100).toFixed(1)}%, macro-F1 ${(b.f1 * 100).toFixed(1)}%`);
-  }
+  if (encoded.kind === 'classification') classificationBaselines(encoded, special);
   const { result, model, prepared } = await runTraining(
     {
       model: dir,

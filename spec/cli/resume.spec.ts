@@ -45,6 +45,9 @@ describe.each(['sparsegrad', 'lora'])('%s', (method) => {
     const resumed = join(workspace.work, `${method}-resumed`);
     const [a, b] = await Promise.all([cli(common(method, straight)), cli([...common(method, resumed), '--stop-after', '4'])]);
     expect(a.status, a.stderr).toBe(0);
+    // Before training, both reference points (cli/baselines.ts).
+    expect(a.stdout).toMatch(/^majority-class baseline \('ham'\): accuracy \d+\.\d%, macro-F1 \d+\.\d%$/m);
+    expect(a.stdout).toMatch(/^bag-of-word-pieces baseline \(softmax regression on the same tokens, untuned\): accuracy \d+\.\d%/m);
     expect(b.status, b.stderr).toBe(130);
     expect(b.stderr).toMatch(/interrupted at step \d+; checkpoint saved in .*--resume/);
     expect(existsSync(join(resumed, 'checkpoint', 'trainer_state.json'))).toBe(true);
@@ -73,5 +76,8 @@ describe.each(['sparsegrad', 'lora'])('%s', (method) => {
     const accuracy = (result(resumed).eval.accuracy! * 100).toFixed(2);
     expect(evaluated.stdout).toContain(`spam: accuracy ${accuracy}%`);
     expect(evaluated.stderr).not.toContain('warning');
+    // Evaluation tokenizes no training text: the majority class is its only baseline.
+    expect(evaluated.stdout).toMatch(/^majority-class baseline \('ham'\): /m);
+    expect(evaluated.stdout).not.toContain('bag-of-word-pieces');
   }, 120_000);
 });
