@@ -588,9 +588,9 @@ export async function compareCommand(argv: readonly string[]): Promise<number> {
 /**
  * --rerender: report.html again from results.json, no training. A classification comparison
  * written before the bag-of-word-pieces baseline existed gets it now, computed from the task
- * the flags describe — refused unless that task has the stored test labels and the model the
- * stored weights, so it is the baseline of the very split the runs were scored on — and its
- * table.md and results.json are rewritten with it.
+ * the flags describe — refused unless that task has the stored split and test labels and is
+ * tokenized by the model folder and at the length the runs used, so that it is the baseline of
+ * the very tokens the runs read — and its table.md and results.json are rewritten with it.
  */
 async function rerender(s: Settings): Promise<number> {
   const resultsPath = join(s.out, 'results.json');

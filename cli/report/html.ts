@@ -113,10 +113,10 @@ export const BAG_OF_WORDS = 'bag of word pieces';
 
 /** The baselines under a classification table: the majority class, then the bag of word pieces when measured. */
 export function baselineRows(d: Pick<ReportData, 'baseline' | 'bagOfWords'>): [string, { accuracy: number; f1: number }][] {
-  return [
-    ...(d.baseline ? [['majority class', d.baseline] as [string, { accuracy: number; f1: number }]] : []),
-    ...(d.bagOfWords ? [[BAG_OF_WORDS, d.bagOfWords] as [string, { accuracy: number; f1: number }]] : []),
-  ];
+  const rows: [string, { accuracy: number; f1: number }][] = [];
+  if (d.baseline) rows.push(['majority class', d.baseline]);
+  if (d.bagOfWords) rows.push([BAG_OF_WORDS, d.bagOfWords]);
+  return rows;
 }
 
 export const METHOD_COLORS: Record<MethodName, string> = { full: PALETTE[0]!, lora: PALETTE[1]!, meprop: PALETTE[2]!, sparsegrad: PALETTE[3]! };
