@@ -1,6 +1,7 @@
 /**
  * `sparsegrad pretrain`: trains the small BERT (masked LM) or LLaMa (causal LM) from
- * scratch on the State of the Union addresses with the bert-base-uncased / LLaMa-2
+ * scratch on the State of the Union addresses (BERT with `--corpus all`: also the
+ * fine-tuning corpora's text that no fine-tuning split reads) with the bert-base-uncased / LLaMa-2
  * vocabularies, and writes a Hugging Face folder (config.json, model.safetensors in F16,
  * tokenizer files) plus `pretraining.json` (the options, corpus sizes, loss curve,
  * held-out metrics and baselines). The defaults are exactly the runs that built
@@ -31,6 +32,7 @@ import { readFolderWeights, savePretrained } from '../../node/pretrained.ts';
 import { CliError, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../pretrain/clm.ts';
 import { bertVocabText, llamaTokenizerJson, loadSotu, sentences, splitAddresses } from '../pretrain/corpus.ts';
+import { unlabeledTaskText } from '../pretrain/task-text.ts';
 import { bertMasking, encoderInputs, maskBatch, type MlmBatch, mlmLoss, type PackedUnit, packUnits, unitSequence } from '../pretrain/mlm.ts';
 import { nextSentenceLoss, type PretrainingBatch, pretrainingLoss, sentencePair } from '../pretrain/nsp.ts';
 import {
@@ -46,6 +48,7 @@ import {
 } from '../pretrain/run.ts';
 
 export type PretrainModel = 'bert' | 'llama';
+export type PretrainCorpus = 'sotu' | 'all';
 
 export interface PretrainArgs {
   model: PretrainModel;
@@ -88,6 +91,12 @@ export interface PretrainArgs {
   evalSequences?: number;
   /** Architecture overrides (HF config field names), e.g. a tiny model for tests. */
   config?: Record<string, unknown>;
+  /**
+   * BERT: 'sotu' (default) trains on the State of the Union addresses alone; 'all' adds the
+   * fine-tuning corpora's text that no fine-tuning split reads (cli/pretrain/task-text.ts).
+   * Held out are the same addresses either way, so the held-out numbers of both compare.
+   */
+  corpus?: PretrainCorpus;
   /** Use these documents instead of the State of the Union split (tests). */
   texts?: { train: readonly string[]; heldOut: readonly string[] };
   /** Where progress lines go (default console.log). */
@@ -110,7 +119,15 @@ export interface PretrainSummary {
   steps: number;
   seconds: number;
   tokensPerStep: number;
-  corpus: { trainDocuments: number; heldOutDocuments: number; trainTokens: number; heldOutTokens: number; trainSequences: number };
+  corpus: {
+    trainDocuments: number;
+    heldOutDocuments: number;
+    trainTokens: number;
+    heldOutTokens: number;
+    trainSequences: number;
+    /** With corpus 'all': the documents added to the addresses, per source. */
+    sources?: { name: string; documents: number; how: string }[];
+  };
   /** Training loss over the last logging interval. */
   train: Metrics;
   /** Held-out loss per predicted token (BERT: masked tokens; LLaMa: next tokens). */
@@ -283,10 +300,26 @@ interface Built<B> {
   config: Record<string, unknown>;
 }
 
-async function documents(args: PretrainArgs): Promise<{ train: readonly string[]; heldOut: readonly string[] }> {
-  if (args.texts) return args.texts;
+interface Documents {
+  train: readonly string[];
+  heldOut: readonly string[];
+  sources?: PretrainSummary['corpus']['sources'];
+}
+
+async function sotuTexts(): Promise<Documents> {
   const { train, heldOut } = splitAddresses(await loadSotu());
   return { train: train.map((a) => a.text), heldOut: heldOut.map((a) => a.text) };
+}
+
+async function documents(args: PretrainArgs): Promise<Documents> {
+  const { train, heldOut } = args.texts ?? (await sotuTexts());
+  if (args.corpus !== 'all') return { train, heldOut };
+  const added = unlabeledTaskText();
+  return {
+    train: [...train, ...added.flatMap((s) => s.documents)],
+    heldOut,
+    sources: added.map((s) => ({ name: s.name, documents: s.documents.length, how: s.how })),
+  };
 }
 
 async function buildBert(
@@ -425,7 +458,14 @@ async function buildBert(
       )}\n`,
       'special_tokens_map.json': `${JSON.stringify({ unk_token: '[UNK]', sep_token: '[SEP]', pad_token: '[PAD]', cls_token: '[CLS]', mask_token: '[MASK]' }, null, 2)}\n`,
     },
-    corpus: { trainDocuments: texts.train.length, heldOutDocuments: texts.heldOut.length, trainTokens, heldOutTokens, trainSequences: trainSeqs.length },
+    corpus: {
+      trainDocuments: texts.train.length,
+      heldOutDocuments: texts.heldOut.length,
+      trainTokens,
+      heldOutTokens,
+      trainSequences: trainSeqs.length,
+      ...(texts.sources ? { sources: texts.sources } : {}),
+    },
     baseline: () => unigramBaseline(counts, Int32Array.from(evalMasked.flatMap((b) => [...b.targets]))),
     tokensPerStep: args.batchSize * args.seqLength,
     config: shipped,
@@ -573,6 +613,12 @@ const pretrainFlags = {
   checkpointEvery: { type: 'int', min: 0, default: 100, help: 'steps between checkpoints in <out>/checkpoint (0: none)' },
   resume: { type: 'boolean', default: true, help: 'continue from <out>/checkpoint when present (--no-resume starts over)' },
   nsp: { type: 'boolean', default: false, help: 'BERT: also train next-sentence prediction (BertForPreTraining: sentence pairs, pooler, [CLS])' },
+  corpus: {
+    type: 'choice',
+    choices: ['sotu', 'all'],
+    default: 'sotu',
+    help: "BERT: 'all' adds the fine-tuning corpora's text no fine-tuning split reads (spam and IMDB beyond what --data-seed 0 uses, Brown outside brown-genre's genres)",
+  },
   init: { type: 'string', placeholder: 'DIR', help: 'continued pretraining: start from the weights of this pretrained folder (fresh optimizer and schedule)' },
   threads: { type: 'int', min: 1, help: 'threads for the kernels (default: every core)' },
 } satisfies FlagSpecs;
@@ -588,7 +634,7 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
     console.log(
       formatHelp(
         'pretrain',
-        'Pretrain the small BERT (masked LM) or LLaMa (causal LM) on the State of the Union addresses and write a Hugging Face folder.',
+        "Pretrain the small BERT (masked LM) or LLaMa (causal LM) on the State of the Union addresses (BERT --corpus all: and the fine-tuning corpora's unread text) and write a Hugging Face folder.",
         pretrainFlags,
       ),
     );
@@ -616,6 +662,7 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
     resume: flags.resume,
     init: flags.init,
     nsp: flags.nsp,
+    corpus: flags.corpus as PretrainCorpus,
   });
   return 0;
 }
@@ -629,6 +676,9 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
     );
   if (args.nsp && args.model !== 'bert')
     throw new ValueError(`pretrain: next-sentence prediction (nsp) is a BERT task; ${args.model} is pretrained as a causal LM`);
+  // LLaMa's fine-tuning tasks are Moby Dick and any Brown genre, so it has no unread task text to add.
+  if (args.corpus === 'all' && args.model !== 'bert')
+    throw new ValueError(`pretrain: corpus 'all' is for BERT; ${args.model}'s fine-tuning tasks (Moby Dick, every Brown genre) would overlap it`);
   const steps = args.steps ?? d.steps;
   const full = {
     ...args,
@@ -641,7 +691,8 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
   const lr = args.lr ?? d.lr;
   const out = resolve(args.out);
   const started = performance.now();
-  log(`pretrain ${args.model}: building the data (${args.texts ? 'given texts' : 'State of the Union addresses'})…`);
+  const source = args.texts ? 'given texts' : 'State of the Union addresses';
+  log(`pretrain ${args.model}: building the data (${args.corpus === 'all' ? `${source} + the fine-tuning corpora's unread text` : source})…`);
   const built = args.model === 'bert' ? await buildBert(full) : await buildLlama(full);
   const previous = args.init === undefined ? undefined : await continueFrom(resolve(args.init), built, args.model);
   if (previous) log(`pretrain ${args.model}: continuing from ${args.init} (${previous.steps} steps already trained)`);

@@ -1,0 +1,43 @@
+/**
+ * The unlabeled pretraining text taken from the fine-tuning corpora (`pretrain --corpus
+ * all`): none of it may be a text that a fine-tuning split of --data-seed 0 evaluates on,
+ * nor one that the presets train on, or the comparison would test on what the model read.
+ */
+import { describe, expect, test } from 'vitest';
+import { brownDocuments } from '../../cli/data/corpora.ts';
+import { BROWN_CLASSIFICATION_GENRES, loadClassificationTask } from '../../cli/data/tasks.ts';
+import { pretrainCommand } from '../../cli/commands/pretrain.ts';
+import { PRETRAINING_DATA_SEED, RESERVED_TRAINING, unlabeledTaskText } from '../../cli/pretrain/task-text.ts';
+
+describe('pretraining text from the fine-tuning corpora', () => {
+  const sources = Object.fromEntries(unlabeledTaskText().map((s) => [s.name, s]));
+
+  test.each(['spam', 'imdb'] as const)('%s: no test text and none of the reserved training texts, at any cap up to the reserve', (task) => {
+    const used = new Set(sources[task]!.documents);
+    const whole = loadClassificationTask(task, { seed: PRETRAINING_DATA_SEED });
+    expect(whole.test.filter((e) => used.has(e.text))).toEqual([]);
+    // The presets' caps (spam ≤ 2,000, IMDB --full 4,000) and the reserve itself read none of it.
+    for (const cap of [600, 2000, 4000, RESERVED_TRAINING[task]].filter((c) => c <= RESERVED_TRAINING[task])) {
+      const read = loadClassificationTask(task, { seed: PRETRAINING_DATA_SEED, maxTrain: cap });
+      expect(read.train.filter((e) => used.has(e.text)).length, `cap ${cap}`).toBe(0);
+    }
+    // What is left is the rest of the training side (less duplicates of excluded texts).
+    expect(sources[task]!.documents.length).toBeGreaterThan(0.9 * (whole.train.length - RESERVED_TRAINING[task]));
+    expect(sources[task]!.documents.length).toBeLessThanOrEqual(whole.train.length - RESERVED_TRAINING[task]);
+  });
+
+  test('brown: only documents of the genres brown-genre does not classify, so none of its passages', () => {
+    const brown = sources.brown!.documents;
+    const classified = brownDocuments().filter((d) => BROWN_CLASSIFICATION_GENRES.includes(d.genre));
+    const text = new Set(brown);
+    expect(classified.filter((d) => text.has(d.sentences.join(' ')))).toEqual([]);
+    expect(brown.length).toBe(brownDocuments().length - classified.length);
+    const passages = loadClassificationTask('brown-genre', { seed: PRETRAINING_DATA_SEED });
+    const all = brown.join('\n');
+    for (const e of [...passages.train.slice(0, 20), ...passages.test.slice(0, 20)]) expect(all.includes(e.text)).toBe(false);
+  });
+
+  test('LLaMa refuses it: its fine-tuning tasks (Moby Dick, any Brown genre) would overlap', async () => {
+    await expect(pretrainCommand({ model: 'llama', out: '/nonexistent', corpus: 'all', log: () => {} })).rejects.toThrow(/corpus 'all' is for BERT/);
+  });
+});
