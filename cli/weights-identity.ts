@@ -23,11 +23,18 @@ export function weightsDigest(dir: string): string {
 export function pretrainingSummary(dir: string): string | null {
   const path = join(dir, 'pretraining.json');
   if (!existsSync(path)) return null;
-  type Phase = { steps: number; options: { nsp?: boolean }; previous?: Phase; heldOut: { accuracy: number; nextSentence?: { accuracy: number } } };
+  type Phase = {
+    steps: number;
+    options: { nsp?: boolean };
+    corpus?: { sources?: unknown[] };
+    previous?: Phase;
+    heldOut: { accuracy: number; nextSentence?: { accuracy: number } };
+  };
   const last = JSON.parse(readFileSync(path, 'utf8')) as Phase & { model: string };
   const phases: Phase[] = [];
   for (let p: Phase | undefined = last; p; p = p.previous) phases.unshift(p);
-  const steps = phases.map((p) => `${p.steps.toLocaleString('en-US')}${p.options.nsp ? ' (MLM + NSP)' : ''}`).join(' + ');
+  const notes = (p: Phase) => [p.options.nsp && 'MLM + NSP', p.corpus?.sources?.length && 'with task text'].filter(Boolean).join(', ');
+  const steps = phases.map((p) => `${p.steps.toLocaleString('en-US')}${notes(p) ? ` (${notes(p)})` : ''}`).join(' + ');
   const what = last.model === 'bert' ? 'masked-token' : 'next-token';
   const pairs = last.heldOut.nextSentence ? `, next sentence ${(100 * last.heldOut.nextSentence.accuracy).toFixed(1)} %` : '';
   return `pretrained here: ${steps} steps; held-out ${what} accuracy ${(100 * last.heldOut.accuracy).toFixed(1)} %${pairs}`;

@@ -26,6 +26,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BUNDLED, CLI_ROOT, PRETRAINED_DIR } from '../paths.ts';
 import { stratifiedSplit } from '../data/split.ts';
 import { CLASSIFICATION_TASKS, loadClassificationTask, type ClassificationTask } from '../data/tasks.ts';
+import { checkPretrainingOverlap } from '../pretrain/task-text.ts';
 import { writeFileAtomic } from '../../node.ts';
 import { readFolderTokenizer } from '../../node/pretrained.ts';
 import { CliError, commandLine, withoutFlag, formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
@@ -688,6 +689,7 @@ async function loadClassification(s: Settings): Promise<LoadedTask> {
   if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${s.model} has no BERT tokenizer (vocab.txt)`);
   let raw: ClassificationTask;
   try {
+    checkPretrainingOverlap(s.model, s.task, s.dataSeed);
     raw = loadClassificationTask(s.task, { seed: s.dataSeed, maxTrain: s.maxTrain, maxTest: s.maxTest, maxChars: s.maxChars });
   } catch (e) {
     throw new CliError((e as Error).message);

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CLASSIFICATION_TASKS, loadClassificationTask, loadLmTask } from '../data/tasks.ts';
+import { checkPretrainingOverlap } from '../pretrain/task-text.ts';
 import { ValueError } from '../../base/errors.ts';
 import { configJson } from '../../models/weights.ts';
 import { savePretrained, writeFileAtomic } from '../../node.ts';
@@ -62,6 +63,7 @@ export async function loadEncodedTask(task: string, dir: string, o: TaskOptions)
   try {
     if (kind === 'classification') {
       if (!tokenizer || !('clsId' in tokenizer)) throw new CliError(`${dir} has no BERT tokenizer (vocab.txt); classification tasks need a BERT folder`);
+      checkPretrainingOverlap(dir, task, o.dataSeed);
       const raw = loadClassificationTask(task, { seed: o.dataSeed, maxTrain: o.maxTrain, maxTest: o.maxTest, maxChars: o.maxChars });
       const special = [tokenizer.clsId, tokenizer.sepId, tokenizer.padId];
       if (o.evaluationOnly) {

@@ -13,8 +13,12 @@
  * - brown-genre: every document of its four genres, on either side; the other eleven
  *   genres are used (a BERT model is never fine-tuned on them).
  * - Moby Dick (the LLaMa fine-tuning text): all of it.
- * Another `--data-seed` draws other test examples, which this text may contain.
+ * Another `--data-seed` draws other test examples, which this text may contain, so
+ * `checkPretrainingOverlap` refuses it for a model pretrained on the task's text.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ValueError } from '../../base/errors.ts';
 import { brownDocuments } from '../data/corpora.ts';
 import { BROWN_CLASSIFICATION_GENRES, loadClassificationTask } from '../data/tasks.ts';
 
@@ -60,4 +64,27 @@ function otherBrownGenres(): UnlabeledSource {
 /** Every unlabeled source, in a fixed order. */
 export function unlabeledTaskText(): UnlabeledSource[] {
   return [unusedTraining('spam'), unusedTraining('imdb'), otherBrownGenres()];
+}
+
+type Phase = { corpus?: { sources?: { name: string }[] }; previous?: Phase };
+
+/** The task corpora a folder written by `sparsegrad pretrain` has read, over all its phases (none for any other folder). */
+export function pretrainedOnTaskText(dir: string): string[] {
+  const path = join(dir, 'pretraining.json');
+  if (!existsSync(path)) return [];
+  const names = new Set<string>();
+  for (let p: Phase | undefined = JSON.parse(readFileSync(path, 'utf8')) as Phase; p; p = p.previous)
+    for (const s of p.corpus?.sources ?? []) names.add(s.name);
+  return [...names];
+}
+
+/**
+ * Refuses a split whose test side may hold text the model read while pretraining: the
+ * pretraining text stays out of the test side of --data-seed 0 only.
+ */
+export function checkPretrainingOverlap(dir: string, task: string, dataSeed: number): void {
+  if (dataSeed === PRETRAINING_DATA_SEED || !pretrainedOnTaskText(dir).includes(task)) return;
+  throw new ValueError(
+    `${dir} was pretrained on ${task} text outside the split of --data-seed ${PRETRAINING_DATA_SEED}; the test side of --data-seed ${dataSeed} may contain text it read. Use --data-seed ${PRETRAINING_DATA_SEED}, or a model not pretrained on ${task} text`,
+  );
 }

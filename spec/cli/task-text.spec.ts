@@ -3,11 +3,14 @@
  * all`): none of it may be a text that a fine-tuning split of --data-seed 0 evaluates on,
  * nor one that the presets train on, or the comparison would test on what the model read.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { brownDocuments } from '../../cli/data/corpora.ts';
 import { BROWN_CLASSIFICATION_GENRES, loadClassificationTask } from '../../cli/data/tasks.ts';
 import { pretrainCommand } from '../../cli/commands/pretrain.ts';
-import { PRETRAINING_DATA_SEED, RESERVED_TRAINING, unlabeledTaskText } from '../../cli/pretrain/task-text.ts';
+import { checkPretrainingOverlap, PRETRAINING_DATA_SEED, pretrainedOnTaskText, RESERVED_TRAINING, unlabeledTaskText } from '../../cli/pretrain/task-text.ts';
 
 describe('pretraining text from the fine-tuning corpora', () => {
   const sources = Object.fromEntries(unlabeledTaskText().map((s) => [s.name, s]));
@@ -39,5 +42,25 @@ describe('pretraining text from the fine-tuning corpora', () => {
 
   test('LLaMa refuses it: its fine-tuning tasks (Moby Dick, any Brown genre) would overlap', async () => {
     await expect(pretrainCommand({ model: 'llama', out: '/nonexistent', corpus: 'all', log: () => {} })).rejects.toThrow(/corpus 'all' is for BERT/);
+  });
+});
+
+describe('a model pretrained on task text is evaluated on the split that excludes it', () => {
+  test('any phase counts; another --data-seed is refused for that task only; folders without a record pass', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-task-text-'));
+    try {
+      expect(pretrainedOnTaskText(dir)).toEqual([]);
+      checkPretrainingOverlap(dir, 'imdb', 3);
+      // The task text came in an earlier phase; the last phase read the addresses only.
+      const record = { corpus: {}, previous: { corpus: { sources: [{ name: 'spam' }, { name: 'imdb' }, { name: 'brown' }] }, previous: { corpus: {} } } };
+      writeFileSync(join(dir, 'pretraining.json'), JSON.stringify(record));
+      expect(pretrainedOnTaskText(dir).sort()).toEqual(['brown', 'imdb', 'spam']);
+      checkPretrainingOverlap(dir, 'imdb', PRETRAINING_DATA_SEED);
+      checkPretrainingOverlap(dir, 'brown-genre', 3);
+      expect(() => checkPretrainingOverlap(dir, 'imdb', 3)).toThrow(/pretrained on imdb text .* --data-seed 3 may contain text it read/);
+      expect(() => checkPretrainingOverlap(dir, 'spam', 1)).toThrow(/Use --data-seed 0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
