@@ -90,6 +90,12 @@ export function formatBytes(bytes: number): string {
 /** 1234567 → "1,234,567". */
 export const formatCount = (n: number) => n.toLocaleString('en-US');
 
+/** A wall time: "3 min 12 s", or "42.0 s" under a minute. */
+export function formatSeconds(s: number): string {
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m} min ${Math.round(s - 60 * m)} s` : `${s.toFixed(1)} s`;
+}
+
 /** A method-vs-method difference in a per-example score with its paired bootstrap interval. */
 export interface PairedDifference {
   /** Mean score of a minus mean score of b (accuracy: fractions; loss: nats per token), averaged over seeds. */

@@ -1,5 +1,5 @@
 /**
- * One fine-tuning run in its own process, started by `compare` (cli/commands/compare.ts):
+ * One fine-tuning run in its own process, started by `compare` (cli/compare/worker-process.ts):
  * its own process so that each method's peak RSS is its own, and so that two runs use
  * two cores. Reads `job.json` (the run configuration and the encoded task's path),
  * writes `result.json` next to it, and exits 0; 130 after Ctrl-C (checkpoint saved);
@@ -32,7 +32,7 @@ async function main(): Promise<number> {
     // The parent may have died while this process was still loading.
     if (!process.connected) onParentGone();
   }
-  // The parent gives each run its share of the cores (compare.ts); unset, all of them.
+  // The parent gives each run its share of the cores (cli/compare/worker-process.ts); unset, all of them.
   if (process.env.SPARSEGRAD_THREADS) setThreads(Number(process.env.SPARSEGRAD_THREADS));
   const jobPath = process.argv[2];
   if (!jobPath) throw new CliError('usage: worker.ts <job.json>');

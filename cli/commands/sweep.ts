@@ -21,10 +21,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../node.ts';
 import { CliError } from '../args.ts';
+import { portablePath } from '../paths.ts';
 import { METHOD_LABELS, type MethodName } from '../methods.ts';
 import { sweepCellText, sweepChoice, sweepHeading, type ReportData } from '../report/html.ts';
 import { loadLmTask } from '../data/tasks.ts';
-import { compareCommand, portablePath } from './compare.ts';
+import { compareCommand } from './compare.ts';
 import { taskKind } from './finetune.ts';
 
 /** Five log-spaced rates around the ones the README's table found (3e-4 … 1e-3). */

@@ -19,7 +19,7 @@
 import type { BagOfWordsResult } from '../bag-of-words.ts';
 import { VARIANT_LABELS, VARIANTS, type LayerConcentration } from '../concentration.ts';
 import type { MethodName } from '../methods.ts';
-import { formatBytes, formatCount, formatDifference, formatPercent, type MeanStd, type PairedDifference } from '../metrics.ts';
+import { formatBytes, formatCount, formatDifference, formatPercent, formatSeconds, type MeanStd, type PairedDifference } from '../metrics.ts';
 import type { SweepCell, SweepSummary } from '../commands/sweep.ts';
 import type { RunResult, UpdateSnapshot } from '../train.ts';
 import { barChart, esc, heatmap, lineChart, PALETTE, type Series } from './svg.ts';
@@ -550,7 +550,7 @@ export function renderReport(d: ReportData): string {
 </head>
 <body>
 <h1>${esc(d.title)}</h1>
-<p>Generated ${esc(d.generated)} by <code>${esc(d.command)}</code> (${esc(d.setting)} setting) in ${esc(formatWall(d.wallSeconds))} on ${d.machine.cpus} × ${esc(d.machine.cpuModel)}, ${d.machine.memoryGiB} GiB, Node ${esc(d.machine.node)}, ${esc(d.machine.platform)}.</p>
+<p>Generated ${esc(d.generated)} by <code>${esc(d.command)}</code> (${esc(d.setting)} setting) in ${esc(formatSeconds(d.wallSeconds))} on ${d.machine.cpus} × ${esc(d.machine.cpuModel)}, ${d.machine.memoryGiB} GiB, Node ${esc(d.machine.node)}, ${esc(d.machine.platform)}.</p>
 <p>${esc(d.split)}</p>
 <h2>Results</h2>
 ${htmlTable(d)}
@@ -586,9 +586,4 @@ ${update}
 </body>
 </html>
 `;
-}
-
-function formatWall(s: number): string {
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m} min ${Math.round(s - 60 * m)} s` : `${s.toFixed(1)} s`;
 }

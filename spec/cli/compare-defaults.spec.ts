@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { LM_LR, LM_LR_SMALL, LM_PROFILES, LR, LR_SMALL, PROFILES } from '../../cli/commands/compare.ts';
+import { LM_LR, LM_LR_SMALL, LM_PROFILES, LR, LR_SMALL, PROFILES } from '../../cli/compare/profiles.ts';
 import { weightsDigest } from '../../cli/weights-identity.ts';
 import type { ReportData } from '../../cli/report/html.ts';
 import { cli } from './helpers.ts';

@@ -143,7 +143,7 @@ test('accuracy and F1 axes start at 0', () => {
 
 test('the results name the model relative to the working folder when inside it, else by its full path', async () => {
   expect(results().settings.model).toBe(model.dir); // a temp folder, outside the repository the CLI ran in
-  const { portablePath } = await import('../../cli/commands/compare.ts');
+  const { portablePath } = await import('../../cli/paths.ts');
   expect(portablePath(join(process.cwd(), 'cli/pretrained/bert-mini'))).toBe(join('cli', 'pretrained', 'bert-mini'));
   expect(portablePath(join(process.cwd(), '..', 'elsewhere'))).toBe(join(process.cwd(), '..', 'elsewhere'));
 });
