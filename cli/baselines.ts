@@ -7,7 +7,7 @@
  */
 import { bagOfWordsBaseline, type BagOfWordsResult } from './bag-of-words.ts';
 import { majorityBaseline } from './metrics.ts';
-import type { EncodedClassification } from './train.ts';
+import type { EncodedClassification } from './train/encode.ts';
 
 export interface ClassificationBaselines {
   baseline: { label: number; accuracy: number; f1: number };

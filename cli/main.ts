@@ -16,7 +16,7 @@
  */
 import { SparsegradError } from '../base/errors.ts';
 import { CliError, checkChoice } from './args.ts';
-import { Interrupted } from './train.ts';
+import { Interrupted } from './train/interrupt.ts';
 
 type Command = (argv: readonly string[]) => Promise<number>;
 

@@ -14,7 +14,10 @@ import { dirname, join } from 'node:path';
 import { setThreads } from '../index.ts';
 import { writeFileAtomic } from '../node.ts';
 import { CliError } from './args.ts';
-import { Interrupted, runTraining, type EncodedTask, type RunConfig } from './train.ts';
+import type { RunConfig } from './train/config.ts';
+import type { EncodedTask } from './train/encode.ts';
+import { Interrupted } from './train/interrupt.ts';
+import { runTraining } from './train/run.ts';
 
 export interface Job {
   config: RunConfig;

@@ -10,7 +10,7 @@ import type { Module } from '../../nn/module.ts';
 import { formatHelp, parseFlags, type FlagSpecs } from '../args.ts';
 import { loadBertClassifier, loadLlama } from '../methods.ts';
 import { classificationBaselines } from '../baselines.ts';
-import { evaluate } from '../train.ts';
+import { evaluate } from '../train/evaluate.ts';
 import { LM_TASK_HINT, loadEncodedTask, modelFolder, taskKind } from './finetune.ts';
 import { CLASSIFICATION_TASKS } from '../data/tasks.ts';
 import { checkModelFolder } from '../preflight.ts';

@@ -16,7 +16,9 @@ import { CliError, commandLine, withoutFlag, formatHelp, parseFlags, type FlagSp
 import { METHOD_LABELS, METHODS, tokenizerFiles, TRAIN_SCOPES, type MethodName, type TrainScope } from '../methods.ts';
 import { classificationBaselines } from '../baselines.ts';
 import { formatBytes, formatCount } from '../metrics.ts';
-import { encodeClassification, encodeLm, Interrupted, runTraining, type EncodedTask } from '../train.ts';
+import { encodeClassification, encodeLm, type EncodedTask } from '../train/encode.ts';
+import { Interrupted } from '../train/interrupt.ts';
+import { runTraining } from '../train/run.ts';
 import { DEFAULT_BERT, DEFAULT_LLAMA } from '../paths.ts';
 import { assertFiniteTensors, DEFAULT_DIVERGENCE } from '../divergence.ts';
 import { checkModelFolder, checkOutputFolder } from '../preflight.ts';

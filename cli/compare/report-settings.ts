@@ -8,7 +8,7 @@
 import { resolve } from 'node:path';
 import { portablePath } from '../paths.ts';
 import { sweepChoice, type ReportData } from '../report/html.ts';
-import type { EncodedTask } from '../train.ts';
+import type { EncodedTask } from '../train/encode.ts';
 import { pretrainingSummary } from '../weights-identity.ts';
 import { formatLrs } from './profiles.ts';
 import type { Settings } from './settings.ts';

@@ -10,7 +10,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../node.ts';
 import { renderReport, type LoadReport, type ReportData } from '../report/html.ts';
-import type { RunResult } from '../train.ts';
+import type { RunResult } from '../train/result.ts';
 import { reportSettings } from './report-settings.ts';
 import type { Settings } from './settings.ts';
 import { concentrationOverSeeds, methodDifferences, summarize } from './summary.ts';

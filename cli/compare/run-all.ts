@@ -14,7 +14,7 @@ import { DIVERGED_EXIT } from '../divergence.ts';
 import { METHOD_LABELS } from '../methods.ts';
 import { startProgress } from '../progress.ts';
 import { NOTHING_SPENT, spentBefore, spentSince } from '../spent.ts';
-import type { RunResult } from '../train.ts';
+import type { RunResult } from '../train/result.ts';
 import { runConfig } from './run-config.ts';
 import type { PlannedRun } from './runs.ts';
 import type { Settings } from './settings.ts';

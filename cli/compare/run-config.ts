@@ -1,5 +1,5 @@
 /**
- * One run's training configuration (cli/train.ts's RunConfig), from the comparison's
+ * One run's training configuration (cli/train/config.ts's RunConfig), from the comparison's
  * settings.
  *
  * Why every method gets the same one: the method, its learning rate and its seed are the
@@ -7,7 +7,7 @@
  * length, scope, budget) is shared, so that the table compares methods and nothing else.
  */
 import { join } from 'node:path';
-import type { RunConfig } from '../train.ts';
+import type { RunConfig } from '../train/config.ts';
 import type { PlannedRun } from './runs.ts';
 import type { Settings } from './settings.ts';
 

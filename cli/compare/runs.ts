@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from '../args.ts';
 import type { MethodName } from '../methods.ts';
-import type { RunResult } from '../train.ts';
+import type { RunResult } from '../train/result.ts';
 import type { Settings } from './settings.ts';
 
 export interface PlannedRun {

@@ -10,7 +10,7 @@ import { mergeConcentration } from '../concentration.ts';
 import { METHOD_LABELS, type MethodName } from '../methods.ts';
 import { meanStd, pairedBootstrap } from '../metrics.ts';
 import type { Difference, MethodRow, ReportData } from '../report/html.ts';
-import type { RunResult } from '../train.ts';
+import type { RunResult } from '../train/result.ts';
 
 /** Every runs' concentration measurements (SparseGrad, one per seed), pooled; null when none was measured. */
 export function concentrationOverSeeds(runs: readonly RunResult[]): ReportData['concentration'] {

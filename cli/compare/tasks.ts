@@ -12,7 +12,7 @@ import { readFolderTokenizer } from '../../node/pretrained.ts';
 import { CliError } from '../args.ts';
 import type { ReportData } from '../report/html.ts';
 import { classificationBaselines } from '../baselines.ts';
-import { encodeClassification, type EncodedTask } from '../train.ts';
+import { encodeClassification, type EncodedTask } from '../train/encode.ts';
 import { loadEncodedTask } from '../commands/finetune.ts';
 import type { Settings } from './settings.ts';
 

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../node.ts';
 import { BUNDLED, CLI_ROOT } from '../paths.ts';
-import type { RunConfig } from '../train.ts';
+import type { RunConfig } from '../train/config.ts';
 import type { Job } from '../worker.ts';
 
 /** Train `config` in a worker, one of `jobs` at once, on the encoded task at `taskPath`; resolves with its exit status. */

@@ -21,7 +21,8 @@ import { VARIANT_LABELS, VARIANTS, type LayerConcentration } from '../concentrat
 import type { MethodName } from '../methods.ts';
 import { formatBytes, formatCount, formatDifference, formatPercent, formatSeconds, type MeanStd, type PairedDifference } from '../metrics.ts';
 import type { SweepCell, SweepSummary } from '../commands/sweep.ts';
-import type { RunResult, UpdateSnapshot } from '../train.ts';
+import type { RunResult } from '../train/result.ts';
+import type { UpdateSnapshot } from '../train/update-snapshot.ts';
 import { barChart, esc, heatmap, lineChart, PALETTE, type Series } from './svg.ts';
 
 export interface MethodRow {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { pairedBootstrap } from '../../cli/metrics.ts';
 import type { ReportData } from '../../cli/report/html.ts';
-import type { RunResult } from '../../cli/train.ts';
+import type { RunResult } from '../../cli/train/result.ts';
 import type { BertConfig } from '../../models/config.ts';
 import { cli, makeTinyBert } from './helpers.ts';
 import { parseXml } from './xml.ts';

@@ -164,7 +164,7 @@ test('compare --resume after every run finished keeps the whole wall time and lo
 
 test('the bag-of-word-pieces baseline is that of the very tokens the runs read, in results.json, table.md and the report', async () => {
   const { loadClassificationTask } = await import('../../cli/data/tasks.ts');
-  const { encodeClassification } = await import('../../cli/train.ts');
+  const { encodeClassification } = await import('../../cli/train/encode.ts');
   const { readFolderTokenizer } = await import('../../node/pretrained.ts');
   const { bagOfWordsBaseline } = await import('../../cli/bag-of-words.ts');
   const tokenizer = (await readFolderTokenizer(model.dir)) as import('../../models/tokenizers/index.ts').BertTokenizer;

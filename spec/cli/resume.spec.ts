@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { RunResult } from '../../cli/train.ts';
+import type { RunResult } from '../../cli/train/result.ts';
 import { cli, tinyBertWorkspace } from './helpers.ts';
 
 const workspace = tinyBertWorkspace('resume');
