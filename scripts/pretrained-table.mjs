@@ -41,8 +41,10 @@ export function pretrainedTable() {
     });
     const curve = `${evals.map((e) => e.loss.toFixed(2)).join(' → ')} (steps ${evals.map((e) => e.step).join(', ')})`;
     const batches = [...new Set(phases.map((p) => `${p.options.batchSize} × ${p.options.seqLength}`))].join(' / ');
-    // A phase that also trained next-sentence prediction (pretrain --nsp) says so.
-    const steps = `${phases.map((p) => `${int(p.steps)}${p.options.nsp ? ' (MLM + NSP)' : ''}`).join(' + ')} × ${batches}, lr ${phases.map((p) => p.options.lr).join(' then ')}`;
+    // A phase that also trained next-sentence prediction (pretrain --nsp), or read the
+    // fine-tuning corpora's unread text (--corpus all), says so.
+    const notes = (p) => [p.options.nsp && 'MLM + NSP', p.corpus.sources && 'with task text'].filter(Boolean).join(', ');
+    const steps = `${phases.map((p) => `${int(p.steps)}${notes(p) ? ` (${notes(p)})` : ''}`).join(' + ')} × ${batches}, lr ${phases.map((p) => p.options.lr).join(' then ')}`;
     const accuracy = `${pct(h.accuracy)}${h.nextSentence ? `; next sentence ${pct(h.nextSentence.accuracy)}` : ''}`;
     const seconds = phases.reduce((t, p) => t + p.seconds, 0);
     return `| \`${name}\` | ${shape} | ${int(r.parameters)} | ${steps} | ${duration(seconds)} | ${what} | ${h.loss.toFixed(3)} | ${h.perplexity.toFixed(1)} | ${accuracy} | ${u.perplexity.toFixed(1)} | ${pct(u.accuracy)} | ${r.train.loss.toFixed(3)} | ${curve} |`;

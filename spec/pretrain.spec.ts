@@ -556,6 +556,8 @@ describe.each([
   // The stronger models: F16 weights ≤ 25 MB each (the tokenizer files come on top).
   // bert-small's second phase added next-sentence prediction: a BertForPreTraining, with its pooler.
   { name: 'bert-small', kind: 'bert' as const, arch: BertForPreTraining, text: BERT_TEXT, limit: { of: 'weights', bytes: 25e6 } },
+  // Its third phase on the fine-tuning corpora's unread text (pretrain --corpus all).
+  { name: 'bert-small-tasktext', kind: 'bert' as const, arch: BertForPreTraining, text: BERT_TEXT, limit: { of: 'weights', bytes: 25e6 } },
   { name: 'llama-small', kind: 'llama' as const, arch: LlamaForCausalLM, text: LLAMA_TEXT, limit: { of: 'weights', bytes: 25e6 } },
 ])('committed pretrained/$name', ({ name, kind, arch, text, limit }) => {
   const dir = join(ROOT, 'cli/pretrained', name);
@@ -593,7 +595,7 @@ describe.each([
     let record = JSON.parse(readFileSync(join(dir, 'pretraining.json'), 'utf8'));
     while (record.previous) record = record.previous;
     const { options } = record;
-    const d = DEFAULTS[kind][name.endsWith('-small') ? 'small' : 'mini'];
+    const d = DEFAULTS[kind][name.includes('-small') ? 'small' : 'mini'];
     expect({ steps: options.steps, batchSize: options.batchSize, seqLength: options.seqLength, lr: options.lr, evalSequences: options.evalSequences }).toEqual(
       d,
     );
@@ -604,4 +606,13 @@ describe.each([
     expect(record.heldOut.loss).toBeLessThan(record.baselines.unigram.loss);
     expect(record.heldOut.accuracy).toBeGreaterThan(record.baselines.unigram.accuracy);
   });
+});
+
+test('committed pretrained/bert-small-tasktext continues the shipped bert-small: its earlier phases are bert-small’s whole record, its last read the task text', () => {
+  const read = (name: string) => JSON.parse(readFileSync(join(ROOT, 'cli/pretrained', name, 'pretraining.json'), 'utf8'));
+  const record = read('bert-small-tasktext');
+  const base = read('bert-small');
+  expect(record.previous).toEqual(base);
+  expect(record.corpus.sources.map((source: { name: string }) => source.name)).toEqual(['spam', 'imdb', 'brown']);
+  expect(record.heldOut.tokens).toBe(base.heldOut.tokens);
 });
