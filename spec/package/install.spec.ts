@@ -187,6 +187,9 @@ describe('the CLI package', () => {
     stageCli(join(work, 'stage-cli'));
     const cli = pack(join(work, 'stage-cli'), work);
     console.log(`[package] sparsegrad-cli tarball ${(cli.size / MB).toFixed(1)} MB, unpacked ${(cli.unpackedSize / MB).toFixed(1)} MB`);
+    // The shipped models, not the repository-only bert-small-tasktext (cli/package.json leaves it out).
+    const models = new Set(cli.files.map((f) => /^pretrained\/([^/]+)\//.exec(f.path)?.[1]).filter(Boolean));
+    expect([...models].sort()).toEqual(['bert-mini', 'bert-small', 'llama-mini', 'llama-small']);
     const bundle = readFileSync(join(work, 'stage-cli/dist/sparsegrad.js'), 'utf8');
     expect(bundle.includes(ROOT)).toBe(false); // no path into this checkout
     const app = emptyProject('cli-app');

@@ -23,12 +23,12 @@ function node(args: string[]): void {
   if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status ?? result.signal}\n${result.stdout}${result.stderr}`);
 }
 
-/** Copy a package's manifest and its `files` entries (other than dist/) into `dir`. */
+/** Copy a package's manifest and its `files` entries (other than dist/) into `dir`; `!` entries are npm pack's to apply. */
 function copyPackage(from: string, dir: string): Manifest {
   const manifest = JSON.parse(readFileSync(join(from, 'package.json'), 'utf8')) as Manifest;
   mkdirSync(dir, { recursive: true });
   cpSync(join(from, 'package.json'), join(dir, 'package.json'));
-  for (const entry of manifest.files) if (entry !== 'dist') cpSync(join(from, entry), join(dir, entry), { recursive: true });
+  for (const entry of manifest.files) if (entry !== 'dist' && !entry.startsWith('!')) cpSync(join(from, entry), join(dir, entry), { recursive: true });
   return manifest;
 }
 
