@@ -19,21 +19,32 @@ export function weightsDigest(dir: string): string {
   return `sha256:${hash.digest('hex').slice(0, 16)}`;
 }
 
+/** One phase of a folder written by `sparsegrad pretrain` (pretraining.json): a continued run keeps the earlier ones in `previous`. */
+export interface PretrainingPhase {
+  model: string;
+  steps: number;
+  options: { nsp?: boolean };
+  /** Present when the phase read the fine-tuning corpora's unlabeled text (`--corpus all`). */
+  corpus?: { sources?: { name: string }[] };
+  heldOut: { accuracy: number; nextSentence?: { accuracy: number } };
+  previous?: PretrainingPhase;
+}
+
+/** The phases of a folder's pretraining, the first one first (none for a folder `sparsegrad pretrain` did not write). */
+export function pretrainingPhases(dir: string): PretrainingPhase[] {
+  const path = join(dir, 'pretraining.json');
+  if (!existsSync(path)) return [];
+  const phases: PretrainingPhase[] = [];
+  for (let p: PretrainingPhase | undefined = JSON.parse(readFileSync(path, 'utf8')); p; p = p.previous) phases.unshift(p);
+  return phases;
+}
+
 /** How a folder written by `sparsegrad pretrain` was trained, in one line (null for any other folder). */
 export function pretrainingSummary(dir: string): string | null {
-  const path = join(dir, 'pretraining.json');
-  if (!existsSync(path)) return null;
-  type Phase = {
-    steps: number;
-    options: { nsp?: boolean };
-    corpus?: { sources?: unknown[] };
-    previous?: Phase;
-    heldOut: { accuracy: number; nextSentence?: { accuracy: number } };
-  };
-  const last = JSON.parse(readFileSync(path, 'utf8')) as Phase & { model: string };
-  const phases: Phase[] = [];
-  for (let p: Phase | undefined = last; p; p = p.previous) phases.unshift(p);
-  const notes = (p: Phase) => [p.options.nsp && 'MLM + NSP', p.corpus?.sources?.length && 'with task text'].filter(Boolean).join(', ');
+  const phases = pretrainingPhases(dir);
+  const last = phases.at(-1);
+  if (!last) return null;
+  const notes = (p: PretrainingPhase) => [p.options.nsp && 'MLM + NSP', p.corpus?.sources?.length && 'with task text'].filter(Boolean).join(', ');
   const steps = phases.map((p) => `${p.steps.toLocaleString('en-US')}${notes(p) ? ` (${notes(p)})` : ''}`).join(' + ');
   const what = last.model === 'bert' ? 'masked-token' : 'next-token';
   const pairs = last.heldOut.nextSentence ? `, next sentence ${(100 * last.heldOut.nextSentence.accuracy).toFixed(1)} %` : '';

@@ -85,6 +85,9 @@ export const brownDocuments = cached((): BrownDocument[] => {
     });
 });
 
+/** A Brown document as one text, the way every task and the pretraining corpus read it. */
+export const brownText = (doc: BrownDocument): string => doc.sentences.join(' ');
+
 function stripTag(token: string): string {
   const slash = token.lastIndexOf('/');
   return slash > 0 ? token.slice(0, slash) : token;

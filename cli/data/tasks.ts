@@ -4,7 +4,7 @@
  * options, and comes with a one-line description for the run report.
  */
 import { ValueError } from '../../base/errors.ts';
-import { brownDocuments, chunkSentences, imdbReviews, mobyDick, spamAssassin } from './corpora.ts';
+import { brownDocuments, brownText, chunkSentences, imdbReviews, mobyDick, spamAssassin } from './corpora.ts';
 import { formatEmail } from './email.ts';
 import { describeSplit, formatCount, type Split, stratifiedSplit } from './split.ts';
 
@@ -194,7 +194,7 @@ function lmDocuments(name: string): { title: string; unit: string; docs: LmDocum
     throw new ValueError(`loadLmTask(): unknown task "${name}"; valid tasks: moby-dick, brown:<genre> with <genre> one of ${BROWN_GENRES.join(', ')}`);
   }
   const docs = brownDocuments().filter((d) => d.genre === genre);
-  return { title: `Brown ${genre}`, unit: 'documents', docs: docs.map((d) => ({ id: d.id, text: d.sentences.join(' ') })) };
+  return { title: `Brown ${genre}`, unit: 'documents', docs: docs.map((d) => ({ id: d.id, text: brownText(d) })) };
 }
 
 /** Load a causal-LM task: whole documents held out by seed, so held-out perplexity is measured on unseen text. */

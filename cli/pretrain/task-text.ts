@@ -16,11 +16,10 @@
  * Another `--data-seed` draws other test examples, which this text may contain, so
  * `checkPretrainingOverlap` refuses it for a model pretrained on the task's text.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ValueError } from '../../base/errors.ts';
-import { brownDocuments } from '../data/corpora.ts';
+import { brownDocuments, brownText } from '../data/corpora.ts';
 import { BROWN_CLASSIFICATION_GENRES, loadClassificationTask } from '../data/tasks.ts';
+import { pretrainingPhases } from '../weights-identity.ts';
 
 /** The data seed whose splits the pretraining text stays out of. */
 export const PRETRAINING_DATA_SEED = 0;
@@ -56,7 +55,7 @@ function otherBrownGenres(): UnlabeledSource {
   const kept = all.filter((d) => !BROWN_CLASSIFICATION_GENRES.includes(d.genre));
   return {
     name: 'brown',
-    documents: kept.map((d) => d.sentences.join(' ')),
+    documents: kept.map(brownText),
     how: `${kept.length} of the Brown corpus's ${all.length} documents: every genre but brown-genre's ${BROWN_CLASSIFICATION_GENRES.join(', ')}`,
   };
 }
@@ -66,16 +65,10 @@ export function unlabeledTaskText(): UnlabeledSource[] {
   return [unusedTraining('spam'), unusedTraining('imdb'), otherBrownGenres()];
 }
 
-type Phase = { corpus?: { sources?: { name: string }[] }; previous?: Phase };
-
 /** The task corpora a folder written by `sparsegrad pretrain` has read, over all its phases (none for any other folder). */
 export function pretrainedOnTaskText(dir: string): string[] {
-  const path = join(dir, 'pretraining.json');
-  if (!existsSync(path)) return [];
-  const names = new Set<string>();
-  for (let p: Phase | undefined = JSON.parse(readFileSync(path, 'utf8')) as Phase; p; p = p.previous)
-    for (const s of p.corpus?.sources ?? []) names.add(s.name);
-  return [...names];
+  const names = pretrainingPhases(dir).flatMap((p) => (p.corpus?.sources ?? []).map((s) => s.name));
+  return [...new Set(names)];
 }
 
 /**
