@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { brownDocuments } from '../../cli/data/corpora.ts';
+import { brownDocuments, brownText } from '../../cli/data/corpora.ts';
 import { BROWN_CLASSIFICATION_GENRES, loadClassificationTask } from '../../cli/data/tasks.ts';
 import { pretrainCommand } from '../../cli/commands/pretrain.ts';
+import { pretrainingSummary } from '../../cli/weights-identity.ts';
 import { checkPretrainingOverlap, PRETRAINING_DATA_SEED, pretrainedOnTaskText, RESERVED_TRAINING, unlabeledTaskText } from '../../cli/pretrain/task-text.ts';
 
 describe('pretraining text from the fine-tuning corpora', () => {
@@ -33,7 +34,7 @@ describe('pretraining text from the fine-tuning corpora', () => {
     const brown = sources.brown!.documents;
     const classified = brownDocuments().filter((d) => BROWN_CLASSIFICATION_GENRES.includes(d.genre));
     const text = new Set(brown);
-    expect(classified.filter((d) => text.has(d.sentences.join(' ')))).toEqual([]);
+    expect(classified.filter((d) => text.has(brownText(d)))).toEqual([]);
     expect(brown.length).toBe(brownDocuments().length - classified.length);
     const passages = loadClassificationTask('brown-genre', { seed: PRETRAINING_DATA_SEED });
     const all = brown.join('\n');
@@ -59,6 +60,30 @@ describe('a model pretrained on task text is evaluated on the split that exclude
       checkPretrainingOverlap(dir, 'brown-genre', 3);
       expect(() => checkPretrainingOverlap(dir, 'imdb', 3)).toThrow(/pretrained on imdb text .* --data-seed 3 may contain text it read/);
       expect(() => checkPretrainingOverlap(dir, 'spam', 1)).toThrow(/Use --data-seed 0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the report's pretraining line", () => {
+  test('every phase oldest first, with what each one trained; the last phase gives the held-out figures', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-phases-'));
+    try {
+      expect(pretrainingSummary(dir)).toBeNull();
+      const phase = (steps: number, nsp: boolean, sources: { name: string }[] | undefined, accuracy: number, previous?: object) => ({
+        model: 'bert',
+        steps,
+        options: { nsp },
+        corpus: sources ? { sources } : {},
+        heldOut: { accuracy, ...(nsp ? { nextSentence: { accuracy: 0.734 } } : {}) },
+        previous,
+      });
+      const record = phase(1000, true, [{ name: 'imdb' }], 0.156, phase(1500, true, undefined, 0.158, phase(3000, false, undefined, 0.15)));
+      writeFileSync(join(dir, 'pretraining.json'), JSON.stringify(record));
+      expect(pretrainingSummary(dir)).toBe(
+        'pretrained here: 3,000 + 1,500 (MLM + NSP) + 1,000 (MLM + NSP, with task text) steps; held-out masked-token accuracy 15.6 %, next sentence 73.4 %',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
