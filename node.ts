@@ -35,6 +35,7 @@ import { parseSafetensors, type SafetensorsFile, serializeSafetensors, type Seri
 
 export type { Checkpoint, DecodeOptions, OptimizerStateDict } from './models/checkpoint.ts';
 export { loadPretrained, savePretrained, readFolderConfig, readFolderWeights, readFolderTokenizer, type Pretrained } from './node/pretrained.ts';
+export { enableRelaxedSimd } from './node/relaxed-simd.ts';
 export type { SafetensorsDType, SafetensorsFile, SerializeOptions } from './models/safetensors.ts';
 
 /** Read and parse a .safetensors file (FormatError if malformed). */

@@ -1,5 +1,6 @@
 // The GEMM's ceiling on this machine: its WebAssembly micro-kernel (kernels/cpu/gemm-kernels.ts,
-// a 4 × 8 float32 tile of C in registers, 4-lane multiplies and adds) run over and over on an
+// a 4 × 8 float32 tile of C in registers, 4-lane fused multiply-adds where the engine has
+// relaxed SIMD, multiplies and adds otherwise) run over and over on an
 // A panel and a B panel small enough to stay in L1 cache — no packing, no copies, no threads.
 // What a product reaches beyond that is lost to memory traffic, packing and scheduling; the
 // GFLOP/s of bench/peers.ts (which measures this in the same run) are read against it.
@@ -10,10 +11,13 @@
 // scaling can show, whatever the engine does.
 //
 // Run with: npx tsx bench/kernel-ceiling.ts        (not a test: nothing asserts a time)
+// (The fused kernel needs relaxed SIMD: main() turns it on, on Node 20 through its flag.)
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Func, Module } from '../base/wasm-assembler.ts';
 import { F32, hasRelaxedSimd, lanes, MR, NV, tileFunc } from '../kernels/cpu/gemm-kernels.ts';
+import { threadInfo } from '../kernels/cpu/wasm-runtime.ts';
+import { enableRelaxedSimd } from '../node.ts';
 
 const K = 256; // panels of 4 × 256 and 256 × 8 float32: 12 KiB, in L1
 const NR = NV * lanes(F32);
@@ -69,10 +73,10 @@ export interface Rate {
 
 /**
  * The micro-kernel's GFLOP/s on `threads` threads started together, each on panels of its
- * own (each a worker, so one thread and several are measured alike). With `fma`, the
- * relaxed-SIMD kernel (where the engine has it).
+ * own (each a worker, so one thread and several are measured alike). By default the kernel
+ * the engine uses now (threadInfo().fma); `fma` picks one (true: where the engine has it).
  */
-export async function parallelCeiling(threads: number, fma = false, calls = 100_000): Promise<Rate[]> {
+export async function parallelCeiling(threads: number, fma = threadInfo().fma, calls = 100_000): Promise<Rate[]> {
   const start = new Int32Array(new SharedArrayBuffer(4));
   const workerData = { module: ceilingModule(fma && hasRelaxedSimd()), calls, flops: calls * 2 * MR * NR * K, start };
   const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true, workerData }));
@@ -93,7 +97,7 @@ export async function parallelCeiling(threads: number, fma = false, calls = 100_
 }
 
 /** The micro-kernel's GFLOP/s on one thread: the best of 7 runs of ≈ 0.1–0.3 s, and the median. */
-export async function kernelCeiling(fma = false): Promise<Rate> {
+export async function kernelCeiling(fma = threadInfo().fma): Promise<Rate> {
   return (await parallelCeiling(1, fma))[0]!;
 }
 
@@ -122,16 +126,18 @@ export function capacityLine(c: Capacity): string {
   return `parallel capacity: ${n} threads at once run the micro-kernel at ${c.together.map((x) => x.toFixed(1)).join(' + ')} GFLOP/s against ${c.one.median.toFixed(1)} for one alone (medians of 7): ${c.ratio.toFixed(2)}× (${n}× on ${n} cores of their own)`;
 }
 
-/** Prints the ceiling (plain SIMD, and relaxed-SIMD FMA where the engine has it) and the parallel capacity. */
+/** Prints the ceiling of both kernels (the fused one where the engine has relaxed SIMD) and the parallel capacity of the one in use. */
 export async function main(): Promise<void> {
-  const capacity = await parallelCapacity(2);
-  const { best, median } = capacity.one;
-  console.log(`GEMM micro-kernel on L1-resident panels, one thread: ${best.toFixed(1)} GFLOP/s best, ${median.toFixed(1)} median of 7`);
+  enableRelaxedSimd();
+  const plain = await kernelCeiling(false);
+  console.log(
+    `GEMM micro-kernel on L1-resident panels, one thread, multiplies and adds: ${plain.best.toFixed(1)} GFLOP/s best, ${plain.median.toFixed(1)} median of 7`,
+  );
   if (hasRelaxedSimd()) {
     const fma = await kernelCeiling(true);
-    console.log(`with relaxed-SIMD FMA: ${fma.best.toFixed(1)} GFLOP/s best, ${fma.median.toFixed(1)} median of 7`);
+    console.log(`with relaxed-SIMD fused multiply-adds: ${fma.best.toFixed(1)} GFLOP/s best, ${fma.median.toFixed(1)} median of 7`);
   }
-  console.log(capacityLine(capacity));
+  console.log(capacityLine(await parallelCapacity(2)));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

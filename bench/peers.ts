@@ -27,9 +27,13 @@ import { eye, Generator, randn, setThreads, tensor, type Tensor, threadInfo, thr
 import { Linear } from '../nn/linear.ts';
 import { Parameter } from '../nn/module.ts';
 import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
+import { configureEngine } from '../cli/engine.ts';
 import { capacityLine, parallelCapacity, type Capacity } from './kernel-ceiling.ts';
 import { BertLayer } from '../models/bert.ts';
 import { B3, F, F3, H, H3, HEADS3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
+
+// The engine as the command runs it: fused multiply-adds where this Node can have them (SPARSEGRAD_FMA=off: the plain kernel).
+configureEngine();
 
 const REPEATS = Number(process.env.REPEATS ?? 7);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -435,7 +439,7 @@ const gflops = (r: Results | string | undefined, w: Workload) => (typeof r === '
 const ceilingLine = () => {
   const [one1, two1, torch1] = [gflops(columns[0]![1], 'W1'), gflops(columns[1]![1], 'W1'), gflops(column('torch 1T'), 'W1')];
   const pct = (x: number | undefined, of: number) => (x === undefined ? '—' : `${((100 * x) / of).toFixed(0)} %`);
-  return `The GEMM's micro-kernel (4 × 8 float32 tile, 4-lane multiplies and adds) reaches ${ceiling.toFixed(1)} GFLOP/s on one thread when its panels stay in L1 (\`bench/kernel-ceiling.ts\`, same run): W1 reaches ${pct(one1, ceiling)} of that on one thread and ${pct(two1, 2 * ceiling)} of twice it on two (the rest goes to copying the operands into wasm memory, packing and streaming B); PyTorch's one-thread W1 is ${torch1 === undefined ? '—' : `${(torch1 / ceiling).toFixed(1)}×`} the micro-kernel's ceiling (x86 vectors wider than WebAssembly's, with fused multiply-add).`;
+  return `The GEMM's micro-kernel (4 × 8 float32 tile, ${threadInfo().fma ? '4-lane fused multiply-adds' : '4-lane multiplies and adds'}) reaches ${ceiling.toFixed(1)} GFLOP/s on one thread when its panels stay in L1 (\`bench/kernel-ceiling.ts\`, same run): W1 reaches ${pct(one1, ceiling)} of that on one thread and ${pct(two1, 2 * ceiling)} of twice it on two (the rest goes to copying the operands into wasm memory, packing and streaming B); PyTorch's one-thread W1 is ${torch1 === undefined ? '—' : `${(torch1 / ceiling).toFixed(1)}×`} the micro-kernel's ceiling (x86 vectors wider than WebAssembly's, with fused multiply-add).`;
 };
 console.log(ceilingLine());
 

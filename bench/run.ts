@@ -4,7 +4,10 @@
 // it starts Python and takes a few minutes; kernel-ceiling.ts (the GEMM micro-kernel on
 // L1-resident panels, which peers.ts also measures) and kernel-profile.ts (a training step's
 // time by kernel) only when named too.
-export {};
+import { configureEngine } from '../cli/engine.ts';
+
+// The engine as the command runs it: fused multiply-adds where this Node can have them (SPARSEGRAD_FMA=off: the plain kernel).
+configureEngine();
 // Each file runs its own comparison (side by side, in the same run) and prints ratios.
 const files = [
   'gemm.bench.ts',

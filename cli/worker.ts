@@ -11,9 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { setThreads } from '../index.ts';
 import { writeFileAtomic } from '../node.ts';
 import { CliError } from './args.ts';
+import { configureEngine } from './engine.ts';
 import type { RunConfig } from './train/config.ts';
 import type { EncodedTask } from './train/encode.ts';
 import { Interrupted } from './train/interrupt.ts';
@@ -35,8 +35,7 @@ async function main(): Promise<number> {
     // The parent may have died while this process was still loading.
     if (!process.connected) onParentGone();
   }
-  // The parent gives each run its share of the cores (cli/compare/worker-process.ts); unset, all of them.
-  if (process.env.SPARSEGRAD_THREADS) setThreads(Number(process.env.SPARSEGRAD_THREADS));
+  configureEngine();
   const jobPath = process.argv[2];
   if (!jobPath) throw new CliError('usage: worker.ts <job.json>');
   const job = JSON.parse(readFileSync(jobPath, 'utf8')) as Job;

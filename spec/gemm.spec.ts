@@ -6,7 +6,7 @@ import { test, expect, vi } from 'vitest';
 import { gemm as reference, type FloatArray } from '../kernels/reference/gemm.ts';
 import { gemm as fast, gemmBatch, gemmBias, PARALLEL_MIN_MACS, timeGemmPhases } from '../kernels/cpu/gemm.ts';
 import { Module } from '../base/wasm-assembler.ts';
-import { addGemmKernels } from '../kernels/cpu/gemm-kernels.ts';
+import { addGemmKernels, hasRelaxedSimd } from '../kernels/cpu/gemm-kernels.ts';
 import { setRelaxedSimd, setThreads, threadInfo, threadPool, threadsReady } from '../kernels/cpu/wasm-runtime.ts';
 
 type Gemm = typeof reference;
@@ -308,16 +308,16 @@ test('setThreads() rejects counts that are not positive integers', () => {
   for (const bad of [0, -1, 1.5, NaN]) expect(() => setThreads(bad)).toThrow(/setThreads\(\): the thread count must be a positive integer/);
 });
 
-// Relaxed SIMD is opt-in (its fused multiply-add may round differently from one engine to
-// another). Where the engine has it — Node ≥ 22, or Node 20 run with
-// --experimental-wasm-relaxed-simd — the FMA kernels must meet the same contract.
-test('with relaxed-SIMD FMA (where the engine has it): matches the reference, bitwise independent of the thread count', async (ctx) => {
-  if (!setRelaxedSimd(true)) {
+// Both GEMM kernels meet one contract: the fused multiply-add one (the default where the
+// engine has relaxed SIMD: Node ≥ 22, or Node 20 with --experimental-wasm-relaxed-simd, as
+// vitest.config.ts runs it) and the plain one (engines without it, or setRelaxedSimd(false)).
+test.for([true, false])('with fused multiply-adds %s: matches the reference, bitwise independent of the thread count', async (fma, ctx) => {
+  const before = threadInfo().fma;
+  if (setRelaxedSimd(fma) !== fma) {
     ctx.skip(); // this engine does not validate relaxed SIMD (Node 20 without the flag)
     return;
   }
   try {
-    expect(threadInfo().fma).toBe(true);
     fc.assert(
       fc.property(cases, (p) => {
         for (const T of DTYPES) expect(compare(fast, T, p)).toBeNull();
@@ -343,8 +343,12 @@ test('with relaxed-SIMD FMA (where the engine has it): matches the reference, bi
       expect(one.findIndex((x, i) => !Object.is(x, two[i]))).toBe(-1);
     }
   } finally {
-    setRelaxedSimd(false);
+    setRelaxedSimd(before);
   }
+});
+
+test('the engine uses fused multiply-adds by default wherever it validates relaxed SIMD', () => {
+  expect(threadInfo().fma).toBe(hasRelaxedSimd());
 });
 
 test("timeGemmPhases adds each wasm GEMM phase's time while on, nothing while off, and changes no result", () => {

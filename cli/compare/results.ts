@@ -8,6 +8,7 @@
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { threadInfo } from '../../index.ts';
 import { writeFileAtomic } from '../../node.ts';
 import { renderReport, type LoadReport, type ReportData } from '../report/html.ts';
 import type { RunResult } from '../train/result.ts';
@@ -76,5 +77,6 @@ export function machineInfo(): ReportData['machine'] {
     memoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    fma: threadInfo().fma,
   };
 }

@@ -81,7 +81,8 @@ export interface ReportData {
   command: string;
   generated: string;
   wallSeconds: number;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  /** `fma`: whether the GEMM used fused multiply-adds (absent in results written before it was recorded). */
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string; fma?: boolean };
   /** A digest of the model's weight files (cli/weights-identity.ts); absent in results written before it was recorded. */
   weights?: string;
   setting: string;
@@ -551,7 +552,7 @@ export function renderReport(d: ReportData): string {
 </head>
 <body>
 <h1>${esc(d.title)}</h1>
-<p>Generated ${esc(d.generated)} by <code>${esc(d.command)}</code> (${esc(d.setting)} setting) in ${esc(formatSeconds(d.wallSeconds))} on ${d.machine.cpus} × ${esc(d.machine.cpuModel)}, ${d.machine.memoryGiB} GiB, Node ${esc(d.machine.node)}, ${esc(d.machine.platform)}.</p>
+<p>Generated ${esc(d.generated)} by <code>${esc(d.command)}</code> (${esc(d.setting)} setting) in ${esc(formatSeconds(d.wallSeconds))} on ${d.machine.cpus} × ${esc(d.machine.cpuModel)}, ${d.machine.memoryGiB} GiB, Node ${esc(d.machine.node)}, ${esc(d.machine.platform)}${d.machine.fma === undefined ? '' : d.machine.fma ? ', GEMM with fused multiply-adds' : ', GEMM without fused multiply-adds'}.</p>
 <p>${esc(d.split)}</p>
 <h2>Results</h2>
 ${htmlTable(d)}

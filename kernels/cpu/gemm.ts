@@ -14,7 +14,7 @@
 //    (kernels/cpu/wasm-runtime.ts). A C tile is always computed by the same
 //    code over the same k order, whichever thread runs it, so results are
 //    bitwise the same for any thread count.
-// Without WebAssembly SIMD (and for tiny products) a blocked JS loop is used.
+// Without WebAssembly SIMD (and for tiny products, with the plain kernel) a blocked JS loop is used.
 
 import type { FloatArray, Gemm } from '../reference/gemm.ts';
 import { F32, F64, lanes, MR, NV } from './gemm-kernels.ts';
@@ -275,8 +275,17 @@ type BatchArgs = [
 ];
 export type GemmBatch = (...args: BatchArgs) => void;
 
-/** Below ~256 multiply-adds per product the copies into wasm memory cost more than they save. */
-const worthWasm = (m: number, n: number, k: number) => wasmRuntime() !== undefined && m * n * k >= 256;
+/**
+ * Below ~256 multiply-adds per product the copies into wasm memory cost more than they save,
+ * and in float64 the JS loop's multiply and add give the plain kernel's bits. The fused kernel
+ * rounds once per step where they round twice: with it every product takes the kernel, so
+ * that an entry of C does not depend on the size of the product it is part of.
+ */
+const worthWasm = (m: number, n: number, k: number) => {
+  const wasm = wasmRuntime();
+  // (k = 0 sums nothing: C is zeros either way, and the kernels' loops need k ≥ 1.)
+  return wasm !== undefined && (wasm.fma ? k > 0 : m * n * k >= 256);
+};
 
 /** Every product of the batch (see BatchArgs), each bitwise what `gemm` gives it alone. */
 export const gemmBatch: GemmBatch = (transA, transB, m, n, k, a, aOffs, lda, b, bOffs, ldb, c, cOffs, ldc) => {

@@ -1,0 +1,49 @@
+/**
+ * `enableRelaxedSimd()` (sparsegrad/node) on an engine that does not validate relaxed SIMD by
+ * default: Node 20 run without --experimental-wasm-relaxed-simd, as a user runs a script. A
+ * fresh process (this suite's own workers have the flag): before the call the kernels are the
+ * plain ones, after it the fused ones, and a product computed with them matches the reference.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+
+// The child multiplies 70×90 · 90×50 in float64 and reports, per entry, its distance from a
+// plain loop over the magnitude Σ|a||b| that bounds both roundings' error.
+const script = `
+import { randn, threadInfo, Generator } from './index.ts';
+import { enableRelaxedSimd } from './node.ts';
+const before = threadInfo().fma;
+const enabled = enableRelaxedSimd();
+const g = new Generator(3);
+const [m, k, n] = [70, 90, 50];
+const a = randn([m, k], { generator: g, dtype: 'float64' }), b = randn([k, n], { generator: g, dtype: 'float64' });
+const c = a.matmul(b).data, x = a.data, y = b.data;
+let worst = 0;
+for (let i = 0; i < m; i++)
+  for (let j = 0; j < n; j++) {
+    let sum = 0, magnitude = 0;
+    for (let p = 0; p < k; p++) { sum += x[i * k + p] * y[p * n + j]; magnitude += Math.abs(x[i * k + p] * y[p * n + j]); }
+    worst = Math.max(worst, Math.abs(c[i * n + j] - sum) / magnitude);
+  }
+console.log(JSON.stringify({ before, enabled, fma: threadInfo().fma, worst }));
+process.exit(0);
+`;
+
+test('enableRelaxedSimd() turns on the fused kernels in a process started without the flag; products still match', () => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  expect(run.stderr).toBe('');
+  const out = JSON.parse(run.stdout) as { before: boolean; enabled: boolean; fma: boolean; worst: number };
+  // Node ≥ 22 has relaxed SIMD without the flag; Node 20 needs the call.
+  if (Number(process.versions.node.split('.')[0]) < 22) expect(out.before).toBe(false);
+  expect(out.enabled).toBe(true);
+  expect(out.fma).toBe(true);
+  // Each sum of 90 products rounds at most 90 times in either order: within 2 · 90 · 2⁻⁵³ of Σ|a||b| of each other.
+  expect(out.worst).toBeLessThanOrEqual(2 * 90 * 2 ** -53);
+});
