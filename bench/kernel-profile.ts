@@ -2,16 +2,19 @@
 // method wrapped in a timer: the W3 step that bench/peers.ts times against its peers (a
 // post-LN BERT encoder layer, hidden 256, 4 heads, FFN 1024, 8 × 128 tokens, forward and
 // backward; bench/workloads.ts), with WORKLOAD=W2 its BERT-base MLP step (128 tokens,
-// 768 → 3072 → 768, GELU), or with WORKLOAD=W1 that step's first matmul alone. Prints ms per
+// 768 → 3072 → 768, GELU), with WORKLOAD=W2-SG that step with both linears SparseGrad's, or
+// with WORKLOAD=W1 that step's first matmul alone. Prints ms per
 // step for each kernel (GEMMs are `matmul` and `linear`; `allocate` is the outputs' storage),
 // the calls per step, what the step spends outside the kernels (autograd, views, the
 // JavaScript between them), and the wasm GEMMs' time by phase: copying operands in and C out
 // (on the calling thread), packing, the micro-kernel (on every thread).
 //
-// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W1 or W2)
+// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W1, W2 or W2-SG)
 // Not a test: nothing here asserts a time. The timers add ≈ 1 µs per call (≈ 200 calls a step).
 import { pathToFileURL } from 'node:url';
-import { Generator, randn, setThreads, threadsReady } from '../index.ts';
+import { eye, Generator, randn, setThreads, threadsReady } from '../index.ts';
+import { Linear } from '../nn/linear.ts';
+import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { timeGemmPhases } from '../kernels/cpu/gemm.ts';
 import { BertLayer } from '../models/bert.ts';
@@ -63,14 +66,27 @@ function mlpStep(): () => void {
   return trainingStep([x, w1, b1, w2, b2], () => mlpLoss(x, w1, b1, w2, b2, g));
 }
 
+/** W2-SG: W2 with both linears converted to SparseGrad as bench/peers.ts converts them (row compaction, k = 7·(in + out), U, V = I). */
+function sparseGradStep(): () => void {
+  const gen = new Generator(11);
+  const linear = (inF: number, outF: number) => {
+    const l = new Linear(inF, outF, { generator: gen });
+    return new SparseGradLinear(l, eye(inF), eye(outF), { k: 7 * (H + F), rowCompaction: true });
+  };
+  const [sg1, sg2] = [linear(H, F), linear(F, H)];
+  const x = randn([T, H], { generator: gen }).setRequiresGrad();
+  const g = randn([T, H], { generator: gen });
+  return trainingStep([sg1, sg2, x], () => sg2.forward(sg1.forward(x).gelu()).mul(g).sum());
+}
+
 export async function main(): Promise<void> {
   const threads = Number(process.env.THREADS ?? 0);
   if (threads > 0) setThreads(threads);
   await threadsReady();
   const steps = Number(process.env.STEPS ?? 20);
   const workload = process.env.WORKLOAD ?? 'W3';
-  const makers = { W1: matmulStep, W2: mlpStep, W3: layerStep } as Record<string, () => () => void>;
-  if (!makers[workload]) throw new Error(`kernel-profile: WORKLOAD must be W1, W2 or W3, got ${workload}`);
+  const makers = { W1: matmulStep, W2: mlpStep, W3: layerStep, 'W2-SG': sparseGradStep } as Record<string, () => () => void>;
+  if (!makers[workload]) throw new Error(`kernel-profile: WORKLOAD must be W1, W2, W3 or W2-SG, got ${workload}`);
   const step = makers[workload]();
   for (let i = 0; i < 3; i++) step(); // warm-up: compiled tiers, grown memory
   const { totals, restore } = timeKernels();
