@@ -11,6 +11,7 @@
 import { customVjp, noGrad } from '../../core/autograd.ts';
 import { ShapeError, ValueError } from '../../base/errors.ts';
 import type { Generator } from '../../core/random.ts';
+import { linear as coreLinear } from '../../core/ops/linear.ts';
 import { Tensor } from '../../core/tensor.ts';
 import type { Module } from '../../nn/module.ts';
 import { Embedding } from '../../nn/embedding.ts';
@@ -39,10 +40,11 @@ export interface NextSentenceMetrics {
 
 /**
  * mean over rows of cross-entropy(h·Wᵀ + b, targets), as one recorded op: the same value
- * and gradients as `crossEntropy(linear(h))`, but the [N, vocab] logits are turned into
- * probabilities in one pass and the backward is (softmax − one-hot)/N straight into the
- * two GEMMs, instead of a chain of broadcast ops each allocating [N, vocab]. With a
- * 30k-token vocabulary and a 128-wide model this is most of a step. Also counts argmax hits.
+ * and gradients as `crossEntropy(linear(h))` (spec/cli/linear-cross-entropy.spec.ts), but
+ * the [N, vocab] logits become probabilities in one softmax, the loss comes from those, and
+ * the backward is (softmax − one-hot)/N straight into the two GEMMs, instead of a chain of
+ * ops each allocating [N, vocab]. With a 30k-token vocabulary and a 256-wide model this is
+ * a large share of a step. Also counts argmax hits.
  */
 export function linearCrossEntropy(h: Tensor, weight: Tensor, bias: Tensor | null, targets: Int32Array): { loss: Tensor; correct: number } {
   const [n, width] = h.shape as [number, number];
@@ -55,37 +57,37 @@ export function linearCrossEntropy(h: Tensor, weight: Tensor, bias: Tensor | nul
   const op = customVjp(
     'LinearCrossEntropy',
     (x: Tensor, w: Tensor, ...b: Tensor[]) => {
-      const logits = x.matmul(w.transpose()).contiguous();
-      const p = logits.data as Float32Array | Float64Array;
-      const bv = b[0] ? (b[0].contiguous().data as Float32Array | Float64Array) : null;
+      // The bias rides in the GEMM's epilogue; softmax runs in WebAssembly by rows. Per row, the
+      // largest logit m is the prediction, and its probability is 1 / Σⱼ exp(zⱼ − m), so the loss
+      // log Σⱼ exp(zⱼ) − z_t = m − log p_m − z_t needs no second pass (p_m ≥ 1/vocab never underflows).
+      const logits = coreLinear(x, w, b[0] ?? null).contiguous();
+      const probs = logits.softmax(-1);
+      const z = logits.data as Float32Array | Float64Array;
+      const p = probs.data as Float32Array | Float64Array;
       let total = 0;
       for (let r = 0; r < n; r++) {
         const row = r * vocab;
         let max = -Infinity;
         let arg = 0;
         for (let j = 0; j < vocab; j++) {
-          const v = bv ? (p[row + j] = p[row + j]! + bv[j]!) : p[row + j]!;
-          if (v > max) {
-            max = v;
+          if (z[row + j]! > max) {
+            max = z[row + j]!;
             arg = j;
           }
         }
         if (arg === targets[r]) correct++;
-        let sum = 0;
-        for (let j = 0; j < vocab; j++) sum += p[row + j] = Math.exp(p[row + j]! - max);
-        total += Math.log(sum) - Math.log(p[row + targets[r]!]!);
-        const inv = 1 / sum;
-        for (let j = 0; j < vocab; j++) p[row + j] = p[row + j]! * inv;
+        total += max - Math.log(p[row + arg]!) - z[row + targets[r]!]!;
       }
       const loss = Tensor.fromStorage(x.dtype === 'float64' ? Float64Array.of(total / n) : Float32Array.of(total / n), []);
-      return { output: loss, saved: { probs: logits, x, w } };
+      return { output: loss, saved: { probs, x, w } };
     },
     (g, { probs, x, w }) => {
-      const d = probs.data as Float32Array | Float64Array;
+      // (softmax − one-hot) · g / n into a fresh tensor: the saved probabilities stay as they
+      // are, so a second backward through the same graph gives the same gradients.
       const scale = g.item() / n;
-      for (let r = 0; r < n; r++) d[r * vocab + targets[r]!] = d[r * vocab + targets[r]!]! - 1;
-      for (let i = 0; i < d.length; i++) d[i] = d[i]! * scale;
-      const gradLogits = probs;
+      const gradLogits = probs.mul(scale);
+      const d = gradLogits.data as Float32Array | Float64Array;
+      for (let r = 0; r < n; r++) d[r * vocab + targets[r]!] = d[r * vocab + targets[r]!]! - scale;
       return [
         x.requiresGrad ? gradLogits.matmul(w) : null,
         w.requiresGrad ? gradLogits.transpose().matmul(x) : null,
