@@ -48,6 +48,7 @@ const OPS = {
   'i32.add': [0x6a],
   'i32.sub': [0x6b],
   'i32.mul': [0x6c],
+  'i32.eq': [0x46],
   'i32.ne': [0x47],
   'i32.gt_u': [0x4b],
   'i32.div_u': [0x6e],

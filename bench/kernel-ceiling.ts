@@ -33,6 +33,7 @@ function ceilingModule(fma: boolean): WebAssembly.Module {
       .i32(32768)
       .i32(K)
       .i32(NR * 4)
+      .i32(0) // start from 0, not from C
       .call(tile);
     f.get(0).i32(1).op('i32.sub').tee(0).brIf(0);
   });

@@ -123,6 +123,41 @@ test('fast gemm matches the reference on large shapes', () => {
   for (const shape of shapes) for (const T of DTYPES) expect(compare(fast, T, { ...base, ...shape })).toBeNull();
 });
 
+// A long k (> 4,096) is summed in k-blocks (kernels/cpu/gemm.ts, KC = 512 steps), each tile reloaded
+// from C between them. The plain kernel's arithmetic is a float multiply then a float add per
+// step, which JavaScript can replay exactly (Math.fround in float32): every entry must be the
+// bits of one pass over k in order, and the fused bias added once, after the last block.
+test('k-blocks continue each sum exactly: the plain kernel equals one sequential pass over a long k, bitwise, bias too', () => {
+  const before = threadInfo().fma;
+  setRelaxedSimd(false);
+  try {
+    for (const k of [4097, 4600, 5127])
+      for (const T of DTYPES) {
+        const round = T === Float32Array ? Math.fround : (x: number) => x;
+        const p: Case = { m: 9, n: 21, k, transA: k % 2 === 0, transB: true, aOff: 1, bOff: 2, cOff: 0, aPad: 0, bPad: 1, cPad: 0, seed: k };
+        const o = operands(T, p);
+        const bias = random(T, p.n, 5);
+        const [plain, fused] = [o.c.slice(), o.c.slice()];
+        call(fast, p, o, plain);
+        gemmBias(p.transA, p.transB, p.m, p.n, p.k, o.a, p.aOff, o.lda, o.b, p.bOff, o.ldb, fused, p.cOff, o.ldc, bias, 0);
+        for (let i = 0; i < p.m; i++)
+          for (let j = 0; j < p.n; j++) {
+            let sum = 0;
+            for (let q = 0; q < k; q++) {
+              const a = o.a[p.aOff + (p.transA ? q * o.lda + i : i * o.lda + q)]!;
+              const b = o.b[p.bOff + (p.transB ? j * o.ldb + q : q * o.ldb + j)]!;
+              sum = round(sum + round(a * b));
+            }
+            const at = p.cOff + i * o.ldc + j;
+            expect(Object.is(plain[at], sum), `${T.name} k=${k} c[${i}, ${j}]: ${plain[at]} vs ${sum}`).toBe(true);
+            if (T === Float32Array) expect(Object.is(fused[at], round(sum + bias[j]!)), `bias, k=${k} c[${i}, ${j}]`).toBe(true);
+          }
+      }
+  } finally {
+    setRelaxedSimd(before);
+  }
+});
+
 // The bias is added in the micro-kernel's epilogue, after the sum is rounded to the dtype:
 // bitwise the result of gemm followed by a separate add, on every path (wasm and tiny JS).
 test('gemmBias equals gemm followed by adding the bias to every row, bitwise', () => {

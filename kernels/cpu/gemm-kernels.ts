@@ -197,17 +197,37 @@ function packTaskFunc(t: Dtype, w: number, pack: number): Func {
 }
 
 /**
- * tile(a, b, c, k, ldc[, bias]): C[MR×NR] = Apanel · Bpanel over k steps (+ the NR bias
- * values at `bias`, added to every row before the store: the bias add of a linear layer,
- * fused into the epilogue). The A panel holds MR values per k step, the B panel NR values
- * per k step, and C rows are ldc bytes apart. The accumulators are locals, which start at 0.
+ * tile(a, b, c, k, ldc, load[, bias]): C[MR×NR] = Apanel · Bpanel over k steps, starting from
+ * 0, or with `load` from the tile C holds (a k-block after the first, gemmTaskFunc: the sums go
+ * on in the same order from the same float values, so the result is bitwise that of one pass).
+ * The bias variant then adds the NR values at `bias` (0: none) to every row before the store:
+ * the bias add of a linear layer, fused into the epilogue. The A panel holds MR values per
+ * k step, the B panel NR values per k step, and C rows are ldc bytes apart.
  */
 export function tileFunc(t: Dtype, fma: boolean, withBias: boolean): Func {
-  const f = new Func(withBias ? ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] : ['i32', 'i32', 'i32', 'i32', 'i32']);
-  const [a, b, c, kc, ldc, bias] = [0, 1, 2, 3, 4, 5];
+  const f = new Func(Array(withBias ? 7 : 6).fill('i32'));
+  const [a, b, c, kc, ldc, load, bias] = [0, 1, 2, 3, 4, 5, 6];
   const acc = Array.from({ length: MR }, () => Array.from({ length: NV }, () => f.local('v128')));
   const bv = Array.from({ length: NV }, () => f.local('v128'));
   const x = f.local('v128');
+  const row = f.local('i32');
+  /** Runs `each(r, i)` over the tile with `row` at C's row r. */
+  const overC = (each: (r: number, i: number) => void) => {
+    f.get(c).set(row);
+    for (let r = 0; r < MR; r++) {
+      for (let i = 0; i < NV; i++) each(r, i);
+      f.get(row).get(ldc).op('i32.add').set(row);
+    }
+  };
+  f.block(() => {
+    f.get(load).op('i32.eqz').brIf(0);
+    overC((r, i) =>
+      f
+        .get(row)
+        .mem('v128.load', 16 * i)
+        .set(acc[r]![i]!),
+    );
+  });
   f.loop(() => {
     bv.forEach((v, i) =>
       f
@@ -234,38 +254,39 @@ export function tileFunc(t: Dtype, fma: boolean, withBias: boolean): Func {
       .set(b);
     f.get(kc).i32(1).op('i32.sub').tee(kc).brIf(0);
   });
-  if (withBias) {
-    bv.forEach((v, i) =>
-      f
-        .get(bias)
-        .mem('v128.load', 16 * i)
-        .set(v),
-    );
-    for (let r = 0; r < MR; r++) acc[r]!.forEach((v, i) => f.get(v).get(bv[i]!).op(t.add).set(v));
-  }
-  for (let r = 0; r < MR; r++) {
-    acc[r]!.forEach((v, i) =>
-      f
-        .get(c)
-        .get(v)
-        .mem('v128.store', 16 * i),
-    );
-    f.get(c).get(ldc).op('i32.add').set(c);
-  }
+  if (withBias)
+    f.block(() => {
+      f.get(bias).op('i32.eqz').brIf(0);
+      bv.forEach((v, i) =>
+        f
+          .get(bias)
+          .mem('v128.load', 16 * i)
+          .set(v),
+      );
+      for (let r = 0; r < MR; r++) acc[r]!.forEach((v, i) => f.get(v).get(bv[i]!).op(t.add).set(v));
+    });
+  overC((r, i) =>
+    f
+      .get(row)
+      .get(acc[r]![i]!)
+      .mem('v128.store', 16 * i),
+  );
   return f;
 }
 
 /**
- * gemmTask(t, a, b, c, mTiles, nPanels, k, ldc, blockTiles, chunkPanels, rowBlocks, perItem,
+ * gemmTask(t, a, b, c, mTiles, nPanels, k, kc, ldc, blockTiles, chunkPanels, rowBlocks, perItem,
  * aItem, bItem, cItem[, bias]): task t of one product of a batch (itemize) computes the C
  * tiles of A panels [i0, i1) (row block t mod rowBlocks) times B panels [j0, j1) (column
- * chunk t div rowBlocks). B panels are the outer loop, so each is reused from L1 by every
- * A panel of the block, which stays in L2. The bias is the same for every product.
+ * chunk t div rowBlocks), kc steps of k at a time. Within a k-block, B panels are the outer
+ * loop, so each one's kc rows are reused from L1 by every A panel of the block, whose kc rows
+ * stay in L2; a later k-block carries on from the tiles C holds (tileFunc's `load`), and only
+ * the last adds the bias. The bias is the same for every product.
  */
 function gemmTaskFunc(t: Dtype, tile: number, withBias: boolean): Func {
-  const f = new Func(Array(withBias ? 16 : 15).fill('i32'));
-  const [task, a, b, c, mTiles, nPanels, k, ldc, blockTiles, chunkPanels, rowBlocks, perItem, aItem, bItem, cItem, bias] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  const f = new Func(Array(withBias ? 17 : 16).fill('i32'));
+  const [task, a, b, c, mTiles, nPanels, k, kc, ldc, blockTiles, chunkPanels, rowBlocks, perItem, aItem, bItem, cItem, bias] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
   ];
   itemize(f, task, perItem, [
     [a, aItem],
@@ -275,12 +296,15 @@ function gemmTaskFunc(t: Dtype, tile: number, withBias: boolean): Func {
   const NR = NV * lanes(t);
   const i0 = f.local('i32'),
     i1 = f.local('i32'),
+    j0 = f.local('i32'),
     j = f.local('i32'),
     j1 = f.local('i32'),
     i = f.local('i32');
   const aStride = f.local('i32'),
     bStride = f.local('i32'),
-    tmp = f.local('i32');
+    tmp = f.local('i32'),
+    p0 = f.local('i32'),
+    steps = f.local('i32');
   f.get(k)
     .i32(MR * t.bytes)
     .op('i32.mul')
@@ -292,36 +316,67 @@ function gemmTaskFunc(t: Dtype, tile: number, withBias: boolean): Func {
   f.get(task).get(rowBlocks).op('i32.rem_u').get(blockTiles).op('i32.mul').set(i0);
   f.get(i0).get(blockTiles).op('i32.add').set(tmp);
   minU(f, tmp, mTiles).set(i1);
-  f.get(task).get(rowBlocks).op('i32.div_u').get(chunkPanels).op('i32.mul').set(j);
-  f.get(j).get(chunkPanels).op('i32.add').set(tmp);
+  f.get(task).get(rowBlocks).op('i32.div_u').get(chunkPanels).op('i32.mul').set(j0);
+  f.get(j0).get(chunkPanels).op('i32.add').set(tmp);
   minU(f, tmp, nPanels).set(j1);
   f.loop(() => {
-    f.get(i0).set(i);
+    f.get(k).get(p0).op('i32.sub').set(steps);
+    minU(f, steps, kc).set(steps); // this k-block: min(kc, k − p0) steps
+    f.get(j0).set(j);
     f.loop(() => {
-      f.get(a).get(i).get(aStride).op('i32.mul').op('i32.add');
-      f.get(b).get(j).get(bStride).op('i32.mul').op('i32.add');
-      f.get(c)
-        .get(i)
-        .get(ldc)
-        .op('i32.mul')
-        .i32(MR)
-        .op('i32.mul')
-        .op('i32.add')
-        .get(j)
-        .i32(NR * t.bytes)
-        .op('i32.mul')
-        .op('i32.add');
-      f.get(k).get(ldc);
-      if (withBias)
-        f.get(bias)
+      f.get(i0).set(i);
+      f.loop(() => {
+        f.get(a)
+          .get(i)
+          .get(aStride)
+          .op('i32.mul')
+          .op('i32.add')
+          .get(p0)
+          .i32(MR * t.bytes)
+          .op('i32.mul')
+          .op('i32.add');
+        f.get(b)
+          .get(j)
+          .get(bStride)
+          .op('i32.mul')
+          .op('i32.add')
+          .get(p0)
+          .i32(NR * t.bytes)
+          .op('i32.mul')
+          .op('i32.add');
+        f.get(c)
+          .get(i)
+          .get(ldc)
+          .op('i32.mul')
+          .i32(MR)
+          .op('i32.mul')
+          .op('i32.add')
           .get(j)
           .i32(NR * t.bytes)
           .op('i32.mul')
-          .op('i32.add'); // this panel's NR bias values
-      f.call(tile);
-      f.get(i).i32(1).op('i32.add').tee(i).get(i1).op('i32.ne').brIf(0);
+          .op('i32.add');
+        f.get(steps).get(ldc).get(p0); // load C after the first k-block
+        if (withBias) {
+          // this panel's NR bias values, in the last k-block only (else 0: none)
+          f.get(bias)
+            .get(j)
+            .i32(NR * t.bytes)
+            .op('i32.mul')
+            .op('i32.add')
+            .i32(0)
+            .get(p0)
+            .get(steps)
+            .op('i32.add')
+            .get(k)
+            .op('i32.eq')
+            .op('select');
+        }
+        f.call(tile);
+        f.get(i).i32(1).op('i32.add').tee(i).get(i1).op('i32.ne').brIf(0);
+      });
+      f.get(j).i32(1).op('i32.add').tee(j).get(j1).op('i32.ne').brIf(0);
     });
-    f.get(j).i32(1).op('i32.add').tee(j).get(j1).op('i32.ne').brIf(0);
+    f.get(p0).get(steps).op('i32.add').tee(p0).get(k).op('i32.lt_u').brIf(0);
   });
   return f;
 }

@@ -6,8 +6,9 @@
 //    absorbed here, so A·B, A·Bᵀ and Aᵀ·B all reach the micro-kernel in one
 //    layout and run at the same speed.
 // 2. A WebAssembly SIMD micro-kernel (kernels/cpu/gemm-kernels.ts) keeps an MR×NR
-//    tile of C in registers and streams one A panel and one B panel through it, over the whole of k:
-//    each C tile is computed once and stored once (no zero-fill, no reload).
+//    tile of C in registers and streams one A panel and one B panel through it, over the
+//    whole of k, or over k-blocks of KC steps when k is long (the tile reloaded from C
+//    between them: the same sums in the same order); C is never zero-filled.
 //    With relaxed SIMD (feature-detected) each step is one fused multiply-add.
 // 3. Work is cut into tasks of (a block of A panels) × (a chunk of B panels)
 //    and spread over a pool of threads sharing the module's memory
@@ -21,6 +22,16 @@ import { F32, F64, lanes, MR, NV } from './gemm-kernels.ts';
 import { ensureBytes, HEAP_START, roundUp, wasmRuntime } from './wasm-runtime.ts';
 
 const BLOCK_BYTES = 192 * 1024; // a block of packed A panels that stays in L2 while B panels stream by
+/**
+ * A k longer than LONG_K is summed in k-blocks of KC steps (gemmTaskFunc): a B panel's KC rows
+ * (16 KiB: 8 × 512 float32, or 4 × 512 float64) then stay in L1 for every A panel of a block.
+ * Up to LONG_K a whole A panel and B panel fit in L2 and one pass is as fast or faster (each
+ * k-block stores and reloads the C tiles); beyond it they stream from memory: 307 × 30,522 ·
+ * 30,522 × 256 (an MLM head's dX) ran at 20–26 GFLOP/s in one pass, 31–46 in k-blocks (two
+ * threads, alternating runs).
+ */
+const LONG_K = 4096,
+  KC = 512;
 /**
  * Work a thread must get before a product is split. The caller never waits for a worker
  * that has not started (kernels/threads/pool.ts), so splitting costs only the wake-up
@@ -145,7 +156,8 @@ function wasmGemm(
   // Row blocks of A panels that fit BLOCK_BYTES; column chunks sized so that every thread
   // gets a few tasks over the whole batch (the split never changes a C tile's arithmetic,
   // only who runs it). Many small tasks balance the load when another process takes a core.
-  const blockTiles = Math.max(1, Math.min(mTiles, Math.floor(BLOCK_BYTES / (MR * k * B))));
+  const kc = k > LONG_K ? KC : k;
+  const blockTiles = Math.max(1, Math.min(mTiles, Math.floor(BLOCK_BYTES / (MR * kc * B))));
   const rowBlocks = Math.ceil(mTiles / blockTiles);
   const count = aOffs.length;
   const wantChunks = Math.max(1, Math.ceil((16 * pool.threadCount) / (rowBlocks * count)));
@@ -190,7 +202,7 @@ function wasmGemm(
     lap('pack B');
 
     const minTasks = Math.ceil(PARALLEL_MIN_MACS / (blockTiles * MR * chunkPanels * NR * k));
-    const args = [packedA * B, packedB * B, cAt * B, mTiles, nPanels, k, nPad * B, blockTiles, chunkPanels, rowBlocks];
+    const args = [packedA * B, packedB * B, cAt * B, mTiles, nPanels, k, kc, nPad * B, blockTiles, chunkPanels, rowBlocks];
     const items = [gemmPerItem, packASlot * B, packBSlot * B, cSlot * B];
     if (bias) pool.run(K.gemmBias, g * gemmPerItem, [...args, ...items, biasAt * B], minTasks);
     else pool.run(K.gemm, g * gemmPerItem, [...args, ...items], minTasks);
