@@ -1,5 +1,6 @@
 /**
- * `sparsegrad/node`: safetensors files and checkpoint folders on disk. Only this entry
+ * `sparsegrad/node`: safetensors files and checkpoint folders on disk, and Node 20's
+ * relaxed-SIMD flag for the GEMM's fused multiply-adds (`enableRelaxedSimd`). Only this entry
  * touches Node built-ins; the formats themselves (models/safetensors.ts,
  * models/checkpoint.ts) work on bytes, so the main entry still bundles for the browser.
  *
