@@ -12,13 +12,12 @@
 // Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W1, W2 or W2-SG)
 // Not a test: nothing here asserts a time. The timers add ≈ 1 µs per call (≈ 200 calls a step).
 import { pathToFileURL } from 'node:url';
-import { eye, Generator, randn, setThreads, threadsReady } from '../index.ts';
+import { Generator, randn, setThreads, threadsReady } from '../index.ts';
 import { Linear } from '../nn/linear.ts';
-import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { timeGemmPhases } from '../kernels/cpu/gemm.ts';
 import { BertLayer } from '../models/bert.ts';
-import { B3, F, H, H3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
+import { B3, F, H, H3, layerLoss, mlpLoss, S3, sparseGradLinear, sparseGradMlpLoss, T, trainingStep, W3_CONFIG } from './workloads.ts';
 
 /** Wraps every method of the active backend with a timer; returns the totals (ms, calls) by name, and a restore. */
 function timeKernels(): { totals: Map<string, [number, number]>; restore: () => void } {
@@ -66,17 +65,13 @@ function mlpStep(): () => void {
   return trainingStep([x, w1, b1, w2, b2], () => mlpLoss(x, w1, b1, w2, b2, g));
 }
 
-/** W2-SG: W2 with both linears converted to SparseGrad as bench/peers.ts converts them (row compaction, k = 7·(in + out), U, V = I). */
+/** W2-SG's step (bench/workloads.ts) on random inputs. */
 function sparseGradStep(): () => void {
   const gen = new Generator(11);
-  const linear = (inF: number, outF: number) => {
-    const l = new Linear(inF, outF, { generator: gen });
-    return new SparseGradLinear(l, eye(inF), eye(outF), { k: 7 * (H + F), rowCompaction: true });
-  };
-  const [sg1, sg2] = [linear(H, F), linear(F, H)];
+  const [sg1, sg2] = [sparseGradLinear(new Linear(H, F, { generator: gen })), sparseGradLinear(new Linear(F, H, { generator: gen }))];
   const x = randn([T, H], { generator: gen }).setRequiresGrad();
   const g = randn([T, H], { generator: gen });
-  return trainingStep([sg1, sg2, x], () => sg2.forward(sg1.forward(x).gelu()).mul(g).sum());
+  return trainingStep([sg1, sg2, x], () => sparseGradMlpLoss(x, sg1, sg2, g));
 }
 
 export async function main(): Promise<void> {

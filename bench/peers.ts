@@ -23,14 +23,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eye, Generator, randn, setThreads, tensor, type Tensor, threadInfo, threadsReady } from '../index.ts';
+import { Generator, randn, setThreads, tensor, type Tensor, threadInfo, threadsReady } from '../index.ts';
 import { Linear } from '../nn/linear.ts';
 import { Parameter } from '../nn/module.ts';
-import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
 import { configureEngine } from '../cli/engine.ts';
 import { capacityLine, parallelCapacity, type Capacity } from './kernel-ceiling.ts';
 import { BertLayer } from '../models/bert.ts';
-import { B3, F, F3, H, H3, HEADS3, layerLoss, mlpLoss, S3, T, trainingStep, W3_CONFIG } from './workloads.ts';
+import { B3, F, F3, H, H3, HEADS3, layerLoss, mlpLoss, S3, sparseGradLinear, sparseGradMlpLoss, T, trainingStep, W3_CONFIG } from './workloads.ts';
 
 // The engine as the command runs it: fused multiply-adds where this Node can have them (SPARSEGRAD_FMA=off: the plain kernel).
 configureEngine();
@@ -197,18 +196,16 @@ function sparsegrad(): Results {
     ),
   };
 
-  // SparseGrad's step at the same size (docs/METHOD.md): both linears converted, row
-  // compaction on, k = 7·(in + out) entries per weight. U, V = I: the transforms' GEMMs
-  // cost the same for any basis. Only sparsegrad runs it; the ratio is to its dense W2.
+  // SparseGrad's step at the same size (bench/workloads.ts): both linears converted. Only
+  // sparsegrad runs it; the ratio is to its dense W2.
   const dense = (w: string, b: string) => {
     const l = new Linear(get(w).shape[1]!, get(w).shape[0]!);
     l.weight = new Parameter(constant(w));
     l.bias = new Parameter(constant(b));
     return l;
   };
-  const sg1 = new SparseGradLinear(dense('w2.w1', 'w2.b1'), eye(H), eye(F), { k: 7 * (H + F), rowCompaction: true });
-  const sg2 = new SparseGradLinear(dense('w2.w2', 'w2.b2'), eye(F), eye(H), { k: 7 * (H + F), rowCompaction: true });
-  const sgStep = trainingStep([sg1, sg2, x], () => sg2.forward(sg1.forward(x).gelu()).mul(gout).sum());
+  const [sg1, sg2] = [sparseGradLinear(dense('w2.w1', 'w2.b1')), sparseGradLinear(dense('w2.w2', 'w2.b2'))];
+  const sgStep = trainingStep([sg1, sg2, x], () => sparseGradMlpLoss(x, sg1, sg2, gout));
   out['W2-SG'] = { ms: timeIt(sgStep), loss: sgStep().item(), grads: {} };
 
   const a = constant('w1.a');

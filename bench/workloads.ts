@@ -3,10 +3,14 @@
 // the same step:
 //   W2  BERT-base MLP, 128 tokens: y = gelu(x·W1ᵀ + b1)·W2ᵀ + b2, loss Σ y ⊙ G
 //   W3  a post-LN BERT encoder layer, hidden 256, 4 heads, FFN 1024, 8 × 128 tokens, loss Σ layer(x) ⊙ G
+//   W2-SG  W2 with both linears SparseGrad's
 // (W1, one matmul of W2's first shape, needs no code of its own.) Files that run when imported
 // (peers.ts) cannot be imported by another bench: hence this module.
+import { eye } from '../core/creation.ts';
 import { linear } from '../core/ops/linear.ts';
 import type { Tensor } from '../core/tensor.ts';
+import type { Linear } from '../nn/linear.ts';
+import { SparseGradLinear } from '../nn/sparsegrad/layer.ts';
 import type { BertLayer } from '../models/bert.ts';
 import type { BertConfig } from '../models/config.ts';
 
@@ -39,6 +43,17 @@ export const mlpLoss = (x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tenso
   linear(linear(x, w1, b1).gelu(), w2, b2)
     .mul(g)
     .sum();
+
+/**
+ * One of W2's linears as SparseGrad's (docs/METHOD.md): row compaction on, k = 7·(in + out)
+ * entries per weight. U, V = I: the rotations' GEMMs cost the same for any basis.
+ */
+export const sparseGradLinear = (l: Linear): SparseGradLinear =>
+  new SparseGradLinear(l, eye(l.inFeatures), eye(l.outFeatures), { k: 7 * (H + F), rowCompaction: true });
+
+/** W2-SG's loss: W2's with both linears SparseGrad's. */
+export const sparseGradMlpLoss = (x: Tensor, sg1: SparseGradLinear, sg2: SparseGradLinear, g: Tensor): Tensor =>
+  sg2.forward(sg1.forward(x).gelu()).mul(g).sum();
 
 /** W3's loss. */
 export const layerLoss = (layer: BertLayer, x: Tensor, g: Tensor): Tensor => layer.forward(x).mul(g).sum();
