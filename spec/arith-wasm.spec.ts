@@ -39,7 +39,7 @@ afterEach(() => vi.restoreAllMocks());
 
 test('two contiguous float32 runs, and a run with one value: bitwise the reference, every threading', () => {
   const arith = Object.values(wasmRuntime()!.arith).flatMap((k) => [k.arrays, k.scalar]);
-  const run = vi.spyOn(threadPool!, 'run');
+  const run = vi.spyOn(threadPool()!, 'run');
   fc.assert(
     fc.property(
       fc.record({

@@ -86,7 +86,7 @@ test('each module stays under the 4 KiB that Chromium compiles synchronously', (
 });
 
 test('exp of contiguous float32 and float64 past the threshold: bitwise the reference, every threading', () => {
-  const workerTasks = threadPool?.workerTasks ?? 0;
+  const workerTasks = threadPool()?.workerTasks ?? 0;
   fc.assert(
     fc.property(
       fc.record({
@@ -102,7 +102,7 @@ test('exp of contiguous float32 and float64 past the threshold: bitwise the refe
     ),
     { numRuns: 10 },
   );
-  if (threadPool?.parallel) expect(threadPool.workerTasks).toBeGreaterThan(workerTasks);
+  if (threadPool()?.parallel) expect(threadPool()!.workerTasks).toBeGreaterThan(workerTasks);
 });
 
 test('SiLU and its backward pass on contiguous float32 past the threshold: bitwise the reference, every threading', () => {

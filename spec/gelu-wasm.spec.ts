@@ -30,7 +30,7 @@ const sizes = fc.record({
 withTwoThreads();
 
 test('contiguous float32 past the threshold: bitwise the reference, 1 and 2 threads, all tasks on workers', () => {
-  const workerTasks = threadPool?.workerTasks ?? 0;
+  const workerTasks = threadPool()?.workerTasks ?? 0;
   fc.assert(
     fc.property(sizes, ({ n, xOff, gOff, seed }) => {
       const x = flat(values(n + xOff, seed), xOff, n);
@@ -39,7 +39,7 @@ test('contiguous float32 past the threshold: bitwise the reference, 1 and 2 thre
     }),
     { numRuns: 12 },
   );
-  if (threadPool?.parallel) expect(threadPool.workerTasks).toBeGreaterThan(workerTasks);
+  if (threadPool()?.parallel) expect(threadPool()!.workerTasks).toBeGreaterThan(workerTasks);
 });
 
 test('the table edge: every element beyond ±6√2 is recomputed in JavaScript, the others kept', () => {

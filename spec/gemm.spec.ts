@@ -218,7 +218,7 @@ test('the JS fallback, used without WebAssembly, matches the reference', async (
 // thread count. Here every task of the two-thread run goes to the worker (the caller only
 // waits), so a worker that computed anything differently would show.
 test('results do not depend on the thread count (bitwise), on all layouts and both dtypes', async () => {
-  const pool = threadPool!;
+  const pool = threadPool()!;
   expect(threadInfo().parallel).toBe(true); // Node ≥ 20 has shared memory and worker_threads
   const before = threadInfo().threads;
   setThreads(2);
@@ -369,11 +369,11 @@ test.for([true, false])('with fused multiply-adds %s: matches the reference, bit
       setThreads(1);
       call(fast, p, o, one);
       setThreads(2);
-      threadPool!.callerJoins = false;
+      threadPool()!.callerJoins = false;
       try {
         call(fast, p, o, two);
       } finally {
-        threadPool!.callerJoins = true;
+        threadPool()!.callerJoins = true;
       }
       expect(one.findIndex((x, i) => !Object.is(x, two[i]))).toBe(-1);
     }

@@ -78,7 +78,7 @@ const rowCases = {
 
 test('LayerNorm / RMSNorm forward over contiguous float32 rows: bitwise the JavaScript kernels, every threading', () => {
   const normRows = wasmRuntime()!.norm.normRows;
-  const run = vi.spyOn(threadPool!, 'run');
+  const run = vi.spyOn(threadPool()!, 'run');
   fc.assert(
     fc.property(fc.record({ ...rowCases, bias: fc.boolean(), special: fc.boolean() }), ({ len, seed, centered, weight, bias, special, orderSensitive }) => {
       const rows = Math.ceil(WASM_MAP_MIN / len) + (seed & 3);
@@ -97,7 +97,7 @@ test('the norm module stays under the 4 KiB that Chromium compiles synchronously
 
 test('their backward pass (dx by rows, dWeight and dBias by columns): bitwise the JavaScript loops, every threading', () => {
   const kernels = wasmRuntime()!.norm;
-  const run = vi.spyOn(threadPool!, 'run');
+  const run = vi.spyOn(threadPool()!, 'run');
   fc.assert(
     fc.property(
       fc.record({ ...rowCases, wanted: fc.tuple(fc.boolean(), fc.boolean(), fc.boolean()) }),
@@ -130,7 +130,7 @@ test('their backward pass (dx by rows, dWeight and dBias by columns): bitwise th
 
 test('a float32 sum over leading axes (a bias gradient) takes the column kernel: bitwise the loops, every threading', () => {
   const columnSums = wasmRuntime()!.norm.normColumnSums;
-  const run = vi.spyOn(threadPool!, 'run');
+  const run = vi.spyOn(threadPool()!, 'run');
   fc.assert(
     fc.property(
       fc.record({ cols: fc.integer({ min: 1, max: 300 }), lead: fc.integer({ min: 1, max: 3 }), seed: fc.integer(), orderSensitive: fc.boolean() }),

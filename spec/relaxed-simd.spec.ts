@@ -47,3 +47,40 @@ test('enableRelaxedSimd() turns on the fused kernels in a process started withou
   // Each sum of 90 products rounds at most 90 times in either order: within 2 · 90 · 2⁻⁵³ of Σ|a||b| of each other.
   expect(out.worst).toBeLessThanOrEqual(2 * 90 * 2 ** -53);
 });
+
+// The child counts the WebAssembly modules compiled on its main thread: none at import, one
+// build after settings made before the first product (enableRelaxedSimd, setThreads), and the
+// same number again for a rebuild (setRelaxedSimd(false) after the kernels ran).
+const lazyScript = `
+let compiled = 0;
+const Compile = WebAssembly.Module;
+WebAssembly.Module = class extends Compile { constructor(bytes) { super(bytes); compiled++; } };
+const { ones, setThreads, setRelaxedSimd, threadInfo } = await import('./index.ts');
+const { enableRelaxedSimd } = await import('./node.ts');
+const atImport = compiled;
+enableRelaxedSimd();
+setThreads(2);
+const beforeProduct = compiled;
+ones([8, 8]).matmul(ones([8, 8]));
+const firstBuild = compiled - beforeProduct;
+const { fma, threads } = threadInfo();
+setRelaxedSimd(false);
+console.log(JSON.stringify({ atImport, beforeProduct, firstBuild, rebuild: compiled - beforeProduct - firstBuild, fma, threads }));
+process.exit(0);
+`;
+
+test('importing compiles nothing; settings made before the first kernel runs cost no second build', () => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', lazyScript], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  expect(run.stderr).toBe('');
+  const out = JSON.parse(run.stdout) as Record<string, number | boolean>;
+  expect(out.atImport).toBe(0);
+  expect(out.beforeProduct).toBe(0);
+  expect(out.firstBuild).toBeGreaterThan(0);
+  expect(out.rebuild).toBe(out.firstBuild); // one build's worth each: the first product built once
+  expect(out.fma).toBe(true);
+  expect(out.threads).toBe(2);
+});

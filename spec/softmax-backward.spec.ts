@@ -75,7 +75,7 @@ test('the fused softmax / log-softmax VJP: bitwise the unfused ops, both dtypes,
 
 test('on large contiguous float32 rows the WebAssembly kernel gives bitwise the loop, every threading', () => {
   const kernel = wasmRuntime()!.exp.softmaxBackward;
-  const run = vi.spyOn(threadPool!, 'run');
+  const run = vi.spyOn(threadPool()!, 'run');
   fc.assert(
     fc.property(fc.record({ len: fc.integer({ min: 1, max: 200 }), seed: fc.integer(), special: fc.boolean() }), ({ len, seed, special }) => {
       const rows = Math.ceil(WASM_MAP_MIN / len) + (seed & 3);

@@ -50,11 +50,12 @@ export function withTwoThreads(): void {
 export function everyThreading(check: () => string | null, label = ''): void {
   for (const mode of ['one thread', 'two threads', 'workers only'] as const) {
     setThreads(mode === 'one thread' ? 1 : 2);
-    if (threadPool) threadPool.callerJoins = mode !== 'workers only';
+    const pool = threadPool();
+    if (pool) pool.callerJoins = mode !== 'workers only';
     try {
       expect(check(), `${mode}${label}`).toBeNull();
     } finally {
-      if (threadPool) threadPool.callerJoins = true;
+      if (pool) pool.callerJoins = true;
     }
   }
 }

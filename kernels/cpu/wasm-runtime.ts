@@ -88,7 +88,6 @@ function compile(relaxed: boolean): Wasm | undefined {
   ensureBytes(memory, HEAP_START);
   new Float64Array(memory.buffer, ERF_TABLE_AT, ERF_GRID.table.length).set(ERF_GRID.table);
   const pool = new ThreadPool(parts, memory);
-  pool.setThreads(defaultThreads());
   return { memory, pool, fma, f32: gemm.f32, f64: gemm.f64, gelu, exp: { ...exp, ...silu, ...softmax }, arith, gather, norm };
 }
 
@@ -108,14 +107,27 @@ export function ensureBytes(memory: WebAssembly.Memory, bytes: number): boolean 
   return true;
 }
 
+// The runtime is built on first use, not at import: importing the library compiles nothing and
+// starts no worker, and a setting made before the first kernel runs (setThreads,
+// setRelaxedSimd, or Node 20's enableRelaxedSimd) costs no rebuild.
+//
 // Fused multiply-adds wherever the engine validates relaxed SIMD (Node ≥ 22, Chromium ≥ 114,
 // Node 20 with --experimental-wasm-relaxed-simd): a GEMM's inner step is then one instruction
 // instead of two, ≈ 1.3× the plain kernel's speed. Results may differ in the last bits from an
 // engine without it; `setRelaxedSimd(false)` gives the plain kernel everywhere.
-let wasm = compile(true);
+let wasm: Wasm | undefined | null = null; // null: not built yet
+let wantFma = true;
+let wantThreads: number | undefined; // undefined: every core
 
-/** The runtime, or undefined where WebAssembly SIMD is missing (the kernels then use JavaScript). */
+function build(): Wasm | undefined {
+  const built = compile(wantFma);
+  built?.pool.setThreads(wantThreads ?? defaultThreads());
+  return built;
+}
+
+/** The runtime (built on the first call), or undefined where WebAssembly SIMD is missing (the kernels then use JavaScript). */
 export function wasmRuntime(): Wasm | undefined {
+  if (wasm === null) wasm = build();
   return wasm;
 }
 
@@ -133,11 +145,14 @@ export function wasmRuntime(): Wasm | undefined {
  */
 export function setThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new ValueError(`setThreads(): the thread count must be a positive integer, got ${n}`);
+  wantThreads = n;
   wasm?.pool.setThreads(n);
 }
 
 /** The pool behind the GEMM (undefined without WebAssembly SIMD): for tests and benchmarks. */
-export let threadPool: ThreadPool | undefined = wasm?.pool;
+export function threadPool(): ThreadPool | undefined {
+  return wasmRuntime()?.pool;
+}
 
 /**
  * Turn relaxed-SIMD fused multiply-adds in the GEMM on or off. On by default wherever the
@@ -145,8 +160,9 @@ export let threadPool: ThreadPool | undefined = wasm?.pool;
  * --experimental-wasm-relaxed-simd, or `enableRelaxedSimd()` from `sparsegrad/node`). A fused
  * multiply-add rounds once where a multiply and an add round twice, so results may differ in
  * the last bits from an engine without it; turn it off to get the same bits on every engine.
- * Results never depend on the thread count, either way. Rebuilds the kernels and their thread
- * pool; returns whether FMA is now in use (false where the engine lacks relaxed SIMD).
+ * Results never depend on the thread count, either way. Called before the first kernel runs, it
+ * only chooses how they will be built; after, it rebuilds them and their thread pool. Returns
+ * whether FMA is (or will be) in use: false where the engine lacks relaxed SIMD.
  *
  * @example
  * ```ts
@@ -155,13 +171,16 @@ export let threadPool: ThreadPool | undefined = wasm?.pool;
  * ```
  */
 export function setRelaxedSimd(on: boolean): boolean {
+  if (wasm === null) {
+    // Not built yet: the first kernel builds it so.
+    wantFma = on;
+    return on && hasSimd() && hasRelaxedSimd();
+  }
   if (!wasm || wasm.fma === on || (on && !hasRelaxedSimd())) return wasm?.fma ?? false;
-  const threads = wasm.pool.threadCount;
+  wantFma = on;
   wasm.pool.shutdown();
-  wasm = compile(on)!;
-  wasm.pool.setThreads(threads);
-  threadPool = wasm.pool;
-  return wasm.fma;
+  wasm = build();
+  return wasm!.fma;
 }
 
 /**
@@ -176,9 +195,10 @@ export function setRelaxedSimd(on: boolean): boolean {
  * ```
  */
 export function threadInfo(): { threads: number; readyWorkers: number; parallel: boolean; fma: boolean; workerTasks: number } {
-  if (!wasm) return { threads: 1, readyWorkers: 0, parallel: false, fma: false, workerTasks: 0 };
-  const { pool } = wasm;
-  return { threads: pool.threadCount, readyWorkers: pool.readyWorkers, parallel: pool.parallel, fma: wasm.fma, workerTasks: pool.workerTasks };
+  const runtime = wasmRuntime();
+  if (!runtime) return { threads: 1, readyWorkers: 0, parallel: false, fma: false, workerTasks: 0 };
+  const { pool } = runtime;
+  return { threads: pool.threadCount, readyWorkers: pool.readyWorkers, parallel: pool.parallel, fma: runtime.fma, workerTasks: pool.workerTasks };
 }
 
 /**
@@ -193,5 +213,5 @@ export function threadInfo(): { threads: number; readyWorkers: number; parallel:
  * ```
  */
 export async function threadsReady(): Promise<void> {
-  await wasm?.pool.ready();
+  await wasmRuntime()?.pool.ready();
 }
