@@ -60,6 +60,23 @@ shapes.forEach((s, i) => {
   );
 });
 
+// The three shapes of one layer, interleaved: each round times every shape in turn, so a
+// change in the machine's load reaches all three alike (mitata times one shape after
+// another, and on a shared machine a busy minute lands on one of them). Medians of 8 rounds.
+const rounds: number[][] = shapes.slice(0, 3).map(() => []);
+for (let round = 0; round < 8; round++)
+  shapes.slice(0, 3).forEach((s, i) => {
+    for (let w = 0; w < 2; w++) s.run(fast);
+    const t0 = performance.now();
+    for (let r = 0; r < 10; r++) s.run(fast);
+    rounds[i]!.push(((performance.now() - t0) / 10) * 1e6);
+  });
+const medians = rounds.map((ns) => ns.sort((a, b) => a - b)[ns.length >> 1]!);
+console.log(
+  `\ninterleaved, ${threadInfo().threads} thread(s), median of 8 rounds (GFLOP/s); slowest ÷ fastest ${(Math.max(...medians) / Math.min(...medians)).toFixed(2)}`,
+);
+shapes.slice(0, 3).forEach((s, i) => console.log(`${s.name.padEnd(32)}${gflops(s.flops, medians[i]!).padStart(10)}`));
+
 // Thread scaling: the same three shapes on 1 thread and on every core (results are
 // bitwise the same; spec/gemm.spec.ts). On a shared machine the second column moves
 // with the other jobs' load, so the load average is printed with it.
