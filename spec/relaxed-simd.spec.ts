@@ -10,6 +10,17 @@ import { expect, test } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
 
+/** Runs `script` in a fresh Node process as a user's script runs (no flags), and parses the JSON it prints. */
+function runFresh(script: string): unknown {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout);
+}
+
 // The child multiplies 70×90 · 90×50 in float64 and reports, per entry, its distance from a
 // plain loop over the magnitude Σ|a||b| that bounds both roundings' error.
 const script = `
@@ -33,13 +44,7 @@ process.exit(0);
 `;
 
 test('enableRelaxedSimd() turns on the fused kernels in a process started without the flag; products still match', () => {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  expect(run.stderr).toBe('');
-  const out = JSON.parse(run.stdout) as { before: boolean; enabled: boolean; fma: boolean; worst: number };
+  const out = runFresh(script) as { before: boolean; enabled: boolean; fma: boolean; worst: number };
   // Node ≥ 22 has relaxed SIMD without the flag; Node 20 needs the call.
   if (Number(process.versions.node.split('.')[0]) < 22) expect(out.before).toBe(false);
   expect(out.enabled).toBe(true);
@@ -70,13 +75,7 @@ process.exit(0);
 `;
 
 test('importing compiles nothing; settings made before the first kernel runs cost no second build', () => {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', lazyScript], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  expect(run.stderr).toBe('');
-  const out = JSON.parse(run.stdout) as Record<string, number | boolean>;
+  const out = runFresh(lazyScript) as Record<string, number | boolean>;
   expect(out.atImport).toBe(0);
   expect(out.beforeProduct).toBe(0);
   expect(out.firstBuild).toBeGreaterThan(0);
