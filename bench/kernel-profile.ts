@@ -2,17 +2,26 @@
 // method wrapped in a timer: the W3 step that bench/peers.ts times against its peers (a
 // post-LN BERT encoder layer, hidden 256, 4 heads, FFN 1024, 8 × 128 tokens, forward and
 // backward; bench/workloads.ts), with WORKLOAD=W2 its BERT-base MLP step (128 tokens,
-// 768 → 3072 → 768, GELU), with WORKLOAD=W2-SG that step with both linears SparseGrad's, or
-// with WORKLOAD=W1 that step's first matmul alone. Prints ms per
+// 768 → 3072 → 768, GELU), with WORKLOAD=W2-SG that step with both linears SparseGrad's,
+// with WORKLOAD=W1 that step's first matmul alone, or with WORKLOAD=PRETRAIN bert-small's
+// whole pretraining step as `sparsegrad pretrain --size small --nsp` takes it (16 × 128
+// tokens, masked LM + next sentence, gradient clipping and AdamW included). Prints ms per
 // step for each kernel (GEMMs are `matmul` and `linear`; `allocate` is the outputs' storage),
 // the calls per step, what the step spends outside the kernels (autograd, views, the
 // JavaScript between them), and the wasm GEMMs' time by phase: copying operands in and C out
 // (on the calling thread), packing, the micro-kernel (on every thread).
 //
-// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W1, W2 or W2-SG)
+// Run with: npm run bench -- kernel-profile      (THREADS=1 for one thread; STEPS=N, default 20; WORKLOAD=W1, W2, W2-SG or PRETRAIN)
 // Not a test: nothing here asserts a time. The timers add ≈ 1 µs per call (≈ 200 calls a step).
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { maskBatch } from '../cli/pretrain/mlm.ts';
+import { pretrainingLoss } from '../cli/pretrain/nsp.ts';
+import { parameterGroups } from '../cli/pretrain/run.ts';
 import { Generator, randn, setThreads, threadsReady } from '../index.ts';
+import { BertForPreTraining } from '../models/bert.ts';
+import { bertConfig } from '../models/config.ts';
+import { adamW, clipGradNorm, Optimizer } from '../optim/index.ts';
 import { Linear } from '../nn/linear.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { timeGemmPhases } from '../kernels/cpu/gemm.ts';
@@ -74,14 +83,42 @@ function sparseGradStep(): () => void {
   return trainingStep([sg1, sg2, x], () => sparseGradMlpLoss(x, sg1, sg2, g));
 }
 
+/**
+ * PRETRAIN: bert-small's pretraining step on random word pieces (its cost does not depend on
+ * which): sixteen 128-token sentence pairs masked as `sparsegrad pretrain` masks them, the
+ * masked-LM and next-sentence losses, backward, clipping at norm 1 and AdamW, no dropout.
+ */
+function pretrainStep(): () => void {
+  const gen = new Generator(0);
+  const config = bertConfig(JSON.parse(readFileSync(new URL('../cli/pretrained/bert-small/config.json', import.meta.url), 'utf8')));
+  const model = new BertForPreTraining({ ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, { generator: gen });
+  model.train();
+  const optimizer = new Optimizer(parameterGroups(model, 0.01), { rule: adamW, lr: 1e-4, betas: [0.9, 0.98], eps: 1e-6 });
+  const params = optimizer.paramGroups.flatMap((group) => group.params);
+  const [cls, sep, pad, mask, firstWord] = [101, 102, 0, 103, 999];
+  const masking = { maskId: mask, specialIds: new Set([cls, sep, pad]), randomLow: firstWord, randomHigh: config.vocab_size };
+  return () => {
+    const pairs = Array.from({ length: 16 }, () =>
+      Int32Array.from({ length: 128 }, (_, i) => (i === 0 ? cls : i === 63 || i === 127 ? sep : gen.integer(firstWord, config.vocab_size))),
+    );
+    const segments = pairs.map((pair) => Int32Array.from(pair, (_, i) => (i < 64 ? 0 : 1)));
+    const batch = maskBatch(pairs, 128, pad, gen, masking, segments);
+    const nextSentenceLabels = Int32Array.from(pairs, () => gen.integer(0, 2));
+    optimizer.zeroGrad();
+    pretrainingLoss(model, { ...batch, nextSentenceLabels }).loss.backward();
+    clipGradNorm(params, 1);
+    optimizer.step();
+  };
+}
+
 export async function main(): Promise<void> {
   const threads = Number(process.env.THREADS ?? 0);
   if (threads > 0) setThreads(threads);
   await threadsReady();
   const steps = Number(process.env.STEPS ?? 20);
   const workload = process.env.WORKLOAD ?? 'W3';
-  const makers = { W1: matmulStep, W2: mlpStep, W3: layerStep, 'W2-SG': sparseGradStep } as Record<string, () => () => void>;
-  if (!makers[workload]) throw new Error(`kernel-profile: WORKLOAD must be W1, W2, W3 or W2-SG, got ${workload}`);
+  const makers = { W1: matmulStep, W2: mlpStep, W3: layerStep, 'W2-SG': sparseGradStep, PRETRAIN: pretrainStep } as Record<string, () => () => void>;
+  if (!makers[workload]) throw new Error(`kernel-profile: WORKLOAD must be W1, W2, W3, W2-SG or PRETRAIN, got ${workload}`);
   const step = makers[workload]();
   for (let i = 0; i < 3; i++) step(); // warm-up: compiled tiers, grown memory
   const { totals, restore } = timeKernels();
