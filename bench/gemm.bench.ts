@@ -63,9 +63,10 @@ shapes.forEach((s, i) => {
 // The three shapes of one layer, interleaved: each round times every shape in turn, so a
 // change in the machine's load reaches all three alike (mitata times one shape after
 // another, and on a shared machine a busy minute lands on one of them). Medians of 8 rounds.
-const rounds: number[][] = shapes.slice(0, 3).map(() => []);
+const layerShapes = shapes.slice(0, 3);
+const rounds: number[][] = layerShapes.map(() => []);
 for (let round = 0; round < 8; round++)
-  shapes.slice(0, 3).forEach((s, i) => {
+  layerShapes.forEach((s, i) => {
     for (let w = 0; w < 2; w++) s.run(fast);
     const t0 = performance.now();
     for (let r = 0; r < 10; r++) s.run(fast);
@@ -75,7 +76,7 @@ const medians = rounds.map((ns) => ns.sort((a, b) => a - b)[ns.length >> 1]!);
 console.log(
   `\ninterleaved, ${threadInfo().threads} thread(s), median of 8 rounds (GFLOP/s); slowest ÷ fastest ${(Math.max(...medians) / Math.min(...medians)).toFixed(2)}`,
 );
-shapes.slice(0, 3).forEach((s, i) => console.log(`${s.name.padEnd(32)}${gflops(s.flops, medians[i]!).padStart(10)}`));
+layerShapes.forEach((s, i) => console.log(`${s.name.padEnd(32)}${gflops(s.flops, medians[i]!).padStart(10)}`));
 
 // Thread scaling: the same three shapes on 1 thread and on every core (results are
 // bitwise the same; spec/gemm.spec.ts). On a shared machine the second column moves
@@ -83,7 +84,7 @@ shapes.slice(0, 3).forEach((s, i) => console.log(`${s.name.padEnd(32)}${gflops(s
 const { loadavg } = await import('node:os');
 const all = threadInfo().threads;
 const scaling: string[] = [];
-for (const s of shapes.slice(0, 3)) {
+for (const s of layerShapes) {
   const at = async (n: number) => {
     setThreads(n);
     return (await measure(() => s.run(fast), { min_samples: 10 })).p50;

@@ -15,13 +15,14 @@
 // Not a test: nothing here asserts a time. The timers add ≈ 1 µs per call (≈ 200 calls a step).
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { maskBatch } from '../cli/pretrain/mlm.ts';
+import { bertMasking, maskBatch } from '../cli/pretrain/mlm.ts';
 import { pretrainingLoss } from '../cli/pretrain/nsp.ts';
-import { parameterGroups } from '../cli/pretrain/run.ts';
+import { pretrainingOptimizer } from '../cli/pretrain/run.ts';
 import { Generator, randn, setThreads, threadsReady } from '../index.ts';
 import { BertForPreTraining } from '../models/bert.ts';
 import { bertConfig } from '../models/config.ts';
-import { adamW, clipGradNorm, Optimizer } from '../optim/index.ts';
+import { clipGradNorm } from '../optim/index.ts';
+import { BertTokenizer } from '../models/tokenizers/index.ts';
 import { Linear } from '../nn/linear.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { timeGemmPhases } from '../kernels/cpu/gemm.ts';
@@ -90,16 +91,18 @@ function sparseGradStep(): () => void {
  */
 function pretrainStep(): () => void {
   const gen = new Generator(0);
-  const config = bertConfig(JSON.parse(readFileSync(new URL('../cli/pretrained/bert-small/config.json', import.meta.url), 'utf8')));
+  const folder = (file: string) => readFileSync(new URL(`../cli/pretrained/bert-small/${file}`, import.meta.url), 'utf8');
+  const config = bertConfig(JSON.parse(folder('config.json')));
+  const tokenizer = new BertTokenizer(folder('vocab.txt'));
+  const masking = bertMasking(tokenizer);
   const model = new BertForPreTraining({ ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, { generator: gen });
   model.train();
-  const optimizer = new Optimizer(parameterGroups(model, 0.01), { rule: adamW, lr: 1e-4, betas: [0.9, 0.98], eps: 1e-6 });
+  const optimizer = pretrainingOptimizer(model, 1e-4);
   const params = optimizer.paramGroups.flatMap((group) => group.params);
-  const [cls, sep, pad, mask, firstWord] = [101, 102, 0, 103, 999];
-  const masking = { maskId: mask, specialIds: new Set([cls, sep, pad]), randomLow: firstWord, randomHigh: config.vocab_size };
+  const { clsId: cls, sepId: sep, padId: pad } = tokenizer;
   return () => {
     const pairs = Array.from({ length: 16 }, () =>
-      Int32Array.from({ length: 128 }, (_, i) => (i === 0 ? cls : i === 63 || i === 127 ? sep : gen.integer(firstWord, config.vocab_size))),
+      Int32Array.from({ length: 128 }, (_, i) => (i === 0 ? cls : i === 63 || i === 127 ? sep : gen.integer(masking.randomLow, masking.randomHigh))),
     );
     const segments = pairs.map((pair) => Int32Array.from(pair, (_, i) => (i < 64 ? 0 : 1)));
     const batch = maskBatch(pairs, 128, pad, gen, masking, segments);

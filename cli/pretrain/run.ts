@@ -187,6 +187,16 @@ export function initWeights(model: Module, std: number, generator: Generator): v
   });
 }
 
+/** The pretraining AdamW: BERT's groups (below), β 0.9/0.98, ε 1e-6 and weight decay 0.01 unless `options` say otherwise. */
+export function pretrainingOptimizer(model: Module, lr: number, options: Pick<TrainOptions, 'weightDecay' | 'betas' | 'eps'> = {}): Optimizer {
+  return new Optimizer(parameterGroups(model, options.weightDecay ?? 0.01), {
+    rule: adamW,
+    lr,
+    betas: options.betas ?? [0.9, 0.98],
+    eps: options.eps ?? 1e-6,
+  });
+}
+
 /** AdamW groups as in BERT/HF: weight decay on matrices (and embeddings), none on biases and norm weights. */
 export function parameterGroups(model: Module, weightDecay: number) {
   const decay: Tensor[] = [];
@@ -249,12 +259,7 @@ export async function train<B>(task: PretrainTask<B>, options: TrainOptions): Pr
   const model = task.model;
   model.train();
 
-  const optimizer = new Optimizer(parameterGroups(model, options.weightDecay ?? 0.01), {
-    rule: adamW,
-    lr,
-    betas: options.betas ?? [0.9, 0.98],
-    eps: options.eps ?? 1e-6,
-  });
+  const optimizer = pretrainingOptimizer(model, lr, options);
   const scheduler = new LRScheduler(optimizer, linear({ warmupSteps, totalSteps: steps }));
 
   let step = 0;
