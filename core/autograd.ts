@@ -12,7 +12,7 @@ import { AutogradError } from '../base/errors.ts';
 import { formatShape, sameShape } from '../base/shape.ts';
 import type { TensorStorage } from '../kernels/storage.ts';
 import { madeMark, madeSince } from './ownership.ts';
-import { addGrads, type Grad, SparseCoo } from './sparse.ts';
+import { addGradInto, addGrads, type Grad, SparseCoo } from './sparse.ts';
 import type { Tensor } from './tensor.ts';
 
 /** A VJP: gradient of the output in, one gradient (or null: no contribution) per input out. */
@@ -227,7 +227,8 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
   // hold it now: those waiting in `pending` and those a leaf took without a copy. A gradient
   // the engine has finished with (passed to its VJP, or copied into a .grad) lets go of it.
   // A leaf takes its gradient without a copy only when that gradient is its storage's only
-  // holder, the storage was made during this pass, and no hook saw it.
+  // holder, the storage was made during this pass, and no hook saw it; by the same proof a
+  // second gradient for one tensor is added into its first in place (route).
   const mark = madeMark();
   // Neither may keep a storage alive that the walk has let go of (its gradients would then all
   // live until the walk ends): a count that drops to 0 is deleted, and hooks' storages are weak.
@@ -244,20 +245,22 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
   };
   const route = (target: Tensor, g: Grad) => {
     const previous = pending.get(target);
+    // A second gradient for the same tensor is added into the first where the walk owns it:
+    // the same values as a new sum, without a buffer of the tensor's size per extra consumer.
+    if (previous !== undefined && !(previous instanceof SparseCoo) && ownedByWalk(previous) && addGradInto(previous, g)) return;
     if (previous !== undefined) hold(previous, -1);
     const sum = previous === undefined ? g : addGrads(previous, g); // a new tensor: g is only read
     hold(sum, 1);
     pending.set(target, sum);
   };
-  const ownedBy = (t: Tensor, g: Grad): boolean =>
-    t.isLeaf &&
-    !(g instanceof SparseCoo) &&
+  const ownedByWalk = (g: Tensor): boolean =>
     holders.get(g.storage) === 1 &&
     !seenByHook.has(g.storage) &&
     madeSince(g.storage, mark) &&
     g.offset === 0 &&
     g.numel === g.storage.length &&
     g.isContiguous();
+  const ownedBy = (t: Tensor, g: Grad): boolean => t.isLeaf && !(g instanceof SparseCoo) && ownedByWalk(g);
 
   roots.forEach((r, i) => route(r, seeds[i]!));
   const results = new Map<Tensor, Grad>();
@@ -290,7 +293,9 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
           route(target, input);
         }
       }
-      if (!owned) hold(routed, -1); // done with it: only copies of it, or its VJP's results, live on
+      // Done with it unless it lives on as a leaf's .grad or as grad()'s result (then nothing
+      // that shares its storage may be summed into in place): only copies and VJP results go on.
+      if (!owned && !targets?.has(t)) hold(routed, -1);
     }
     return results;
   });

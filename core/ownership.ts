@@ -19,6 +19,14 @@
  *    leaf is a leaf (a retained non-leaf's gradient flows on into its VJP).
  *
  * Anything not proven so is copied, as before.
+ *
+ * The same proof lets the walk sum in place: when a tensor's gradient arrives in parts (a
+ * tied embedding's lookup and output head, both branches of a residual), the second part is
+ * added into the first if the walk owns the first by rules 1–3, instead of into a new buffer
+ * of the tensor's size (core/sparse.ts, addGradInto). A gradient returned by `grad()` or kept
+ * as a leaf's `.grad` stays held, so nothing that shares its storage is summed into. Both
+ * rules trust a VJP not to keep the gradient it is given (the built-in ones do not; a
+ * `customVjp` backward that needs it later must keep a copy).
  */
 import type { TensorStorage } from '../kernels/storage.ts';
 

@@ -12,6 +12,8 @@
 import { allocate, type FloatStorage, isFloat, type DType } from '../base/dtype.ts';
 import { DTypeError, ShapeError, ValueError } from '../base/errors.ts';
 import { formatShape, numel, sameShape, type Shape } from '../base/shape.ts';
+import { getBackend } from '../kernels/backend.ts';
+import { viewOf } from './ops/util.ts';
 import { Tensor } from './tensor.ts';
 
 export type Grad = Tensor | SparseCoo;
@@ -134,9 +136,33 @@ export function addGrads(a: Grad, b: Grad): Grad {
   return a.add(b);
 }
 
+/**
+ * a += b in place, the same values `addGrads(a, b)` would return: for a gradient the engine
+ * has proven nobody else holds (core/ownership.ts), so the sum of a tensor's gradients
+ * from several consumers (a tied embedding's lookup and output head, a residual's two
+ * branches) needs no new buffer of the table's size. `a` must be contiguous and span its
+ * whole storage (the caller checks); false when the dtypes differ (nothing written).
+ * Internal to the engine (core/autograd.ts): a user's tensors are never written this way.
+ */
+export function addGradInto(a: Tensor, b: Grad): boolean {
+  if (!sameShape(a.shape, b.shape)) {
+    throw new ShapeError(`cannot accumulate gradients of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+  if (a.dtype !== b.dtype) return false;
+  if (b instanceof SparseCoo) scatterValues(a.data as FloatStorage, b);
+  // The kernel reads each element of a before it writes it (every backend's elementwise contract).
+  else getBackend().binary('add', viewOf(a), viewOf(b), a.storage.data);
+  a.storage.version++;
+  return true;
+}
+
+/** data[index] += value for each stored entry, in storage order (duplicates add up). */
+function scatterValues(data: FloatStorage, sparse: SparseCoo): void {
+  for (let i = 0; i < sparse.nnz; i++) data[sparse.indices[i]!]! += sparse.values[i]!;
+}
+
 function addSparseToDense(dense: Tensor, sparse: SparseCoo): Tensor {
   const out = dense.contiguous().clone();
-  const data = out.data as FloatStorage;
-  for (let i = 0; i < sparse.nnz; i++) data[sparse.indices[i]!]! += sparse.values[i]!;
+  scatterValues(out.data as FloatStorage, sparse);
   return out;
 }

@@ -5,9 +5,10 @@
  * between a retained non-leaf and its leaf, hooks that keep what they see, a gradient the
  * user gave — by checking that no leaf's `.grad` shares storage with anything the test can
  * reach; and that the copy is really skipped where it may be (else the rule would be moot).
+ * The same for summing in place a tensor's gradient parts (a tied table, a residual).
  */
 import { describe, expect, test } from 'vitest';
-import { Generator, linear, randn, SparseCoo, tensor, type Tensor, type Grad } from '../index.ts';
+import { Generator, grad, linear, randn, SparseCoo, tensor, type Tensor, type Grad } from '../index.ts';
 import { getBackend } from '../kernels/backend.ts';
 import { read } from './read.ts';
 
@@ -104,6 +105,19 @@ const CATALOGUE: Record<string, () => Built> = {
     s.backward();
     return { leaves: [x, y], reachable: [s] };
   },
+  'a tied table: looked up, then its transpose as the output head (summed in place)': () => {
+    const table = leaf([6, 3]);
+    const hidden = table.indexSelect(0, tensor([4, 1, 4], { dtype: 'int32' }));
+    const logits = hidden.matmul(table.transpose(0, 1));
+    logits.mul(logits).sum().backward();
+    return { leaves: [table], reachable: [hidden, logits] };
+  },
+  'a residual: x feeds a branch and the sum (summed in place)': () => {
+    const [x, w] = [leaf([4, 3]), leaf([3, 3])];
+    const h = x.matmul(w).tanh().add(x);
+    h.mul(h).sum().backward();
+    return { leaves: [x, w], reachable: [h] };
+  },
   'an embedding looked up twice (indexSelect: gradients scattered onto fresh zeros)': () => {
     const table = leaf([6, 3]);
     const ids = tensor([4, 1, 4], { dtype: 'int32' });
@@ -128,6 +142,23 @@ function copiesDuring(f: () => void): number {
     backend.copy = copy;
   }
   return copies;
+}
+
+/** The lengths of the storages the backend allocates during f. */
+function allocationsDuring(f: () => void): number[] {
+  const backend = getBackend();
+  const allocate = backend.allocate;
+  const sizes: number[] = [];
+  backend.allocate = (...args) => {
+    sizes.push(args[1]);
+    return allocate.apply(backend, args);
+  };
+  try {
+    f();
+  } finally {
+    backend.allocate = allocate;
+  }
+  return sizes;
 }
 
 const storageOf = (g: Grad | null): unknown => (g instanceof SparseCoo ? g : (g?.storage ?? null));
@@ -161,6 +192,38 @@ describe('gradient ownership', () => {
     expect(w.grad).not.toBe(first);
     expect(read(first)).toEqual(firstValues);
     expect(read(w.grad as Tensor)).toEqual(firstValues.map((v) => v + v));
+  });
+
+  test('grad() of a tensor whose gradient also flows on: the result is not summed into later', () => {
+    // h's gradient is returned, and reshape's VJP passes that same storage on to a, which
+    // then gets a second part (from a.sum()): summed in place, it would change h's result.
+    const x = leaf([2, 3]);
+    const a = x.mul(3);
+    const h = a.reshape([6]);
+    const out = h
+      .mul(tensor([1, 2, 3, 4, 5, 6]))
+      .sum()
+      .add(a.sum());
+    const [gh, gx] = grad([out], [h, x]) as [Tensor, Tensor];
+    expect(read(gh)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(read(gx)).toEqual([6, 9, 12, 15, 18, 21]);
+  });
+
+  test('a tied table’s two gradient parts are summed into the first, not into a third buffer', () => {
+    // The output head's dW (a fresh GEMM output) arrives first, the lookup's scatter second;
+    // adding one into the other in place saves a table-sized buffer (30522 × 256 for BERT's).
+    const table = leaf([50, 4]);
+    const ids = tensor([7, 3, 7], { dtype: 'int32' });
+    // Each part on its own (the other use of the table held constant), then their sum.
+    const fixed = table.detach();
+    const [lookup, head] = [fixed.clone().setRequiresGrad(), fixed.clone().setRequiresGrad()];
+    const [lookupPart] = grad([lookup.indexSelect(0, ids).matmul(fixed.transpose(0, 1)).sum()], [lookup]) as [Tensor];
+    const [headPart] = grad([fixed.indexSelect(0, ids).matmul(head.transpose(0, 1)).sum()], [head]) as [Tensor];
+    const expected = read(lookupPart.add(headPart));
+    const loss = table.indexSelect(0, ids).matmul(table.transpose(0, 1)).sum();
+    const sizes = allocationsDuring(() => loss.backward());
+    expect(sizes.filter((n) => n === table.numel)).toHaveLength(2);
+    expect(read(table.grad as Tensor)).toEqual(expected);
   });
 
   test('fresh gradients are taken without a copy', () => {
