@@ -283,8 +283,12 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIn
   return record('CrossEntropyBackward', output, [logits], (g) => {
     const share = reduction === 'mean' ? g.div(count) : g;
     const w = where(valid, share, 0).unsqueeze(1); // [N, 1]
-    const d = logp.exp().mul(w); // fresh and contiguous: the scatter adds into it
-    getBackend().scatterAdd(d.data as FloatStorage, d.shape, 1, viewOf(index), viewOf(w.neg()));
+    // softmax · w, multiplied into the exponentials' own fresh buffer (the same rounding as
+    // .mul(w)): one [N, C] buffer instead of two, a vocabulary's worth of memory per row.
+    const d = logp.exp();
+    const backend = getBackend();
+    backend.binary('mul', viewOf(d), broadcastView(w, d.shape), d.storage.data);
+    backend.scatterAdd(d.data as FloatStorage, d.shape, 1, viewOf(index), viewOf(w.neg()));
     return [d];
   });
 }
