@@ -9,7 +9,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { Generator, grad, linear, randn, SparseCoo, tensor, type Tensor, type Grad } from '../index.ts';
-import { getBackend } from '../kernels/backend.ts';
+import { type Backend, getBackend } from '../kernels/backend.ts';
 import { read } from './read.ts';
 
 interface Built {
@@ -127,39 +127,28 @@ const CATALOGUE: Record<string, () => Built> = {
   },
 };
 
-/** How many times the backend's copy kernel runs during f. */
-function copiesDuring(f: () => void): number {
+/** The arguments of every call of the backend's `method` during f. */
+function callsDuring<K extends 'copy' | 'allocate'>(method: K, f: () => void): Parameters<Backend[K]>[] {
   const backend = getBackend();
-  const copy = backend.copy;
-  let copies = 0;
-  backend.copy = (...args) => {
-    copies++;
-    return copy.apply(backend, args);
-  };
+  const original = backend[method];
+  const calls: Parameters<Backend[K]>[] = [];
+  backend[method] = ((...args: Parameters<Backend[K]>) => {
+    calls.push(args);
+    return (original as (...a: Parameters<Backend[K]>) => unknown).apply(backend, args);
+  }) as Backend[K];
   try {
     f();
   } finally {
-    backend.copy = copy;
+    backend[method] = original;
   }
-  return copies;
+  return calls;
 }
 
+/** How many times the backend's copy kernel runs during f. */
+const copiesDuring = (f: () => void): number => callsDuring('copy', f).length;
+
 /** The lengths of the storages the backend allocates during f. */
-function allocationsDuring(f: () => void): number[] {
-  const backend = getBackend();
-  const allocate = backend.allocate;
-  const sizes: number[] = [];
-  backend.allocate = (...args) => {
-    sizes.push(args[1]);
-    return allocate.apply(backend, args);
-  };
-  try {
-    f();
-  } finally {
-    backend.allocate = allocate;
-  }
-  return sizes;
-}
+const allocationsDuring = (f: () => void): number[] => callsDuring('allocate', f).map((args) => args[1]);
 
 const storageOf = (g: Grad | null): unknown => (g instanceof SparseCoo ? g : (g?.storage ?? null));
 
