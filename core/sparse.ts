@@ -141,17 +141,20 @@ export function addGrads(a: Grad, b: Grad): Grad {
  * has proven nobody else holds (core/ownership.ts), so the sum of a tensor's gradients
  * from several consumers (a tied embedding's lookup and output head, a residual's two
  * branches) needs no new buffer of the table's size. `a` must be contiguous and span its
- * whole storage (the caller checks); false when the dtypes differ (nothing written).
+ * whole storage (the caller checks); false when the dtypes differ or a's values are on a
+ * device (nothing written).
  * Internal to the engine (core/autograd.ts): a user's tensors are never written this way.
  */
 export function addGradInto(a: Tensor, b: Grad): boolean {
   if (!sameShape(a.shape, b.shape)) {
     throw new ShapeError(`cannot accumulate gradients of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
-  if (a.dtype !== b.dtype) return false;
+  const backend = getBackend();
+  // Device-resident values would be downloaded to be written here: sum into a new tensor.
+  if (a.dtype !== b.dtype || backend.isResident?.(a.storage)) return false;
   if (b instanceof SparseCoo) scatterValues(a.data as FloatStorage, b);
   // The kernel reads each element of a before it writes it (every backend's elementwise contract).
-  else getBackend().binary('add', viewOf(a), viewOf(b), a.storage.data);
+  else backend.binary('add', viewOf(a), viewOf(b), a.storage.data);
   a.storage.version++;
   return true;
 }

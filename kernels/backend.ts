@@ -36,6 +36,12 @@ export interface Backend {
    * `storage` on the view and reads `data` lazily, so values already on its device stay there.
    */
   view(storage: TensorStorage, shape: Shape, strides: readonly number[], offset: number): View;
+  /**
+   * Optional: whether `storage`'s values are on the device now, so that reading its `data`
+   * would download them. The core writes a kernel's result into storage that already holds
+   * values (a gradient summed in place) only where this is false; CPU backends omit it.
+   */
+  isResident?(storage: TensorStorage): boolean;
   /** out = f(x) elementwise; p, q are the op's scalar parameters. */
   unary(op: UnaryOp, x: View, out: Storage, p: number, q: number): void;
   /** out = g · f'(x): the VJP of a unary op, fused so backward makes one pass. */

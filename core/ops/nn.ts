@@ -285,9 +285,11 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: { ignoreIn
     const w = where(valid, share, 0).unsqueeze(1); // [N, 1]
     // softmax · w, multiplied into the exponentials' own fresh buffer (the same rounding as
     // .mul(w)): one [N, C] buffer instead of two, a vocabulary's worth of memory per row.
-    const d = logp.exp();
+    // (A device backend's exponentials stay on the device for an ordinary product.)
     const backend = getBackend();
-    backend.binary('mul', viewOf(d), broadcastView(w, d.shape), d.storage.data);
+    let d = logp.exp();
+    if (backend.isResident?.(d.storage)) d = d.mul(w);
+    else backend.binary('mul', viewOf(d), broadcastView(w, d.shape), d.storage.data);
     backend.scatterAdd(d.data as FloatStorage, d.shape, 1, viewOf(index), viewOf(w.neg()));
     return [d];
   });
