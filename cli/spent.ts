@@ -13,7 +13,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { LoadReport } from './report/html.ts';
+import type { LoadReport } from './report/data.ts';
 
 export interface Spent {
   wallSeconds: number;

@@ -7,7 +7,8 @@
  */
 import { resolve } from 'node:path';
 import { portablePath } from '../paths.ts';
-import { sweepChoice, type ReportData } from '../report/html.ts';
+import { sweepChoice } from '../report/sweep-table.ts';
+import type { ReportData } from '../report/data.ts';
 import type { EncodedTask } from '../train/encode.ts';
 import { pretrainingSummary } from '../weights-identity.ts';
 import { formatLrs } from './profiles.ts';

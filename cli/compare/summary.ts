@@ -9,7 +9,7 @@
 import { mergeConcentration } from '../concentration.ts';
 import { METHOD_LABELS, type MethodName } from '../methods.ts';
 import { meanStd, pairedBootstrap } from '../metrics.ts';
-import type { Difference, MethodRow, ReportData } from '../report/html.ts';
+import type { Difference, MethodRow, ReportData } from '../report/data.ts';
 import type { RunResult } from '../train/result.ts';
 
 /** Every runs' concentration measurements (SparseGrad, one per seed), pooled; null when none was measured. */

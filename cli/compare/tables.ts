@@ -8,7 +8,7 @@
  */
 import { METHOD_LABELS } from '../methods.ts';
 import { formatBytes, formatCount, formatDifference, formatPercent, type MeanStd } from '../metrics.ts';
-import { baselineRows, type Difference, type LoadReport, type MethodRow } from '../report/html.ts';
+import { baselineRows, type Difference, type LoadReport, type MethodRow } from '../report/data.ts';
 import type { Baselines } from './tasks.ts';
 
 const COMMON = ['method', 'trainable params', 'MLP k/layer', 'grad + opt state', 'held (exact)', 'peak RSS', 'ms/step'];

@@ -10,7 +10,7 @@ import { loadClassificationTask, type ClassificationTask } from '../data/tasks.t
 import { checkPretrainingOverlap } from '../pretrain/task-text.ts';
 import { readFolderTokenizer } from '../../node/pretrained.ts';
 import { CliError } from '../args.ts';
-import type { ReportData } from '../report/html.ts';
+import type { ReportData } from '../report/data.ts';
 import { classificationBaselines } from '../baselines.ts';
 import { encodeClassification, type EncodedTask } from '../train/encode.ts';
 import { loadEncodedTask } from '../commands/finetune.ts';

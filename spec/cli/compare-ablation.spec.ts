@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { pairedBootstrap } from '../../cli/metrics.ts';
-import type { ReportData } from '../../cli/report/html.ts';
+import type { ReportData } from '../../cli/report/data.ts';
 import type { RunResult } from '../../cli/train/result.ts';
 import type { BertConfig } from '../../models/config.ts';
 import { cli, makeTinyBert } from './helpers.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { LM_LR, LM_LR_SMALL, LM_PROFILES, LR, LR_SMALL, PROFILES } from '../../cli/compare/profiles.ts';
 import { weightsDigest } from '../../cli/weights-identity.ts';
-import type { ReportData } from '../../cli/report/html.ts';
+import type { ReportData } from '../../cli/report/data.ts';
 import { cli } from './helpers.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'sparsegrad-compare-defaults-'));

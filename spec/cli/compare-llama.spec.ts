@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEFAULT_LLAMA } from '../../cli/paths.ts';
 import type { SweepSummary } from '../../cli/commands/sweep.ts';
-import type { ReportData } from '../../cli/report/html.ts';
+import type { ReportData } from '../../cli/report/data.ts';
 import type { RunResult } from '../../cli/train/result.ts';
 import { Generator } from '../../core/random.ts';
 import { llamaConfig } from '../../models/config.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { BertConfig } from '../../models/config.ts';
 import { pairedBootstrap } from '../../cli/metrics.ts';
-import type { ReportData } from '../../cli/report/html.ts';
+import type { ReportData } from '../../cli/report/data.ts';
 import { cli, makeTinyBert } from './helpers.ts';
 import { parseXml } from './xml.ts';
 

@@ -4,7 +4,8 @@
  * flagged; bar charts whose labels never cross a bar.
  */
 import { describe, expect, test } from 'vitest';
-import { findings, type Difference, type MethodRow, type ReportData } from '../../cli/report/html.ts';
+import { findings } from '../../cli/report/findings.ts';
+import type { Difference, MethodRow, ReportData } from '../../cli/report/data.ts';
 import { barChart } from '../../cli/report/svg.ts';
 
 const mean = (m: number, n: number) => ({ mean: m, std: 0.01, n });

@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { mergeLoad, spentBefore, spentSince } from '../../cli/spent.ts';
-import type { LoadReport } from '../../cli/report/html.ts';
+import type { LoadReport } from '../../cli/report/data.ts';
 
 const cores = availableParallelism();
 const dir = mkdtempSync(join(tmpdir(), 'sparsegrad-spent-'));

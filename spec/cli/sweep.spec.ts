@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parseLrs, summarizeSweep, sweepMarkdown, type SweepSummary } from '../../cli/commands/sweep.ts';
-import type { MethodRow, ReportData } from '../../cli/report/html.ts';
+import type { MethodRow, ReportData } from '../../cli/report/data.ts';
 import { weightsDigest } from '../../cli/weights-identity.ts';
 import { cli, makeTinyBert } from './helpers.ts';
 
