@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { addGrads, DTypeError, Generator, SparseCoo, ShapeError, Tensor, tensor, topK, ValueError, type TopKMode } from '../index.ts';
+import { addGrads, DTypeError, Generator, randn, SparseCoo, ShapeError, Tensor, tensor, topK, ValueError, type TopKMode } from '../index.ts';
+import { addGradInto } from '../core/sparse.ts';
 import { kthLargest } from '../core/topk.ts';
 import { read } from './read.ts';
 
@@ -298,6 +299,39 @@ describe('addGrads: accumulation rules', () => {
     expect(() => addGrads(new SparseCoo([5], new Int32Array(0), new Float64Array(0)), new SparseCoo([6], new Int32Array(0), new Float64Array(0)))).toThrow(
       ShapeError,
     );
+  });
+});
+
+describe('addGradInto: the in-place sum the backward walk uses', () => {
+  // Large enough for the WebAssembly kernels (kernels/cpu/wasm-map.ts: 16,384 elements and up),
+  // which copy the operands in and the sum out while the sum's storage is also an operand.
+  for (const n of [7, 20_000, 100_003]) {
+    test(`${n} elements: a + b in place, bitwise addGrads, dense and sparse`, () => {
+      const g = new Generator(n);
+      for (const dtype of ['float32', 'float64'] as const) {
+        const a = randn([n], { generator: g, dtype });
+        const dense = randn([n], { generator: g, dtype });
+        const indices = Int32Array.from({ length: Math.ceil(n / 3) }, (_, i) => 3 * i);
+        const draw = () => g.normal();
+        const values = dtype === 'float32' ? Float32Array.from(indices, draw) : Float64Array.from(indices, draw);
+        const sparse = new SparseCoo([n], indices, values);
+        for (const b of [dense, sparse]) {
+          const expected = read(addGrads(a, b) as Tensor);
+          const into = a.clone();
+          const version = into.storage.version;
+          expect(addGradInto(into, b)).toBe(true);
+          expectBitwise(read(into), expected, `${dtype} ${b instanceof SparseCoo ? 'sparse' : 'dense'}`);
+          expect(into.storage.version).toBe(version + 1);
+        }
+      }
+    });
+  }
+
+  test('refuses another dtype (nothing written) and another shape (ShapeError)', () => {
+    const a = tensor([1, 2, 3]);
+    expect(addGradInto(a, tensor([1, 1, 1], { dtype: 'float64' }))).toBe(false);
+    expect(read(a)).toEqual([1, 2, 3]);
+    expect(() => addGradInto(a, tensor([1, 1]))).toThrow(ShapeError);
   });
 });
 
