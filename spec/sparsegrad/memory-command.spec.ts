@@ -5,16 +5,9 @@
  * not fit), and the command end to end on a small config.
  */
 import { describe, expect, test } from 'vitest';
-import {
-  analyticMemory,
-  bertSpec,
-  leastSentence,
-  llamaMlpSpec,
-  measuredMemory,
-  MEMORY_ROWS,
-  memoryTable,
-  type MemorySettings,
-} from '../../cli/commands/memory.ts';
+import { analyticMemory, measuredMemory, MEMORY_ROWS, type MemorySettings } from '../../cli/memory/accounting.ts';
+import { bertSpec, llamaMlpSpec } from '../../cli/memory/models.ts';
+import { leastSentence, memoryTable } from '../../cli/memory/table.ts';
 import { main } from '../../cli/main.ts';
 import { bertConfig } from '../../models/config.ts';
 
