@@ -153,7 +153,7 @@ export function addGradInto(a: Tensor, b: Grad): boolean {
   // Device-resident values would be downloaded to be written here: sum into a new tensor.
   if (a.dtype !== b.dtype || backend.isResident?.(a.storage)) return false;
   if (b instanceof SparseCoo) scatterValues(a.data as FloatStorage, b);
-  // The kernel reads each element of a before it writes it (every backend's elementwise contract).
+  // Backend.binary allows out to be the storage a reads (kernels/backend.ts).
   else backend.binary('add', viewOf(a), viewOf(b), a.storage.data);
   a.storage.version++;
   return true;

@@ -46,7 +46,11 @@ export interface Backend {
   unary(op: UnaryOp, x: View, out: Storage, p: number, q: number): void;
   /** out = g · f'(x): the VJP of a unary op, fused so backward makes one pass. */
   unaryBackward(op: UnaryOp, x: View, g: View, out: Storage, p: number, q: number): void;
-  /** out = a ∘ b; both views already broadcast to out's shape (stride 0 on broadcast axes). */
+  /**
+   * out = a ∘ b; both views already broadcast to out's shape (stride 0 on broadcast axes).
+   * `out` may be the storage a reads, contiguous and whole (a gradient summed in place): each
+   * element of a is read before that element of out is written.
+   */
   binary(op: BinaryOp, a: View, b: View, out: Storage): void;
   /** out = cond ? a : b, all three broadcast to out's shape. */
   where(cond: View, a: View, b: View, out: Storage): void;
