@@ -247,20 +247,21 @@ function runBackward(roots: readonly Tensor[], seeds: readonly Tensor[], options
     const previous = pending.get(target);
     // A second gradient for the same tensor is added into the first where the walk owns it:
     // the same values as a new sum, without a buffer of the tensor's size per extra consumer.
-    if (previous !== undefined && !(previous instanceof SparseCoo) && ownedByWalk(previous) && addGradInto(previous, g)) return;
+    if (previous !== undefined && ownedByWalk(previous) && addGradInto(previous, g)) return;
     if (previous !== undefined) hold(previous, -1);
     const sum = previous === undefined ? g : addGrads(previous, g); // a new tensor: g is only read
     hold(sum, 1);
     pending.set(target, sum);
   };
-  const ownedByWalk = (g: Tensor): boolean =>
+  const ownedByWalk = (g: Grad): g is Tensor =>
+    !(g instanceof SparseCoo) &&
     holders.get(g.storage) === 1 &&
     !seenByHook.has(g.storage) &&
     madeSince(g.storage, mark) &&
     g.offset === 0 &&
     g.numel === g.storage.length &&
     g.isContiguous();
-  const ownedBy = (t: Tensor, g: Grad): boolean => t.isLeaf && !(g instanceof SparseCoo) && ownedByWalk(g);
+  const ownedBy = (t: Tensor, g: Grad): boolean => t.isLeaf && ownedByWalk(g);
 
   roots.forEach((r, i) => route(r, seeds[i]!));
   const results = new Map<Tensor, Grad>();

@@ -119,9 +119,7 @@ export class SparseCoo {
  * ```
  */
 export function addGrads(a: Grad, b: Grad): Grad {
-  if (!sameShape(a.shape, b.shape)) {
-    throw new ShapeError(`cannot accumulate gradients of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  }
+  checkSameShape(a, b);
   if (a instanceof SparseCoo && b instanceof SparseCoo) {
     const indices = new Int32Array(a.nnz + b.nnz);
     indices.set(a.indices);
@@ -146,9 +144,7 @@ export function addGrads(a: Grad, b: Grad): Grad {
  * Internal to the engine (core/autograd.ts): a user's tensors are never written this way.
  */
 export function addGradInto(a: Tensor, b: Grad): boolean {
-  if (!sameShape(a.shape, b.shape)) {
-    throw new ShapeError(`cannot accumulate gradients of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  }
+  checkSameShape(a, b);
   const backend = getBackend();
   // Device-resident values would be downloaded to be written here: sum into a new tensor.
   if (a.dtype !== b.dtype || backend.isResident?.(a.storage)) return false;
@@ -157,6 +153,13 @@ export function addGradInto(a: Tensor, b: Grad): boolean {
   else backend.binary('add', viewOf(a), viewOf(b), a.storage.data);
   a.storage.version++;
   return true;
+}
+
+/** Two gradients of one tensor have its shape; anything else is an engine or hook bug. */
+function checkSameShape(a: Grad, b: Grad): void {
+  if (!sameShape(a.shape, b.shape)) {
+    throw new ShapeError(`cannot accumulate gradients of shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
 }
 
 /** data[index] += value for each stored entry, in storage order (duplicates add up). */
