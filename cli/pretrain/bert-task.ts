@@ -16,7 +16,7 @@ import { bertVocabText, sentences } from './corpus.ts';
 import { bertMasking, encoderInputs, maskBatch, type MlmBatch, mlmLoss, type PackedUnit, packUnits, unitSequence } from './mlm.ts';
 import { nextSentenceLoss, type PretrainingBatch, pretrainingLoss, sentencePair } from './nsp.ts';
 import { initWeights, NextSentenceTally, type PretrainTask } from './run.ts';
-import { type Built, type BuildArgs, documents, EpochOrder, evaluateAll, spread, unigramBaseline } from './task-kit.ts';
+import { batches, type Built, type BuildArgs, documents, EpochOrder, evaluateAll, spread, unigramBaseline } from './task-kit.ts';
 
 /** Seeds the held-out masks (2: what seed 0's runs, the shipped models, always used). */
 const HELD_OUT_MASK_SEED = 2;
@@ -60,7 +60,7 @@ export async function buildBert(args: BuildArgs): Promise<Built<MlmBatch>> {
   const evalSeqs = spread(heldOutSeqs, args.evalSequences);
   // The held-out masks are drawn once, from their own generator with a fixed seed: every
   // evaluation of every run (any --seed, any phase of a continued run) sees the same inputs.
-  const evalBatches = Array.from({ length: Math.ceil(evalSeqs.length / 32) }, (_, i) => evalSeqs.slice(32 * i, 32 * i + 32));
+  const evalBatches = batches(evalSeqs, 32);
   const evalGenerator = new Generator(HELD_OUT_MASK_SEED);
   const evalMasked = evalBatches.map((b) => maskBatch(b, args.seqLength, tokenizer.padId, evalGenerator, masking));
   const common = {
@@ -91,9 +91,7 @@ export async function buildBert(args: BuildArgs): Promise<Built<MlmBatch>> {
       Array.from({ length: heldOutUnits.length }, (_, i) => i),
       args.evalSequences,
     );
-    const evalPairs = Array.from({ length: Math.ceil(evalPairIndices.length / 32) }, (_, i) =>
-      pairBatch(heldOutUnits, evalPairIndices.slice(32 * i, 32 * i + 32), heldOutPairGenerator, heldOutPairGenerator),
-    );
+    const evalPairs = batches(evalPairIndices, 32).map((indices) => pairBatch(heldOutUnits, indices, heldOutPairGenerator, heldOutPairGenerator));
     const pairGenerator = new Generator(args.seed + 3);
     task = {
       ...common,

@@ -12,7 +12,7 @@ import { ARCHITECTURES } from './architectures.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from './clm.ts';
 import { llamaTokenizerJson } from './corpus.ts';
 import { initWeights, type PretrainTask } from './run.ts';
-import { type Built, type BuildArgs, documents, EpochOrder, evaluateAll, spread, unigramBaseline } from './task-kit.ts';
+import { batches, type Built, type BuildArgs, documents, EpochOrder, evaluateAll, spread, unigramBaseline } from './task-kit.ts';
 
 export async function buildLlama(args: BuildArgs): Promise<Built<ReturnType<typeof clmBatch>>> {
   const shipped = { ...ARCHITECTURES.llama[args.size ?? 'mini'], ...(args.config ?? {}) };
@@ -42,7 +42,7 @@ export async function buildLlama(args: BuildArgs): Promise<Built<ReturnType<type
   initWeights(model, (shipped.initializer_range as number | undefined) ?? 0.02, modelGenerator);
   const order = new EpochOrder(trainWindows.length, args.seed);
   const evalWindows = spread(heldOutWindows, args.evalSequences);
-  const evalBatches = Array.from({ length: Math.ceil(evalWindows.length / 8) }, (_, i) => clmBatch(evalWindows.slice(8 * i, 8 * i + 8)));
+  const evalBatches = batches(evalWindows, 8).map((w) => clmBatch(w));
   const task: PretrainTask<ReturnType<typeof clmBatch>> = {
     model,
     nextBatch: () => clmBatch(order.take(args.batchSize).map((i) => trainWindows[i]!)),

@@ -35,6 +35,11 @@ export function unigramBaseline(counts: Float64Array, targets: ArrayLike<number>
   return { loss, perplexity: Math.exp(loss), accuracy: hits / targets.length };
 }
 
+/** `items` cut into consecutive batches of `size` (the last one shorter): held-out evaluation batches. */
+export function batches<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(size * i, size * i + size));
+}
+
 /** `n` items evenly spread over `items` (all of them when there are fewer). */
 export function spread<T>(items: readonly T[], n: number): T[] {
   if (items.length <= n) return [...items];
