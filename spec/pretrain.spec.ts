@@ -21,6 +21,7 @@ import { loadBertClassifier } from '../cli/methods.ts';
 import { readFolderWeights } from '../node/pretrained.ts';
 import { pretrainCommand, type PretrainArgs } from '../cli/commands/pretrain.ts';
 import { BERT_SMALL, DEFAULTS, LLAMA_SMALL } from '../cli/pretrain/architectures.ts';
+import { buildBert } from '../cli/pretrain/bert-task.ts';
 import { clmBatch, clmLoss, documentStream, tokenWindows } from '../cli/pretrain/clm.ts';
 import { bertVocabText, loadSotu, sentences, splitAddresses } from '../cli/pretrain/corpus.ts';
 import { bertMasking, maskBatch, mlmLoss, type PackedUnit, packSequences, type MaskingOptions } from '../cli/pretrain/mlm.ts';
@@ -340,6 +341,28 @@ function tinyBert(out: string, extra: Partial<PretrainArgs> = {}): PretrainArgs 
     ...extra,
   };
 }
+
+describe('--mask-rate', () => {
+  test('training sequences get that share of their real tokens chosen; the held-out masks, and so the evaluation, stay those of 15 %', async () => {
+    const args = { ...tinyBert(join(scratch, 'mask-rate')), seed: 5, batchSize: 8, seqLength: 32, dropout: 0, evalSequences: 8 };
+    const plain = await buildBert(args);
+    const half = await buildBert({ ...args, maskRate: 0.5 });
+    for (const [built, rate] of [
+      [plain, 0.15],
+      [half, 0.5],
+    ] as const) {
+      const batch = built.task.nextBatch();
+      const mask = batch.attentionMask.toTypedArray() as Int32Array;
+      for (let row = 0; row < 8; row++) {
+        const real = mask.subarray(row * 32, (row + 1) * 32).reduce((n, m) => n + m, 0) - 2; // less [CLS] and [SEP]
+        const chosen = [...batch.positions].filter((p) => Math.floor(p / 32) === row).length;
+        expect(chosen).toBe(Math.max(1, Math.round(rate * real)));
+      }
+    }
+    // Same seed, so the same initial weights: equal evaluations mean equal held-out inputs.
+    expect(half.task.evaluate()).toEqual(plain.task.evaluate());
+  });
+});
 
 describe('the small architectures (--size small)', () => {
   test('BERT-small is 4 layers × 256 with FFN 1024, LLaMa-small 4 × 256 with grouped-query attention; each fits 25 MB as F16', () => {

@@ -74,6 +74,12 @@ export interface PretrainArgs {
    * two-way head trained beside masked LM), which is what trains the [CLS] vector.
    */
   nsp?: boolean;
+  /**
+   * BERT: the share of each training sequence's tokens chosen for prediction (default 0.15,
+   * the original recipe). The held-out masks stay at 0.15 whatever this is, so held-out
+   * numbers of runs with different rates compare.
+   */
+  maskRate?: number;
   /** Held-out sequences evaluated (default BERT 512, LLaMa 96). */
   evalSequences?: number;
   /** Architecture overrides (HF config field names), e.g. a tiny model for tests. */
@@ -179,6 +185,13 @@ const pretrainFlags = {
   checkpointEvery: { type: 'int', min: 0, default: 100, help: 'steps between checkpoints in <out>/checkpoint (0: none)' },
   resume: { type: 'boolean', default: true, help: 'continue from <out>/checkpoint when present (--no-resume starts over)' },
   nsp: { type: 'boolean', default: false, help: 'BERT: also train next-sentence prediction (BertForPreTraining: sentence pairs, pooler, [CLS])' },
+  maskRate: {
+    type: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 1,
+    help: 'BERT: share of each training sequence chosen for prediction (held-out masks stay at 0.15) (default: 0.15)',
+  },
   corpus: {
     type: 'choice',
     choices: ['sotu', 'all'],
@@ -228,6 +241,7 @@ export async function pretrainCommand(input: PretrainArgs | readonly string[]): 
     resume: flags.resume,
     init: flags.init,
     nsp: flags.nsp,
+    maskRate: flags.maskRate,
     corpus: flags.corpus as PretrainCorpus,
   });
   return 0;
@@ -281,6 +295,7 @@ async function pretrain(args: PretrainArgs): Promise<PretrainSummary> {
     // A checkpoint of a run from another starting point or objective is refused rather than resumed.
     ...(previous ? { init: { steps: previous.steps, seconds: previous.seconds } } : {}),
     ...(args.nsp ? { nsp: true } : {}),
+    ...(args.maskRate !== undefined ? { maskRate: args.maskRate } : {}),
   };
   const result = await train(built.task as PretrainTask<unknown>, {
     steps,

@@ -46,6 +46,9 @@ export async function buildBert(args: BuildArgs): Promise<Built<MlmBatch>> {
   const heldOutSeqs = heldOutUnits.map((u) => unitSequence(u, tokenizer.clsId, tokenizer.sepId));
   if (trainSeqs.length === 0 || heldOutSeqs.length === 0) throw new ValueError('pretrain: no training or held-out sequences');
   const masking = bertMasking(tokenizer);
+  // Training may choose more tokens per sequence (--mask-rate); the held-out masks below keep
+  // the original 15 %, so every run is scored on the same inputs.
+  const trainMasking = args.maskRate === undefined ? masking : { ...masking, probability: args.maskRate };
   const counts = new Float64Array(config.vocab_size);
   let trainTokens = 0;
   for (const s of trainSeqs) for (const id of s) if (!masking.specialIds.has(id)) counts[id]!++, trainTokens++;
@@ -74,14 +77,14 @@ export async function buildBert(args: BuildArgs): Promise<Built<MlmBatch>> {
     // drawn once with fixed seeds; the held-out masked-token numbers stay on the plain
     // sequences above, comparable with a masked-LM-only run.
     const pair = (unitList: readonly PackedUnit[], i: number, g: Generator) => sentencePair(unitList, i, args.seqLength, tokenizer.clsId, tokenizer.sepId, g);
-    const pairBatch = (unitList: readonly PackedUnit[], indices: readonly number[], g: Generator, masks: Generator): PretrainingBatch => {
+    const pairBatch = (unitList: readonly PackedUnit[], indices: readonly number[], g: Generator, masks: Generator, how = masking): PretrainingBatch => {
       const pairs = indices.map((i) => pair(unitList, i, g));
       const batch = maskBatch(
         pairs.map((p) => p.ids),
         args.seqLength,
         tokenizer.padId,
         masks,
-        masking,
+        how,
         pairs.map((p) => p.types),
       );
       return { ...batch, nextSentenceLabels: Int32Array.from(pairs, (p) => p.label) };
@@ -95,7 +98,7 @@ export async function buildBert(args: BuildArgs): Promise<Built<MlmBatch>> {
     const pairGenerator = new Generator(args.seed + 3);
     task = {
       ...common,
-      nextBatch: () => pairBatch(trainUnits, order.take(args.batchSize), pairGenerator, maskGenerator),
+      nextBatch: () => pairBatch(trainUnits, order.take(args.batchSize), pairGenerator, maskGenerator, trainMasking),
       loss: (batch) => pretrainingLoss(model, batch as PretrainingBatch),
       evaluate: () => {
         const masked = evaluateAll(evalMasked.map((b) => () => mlmLoss(model, b)));
@@ -120,7 +123,7 @@ export async function buildBert(args: BuildArgs): Promise<Built<MlmBatch>> {
           args.seqLength,
           tokenizer.padId,
           maskGenerator,
-          masking,
+          trainMasking,
         ),
       loss: (batch) => mlmLoss(model, batch),
       evaluate: () => evaluateAll(evalMasked.map((b) => () => mlmLoss(model, b))),
